@@ -1,0 +1,70 @@
+"""The exception hierarchy: one base, one subclass per kind of bad input or failure.
+
+Library code raises these and never prints or exits; ``cli.py`` turns them into one clear
+line per problem and exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Problem",
+    "ReplayError",
+    "RuleError",
+    "ScenarioError",
+    "ShockError",
+    "ShocktwinError",
+    "SimulationError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and why it is wrong."""
+
+    file: str | None
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ShocktwinError(Exception):
+    """Base of every error the library raises for bad input or a failed run.
+
+    It carries *all* problems found, not only the first.
+    """
+
+    def __init__(self, problems: Iterable[Problem] | str, *, file: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(file=file, path="", message=problems)]
+        self.problems: Sequence[Problem] = tuple(problems)
+        self.file = file
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ScenarioError(ShocktwinError):
+    """A scenario file is missing, unreadable or invalid."""
+
+
+class RuleError(ShocktwinError):
+    """A rule set, an inspection plan or a trigger expression is invalid."""
+
+
+class ShockError(ShocktwinError):
+    """A shock is unknown, mis-targeted or out of its bounds."""
+
+
+class ReplayError(ShocktwinError):
+    """Recorded data cannot be ingested, found or replayed."""
+
+
+class SimulationError(ShocktwinError):
+    """A run could not be carried out (an executor failed, a resource bound was hit)."""
