@@ -1,0 +1,272 @@
+"""Loading scenario files: read → parse YAML safely → validate → Scenario, or ScenarioError.
+
+A ScenarioError lists every problem at once with the file, the path inside it and the line.
+YAML is parsed with the safe loader; duplicate keys, recursive anchors and alias bombs are
+refused before any object is built from them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scenarios.model import Scenario, SemanticProblems
+from twin.errors import Problem, ScenarioError
+
+__all__ = ["MAX_FILE_BYTES", "MAX_YAML_NODES", "load_scenario", "parse_scenario",
+           "read_yaml", "scenario_json_schema"]
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: Nodes a document may expand to once aliases are followed (defeats "billion laughs").
+MAX_YAML_NODES = 200_000
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Loc = tuple[str | int, ...]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    data, lines = read_yaml(path)
+    return parse_scenario(data, file=str(path), lines=lines)
+
+
+def parse_scenario(data: Any, *, file: str | None = None,
+                   lines: dict[Loc, int] | None = None) -> Scenario:
+    """Validate already-parsed data (e.g. a dict) into a Scenario."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(file, "", "the top level must be a mapping of keys "
+                                     "(version, name, horizon, plant, ...)", 1)], file=file)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(list(_problems(e, data, file, lines)), file=file) from e
+
+
+def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
+    """Parse a YAML file safely; returns the data and a map from location to line number."""
+    file = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                                file=file)
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError("no such file", file=file) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, not a file", file=file) from None
+    except OSError as e:
+        raise ScenarioError(f"cannot read: {e.strerror}", file=file) from None
+    if b"\x00" in raw:
+        raise ScenarioError("not a text file (it contains NUL bytes)", file=file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"not UTF-8 text (byte {e.start})", file=file) from None
+    if not text.strip():
+        raise ScenarioError("the file is empty", file=file)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError("the file holds no YAML document", file=file)
+        problems = list(_check_nodes(node, file))
+        if problems:
+            raise ScenarioError(problems, file=file)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark is not None else None
+        reason = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
+        raise ScenarioError([Problem(file, "", f"not valid YAML: {reason}", line)],
+                            file=file) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
+    except RecursionError:
+        raise ScenarioError("YAML nested too deeply", file=file) from None
+    finally:
+        loader.dispose()
+    return data, _line_map(node)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors' autocompletion)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "shocktwin scenario (format version 1)"
+    return schema
+
+
+# --------------------------------------------------------------------------- YAML nodes
+
+
+def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
+    """Duplicate keys, recursive anchors and documents that expand too far."""
+    sizes: dict[int, int] = {}
+    on_stack: set[int] = set()
+    dup: list[Problem] = []
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_stack:
+            raise _Recursive(node)
+        if depth > 200:
+            raise _TooDeep(node)
+        on_stack.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen and k.value != "<<":
+                        dup.append(Problem(file, str(k.value), "duplicate key (first at line "
+                                           f"{seen[k.value]})", k.start_mark.line + 1))
+                    seen.setdefault(k.value, k.start_mark.line + 1)
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        on_stack.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        total = size(root, 0)
+    except _Recursive as e:
+        yield Problem(file, "", "a YAML anchor refers to itself", e.node.start_mark.line + 1)
+        return
+    except _TooDeep as e:
+        yield Problem(file, "", "YAML nested more than 200 levels deep",
+                      e.node.start_mark.line + 1)
+        return
+    if total > MAX_YAML_NODES:
+        yield Problem(file, "", f"the YAML expands to more than {MAX_YAML_NODES:,} values once "
+                      "aliases are followed (an alias bomb?)", None)
+        return
+    yield from dup
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+class _TooDeep(_Recursive):
+    pass
+
+
+def _line_map(root: yaml.Node) -> dict[Loc, int]:
+    lines: dict[Loc, int] = {}
+
+    def walk(node: yaml.Node, loc: Loc, depth: int) -> None:
+        if loc in lines or depth > 60:
+            return
+        lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    walk(v, (*loc, str(k.value)), depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*loc, i), depth + 1)
+
+    walk(root, (), 0)
+    return lines
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def _problems(e: ValidationError, data: Any, file: str | None,
+              lines: dict[Loc, int]) -> Iterator[Problem]:
+    for err in e.errors(include_url=False):
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        base = _data_loc(data, err["loc"])
+        if isinstance(inner, SemanticProblems):
+            for loc, message in inner.problems:
+                full = (*base, *loc)
+                yield Problem(file, _loc_text(full), message, _line_for(lines, full))
+            continue
+        message = _message(err)
+        yield Problem(file, _loc_text(base), message, _line_for(lines, base))
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if kind == "union_tag_invalid" or kind == "literal_error":
+        return f"{msg} (got {err.get('input')!r})"
+    return msg
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """pydantic's error location without its union tags, so it names keys in the file."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            if part in node:
+                out.append(part)
+                node = node[part]
+            elif isinstance(part, str) and _is_tag(part):
+                continue
+            else:
+                out.append(part)
+                node = None
+        elif isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+        elif isinstance(part, str) and _is_tag(part):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+_TAGS = {"process", "inspection", "release", "constant", "exponential", "lognormal", "gamma",
+         "normal", "uniform", "triangular", "weibull", "int", "float", "str", "none", "bool",
+         "list", "dict"}
+
+
+def _is_tag(part: str) -> bool:
+    return part in _TAGS or "[" in part or part.startswith(("function-", "constrained-"))
+
+
+def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _loc_text(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _dump(data: Any) -> str:  # pragma: no cover - debugging aid
+    return json.dumps(data, indent=2, default=str)

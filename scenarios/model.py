@@ -1,0 +1,504 @@
+"""Scenario file format v1: the pydantic models a scenario YAML file is validated into.
+
+Every model is frozen and forbids unknown keys. Times are written with units in the file
+("90min", "4h", "14d") and held in hours (float) once validated; rates are held per hour.
+Cross-references (routing, materials, bill of materials) are checked in one pass that
+reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from scenarios._units import Duration, PositiveDuration, Rate, parse_duration_h
+
+__all__ = [
+    "TIME_KPIS",
+    "Buffer",
+    "ConstantDist",
+    "Demand",
+    "Engine",
+    "Experiment",
+    "ExponentialDist",
+    "GammaDist",
+    "Hypothesis",
+    "InspectionStation",
+    "Kpi",
+    "LognormalDist",
+    "NormalDist",
+    "Plant",
+    "ProcessStation",
+    "ReleaseStation",
+    "Scenario",
+    "SemanticProblems",
+    "Station",
+    "StationKind",
+    "Supplier",
+    "TimeDist",
+    "Tolerance",
+    "TriangularDist",
+    "UniformDist",
+    "WeibullDist",
+]
+
+SCHEMA_VERSION = 1
+_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$"
+Ident = Annotated[str, Field(pattern=_ID_PATTERN, description="An identifier: a letter first, "
+                             "then letters, digits, '_', '-', '.'; at most 64 characters.")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class ConstantDist(_Frozen):
+    """Always the same duration."""
+
+    dist: Literal["constant"] = "constant"
+    value: Duration
+
+
+class ExponentialDist(_Frozen):
+    """Exponential with the given mean (memoryless: Poisson-process gaps, M/M/c service)."""
+
+    dist: Literal["exponential"]
+    mean: PositiveDuration
+
+
+class LognormalDist(_Frozen):
+    """Lognormal by median and log-space standard deviation sigma (lead times, repairs)."""
+
+    dist: Literal["lognormal"]
+    median: PositiveDuration
+    sigma: float = Field(gt=0, le=5)
+
+
+class GammaDist(_Frozen):
+    """Gamma by mean and coefficient of variation (cv = sd / mean)."""
+
+    dist: Literal["gamma"]
+    mean: PositiveDuration
+    cv: float = Field(gt=0, le=10)
+
+
+class NormalDist(_Frozen):
+    """Normal by mean and standard deviation, truncated at zero (negative draws are redrawn)."""
+
+    dist: Literal["normal"]
+    mean: PositiveDuration
+    sd: Duration
+
+
+class UniformDist(_Frozen):
+    """Uniform between low and high."""
+
+    dist: Literal["uniform"]
+    low: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDist:
+        if self.low >= self.high:
+            raise ValueError("low must be below high")
+        return self
+
+
+class TriangularDist(_Frozen):
+    """Triangular by low, mode and high (expert estimates)."""
+
+    dist: Literal["triangular"]
+    low: Duration
+    mode: Duration
+    high: Duration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TriangularDist:
+        if not (self.low <= self.mode <= self.high) or self.low >= self.high:
+            raise ValueError("need low <= mode <= high and low < high")
+        return self
+
+
+class WeibullDist(_Frozen):
+    """Weibull by scale and shape (times to failure)."""
+
+    dist: Literal["weibull"]
+    scale: PositiveDuration
+    shape: float = Field(gt=0, le=50)
+
+
+def _as_dist(value: Any) -> Any:
+    # A bare duration string is the common case of a fixed time.
+    if isinstance(value, str):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+TimeDist = Annotated[
+    ConstantDist | ExponentialDist | LognormalDist | GammaDist | NormalDist | UniformDist
+    | TriangularDist | WeibullDist,
+    Field(discriminator="dist"),
+]
+
+
+def _time_dist_field(description: str) -> Any:
+    return Field(description=description + " A duration ('6min') or a distribution "
+                 "({dist: gamma, mean: 6min, cv: 0.3}).")
+
+
+# --------------------------------------------------------------------------- plant
+
+
+class Supplier(_Frozen):
+    """An external source of one material. The first supplier listed for a material is the
+    one its buffer orders from."""
+
+    id: Ident
+    material: Ident
+    lead_time: TimeDist = _time_dist_field("Order-to-delivery time.")
+    lot_size: int = Field(ge=1, le=10_000_000, description="Units per delivered lot.")
+    defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units defective.")
+
+    _dist = field_validator("lead_time", mode="before")(_as_dist)
+
+
+class Buffer(_Frozen):
+    """Incoming stock of one material, replenished by (reorder point, order quantity)."""
+
+    id: Ident
+    material: Ident
+    initial: int = Field(ge=0, le=100_000_000)
+    reorder_point: int = Field(ge=0, le=100_000_000, description="Order when the inventory "
+                               "position (on hand + on order − backorders) falls to this.")
+    order_quantity: int | None = Field(None, ge=1, le=100_000_000,
+                                       description="Units per order; default the lot size.")
+
+
+class StationKind(StrEnum):
+    PROCESS = "process"
+    INSPECTION = "inspection"
+    RELEASE = "release"
+
+
+class ProcessStation(_Frozen):
+    """A work station with parallel servers and optional breakdowns (per server)."""
+
+    id: Ident
+    kind: Literal[StationKind.PROCESS] = StationKind.PROCESS
+    servers: int = Field(1, ge=1, le=10_000)
+    process_time: TimeDist = _time_dist_field("Time to process one unit.")
+    mtbf: PositiveDuration | None = Field(None, description="Mean time between failures of "
+                                          "each server (exponential, calendar time).")
+    mttr: PositiveDuration | None = Field(None, description="Mean time to repair (exponential).")
+    defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
+                               "makes defective.")
+
+    _dist = field_validator("process_time", mode="before")(_as_dist)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ProcessStation:
+        if (self.mtbf is None) != (self.mttr is None):
+            raise ValueError("give both mtbf and mttr, or neither")
+        return self
+
+
+class InspectionStation(_Frozen):
+    """Inspectors who check units; detected defects and false rejects are scrapped."""
+
+    id: Ident
+    kind: Literal[StationKind.INSPECTION]
+    inspectors: int = Field(1, ge=1, le=10_000)
+    time_per_unit: TimeDist = _time_dist_field("Inspection time per unit.")
+    detection: float = Field(1.0, gt=0, le=1, description="Probability a defective unit is "
+                             "caught (sensitivity).")
+    false_reject: float = Field(0.0, ge=0, lt=1, description="Probability a good unit is "
+                                "rejected.")
+    sample_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of units inspected; "
+                                   "the rest pass unseen.")
+
+    _dist = field_validator("time_per_unit", mode="before")(_as_dist)
+
+
+class ReleaseStation(_Frozen):
+    """Quality release: the last step; units leave to the customer from here."""
+
+    id: Ident
+    kind: Literal[StationKind.RELEASE]
+    sla: PositiveDuration = Field(description="Contractual start-to-release window.")
+    reviewers: int | None = Field(None, ge=1, le=10_000, description="Parallel reviewers; "
+                                  "none means release needs no reviewer.")
+    review_time: TimeDist | None = Field(None, description="Review time per unit.")
+
+    _dist = field_validator("review_time", mode="before")(_as_dist)
+
+    @model_validator(mode="after")
+    def _reviewers(self) -> ReleaseStation:
+        if (self.reviewers is None) != (self.review_time is None):
+            raise ValueError("give both reviewers and review_time, or neither")
+        return self
+
+
+def _station_kind(value: Any) -> str:
+    kind = value.get("kind", "process") if isinstance(value, dict) else value.kind
+    return str(kind)
+
+
+Station = Annotated[
+    Annotated[ProcessStation, Tag("process")]
+    | Annotated[InspectionStation, Tag("inspection")]
+    | Annotated[ReleaseStation, Tag("release")],
+    Discriminator(_station_kind, custom_error_type="station_kind",
+                  custom_error_message="kind must be one of: process, inspection, release"),
+]
+
+
+class Demand(_Frozen):
+    """Customer orders arriving as a Poisson process."""
+
+    rate: Rate = Field(description="Orders per time unit, e.g. '25/h'.")
+    quantity: int = Field(1, ge=1, le=1_000_000, description="Units per order.")
+    due_in: PositiveDuration = Field(description="Order due time after it arrives.")
+
+    @field_validator("rate")
+    @classmethod
+    def _positive(cls, rate: float) -> float:
+        if rate <= 0:
+            raise ValueError("the demand rate must be above zero")
+        return rate
+
+
+class Plant(_Frozen):
+    """Suppliers, stock, stations, the routing every unit follows, and customer demand."""
+
+    suppliers: list[Supplier] = Field(default_factory=list)
+    buffers: list[Buffer] = Field(default_factory=list)
+    stations: list[Station] = Field(min_length=1)
+    routing: list[Ident] = Field(min_length=1, description="Station ids in visiting order.")
+    bom: dict[str, int] | None = Field(None, description="Units of each material per unit "
+                                       "made; default one of each buffered material.")
+    demand: Demand
+
+    def materials_per_unit(self) -> dict[str, int]:
+        if self.bom is not None:
+            return dict(self.bom)
+        return {b.material: 1 for b in self.buffers}
+
+
+# --------------------------------------------------------------------------- hypothesis
+
+
+class Kpi(StrEnum):
+    """Whole-run KPIs, measured over [warm-up, horizon]."""
+
+    THROUGHPUT = "throughput_per_h"
+    OTD = "otd"
+    RELEASE_LEAD_TIME_MEAN = "release_lead_time_mean"
+    RELEASE_LEAD_TIME_P95 = "release_lead_time_p95"
+    ORDER_LEAD_TIME_MEAN = "order_lead_time_mean"
+    RELEASE_SLA_MET = "release_sla_met"
+    ESCAPED_PPM = "escaped_ppm"
+    INSPECTION_UTILISATION = "inspection_utilisation"
+    WIP_MEAN = "wip_mean"
+    SCRAP = "scrap"
+    STOCKOUT_HOURS = "stockout_hours"
+
+
+#: KPIs measured in hours; their tolerances are written as durations.
+TIME_KPIS = frozenset({Kpi.RELEASE_LEAD_TIME_MEAN, Kpi.RELEASE_LEAD_TIME_P95,
+                       Kpi.ORDER_LEAD_TIME_MEAN, Kpi.STOCKOUT_HOURS})
+
+
+class Tolerance(_Frozen):
+    """One KPI bound of the steady-state hypothesis."""
+
+    kpi: Kpi
+    min: float | None = Field(None, description="Lower bound (a duration for time KPIs).")
+    max: float | None = Field(None, description="Upper bound (a duration for time KPIs).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _units(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        try:
+            kpi = Kpi(data.get("kpi"))
+        except ValueError:
+            return data  # the field validator reports the unknown KPI
+        out = dict(data)
+        for bound in ("min", "max"):
+            value = out.get(bound)
+            if value is None:
+                continue
+            if kpi in TIME_KPIS:
+                try:
+                    out[bound] = parse_duration_h(value)
+                except ValueError as e:
+                    raise ValueError(f"{bound}: {e}") from None
+            elif isinstance(value, str):
+                raise ValueError(f"{bound}: {kpi.value} is a number, not {value!r}")
+        return out
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Tolerance:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is above max")
+        return self
+
+    def holds(self, value: float) -> bool:
+        if value != value:  # NaN: nothing measured, so the bound cannot be shown to hold
+            return False
+        if self.min is not None and value < self.min:
+            return False
+        return not (self.max is not None and value > self.max)
+
+
+class Hypothesis(_Frozen):
+    """The steady-state hypothesis: tolerances that must hold together, in at least
+    `probability` of the replications."""
+
+    probability: float = Field(0.9, gt=0, le=1)
+    tolerances: list[Tolerance] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        # The short form is a plain list of tolerances.
+        if isinstance(data, list):
+            return {"tolerances": data}
+        return data
+
+
+# --------------------------------------------------------------------------- experiment
+
+
+class Engine(StrEnum):
+    SIMPY = "simpy"
+    SALABIM = "salabim"
+
+
+class Experiment(_Frozen):
+    """How the scenario is run: replications, seed, engine, KPI bucket width."""
+
+    replications: int = Field(10, ge=1, le=100_000)
+    seed: int = Field(0, ge=0, lt=2**63)
+    engine: Engine = Engine.SIMPY
+    bucket: PositiveDuration | None = Field(None, description="Width of KPI series buckets; "
+                                            "default 1d for horizons of 10 days or more, "
+                                            "else 1h.")
+
+
+class Scenario(_Frozen):
+    """A whole scenario: plant, hypothesis and experiment settings."""
+
+    version: Literal[1] = Field(description="Scenario format version.")
+    name: Ident
+    description: str = Field("", max_length=10_000)
+    horizon: PositiveDuration
+    warmup: Duration = 0.0
+    plant: Plant
+    hypothesis: Hypothesis = Field(default_factory=Hypothesis)
+    experiment: Experiment = Field(default_factory=Experiment)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        problems = list(_cross_reference_problems(self))
+        if problems:
+            raise SemanticProblems(problems)
+        return self
+
+    @property
+    def bucket_h(self) -> float:
+        if self.experiment.bucket is not None:
+            return self.experiment.bucket
+        return 24.0 if self.horizon >= 240.0 else 1.0
+
+    def canonical_json(self) -> str:
+        """The validated scenario as canonical JSON (sorted keys, hours as floats)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON: equal for files that mean the same thing."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+class SemanticProblems(ValueError):
+    """Cross-reference problems, each with its location (a tuple of keys and indices)."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{_loc_text(loc)}: {msg}" for loc, msg in problems))
+
+
+def _loc_text(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _cross_reference_problems(s: Scenario):  # type: ignore[no-untyped-def]
+    plant = s.plant
+    if s.warmup >= s.horizon:
+        yield ("warmup",), "warm-up must end before the horizon"
+    station_ids: dict[str, int] = {}
+    for i, st in enumerate(plant.stations):
+        if st.id in station_ids:
+            yield ("plant", "stations", i, "id"), f"duplicate station id {st.id!r}"
+        station_ids.setdefault(st.id, i)
+    for kind, items in (("suppliers", plant.suppliers), ("buffers", plant.buffers)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                yield ("plant", kind, i, "id"), f"duplicate {kind[:-1]} id {item.id!r}"
+            seen.add(item.id)
+    routed: set[str] = set()
+    for i, sid in enumerate(plant.routing):
+        if sid not in station_ids:
+            known = ", ".join(sorted(station_ids))
+            yield ("plant", "routing", i), f"unknown station {sid!r} (stations: {known})"
+        elif sid in routed:
+            yield ("plant", "routing", i), f"station {sid!r} appears twice in the routing"
+        routed.add(sid)
+    for i, st in enumerate(plant.stations):
+        if st.id not in routed:
+            yield ("plant", "stations", i, "id"), f"station {st.id!r} is not in the routing"
+        if st.kind == StationKind.RELEASE and st.id in routed and plant.routing[-1] != st.id:
+            yield ("plant", "routing"), f"release station {st.id!r} must be the last step"
+    supplied = {sup.material for sup in plant.suppliers}
+    buffered: dict[str, int] = {}
+    for i, b in enumerate(plant.buffers):
+        if b.material in buffered:
+            yield ("plant", "buffers", i, "material"), (
+                f"material {b.material!r} already has buffer "
+                f"{plant.buffers[buffered[b.material]].id!r}")
+        buffered.setdefault(b.material, i)
+        if b.material not in supplied:
+            yield ("plant", "buffers", i, "material"), (
+                f"no supplier delivers material {b.material!r}")
+    for i, sup in enumerate(plant.suppliers):
+        if sup.material not in buffered:
+            yield ("plant", "suppliers", i, "material"), (
+                f"material {sup.material!r} has no buffer to deliver into")
+    if plant.bom is not None:
+        for material, qty in plant.bom.items():
+            if material not in buffered:
+                yield ("plant", "bom", material), f"material {material!r} has no buffer"
+            if qty < 1:
+                yield ("plant", "bom", material), "quantity must be at least 1"

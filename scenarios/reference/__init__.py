@@ -1,0 +1,1 @@
+"""Bundled reference scenarios (YAML files beside this module)."""
