@@ -1,0 +1,197 @@
+"""Experiments: replications of a scenario, their seeds and executors, and the summary with
+95 % confidence intervals and the steady-state hypothesis verdict.
+
+A replication is a pure function of (scenario, replication index, seed, engine), so results
+do not depend on the executor, the number of workers or the order replications finish in.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from scenarios.model import Engine, Kpi, Scenario, Tolerance
+from twin.errors import SimulationError
+from twin.kernel import make_kernel
+from twin.kpi import kpis_of, series_of
+from twin.model.plant import Plant
+
+__all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
+           "ToleranceCheck", "Verdict", "run_experiment", "run_replication", "summarise"]
+
+Progress = Callable[[int, int], None]
+
+
+class Executor(StrEnum):
+    LOCAL = "local"
+    PROCESS = "process"
+
+
+@dataclass(frozen=True)
+class ReplicationResult:
+    """What one replication measured."""
+
+    replication: int
+    kpis: dict[str, float]
+    series: dict[str, np.ndarray]
+    stations: tuple[dict[str, Any], ...]
+    snapshot_h: np.ndarray
+    snapshots: dict[str, np.ndarray]
+    events: int
+    wall_s: float = field(compare=False)
+
+
+@dataclass(frozen=True)
+class KpiSummary:
+    """A KPI across replications: mean, sample standard deviation and the 95 % CI (t)."""
+
+    kpi: str
+    mean: float
+    std: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class ToleranceCheck:
+    """One tolerance of the hypothesis against the replications."""
+
+    tolerance: Tolerance
+    mean: float
+    share_within: float  # share of replications in which this tolerance held
+    mean_within: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The hypothesis holds when all its tolerances hold together in at least
+    ``required`` of the replications."""
+
+    holds: bool
+    required: float
+    observed: float
+    checks: tuple[ToleranceCheck, ...]
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    scenario: Scenario
+    seed: int
+    engine: Engine
+    replications: tuple[ReplicationResult, ...]
+    summary: dict[str, KpiSummary]
+    verdict: Verdict
+
+    @property
+    def events(self) -> int:
+        return sum(r.events for r in self.replications)
+
+
+def run_replication(scenario: Scenario, replication: int, *, seed: int,
+                    engine: Engine | str = Engine.SIMPY) -> ReplicationResult:
+    """Run one replication on a fresh kernel and measure its KPIs."""
+    started = time.perf_counter()
+    kernel = make_kernel(str(engine))
+    record = Plant(scenario, kernel, seed=seed, replication=replication).run()
+    return ReplicationResult(
+        replication=replication,
+        kpis=kpis_of(record),
+        series=series_of(record, scenario.bucket_h),
+        stations=record.stations,
+        snapshot_h=record.snapshot_h,
+        snapshots=record.snapshots,
+        events=record.events,
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def _run_one(args: tuple[Scenario, int, int, str]) -> ReplicationResult:
+    scenario, replication, seed, engine = args
+    return run_replication(scenario, replication, seed=seed, engine=engine)
+
+
+def run_experiment(scenario: Scenario, *, replications: int | None = None,
+                   seed: int | None = None, engine: Engine | str | None = None,
+                   executor: Executor | str = Executor.LOCAL, workers: int | None = None,
+                   progress: Progress | None = None) -> ExperimentResult:
+    """Run the scenario's replications (overrides win over the scenario's settings)."""
+    exp = scenario.experiment
+    n = replications if replications is not None else exp.replications
+    seed = exp.seed if seed is None else seed
+    engine = Engine(engine if engine is not None else exp.engine)
+    if n < 1:
+        raise SimulationError("at least one replication is needed")
+    jobs = [(scenario, r, seed, engine.value) for r in range(n)]
+    results: list[ReplicationResult] = []
+    if Executor(executor) is Executor.LOCAL or n == 1:
+        for job in jobs:
+            results.append(_run_one(job))
+            if progress:
+                progress(len(results), n)
+    else:
+        try:
+            with ProcessPoolExecutor(max_workers=workers,
+                                     mp_context=get_context("spawn")) as pool:
+                for res in pool.map(_run_one, jobs):
+                    results.append(res)
+                    if progress:
+                        progress(len(results), n)
+        except OSError as e:
+            raise SimulationError(f"process executor failed: {e}") from e
+    summary = summarise(results)
+    return ExperimentResult(scenario=scenario, seed=seed, engine=engine,
+                            replications=tuple(results), summary=summary,
+                            verdict=judge(scenario.hypothesis.tolerances,
+                                          scenario.hypothesis.probability, results))
+
+
+def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:
+    """Mean and 95 % t-interval of every KPI over the replications (NaNs left out)."""
+    out: dict[str, KpiSummary] = {}
+    for kpi in Kpi:
+        values = np.array([r.kpis[kpi.value] for r in results], dtype=float)
+        out[kpi.value] = confidence_interval(kpi.value, values)
+    return out
+
+
+def confidence_interval(name: str, values: np.ndarray, level: float = 0.95) -> KpiSummary:
+    x = values[~np.isnan(values)]
+    n = int(x.size)
+    if n == 0:
+        nan = float("nan")
+        return KpiSummary(name, nan, nan, nan, nan, 0)
+    mean = float(x.mean())
+    if n == 1:
+        return KpiSummary(name, mean, float("nan"), float("nan"), float("nan"), 1)
+    std = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+    return KpiSummary(name, mean, std, mean - half, mean + half, n)
+
+
+def judge(tolerances: Sequence[Tolerance], required: float,
+          results: Sequence[ReplicationResult]) -> Verdict:
+    """The steady-state hypothesis verdict over the replications."""
+    if not results:
+        raise ValueError("no replications to judge")
+    all_hold = np.ones(len(results), dtype=bool)
+    checks = []
+    for tol in tolerances:
+        values = np.array([r.kpis[tol.kpi.value] for r in results], dtype=float)
+        held = np.array([tol.holds(v) for v in values], dtype=bool)
+        all_hold &= held
+        finite = values[~np.isnan(values)]
+        mean = float(finite.mean()) if finite.size else float("nan")
+        checks.append(ToleranceCheck(tol, mean, float(held.mean()), tol.holds(mean)))
+    observed = float(all_hold.mean())
+    return Verdict(holds=observed >= required, required=required, observed=observed,
+                   checks=tuple(checks))

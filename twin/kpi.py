@@ -1,0 +1,148 @@
+"""KPIs of one replication: whole-run values over [warm-up, horizon] and time-bucketed series.
+
+Definitions (times in hours):
+- throughput_per_h: units released per hour.
+- otd: share of orders due in the window that were complete by their due time; an order
+  still open at the horizon is late.
+- release_lead_time_mean / _p95: start of work (materials picked) → quality release.
+- order_lead_time_mean: order arrival → last unit released, for orders completed.
+- release_sla_met: share of released units whose release lead time was within the SLA.
+- escaped_ppm: defective units released per million released (the truth, not inspection's).
+- inspection_utilisation: inspectors' busy time / (inspectors × time).
+- wip_mean: time-average of units between start of work and release or scrap.
+- scrap: units scrapped (rejected at inspection).
+- stockout_hours: hours with a buffer at zero stock, summed over buffers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenarios.model import Kpi
+from twin.model.plant import PlantRecord
+
+__all__ = ["SERIES_COLUMNS", "kpis_of", "series_of"]
+
+SERIES_COLUMNS = ("t_start_h", "t_end_h", "released", "throughput_per_h", "otd",
+                  "release_lead_time_mean", "release_lead_time_p95", "escaped_ppm", "scrap",
+                  "wip_mean", "inspection_utilisation", "stockout_hours")
+
+
+def _p95(x: np.ndarray) -> float:
+    return float(np.percentile(x, 95)) if x.size else float("nan")
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else float("nan")
+
+
+def _area_between(rec: PlantRecord, key: str, t0: float, t1: float) -> float:
+    t = rec.snapshot_h
+    area = rec.snapshots[key]
+
+    def at(x: float) -> float:
+        if x <= 0:
+            return 0.0
+        i = int(np.searchsorted(t, x))
+        if i >= t.size or abs(t[i] - x) > 1e-9:
+            raise ValueError(f"no snapshot at {x} h")
+        return float(area[i])
+
+    return at(t1) - at(t0)
+
+
+def kpis_of(rec: PlantRecord) -> dict[str, float]:
+    """Whole-run KPIs over [warm-up, horizon]."""
+    w, h = rec.warmup_h, rec.horizon_h
+    window = h - w
+    in_win = rec.release_h >= w
+    lead = rec.release_lead_h[in_win]
+    released = int(in_win.sum())
+    escaped = int(rec.release_escaped[in_win].sum())
+    due_in_win = (rec.order_due_h >= w) & (rec.order_due_h < h)
+    done = rec.order_done_h[due_in_win]
+    on_time = int(np.sum(done <= rec.order_due_h[due_in_win]))  # NaN (open) compares False
+    created_in_win = (rec.order_created_h >= w) & ~np.isnan(rec.order_done_h)
+    order_lead = rec.order_done_h[created_in_win] - rec.order_created_h[created_in_win]
+    return {
+        Kpi.THROUGHPUT.value: released / window,
+        Kpi.OTD.value: _ratio(on_time, int(due_in_win.sum())),
+        Kpi.RELEASE_LEAD_TIME_MEAN.value: _mean(lead),
+        Kpi.RELEASE_LEAD_TIME_P95.value: _p95(lead),
+        Kpi.ORDER_LEAD_TIME_MEAN.value: _mean(order_lead),
+        Kpi.RELEASE_SLA_MET.value: (_ratio(float(np.sum(lead <= rec.sla_h)), lead.size)
+                                    if rec.sla_h is not None else float("nan")),
+        Kpi.ESCAPED_PPM.value: _ratio(escaped * 1e6, released),
+        Kpi.INSPECTION_UTILISATION.value: _ratio(
+            _area_between(rec, "inspection_busy_area", w, h), rec.inspectors * window),
+        Kpi.WIP_MEAN.value: _area_between(rec, "wip_area", w, h) / window,
+        Kpi.SCRAP.value: float(np.sum(rec.scrap_h >= w)),
+        Kpi.STOCKOUT_HOURS.value: _area_between(rec, "stockout_area", w, h),
+    }
+
+
+def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
+    """KPI series in buckets of ``bucket_h`` from time 0 (the last may be shorter)."""
+    h = rec.horizon_h
+    n = int(np.ceil(h / bucket_h - 1e-9))
+    edges = np.minimum(np.arange(n + 1) * bucket_h, h)
+    edges[-1] = h
+    width = np.diff(edges)
+    idx = np.searchsorted(rec.release_h, edges)  # release times are in time order
+    released = np.diff(idx).astype(float)
+    lead_mean = np.full(n, np.nan)
+    lead_p95 = np.full(n, np.nan)
+    escaped = np.zeros(n)
+    for b in range(n):
+        lo, hi = idx[b], idx[b + 1]
+        if hi > lo:
+            seg = rec.release_lead_h[lo:hi]
+            lead_mean[b] = seg.mean()
+            lead_p95[b] = np.percentile(seg, 95)
+            escaped[b] = rec.release_escaped[lo:hi].sum()
+    due_bucket = np.searchsorted(edges, rec.order_due_h, side="right") - 1
+    valid = (due_bucket >= 0) & (due_bucket < n) & (rec.order_due_h < h)
+    due_count = np.bincount(due_bucket[valid], minlength=n).astype(float)
+    on_time = np.bincount(due_bucket[valid],
+                          weights=(rec.order_done_h[valid] <= rec.order_due_h[valid]).astype(float),
+                          minlength=n)
+    scrap = np.histogram(rec.scrap_h, bins=edges)[0].astype(float)
+    area = _areas_at(rec, edges)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "t_start_h": edges[:-1].copy(),
+            "t_end_h": edges[1:].copy(),
+            "released": released,
+            "throughput_per_h": released / width,
+            "otd": np.where(due_count > 0, on_time / np.maximum(due_count, 1), np.nan),
+            "release_lead_time_mean": lead_mean,
+            "release_lead_time_p95": lead_p95,
+            "escaped_ppm": np.where(released > 0, escaped * 1e6 / np.maximum(released, 1),
+                                    np.nan),
+            "scrap": scrap,
+            "wip_mean": np.diff(area["wip_area"]) / width,
+            "inspection_utilisation": (np.diff(area["inspection_busy_area"])
+                                       / (rec.inspectors * width) if rec.inspectors
+                                       else np.full(n, np.nan)),
+            "stockout_hours": np.diff(area["stockout_area"]),
+        }
+
+
+def _areas_at(rec: PlantRecord, edges: np.ndarray) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    t = rec.snapshot_h
+    for key in ("wip_area", "inspection_busy_area", "stockout_area"):
+        values = np.zeros(edges.size)
+        i = np.searchsorted(t, edges[1:])
+        ok = (i < t.size)
+        hit = np.zeros(edges.size - 1, dtype=bool)
+        hit[ok] = np.abs(t[i[ok]] - edges[1:][ok]) < 1e-9
+        if not hit.all():
+            raise ValueError(f"missing snapshots for {key}")
+        values[1:] = rec.snapshots[key][i]
+        out[key] = values
+    return out

@@ -1,0 +1,220 @@
+"""Stations with parallel servers: process stations (with breakdowns), inspection, release.
+
+Each server fails and is repaired on its own clock (exponential MTBF/MTTR in calendar
+time); a unit in work when its server fails resumes where it stopped after the repair
+(preemptive-resume). Scheduled completions are cancelled lazily with a per-server token.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from twin.kernel import Kernel
+from twin.model.level import Level
+from twin.model.part import Part
+
+__all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
+
+Route = Callable[[Part], None]
+
+
+class Server:
+    """One server of a station: a machine, an inspector or a reviewer."""
+
+    __slots__ = ("end_h", "part", "remaining_h", "token", "up")
+
+    def __init__(self) -> None:
+        self.part: Part | None = None
+        self.end_h = 0.0
+        self.remaining_h = 0.0
+        self.token = 0
+        self.up = True
+
+
+class Station:
+    """A queue in front of ``servers`` identical servers (FIFO)."""
+
+    kind = "process"
+
+    def __init__(self, station_id: str, servers: int, service: Callable[[], float],
+                 kernel: Kernel, *, warmup_h: float, defect_draw: Callable[[], float] | None = None,
+                 defect_rate: float = 0.0, time_to_fail: Callable[[], float] | None = None,
+                 time_to_repair: Callable[[], float] | None = None) -> None:
+        self.id = station_id
+        self.n_servers = servers
+        self.servers = [Server() for _ in range(servers)]
+        self.idle: list[Server] = list(reversed(self.servers))
+        self.queue: deque[tuple[Part, float]] = deque()
+        self.service = service
+        self.kernel = kernel
+        self.warmup_h = warmup_h
+        self.busy = Level()
+        self.down = Level()
+        self.served = 0
+        self.wait_sum_h = 0.0
+        self.wait_count = 0
+        self.next: Route = _unrouted
+        self._defect_draw = defect_draw
+        self._defect_rate = defect_rate
+        self._ttf = time_to_fail
+        self._ttr = time_to_repair
+        self._breakdowns = time_to_fail is not None
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule the first failure of every server (when the station breaks down)."""
+        if self._ttf is not None:
+            for server in self.servers:
+                self.kernel.schedule(self._ttf(), self._fail, server)
+
+    def arrive(self, part: Part) -> None:
+        now = self.kernel.now()
+        if self.idle:
+            self._begin(self.idle.pop(), part, now, now)
+        else:
+            self.queue.append((part, now))
+
+    def in_station(self) -> int:
+        """Units queued or in work here (for conservation checks)."""
+        return len(self.queue) + sum(1 for s in self.servers if s.part is not None)
+
+    # -- service ------------------------------------------------------------------------
+
+    def _begin(self, server: Server, part: Part, arrived_h: float, now: float) -> None:
+        if arrived_h >= self.warmup_h:
+            self.wait_sum_h += now - arrived_h
+            self.wait_count += 1
+        duration = self.service()
+        server.part = part
+        self.busy.add(now, 1)
+        if self._breakdowns:
+            server.end_h = now + duration
+            server.token += 1
+            self.kernel.schedule(duration, self._done_checked, (server, server.token))
+        else:
+            self.kernel.schedule(duration, self._done, server)
+
+    def _done_checked(self, arg: tuple[Server, int]) -> None:
+        server, token = arg
+        if token == server.token and server.up:
+            self._done(server)
+
+    def _done(self, server: Server) -> None:
+        now = self.kernel.now()
+        part = server.part
+        server.part = None
+        self.busy.add(now, -1)
+        self.served += 1
+        self.finish(part)  # type: ignore[arg-type]
+        if self.queue:
+            nxt, arrived = self.queue.popleft()
+            self._begin(server, nxt, arrived, now)
+        else:
+            self.idle.append(server)
+
+    def finish(self, part: Part) -> None:
+        """A unit's work here is done: make it defective at the process rate, pass it on."""
+        if self._defect_draw is not None and self._defect_draw() < self._defect_rate:
+            part.defective = True
+        self.next(part)
+
+    # -- breakdowns ---------------------------------------------------------------------
+
+    def _fail(self, server: Server) -> None:
+        now = self.kernel.now()
+        server.up = False
+        self.down.add(now, 1)
+        if server.part is not None:
+            server.remaining_h = server.end_h - now
+            server.token += 1  # the pending completion no longer counts
+            self.busy.add(now, -1)
+        else:
+            self.idle.remove(server)
+        self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
+
+    def _repair(self, server: Server) -> None:
+        now = self.kernel.now()
+        server.up = True
+        self.down.add(now, -1)
+        if server.part is not None:
+            server.end_h = now + server.remaining_h
+            server.token += 1
+            self.busy.add(now, 1)
+            self.kernel.schedule(server.remaining_h, self._done_checked, (server, server.token))
+        elif self.queue:
+            nxt, arrived = self.queue.popleft()
+            self._begin(server, nxt, arrived, now)
+        else:
+            self.idle.append(server)
+        self.kernel.schedule(self._ttf(), self._fail, server)  # type: ignore[misc]
+
+
+class InspectionStation(Station):
+    """Inspectors check (a sample of) units; caught defects and false rejects go to scrap."""
+
+    kind = "inspection"
+
+    def __init__(self, station_id: str, servers: int, service: Callable[[], float],
+                 kernel: Kernel, *, warmup_h: float, draw: Callable[[], float],
+                 detection: float, false_reject: float, sample_fraction: float) -> None:
+        super().__init__(station_id, servers, service, kernel, warmup_h=warmup_h)
+        self.draw = draw
+        self.detection = detection
+        self.false_reject = false_reject
+        self.sample_fraction = sample_fraction
+        self.reject: Route = _unrouted
+        self.inspected = 0
+        self.rejected = 0
+        self.passed_unseen = 0
+
+    def arrive(self, part: Part) -> None:
+        if self.sample_fraction < 1.0 and self.draw() >= self.sample_fraction:
+            self.passed_unseen += 1
+            self.next(part)
+            return
+        super().arrive(part)
+
+    def finish(self, part: Part) -> None:
+        self.inspected += 1
+        if part.defective:
+            caught = self.detection >= 1.0 or self.draw() < self.detection
+        else:
+            caught = self.false_reject > 0.0 and self.draw() < self.false_reject
+        if caught:
+            self.rejected += 1
+            self.reject(part)
+        else:
+            self.next(part)
+
+
+class ReleaseStation(Station):
+    """Quality release; with no reviewers a unit is released the moment it arrives."""
+
+    kind = "release"
+
+    def __init__(self, station_id: str, servers: int | None, service: Callable[[], float] | None,
+                 kernel: Kernel, *, warmup_h: float, sla_h: float) -> None:
+        super().__init__(station_id, servers or 1, service or _zero, kernel, warmup_h=warmup_h)
+        self.sla_h = sla_h
+        self.immediate = servers is None
+
+    def arrive(self, part: Part) -> None:
+        if self.immediate:
+            self.served += 1
+            self.next(part)
+        else:
+            super().arrive(part)
+
+    def finish(self, part: Part) -> None:
+        self.next(part)
+
+
+def _zero() -> float:
+    return 0.0
+
+
+def _unrouted(part: Any) -> None:  # pragma: no cover - wiring error
+    raise RuntimeError("station output is not connected")
