@@ -1,0 +1,298 @@
+"""The `shocktwin` command line: parse, call one library function, render, set the exit code.
+
+Exit codes: 0 the steady-state hypothesis holds (or the command succeeded), 1 it is
+violated, 2 the input is invalid. Library errors become one line per problem on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scenarios.model import TIME_KPIS, Engine, Kpi
+from twin.errors import ScenarioError, ShocktwinError
+
+app = typer.Typer(
+    name="shocktwin",
+    help="How much disruption can your quality system take? A resilience digital twin.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+schema_app = typer.Typer(help="Print JSON Schemas of the file formats.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_HOLDS, EXIT_VIOLATED, EXIT_INVALID = 0, 1, 2
+
+
+def _errors_to_exit(fn: F) -> F:
+    """Turn library errors into one clear line per problem and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ShocktwinError as e:
+            for problem in e.problems:
+                stderr.print(f"error: {problem}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INVALID) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _scenario_path(text: str) -> Path:
+    """A scenario file path, or the name of a bundled reference scenario."""
+    path = Path(text)
+    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in text:
+        return path
+    from scenarios import reference_scenario
+
+    try:
+        return reference_scenario(text)
+    except FileNotFoundError:
+        return path
+
+
+# --------------------------------------------------------------------------- run
+
+
+@app.command()
+@_errors_to_exit
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a bundled scenario's name.")],
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=1,
+                                                     help="Replications (default: scenario).")
+                            ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
+    engine: Annotated[Engine | None, typer.Option(help="Simulation engine.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the journal and KPI tables.")
+                   ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Results format: duckdb or parquet.")
+                   ] = "duckdb",
+    executor: Annotated[str, typer.Option(help="Where replications run: local or process.")
+                        ] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Run a scenario's replications; print KPIs with 95 % CIs and the hypothesis verdict.
+
+    Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
+    """
+    from scenarios.loader import load_scenario
+    from twin.experiment import Executor, run_experiment
+    from twin.journal import journal_hash, make_journal, save_results, utc_now
+
+    if fmt not in ("duckdb", "parquet"):
+        raise ScenarioError(f"--format must be duckdb or parquet, not {fmt!r}")
+    if executor not in ("local", "process"):
+        raise ScenarioError(f"--executor must be local or process, not {executor!r}")
+    path = _scenario_path(scenario)
+    sc = load_scenario(path)
+    started = utc_now()
+    with _progress(f"{sc.name}", enabled=not as_json) as progress:
+        result = run_experiment(sc, replications=replications, seed=seed, engine=engine,
+                                executor=Executor(executor), workers=workers, progress=progress)
+    ended = utc_now()
+    written: list[Path] = []
+    if out is not None:
+        journal = make_journal(result, started_utc=started, ended_utc=ended,
+                               scenario_file=str(path), command=sys.argv)
+        written = save_results(result, journal, out, fmt)
+    digest = journal_hash(result)
+    if as_json:
+        print(json.dumps(_result_json(result, digest, written), indent=2, allow_nan=False))
+    else:
+        _print_result(result, digest, written)
+    raise typer.Exit(EXIT_HOLDS if result.verdict.holds else EXIT_VIOLATED)
+
+
+class _progress:
+    """A progress bar on stderr for runs of several replications (only on a terminal)."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and stderr.is_terminal
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
+                             MofNCompleteColumn(), TimeRemainingColumn(), console=stderr,
+                             transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task(self.label, total=None)
+
+        def update(done: int, total: int) -> None:
+            self._bar.update(self._task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else x
+
+
+def _result_json(result: Any, digest: str, written: list[Path]) -> dict[str, Any]:
+    sc = result.scenario
+    stations: dict[str, dict[str, float | None]] = {}
+    for rep in result.replications:
+        for row in rep.stations:
+            acc = stations.setdefault(row["station"], {})
+            for k, v in row.items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    acc[k] = (acc.get(k) or 0.0) + v / len(result.replications)
+    return {
+        "scenario": sc.name,
+        "scenario_hash": sc.content_hash(),
+        "seed": result.seed,
+        "engine": result.engine.value,
+        "replications": len(result.replications),
+        "events": result.events,
+        "kpis": {k: {"mean": _num(s.mean), "std": _num(s.std), "ci_low": _num(s.ci_low),
+                     "ci_high": _num(s.ci_high), "n": s.n} for k, s in result.summary.items()},
+        "stations": {sid: {k: _num(v) for k, v in m.items()} for sid, m in stations.items()},
+        "hypothesis": {
+            "holds": result.verdict.holds,
+            "required": result.verdict.required,
+            "observed": result.verdict.observed,
+            "checks": [{"kpi": c.tolerance.kpi.value, "min": c.tolerance.min,
+                        "max": c.tolerance.max, "mean": _num(c.mean),
+                        "share_within": c.share_within} for c in result.verdict.checks],
+        },
+        "journal_hash": digest,
+        "output": [str(p) for p in written],
+    }
+
+
+def _fmt(kpi: str, x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    if kpi in TIME_KPIS:
+        from scenarios._units import format_hours
+
+        return format_hours(x)
+    if kpi in _SHARES:
+        return f"{x:.2%}"
+    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+
+
+_SHARES = frozenset({Kpi.OTD, Kpi.RELEASE_SLA_MET, Kpi.INSPECTION_UTILISATION})
+
+
+def _print_result(result: Any, digest: str, written: list[Path]) -> None:
+    sc = result.scenario
+    tolerances = {c.tolerance.kpi.value: c for c in result.verdict.checks}
+    table = Table(title=f"{sc.name}: {len(result.replications)} replications, seed "
+                  f"{result.seed}, {result.engine.value}", title_justify="left")
+    for col in ("KPI", "mean", "95% CI", "tolerance", "held in"):
+        table.add_column(col, justify="left" if col in ("KPI", "tolerance") else "right",
+                         no_wrap=True)
+    for kpi, s in result.summary.items():
+        check = tolerances.get(kpi)
+        tol = ""
+        held = ""
+        if check is not None:
+            t = check.tolerance
+            parts = []
+            if t.min is not None:
+                parts.append(f"≥ {_fmt(kpi, t.min)}")
+            if t.max is not None:
+                parts.append(f"≤ {_fmt(kpi, t.max)}")
+            tol = ", ".join(parts)
+            held = f"{check.share_within:.0%}"
+        low, high = s.ci_low, s.ci_high
+        if kpi in _SHARES:  # a share's t-interval is shown within [0, 1]
+            low, high = max(low, 0.0), min(high, 1.0)
+        ci = "–" if s.n < 2 else f"{_fmt(kpi, low)} … {_fmt(kpi, high)}"
+        table.add_row(kpi, _fmt(kpi, s.mean), ci, tol, held)
+    stdout.print(table)
+    v = result.verdict
+    word = "HOLDS" if v.holds else "VIOLATED"
+    stdout.print(f"steady-state hypothesis {word}: all tolerances held in {v.observed:.0%} of "
+                 f"replications (required {v.required:.0%})", highlight=False)
+    stdout.print(f"journal hash {digest}", highlight=False)
+    if written:
+        stdout.print(f"results written to {written[0].parent}/ "
+                     f"({', '.join(p.name for p in written)})", highlight=False)
+    else:
+        stdout.print("results not saved (use --out DIR)", highlight=False)
+
+
+# --------------------------------------------------------------------------- validate, schema
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Check scenario files; list every problem with file, line and path. Exit 2 if any."""
+    from scenarios.loader import load_scenario
+
+    report: list[dict[str, Any]] = []
+    bad = False
+    for text in files:
+        path = _scenario_path(text)
+        try:
+            sc = load_scenario(path)
+            report.append({"file": str(path), "valid": True, "name": sc.name,
+                           "scenario_hash": sc.content_hash(), "problems": []})
+            if not as_json:
+                stdout.print(f"ok: {path} ({sc.name})", highlight=False)
+        except ShocktwinError as e:
+            bad = True
+            report.append({"file": str(path), "valid": False, "problems": [
+                {"line": p.line, "path": p.path, "message": p.message} for p in e.problems]})
+            if not as_json:
+                for p in e.problems:
+                    stderr.print(f"error: {p}", markup=False, highlight=False)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    raise typer.Exit(EXIT_INVALID if bad else 0)
+
+
+@schema_app.command("scenario")
+def schema_scenario() -> None:
+    """The JSON Schema of scenario files (point your editor's YAML plugin at it)."""
+    from scenarios.loader import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+
+
+@app.command("version")
+def version_cmd() -> None:
+    """Print the version."""
+    from twin.journal import version
+
+    print(version())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

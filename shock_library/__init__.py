@@ -1,0 +1,1 @@
+"""Shock models: one module per shock family, a registry, compound shocks."""
