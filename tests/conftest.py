@@ -1,0 +1,70 @@
+"""Shared fixtures: a scenario factory, the CLI runner, paths to bundled files."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scenarios import Scenario, parse_scenario, reference_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE_PLANT: dict[str, Any] = {
+    "version": 1,
+    "name": "test-plant",
+    "horizon": "10d",
+    "warmup": "1d",
+    "plant": {
+        "suppliers": [{"id": "sup", "material": "part", "lot_size": 500,
+                       "lead_time": {"dist": "lognormal", "median": "2d", "sigma": 0.3},
+                       "defect_rate": 0.01}],
+        "buffers": [{"id": "stock", "material": "part", "initial": 1500, "reorder_point": 800}],
+        "stations": [
+            {"id": "iqc", "kind": "inspection", "inspectors": 1, "time_per_unit": "2min",
+             "detection": 0.9, "false_reject": 0.01},
+            {"id": "work", "servers": 2, "process_time": {"dist": "gamma", "mean": "5min",
+                                                          "cv": 0.5},
+             "mtbf": "20h", "mttr": "1h"},
+            {"id": "release", "kind": "release", "sla": "4h"},
+        ],
+        "routing": ["iqc", "work", "release"],
+        "demand": {"rate": "15/h", "due_in": "1d"},
+    },
+    "hypothesis": [{"kpi": "otd", "min": 0.9}],
+    "experiment": {"replications": 3, "seed": 7},
+}
+
+
+def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture
+def make_scenario() -> Callable[..., Scenario]:
+    """Build a validated scenario from the base test plant with nested overrides."""
+
+    def make(**changes: Any) -> Scenario:
+        return parse_scenario(deep_update(BASE_PLANT, changes))
+
+    return make
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def demo_path() -> Path:
+    return reference_scenario("demo_plant")
