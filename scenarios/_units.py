@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-__all__ = ["DURATION_UNITS_H", "Duration", "PositiveDuration", "Rate", "format_hours",
-           "parse_duration_h", "parse_rate_per_h"]
+__all__ = ["DURATION_JSON_SCHEMA", "DURATION_UNITS_H", "Duration", "DurationText",
+           "PositiveDuration", "Rate", "format_hours", "parse_duration_h", "parse_rate_per_h"]
 
 #: Hours per unit. "m" is refused on purpose: minutes or months?
 DURATION_UNITS_H: dict[str, float] = {
@@ -117,18 +117,20 @@ def _rate(value: Any) -> float:
     return parse_rate_per_h(value)
 
 
-_DURATION_SCHEMA = {
+DURATION_JSON_SCHEMA = {
     "type": "string",
     "pattern": rf"^(\s*{_NUMBER}\s*(ms|s|sec|min|h|hr|d|w)\s*)+$",
     "description": "A duration with its unit: ms, s, min, h, d, w (e.g. '90min', '4h', '1d12h').",
     "examples": ["90min", "4h", "14d"],
 }
 
+#: A duration as written in a file (for JSON Schemas of fields that also take other forms).
+DurationText = Annotated[str, WithJsonSchema(DURATION_JSON_SCHEMA)]
 #: A duration (hours, float) that may be zero.
-Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(DURATION_JSON_SCHEMA)]
 #: A duration (hours, float) that must be > 0.
 PositiveDuration = Annotated[
-    float, BeforeValidator(_positive_duration), WithJsonSchema(_DURATION_SCHEMA)
+    float, BeforeValidator(_positive_duration), WithJsonSchema(DURATION_JSON_SCHEMA)
 ]
 #: A rate (events per hour, float).
 Rate = Annotated[

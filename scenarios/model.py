@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from scenarios._units import Duration, PositiveDuration, Rate, parse_duration_h
+from scenarios._units import (
+    DURATION_JSON_SCHEMA,
+    Duration,
+    DurationText,
+    PositiveDuration,
+    Rate,
+    parse_duration_h,
+)
 
 __all__ = [
     "TIME_KPIS",
@@ -149,10 +160,14 @@ def _as_dist(value: Any) -> Any:
     return value
 
 
-TimeDist = Annotated[
+_Dists = Annotated[
     ConstantDist | ExponentialDist | LognormalDist | GammaDist | NormalDist | UniformDist
     | TriangularDist | WeibullDist,
     Field(discriminator="dist"),
+]
+#: A time: a fixed duration ("6min") or a distribution ({dist: gamma, mean: 6min, cv: 0.3}).
+TimeDist = Annotated[
+    _Dists, BeforeValidator(_as_dist, json_schema_input_type=DurationText | _Dists)
 ]
 
 
@@ -174,7 +189,6 @@ class Supplier(_Frozen):
     lot_size: int = Field(ge=1, le=10_000_000, description="Units per delivered lot.")
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units defective.")
 
-    _dist = field_validator("lead_time", mode="before")(_as_dist)
 
 
 class Buffer(_Frozen):
@@ -208,7 +222,6 @@ class ProcessStation(_Frozen):
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
                                "makes defective.")
 
-    _dist = field_validator("process_time", mode="before")(_as_dist)
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:
@@ -231,7 +244,6 @@ class InspectionStation(_Frozen):
     sample_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of units inspected; "
                                    "the rest pass unseen.")
 
-    _dist = field_validator("time_per_unit", mode="before")(_as_dist)
 
 
 class ReleaseStation(_Frozen):
@@ -244,7 +256,6 @@ class ReleaseStation(_Frozen):
                                   "none means release needs no reviewer.")
     review_time: TimeDist | None = Field(None, description="Review time per unit.")
 
-    _dist = field_validator("review_time", mode="before")(_as_dist)
 
     @model_validator(mode="after")
     def _reviewers(self) -> ReleaseStation:
@@ -293,6 +304,13 @@ class Plant(_Frozen):
                                        "made; default one of each buffered material.")
     demand: Demand
 
+    @model_validator(mode="after")
+    def _cross_references(self) -> Plant:
+        problems = list(_plant_problems(self))
+        if problems:
+            raise SemanticProblems(problems)
+        return self
+
     def materials_per_unit(self) -> dict[str, int]:
         if self.bom is not None:
             return dict(self.bom)
@@ -323,12 +341,16 @@ TIME_KPIS = frozenset({Kpi.RELEASE_LEAD_TIME_MEAN, Kpi.RELEASE_LEAD_TIME_P95,
                        Kpi.ORDER_LEAD_TIME_MEAN, Kpi.STOCKOUT_HOURS})
 
 
+_Bound = Annotated[float | None, WithJsonSchema({"anyOf": [
+    {"type": "number"}, DURATION_JSON_SCHEMA, {"type": "null"}]})]
+
+
 class Tolerance(_Frozen):
     """One KPI bound of the steady-state hypothesis."""
 
     kpi: Kpi
-    min: float | None = Field(None, description="Lower bound (a duration for time KPIs).")
-    max: float | None = Field(None, description="Upper bound (a duration for time KPIs).")
+    min: _Bound = Field(None, description="Lower bound (a duration for time KPIs).")
+    max: _Bound = Field(None, description="Upper bound (a duration for time KPIs).")
 
     @model_validator(mode="before")
     @classmethod
@@ -413,15 +435,18 @@ class Scenario(_Frozen):
     horizon: PositiveDuration
     warmup: Duration = 0.0
     plant: Plant
-    hypothesis: Hypothesis = Field(default_factory=Hypothesis)
+    hypothesis: Annotated[Hypothesis, BeforeValidator(
+        lambda v: v, json_schema_input_type=Hypothesis | list[Tolerance])
+    ] = Field(default_factory=Hypothesis)
     experiment: Experiment = Field(default_factory=Experiment)
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> Scenario:
-        problems = list(_cross_reference_problems(self))
-        if problems:
-            raise SemanticProblems(problems)
-        return self
+    @field_validator("warmup")
+    @classmethod
+    def _warmup_before_horizon(cls, warmup: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon")  # validated first: fields run in order
+        if horizon is not None and warmup >= horizon:
+            raise ValueError("warm-up must end before the horizon")
+        return warmup
 
     @property
     def bucket_h(self) -> float:
@@ -453,52 +478,50 @@ def _loc_text(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _cross_reference_problems(s: Scenario):  # type: ignore[no-untyped-def]
-    plant = s.plant
-    if s.warmup >= s.horizon:
-        yield ("warmup",), "warm-up must end before the horizon"
+def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Cross-reference problems of a plant; locations are relative to the plant."""
     station_ids: dict[str, int] = {}
     for i, st in enumerate(plant.stations):
         if st.id in station_ids:
-            yield ("plant", "stations", i, "id"), f"duplicate station id {st.id!r}"
+            yield ("stations", i, "id"), f"duplicate station id {st.id!r}"
         station_ids.setdefault(st.id, i)
     for kind, items in (("suppliers", plant.suppliers), ("buffers", plant.buffers)):
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
-                yield ("plant", kind, i, "id"), f"duplicate {kind[:-1]} id {item.id!r}"
+                yield (kind, i, "id"), f"duplicate {kind[:-1]} id {item.id!r}"
             seen.add(item.id)
     routed: set[str] = set()
     for i, sid in enumerate(plant.routing):
         if sid not in station_ids:
             known = ", ".join(sorted(station_ids))
-            yield ("plant", "routing", i), f"unknown station {sid!r} (stations: {known})"
+            yield ("routing", i), f"unknown station {sid!r} (stations: {known})"
         elif sid in routed:
-            yield ("plant", "routing", i), f"station {sid!r} appears twice in the routing"
+            yield ("routing", i), f"station {sid!r} appears twice in the routing"
         routed.add(sid)
     for i, st in enumerate(plant.stations):
         if st.id not in routed:
-            yield ("plant", "stations", i, "id"), f"station {st.id!r} is not in the routing"
+            yield ("stations", i, "id"), f"station {st.id!r} is not in the routing"
         if st.kind == StationKind.RELEASE and st.id in routed and plant.routing[-1] != st.id:
-            yield ("plant", "routing"), f"release station {st.id!r} must be the last step"
+            yield ("routing"), f"release station {st.id!r} must be the last step"
     supplied = {sup.material for sup in plant.suppliers}
     buffered: dict[str, int] = {}
     for i, b in enumerate(plant.buffers):
         if b.material in buffered:
-            yield ("plant", "buffers", i, "material"), (
+            yield ("buffers", i, "material"), (
                 f"material {b.material!r} already has buffer "
                 f"{plant.buffers[buffered[b.material]].id!r}")
         buffered.setdefault(b.material, i)
         if b.material not in supplied:
-            yield ("plant", "buffers", i, "material"), (
+            yield ("buffers", i, "material"), (
                 f"no supplier delivers material {b.material!r}")
     for i, sup in enumerate(plant.suppliers):
         if sup.material not in buffered:
-            yield ("plant", "suppliers", i, "material"), (
+            yield ("suppliers", i, "material"), (
                 f"material {sup.material!r} has no buffer to deliver into")
     if plant.bom is not None:
         for material, qty in plant.bom.items():
             if material not in buffered:
-                yield ("plant", "bom", material), f"material {material!r} has no buffer"
+                yield ("bom", material), f"material {material!r} has no buffer"
             if qty < 1:
-                yield ("plant", "bom", material), "quantity must be at least 1"
+                yield ("bom", material), "quantity must be at least 1"

@@ -1,0 +1,116 @@
+"""The command line: exit codes, --json, results on disk, help texts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import typer
+import yaml
+from conftest import BASE_PLANT, deep_update
+
+import cli
+
+
+def write(tmp_path: Path, **changes: object) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(deep_update(BASE_PLANT, changes)))
+    return path
+
+
+def test_run_json_prints_only_json_and_exit_0_when_hypothesis_holds(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, hypothesis=[{"kpi": "throughput_per_h", "min": 1.0}])
+    result = runner.invoke(cli.app, ["run", str(path), "--json", "-n", "2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["hypothesis"]["holds"] is True
+    assert data["replications"] == 2
+    kpi = data["kpis"]["throughput_per_h"]
+    assert kpi["ci_low"] <= kpi["mean"] <= kpi["ci_high"]
+    # 15 orders an hour, one unit each: throughput near 15/h.
+    assert 13.5 < kpi["mean"] < 16.5
+
+
+def test_run_exit_1_when_hypothesis_violated(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, hypothesis=[{"kpi": "release_lead_time_p95", "max": "1s"}])
+    result = runner.invoke(cli.app, ["run", str(path), "-n", "2"])
+    assert result.exit_code == 1, result.output
+    assert "VIOLATED" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["duckdb", "parquet"])
+def test_run_writes_journal_and_tables(runner, tmp_path, fmt) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(cli.app, ["run", str(path), "-n", "3", "--seed", "5",
+                                     "--out", str(out), "--format", fmt])
+    assert result.exit_code in (0, 1), result.output
+    journal = json.loads((out / "journal.json").read_text())
+    for key in ("version", "platform", "scenario_hash", "seed", "started_utc", "ended_utc",
+                "status", "journal_hash", "scenario", "records"):
+        assert key in journal
+    assert journal["seed"] == 5 and journal["status"] == "completed"
+    assert journal["started_utc"].endswith("Z") and journal["started_utc"] <= journal["ended_utc"]
+    assert [r["kind"] for r in journal["records"]] == (
+        ["RunStarted"] + ["ReplicationFinished"] * 3 + ["RunFinished"])
+    con = duckdb.connect()
+    if fmt == "duckdb":
+        con.execute(f"ATTACH '{out / 'results.duckdb'}' AS r (READ_ONLY)")
+        src = {t: f"r.{t}" for t in ("replications", "series", "stations")}
+    else:
+        src = {t: f"'{out / (t + '.parquet')}'" for t in ("replications", "series", "stations")}
+    assert con.execute(f"SELECT count(*) FROM {src['replications']}").fetchone()[0] == 3
+    # 10 days in 1-day buckets, per replication.
+    assert con.execute(f"SELECT count(*) FROM {src['series']}").fetchone()[0] == 30
+    assert con.execute(f"SELECT count(*) FROM {src['stations']}").fetchone()[0] == 9
+    # The series add up to the whole-run count of releases.
+    total = con.execute(f"SELECT sum(released) FROM {src['series']} WHERE replication = 0"
+                        ).fetchone()[0]
+    assert total > 0
+    assert not list(out.glob(".*tmp")), "no temporary files left behind"
+
+
+def test_validate_lists_problems_of_every_file(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = write(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nhorizon: 5\n")
+    result = runner.invoke(cli.app, ["validate", str(good), str(bad), "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert [r["valid"] for r in report] == [True, False]
+    messages = {p["path"]: p["message"] for p in report[1]["problems"]}
+    assert "needs a unit" in messages["horizon"]
+    assert messages["plant"] == "required key is missing"
+
+
+def test_unknown_option_value_exit_2(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["run", str(write(tmp_path)), "--engine", "gpss"])
+    assert result.exit_code == 2
+
+
+def test_missing_file_exit_2_without_traceback(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["run", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+    assert "Traceback" not in result.output
+
+
+def _commands(group: object, prefix: str = ""):  # type: ignore[no-untyped-def]
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        yield f"{prefix}{name}", cmd
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, f"{prefix}{name} ")
+
+
+def test_every_command_has_help_text() -> None:
+    root = typer.main.get_command(cli.app)
+    names = []
+    for name, cmd in _commands(root):
+        names.append(name)
+        assert (cmd.help or "").strip(), f"{name} has no help text"
+        for param in cmd.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert (param.help or "").strip(), f"{name} --{param.name} has no help"  # type: ignore[attr-defined]
+    assert {"run", "validate", "schema", "schema scenario"} <= set(names)

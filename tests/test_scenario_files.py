@@ -1,0 +1,99 @@
+"""Scenario files: units, the bundled scenarios, and the folder of bad inputs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import cli
+from scenarios import load_scenario, reference_scenario, scenario_json_schema
+from scenarios._units import parse_duration_h, parse_rate_per_h
+
+BAD = Path(__file__).parent / "bad_scenarios"
+# Files that cannot carry an "# expect:" comment.
+NO_COMMENT = {"empty.yaml": ["the file is empty"],
+              "comment_only.yaml": ["holds no YAML document"],
+              "not_yaml.yaml": ["not_yaml.yaml:3: not valid YAML"],
+              "binary.yaml": ["not a text file"]}
+
+
+def expectations(path: Path) -> list[str]:
+    if path.name in NO_COMMENT:
+        return NO_COMMENT[path.name]
+    found = re.findall(r"^# expect: (.+)$", path.read_text(), flags=re.M)
+    assert found, f"{path.name} has no '# expect:' line"
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(BAD.glob("*.yaml")), ids=lambda p: p.name)
+def test_bad_scenario_is_refused_with_every_problem(path: Path, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    result = runner.invoke(cli.app, ["run", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in expectations(path):
+        assert fragment in result.output, f"missing {fragment!r} in:\n{result.output}"
+    assert not out.exists(), "nothing may be written for invalid input"
+
+
+@pytest.mark.parametrize(("text", "hours"), [
+    ("90min", 1.5), ("4h", 4.0), ("14d", 336.0), ("1d12h", 36.0), ("30s", 1 / 120),
+    ("2w", 336.0), ("0.5h", 0.5), (" 3 h ", 3.0),
+])
+def test_durations(text: str, hours: float) -> None:
+    assert parse_duration_h(text) == pytest.approx(hours)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("4", "needs a unit"), ("-1h", "negative"), ("5m", "unknown time unit 'm'"),
+    ("h", "not a duration"), ("4h4", "not a duration"), ("1e999h", "not finite"),
+])
+def test_bad_durations(text: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        parse_duration_h(text)
+
+
+def test_rates() -> None:
+    assert parse_rate_per_h("25/h") == 25.0
+    assert parse_rate_per_h("600/d") == 25.0
+    assert parse_rate_per_h("1/90min") == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="count per time unit"):
+        parse_rate_per_h("25")
+
+
+@pytest.mark.parametrize("name", ["demo_plant", "mmc"])
+def test_reference_scenarios_validate(name: str, runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["validate", name])
+    assert result.exit_code == 0, result.output
+    assert load_scenario(reference_scenario(name)).name.replace("_", "-") in result.output
+
+
+def test_same_meaning_same_hash(tmp_path: Path) -> None:
+    # Units and key order do not change what a scenario means, nor its hash.
+    text = reference_scenario("mmc").read_text()
+    other = tmp_path / "mmc.yaml"
+    other.write_text(text.replace("horizon: 20000h", "horizon: 1200000min"))
+    assert load_scenario(other).content_hash() == load_scenario(
+        reference_scenario("mmc")).content_hash()
+
+
+def test_schema_command_prints_the_json_schema(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["schema", "scenario"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema == json.loads(json.dumps(scenario_json_schema()))
+    assert {"version", "name", "horizon", "plant"} <= set(schema["required"])
+    assert schema["properties"]["horizon"]["type"] == "string"
+
+
+def test_schema_accepts_the_bundled_scenarios() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = scenario_json_schema()
+    for name in ("demo_plant", "mmc"):
+        data = yaml.safe_load(reference_scenario(name).read_text())
+        jsonschema.validate(data, schema)
