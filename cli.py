@@ -222,9 +222,10 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
                 parts.append(f"≤ {_fmt(kpi, t.max)}")
             tol = ", ".join(parts)
             held = f"{check.share_within:.0%}"
-        low, high = s.ci_low, s.ci_high
-        if kpi in _SHARES:  # a share's t-interval is shown within [0, 1]
-            low, high = max(low, 0.0), min(high, 1.0)
+        # Student-t intervals, shown within each KPI's range: all are >= 0, shares <= 1.
+        low, high = max(s.ci_low, 0.0), s.ci_high
+        if kpi in _SHARES:
+            high = min(high, 1.0)
         ci = "–" if s.n < 2 else f"{_fmt(kpi, low)} … {_fmt(kpi, high)}"
         table.add_row(kpi, _fmt(kpi, s.mean), ci, tol, held)
     stdout.print(table)

@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured against anchors in the same run, printed as ratios."""
