@@ -1,0 +1,1 @@
+"""The only package that talks to DuckDB: ingest, store schema, replay feeds, results store."""

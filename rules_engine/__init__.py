@@ -1,0 +1,1 @@
+"""Inspection plans, SPC rules, triggers and hot reload of rule sets."""
