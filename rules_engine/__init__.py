@@ -1,1 +1,97 @@
-"""Inspection plans, SPC rules, triggers and hot reload of rule sets."""
+"""Inspection plans (Z1.4 sampling with switching), SPC rules, capability, and the safe
+trigger-expression language of rule sets."""
+
+from __future__ import annotations
+
+from rules_engine.capability import CapabilityIndices, cp, cpk, process_capability
+from rules_engine.expression import (
+    CompiledExpression,
+    EvaluationError,
+    ValueKind,
+    check_expression,
+    compile_expression,
+)
+from rules_engine.sampling import (
+    AQL_SERIES,
+    CODE_LETTERS,
+    InspectionLevel,
+    Measure,
+    PlanCell,
+    SamplingPlan,
+    Severity,
+    acceptance_number_one_step_tighter,
+    code_letter,
+    normalise_aql,
+    oc_curve,
+    plan_table,
+    single_sampling_plan,
+)
+from rules_engine.spc import (
+    ChartConstants,
+    ChartKind,
+    ControlChart,
+    IndividualsChart,
+    NelsonRule,
+    WesternElectricRule,
+    XbarRChart,
+    chart_constants,
+    individuals_chart,
+    nelson_rules,
+    p_chart,
+    western_electric_rules,
+    xbar_r_chart,
+    xbar_r_limits,
+)
+from rules_engine.switching import (
+    InspectionState,
+    InspectionSwitched,
+    LotOutcome,
+    SwitchingProcedure,
+    SwitchingVariant,
+    SwitchReason,
+)
+
+__all__ = [
+    "AQL_SERIES",
+    "CODE_LETTERS",
+    "CapabilityIndices",
+    "ChartConstants",
+    "ChartKind",
+    "CompiledExpression",
+    "ControlChart",
+    "EvaluationError",
+    "IndividualsChart",
+    "InspectionLevel",
+    "InspectionState",
+    "InspectionSwitched",
+    "LotOutcome",
+    "Measure",
+    "NelsonRule",
+    "PlanCell",
+    "SamplingPlan",
+    "Severity",
+    "SwitchReason",
+    "SwitchingProcedure",
+    "SwitchingVariant",
+    "ValueKind",
+    "WesternElectricRule",
+    "XbarRChart",
+    "acceptance_number_one_step_tighter",
+    "chart_constants",
+    "check_expression",
+    "code_letter",
+    "compile_expression",
+    "cp",
+    "cpk",
+    "individuals_chart",
+    "nelson_rules",
+    "normalise_aql",
+    "oc_curve",
+    "p_chart",
+    "plan_table",
+    "process_capability",
+    "single_sampling_plan",
+    "western_electric_rules",
+    "xbar_r_chart",
+    "xbar_r_limits",
+]
