@@ -274,6 +274,44 @@ def validate(
     raise typer.Exit(EXIT_INVALID if bad else 0)
 
 
+OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
+
+
+@app.command()
+@_errors_to_exit
+def plan(
+    lot_size: Annotated[int, typer.Option("--lot-size", help="Units in the lot.")],
+    aql: Annotated[str, typer.Option(help="Acceptable quality limit, e.g. 0.65, 1.0, 2.5.")],
+    level: Annotated[str, typer.Option(help="Inspection level: S-1..S-4, I, II, III.")] = "II",
+    severity: Annotated[str, typer.Option(help="normal, tightened or reduced.")] = "normal",
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Look up a single sampling plan (MIL-STD-105E / ANSI/ASQ Z1.4) and its OC curve."""
+    from rules_engine.sampling import oc_curve, single_sampling_plan
+
+    p = single_sampling_plan(lot_size, level, aql, severity)
+    pa = oc_curve(p, OC_RATES)
+    oc = [{"defect_rate": r, "p_accept": float(a)} for r, a in zip(OC_RATES, pa, strict=True)]
+    if as_json:
+        print(json.dumps({"lot_size": lot_size, "level": str(p.level), "aql": p.aql,
+                          "severity": str(p.severity), "code_letter": p.code_letter,
+                          "n": p.n, "ac": p.ac, "re": p.re,
+                          "full_inspection": p.full_inspection, "oc": oc}, indent=2))
+        return
+    stdout.print(f"lot {lot_size:,}, level {p.level}, AQL {p.aql}, {p.severity} inspection",
+                 highlight=False)
+    stdout.print(f"code letter {p.code_letter}: sample n = {p.n}, accept Ac = {p.ac}, "
+                 f"reject Re = {p.re}", highlight=False)
+    if p.full_inspection:
+        stdout.print(f"n ≥ lot size: inspect all {lot_size:,} units (100 %)", highlight=False)
+    table = Table(title="operating characteristic", title_justify="left")
+    table.add_column("lot defect rate", justify="right")
+    table.add_column("P(accept)", justify="right")
+    for row in oc:
+        table.add_row(f"{row['defect_rate']:.1%}", f"{row['p_accept']:.4f}")
+    stdout.print(table)
+
+
 @schema_app.command("scenario")
 def schema_scenario() -> None:
     """The JSON Schema of scenario files (point your editor's YAML plugin at it)."""

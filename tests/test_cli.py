@@ -113,4 +113,36 @@ def test_every_command_has_help_text() -> None:
         for param in cmd.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"{name} --{param.name} has no help"  # type: ignore[attr-defined]
-    assert {"run", "validate", "schema", "schema scenario"} <= set(names)
+    assert {"run", "validate", "plan", "schema", "schema scenario"} <= set(names)
+
+
+def test_plan_json_matches_the_standard_tables(runner) -> None:  # type: ignore[no-untyped-def]
+    # Z1.4: lot 1000 at level II is code letter J; normal J @ AQL 1.0 is n 80, Ac 2, Re 3.
+    result = runner.invoke(cli.app, ["plan", "--lot-size", "1000", "--aql", "1.0", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert (plan["code_letter"], plan["n"], plan["ac"], plan["re"]) == ("J", 80, 2, 3)
+    assert plan["full_inspection"] is False
+    pa = {row["defect_rate"]: row["p_accept"] for row in plan["oc"]}
+    assert pa[0.01] == pytest.approx(0.9534, abs=5e-5)  # binomial(80, 0.01) <= 2
+
+
+def test_plan_full_inspection_and_severity(runner) -> None:  # type: ignore[no-untyped-def]
+    # Lot 10 @ II is code letter B; AQL 0.10 arrows down to n 125 >= lot: inspect all.
+    result = runner.invoke(cli.app, ["plan", "--lot-size", "10", "--aql", "0.10", "--json"])
+    assert json.loads(result.stdout)["full_inspection"] is True
+    result = runner.invoke(cli.app, ["plan", "--lot-size", "1000", "--aql", "1.0",
+                                     "--severity", "reduced", "--json"])
+    plan = json.loads(result.stdout)
+    assert (plan["n"], plan["ac"], plan["re"]) == (32, 1, 3)  # reduced J @ 1.0
+    plain = runner.invoke(cli.app, ["plan", "--lot-size", "1000", "--aql", "1.0"])
+    assert "0.9534" in plain.stdout
+
+
+def test_plan_lists_every_bad_option(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["plan", "--lot-size", "1", "--aql", "0.3", "--level", "IV"])
+    assert result.exit_code == 2
+    for fragment in ("lot size must be at least 2", "unknown inspection level 'IV'",
+                     "unknown AQL '0.3'"):
+        assert fragment in result.output
+    assert "Traceback" not in result.output

@@ -30,10 +30,11 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
+        where = self.file or ""
+        if self.file and self.line is not None:
             where = f"{where}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        parts = [x for x in (where, self.path, self.message) if x]
+        return ": ".join(parts)
 
 
 class ShocktwinError(Exception):
