@@ -24,6 +24,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -m "not slow" -q
 
 test-all: $(VENV)/.dev

@@ -150,7 +150,7 @@ class _progress:
             self._bar.stop()
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 

@@ -51,11 +51,11 @@ def twin_vs_simpy() -> dict[str, float]:
 
 
 def main() -> None:
+    r = twin_vs_simpy()
     results = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-               "python": sys.version.split()[0], "twin_vs_simpy": twin_vs_simpy()}
+               "python": sys.version.split()[0], "twin_vs_simpy": r}
     out = Path(__file__).parent / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    r = results["twin_vs_simpy"]
     print("demo plant, 60 days, best of", REPEATS)
     print(f"  raw SimPy        {r['raw_simpy_events_per_s']:>12,.0f} events/s "
           f"{r['raw_simpy_units_per_s']:>10,.0f} units/s")

@@ -40,7 +40,7 @@ def run_raw_demo(horizon_h: float, seed: int) -> RawResult:
     iqc = simpy.Resource(env, capacity=2)
     review = simpy.Resource(env, capacity=2)
     assembly_queue: simpy.Store = simpy.Store(env)
-    state = {"on_order": 0, "released": 0, "scrapped": 0, "lead_sum": 0.0}
+    state: dict[str, float] = {"on_order": 0, "released": 0, "scrapped": 0, "lead_sum": 0.0}
     reorder_point, lot, mu_lead = 2800, 4000, math.log(72.0)
 
     def deliver():  # type: ignore[no-untyped-def]
@@ -120,6 +120,6 @@ def run_raw_demo(horizon_h: float, seed: int) -> RawResult:
     for _ in range(3):
         env.process(breakdowns(env.process(machine())))
     env.run(until=horizon_h)
-    released = state["released"]
-    return RawResult(env.scheduled, released, state["scrapped"],
+    released = int(state["released"])
+    return RawResult(env.scheduled, released, int(state["scrapped"]),
                      state["lead_sum"] / released if released else float("nan"))

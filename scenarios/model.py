@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -358,7 +358,7 @@ class Tolerance(_Frozen):
         if not isinstance(data, dict):
             return data
         try:
-            kpi = Kpi(data.get("kpi"))
+            kpi = Kpi(str(data.get("kpi")))
         except ValueError:
             return data  # the field validator reports the unknown KPI
         out = dict(data)
@@ -437,8 +437,8 @@ class Scenario(_Frozen):
     plant: Plant
     hypothesis: Annotated[Hypothesis, BeforeValidator(
         lambda v: v, json_schema_input_type=Hypothesis | list[Tolerance])
-    ] = Field(default_factory=Hypothesis)
-    experiment: Experiment = Field(default_factory=Experiment)
+    ] = Field(default_factory=lambda: Hypothesis())
+    experiment: Experiment = Field(default_factory=lambda: Experiment())
 
     @field_validator("warmup")
     @classmethod
@@ -485,7 +485,9 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
         if st.id in station_ids:
             yield ("stations", i, "id"), f"duplicate station id {st.id!r}"
         station_ids.setdefault(st.id, i)
-    for kind, items in (("suppliers", plant.suppliers), ("buffers", plant.buffers)):
+    groups: tuple[tuple[str, Sequence[Supplier | Buffer]], ...] = (
+        ("suppliers", plant.suppliers), ("buffers", plant.buffers))
+    for kind, items in groups:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.id in seen:
@@ -503,7 +505,7 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
         if st.id not in routed:
             yield ("stations", i, "id"), f"station {st.id!r} is not in the routing"
         if st.kind == StationKind.RELEASE and st.id in routed and plant.routing[-1] != st.id:
-            yield ("routing"), f"release station {st.id!r} must be the last step"
+            yield ("routing",), f"release station {st.id!r} must be the last step"
     supplied = {sup.material for sup in plant.suppliers}
     buffered: dict[str, int] = {}
     for i, b in enumerate(plant.buffers):
