@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializeAsAny,
     Tag,
     ValidationInfo,
     WithJsonSchema,
@@ -35,6 +36,7 @@ from scenarios._units import (
     Rate,
     parse_duration_h,
 )
+from shock_library.base import Shock, TargetKind
 
 __all__ = [
     "TIME_KPIS",
@@ -439,6 +441,20 @@ class Scenario(_Frozen):
         lambda v: v, json_schema_input_type=Hypothesis | list[Tolerance])
     ] = Field(default_factory=lambda: Hypothesis())
     experiment: Experiment = Field(default_factory=lambda: Experiment())
+    shocks: list[SerializeAsAny[Shock]] = Field(default_factory=list, description=(
+        "Shocks injected into the run; see `shocktwin shocks list` for the types."))
+
+    @field_validator("shocks", mode="before")
+    @classmethod
+    def _typed_shocks(cls, value: Any) -> Any:
+        return _validate_shocks(value)
+
+    @model_validator(mode="after")
+    def _shock_targets(self) -> Scenario:
+        problems = list(_shock_target_problems(self))
+        if problems:
+            raise SemanticProblems(problems)
+        return self
 
     @field_validator("warmup")
     @classmethod
@@ -461,6 +477,74 @@ class Scenario(_Frozen):
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: equal for files that mean the same thing."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def _validate_shocks(value: Any) -> Any:
+    """Each shock by its ``type``; every problem of every shock at once."""
+    from pydantic import ValidationError
+
+    from shock_library.registry import shock_types
+
+    if not isinstance(value, list):
+        return value
+    types = shock_types()
+    out: list[Any] = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    ids: set[str] = set()
+    for i, item in enumerate(value):
+        if isinstance(item, Shock):
+            out.append(item)
+            continue
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind not in types:
+            known = ", ".join(sorted(types))
+            problems.append(((i, "type"), f"unknown shock type {kind!r} (known: {known})"))
+            continue
+        try:
+            shock = types[kind].model_validate(item)
+        except ValidationError as e:
+            for err in e.errors(include_url=False):
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown key"
+                problems.append(((i, *err["loc"]), msg))
+            continue
+        if shock.id in ids:
+            problems.append(((i, "id"), f"duplicate shock id {shock.id!r}"))
+        ids.add(shock.id)
+        out.append(shock)
+    if problems:
+        raise SemanticProblems(problems)
+    return out
+
+
+def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    plant = s.plant
+    kinds: dict[str, set[TargetKind]] = {}
+    for sup in plant.suppliers:
+        kinds.setdefault(sup.id, set()).add(TargetKind.SUPPLIER)
+    for st in plant.stations:
+        k = kinds.setdefault(st.id, set())
+        if st.kind != StationKind.RELEASE or st.reviewers is not None:
+            k.add(TargetKind.STATION)
+        if st.kind == StationKind.PROCESS:
+            k.add(TargetKind.PROCESS_STATION)
+        if st.kind == StationKind.INSPECTION:
+            k.add(TargetKind.INSPECTION_STATION)
+    for i, shock in enumerate(s.shocks):
+        want = shock.target_kind
+        if want in (TargetKind.PLANT, TargetKind.DEMAND):
+            if shock.target is not None:
+                yield ("shocks", i, "target"), f"a {shock.type} shock takes no target"
+        elif shock.target is None:
+            yield ("shocks", i, "target"), f"a {shock.type} shock needs a {want.value} target"
+        elif shock.target not in kinds:
+            yield ("shocks", i, "target"), f"unknown target {shock.target!r}"
+        elif want not in kinds[shock.target]:
+            yield ("shocks", i, "target"), (
+                f"{shock.target!r} is not a {want.value.replace('_', ' ')}")
+        if shock.start >= s.horizon:
+            yield ("shocks", i, "start"), "the shock starts after the horizon"
 
 
 class SemanticProblems(ValueError):

@@ -48,6 +48,7 @@ class ReplicationResult:
     snapshots: dict[str, np.ndarray]
     events: int
     wall_s: float = field(compare=False)
+    log: tuple[dict[str, Any], ...] = ()  # ShockStarted, ShockEnded, ... in time order
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def run_replication(scenario: Scenario, replication: int, *, seed: int,
         snapshots=record.snapshots,
         events=record.events,
         wall_s=time.perf_counter() - started,
+        log=record.log,
     )
 
 

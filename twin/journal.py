@@ -116,7 +116,8 @@ def journal_hash(result: ExperimentResult) -> str:
         h.update(json.dumps({"replication": rep.replication, "events": rep.events,
                              "kpis": {k: repr(v) for k, v in rep.kpis.items()},
                              "stations": [{k: repr(v) for k, v in s.items()}
-                                          for s in rep.stations]},
+                                          for s in rep.stations],
+                             "log": [{k: repr(v) for k, v in e.items()} for e in rep.log]},
                             sort_keys=True).encode())
         for key in sorted(rep.series):
             h.update(key.encode())
@@ -129,8 +130,9 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
     sc = result.scenario
     records: list[Any] = [RunStarted(started_utc, sc.name, sc.content_hash(), result.seed,
                                      result.engine.value, len(result.replications))]
-    records += [ReplicationFinished(r.replication, r.events, dict(r.kpis))
-                for r in result.replications]
+    for r in result.replications:
+        records += [{"replication": r.replication, **e} for e in r.log]
+        records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
     records.append(RunFinished(ended_utc, "completed", result.verdict.holds))
     return Journal(
         version=version(),
@@ -147,7 +149,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         ended_utc=ended_utc,
         status="completed",
         journal_hash=journal_hash(result),
-        records=[_clean(asdict(r)) for r in records],
+        records=[_clean(r if isinstance(r, dict) else asdict(r)) for r in records],
     )
 
 

@@ -17,6 +17,7 @@ from scenarios.model import ReleaseStation as ReleaseSpec
 from scenarios.model import Scenario
 from twin.kernel import Kernel
 from twin.model.level import Level
+from twin.model.lever import Lever
 from twin.model.part import Order, Part
 from twin.model.station import InspectionStation, ReleaseStation, Station
 from twin.model.supplier import Buffer, Supplier, _lot_flags
@@ -44,6 +45,7 @@ class PlantRecord:
     inspectors: int
     sla_h: float | None
     events: int
+    log: tuple[dict[str, Any], ...] = ()
 
 
 class Plant:
@@ -117,6 +119,7 @@ class Plant:
 
         demand = plant.demand
         self._interarrival = exponential_sampler(rng("demand:arrivals"), 1.0 / demand.rate)
+        self.demand_factor = Lever("demand.rate_factor", 1.0)
         self._quantity = demand.quantity
         self._due_in = demand.due_in
 
@@ -134,6 +137,7 @@ class Plant:
         self._snap_h: list[float] = []
         self._snaps: dict[str, list[float]] = {k: [] for k in _SNAPSHOT_KEYS}
         self._warm_areas: dict[str, tuple[float, float]] = {}
+        self.events: list[dict[str, Any]] = []
         self._inspection = [s for s in self.stations if isinstance(s, InspectionStation)]
 
     # -- running ------------------------------------------------------------------------
@@ -146,6 +150,8 @@ class Plant:
         for st in self.stations:
             st.start()
         self.kernel.schedule(self._interarrival(), self._arrive)
+        for shock in scenario.shocks:
+            self._schedule_shock(shock)
         times = _snapshot_times(horizon, scenario.bucket_h, scenario.warmup)
         if times:
             self.kernel.schedule(times[0], self._snapshot, (times, 0))
@@ -163,7 +169,7 @@ class Plant:
         self._order_done_h.append(np.nan)
         for _i in range(self._quantity):
             self._pick(Part(order))
-        self.kernel.schedule(self._interarrival(), self._arrive)
+        self.kernel.schedule(self._interarrival() / self.demand_factor.value, self._arrive)
 
     def _pick(self, part: Part) -> None:
         """Take the bill of materials for ``part`` line by line; start it when complete."""
@@ -198,6 +204,40 @@ class Plant:
         self._scrap_h.append(now)
         # The order still needs a good unit: a replacement starts from the stock.
         self._pick(Part(part.order))
+
+    # -- shocks --------------------------------------------------------------------------
+
+    def supplier(self, supplier_id: str) -> Supplier:
+        for sup in self.suppliers.values():
+            if sup.id == supplier_id:
+                return sup
+        raise KeyError(supplier_id)
+
+    def station(self, station_id: str) -> Station:
+        for st in self.stations:
+            if st.id == station_id:
+                return st
+        raise KeyError(station_id)
+
+    def log(self, kind: str, **fields: Any) -> None:
+        """A journal record of something that happened during the run."""
+        self.events.append({"kind": kind, "at_h": self.kernel.now(), **fields})
+
+    def _schedule_shock(self, shock: Any) -> None:
+        steps = shock.intensity_steps()
+        self.kernel.schedule(steps[0][0], self._shock_step, (shock, steps, 0))
+
+    def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int]) -> None:
+        shock, steps, i = arg
+        at, level = steps[i]
+        if i == 0:
+            self.log("ShockStarted", shock=shock.id, type=shock.type,
+                     target=shock.target, severity=shock.severity())
+        shock.apply(self, level)
+        if i == 1:  # by construction, the step at the end of the shock's duration
+            self.log("ShockEnded", shock=shock.id, recovered_at_h=steps[-1][0])
+        if i + 1 < len(steps):
+            self.kernel.schedule(steps[i + 1][0] - at, self._shock_step, (shock, steps, i + 1))
 
     # -- observation --------------------------------------------------------------------
 
@@ -260,6 +300,7 @@ class Plant:
             inspectors=sum(s.n_servers for s in self._inspection),
             sla_h=self.sla_h,
             events=self.kernel.scheduled,
+            log=tuple(self.events),
         )
 
 

@@ -2,7 +2,13 @@
 
 Each server fails and is repaired on its own clock (exponential MTBF/MTTR in calendar
 time); a unit in work when its server fails resumes where it stopped after the repair
-(preemptive-resume). Scheduled completions are cancelled lazily with a per-server token.
+(preemptive-resume). A server taken offline by a shock (staff shortage, power cut,
+tool-chain switch) pauses the same way. Scheduled completions are cancelled lazily with a
+per-server token.
+
+Levers that shocks move: ``capacity`` (share of servers online), ``speed`` (time factor),
+``mtbf_factor`` (time-to-failure factor); inspection adds ``detection_factor`` and
+``sample_floor`` (a minimum sample fraction, e.g. 1.0 for a fall-back to 100 %).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 from twin.kernel import Kernel
 from twin.model.level import Level
+from twin.model.lever import Combine, Lever
 from twin.model.part import Part
 
 __all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
@@ -23,14 +30,15 @@ Route = Callable[[Part], None]
 class Server:
     """One server of a station: a machine, an inspector or a reviewer."""
 
-    __slots__ = ("end_h", "part", "remaining_h", "token", "up")
+    __slots__ = ("end_h", "online", "part", "remaining_h", "token", "up")
 
     def __init__(self) -> None:
         self.part: Part | None = None
         self.end_h = 0.0
         self.remaining_h = 0.0
         self.token = 0
-        self.up = True
+        self.up = True  # not broken down
+        self.online = True  # not taken out of service by a shock
 
 
 class Station:
@@ -60,7 +68,10 @@ class Station:
         self._defect_rate = defect_rate
         self._ttf = time_to_fail
         self._ttr = time_to_repair
-        self._breakdowns = time_to_fail is not None
+        self.capacity = Lever(f"{station_id}.capacity", 1.0, Combine.PRODUCT,
+                              self._set_capacity)
+        self.speed = Lever(f"{station_id}.speed", 1.0)
+        self.mtbf_factor = Lever(f"{station_id}.mtbf_factor", 1.0)
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -87,19 +98,17 @@ class Station:
         if arrived_h >= self.warmup_h:
             self.wait_sum_h += now - arrived_h
             self.wait_count += 1
-        duration = self.service()
+        duration = self.service() * self.speed.value
         server.part = part
         self.busy.add(now, 1)
-        if self._breakdowns:
-            server.end_h = now + duration
-            server.token += 1
-            self.kernel.schedule(duration, self._done_checked, (server, server.token))
-        else:
-            self.kernel.schedule(duration, self._done, server)
+        server.end_h = now + duration
+        server.token += 1
+        # The token lets a pause (breakdown, shock) cancel this completion lazily.
+        self.kernel.schedule(duration, self._done_checked, (server, server.token))
 
     def _done_checked(self, arg: tuple[Server, int]) -> None:
         server, token = arg
-        if token == server.token and server.up:
+        if token == server.token:
             self._done(server)
 
     def _done(self, server: Server) -> None:
@@ -121,24 +130,19 @@ class Station:
             part.defective = True
         self.next(part)
 
-    # -- breakdowns ---------------------------------------------------------------------
+    # -- breakdowns and capacity --------------------------------------------------------
 
-    def _fail(self, server: Server) -> None:
-        now = self.kernel.now()
-        server.up = False
-        self.down.add(now, 1)
+    def _pause(self, server: Server, now: float) -> None:
+        """A working or idle server stops: its unit (if any) waits for it."""
         if server.part is not None:
             server.remaining_h = server.end_h - now
             server.token += 1  # the pending completion no longer counts
             self.busy.add(now, -1)
         else:
             self.idle.remove(server)
-        self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
 
-    def _repair(self, server: Server) -> None:
-        now = self.kernel.now()
-        server.up = True
-        self.down.add(now, -1)
+    def _resume(self, server: Server, now: float) -> None:
+        """A server is back (repaired and online): finish its unit, or take the next."""
         if server.part is not None:
             server.end_h = now + server.remaining_h
             server.token += 1
@@ -149,7 +153,43 @@ class Station:
             self._begin(server, nxt, arrived, now)
         else:
             self.idle.append(server)
-        self.kernel.schedule(self._ttf(), self._fail, server)  # type: ignore[misc]
+
+    def _fail(self, server: Server) -> None:
+        now = self.kernel.now()
+        if server.online:
+            self._pause(server, now)
+        server.up = False
+        self.down.add(now, 1)
+        self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
+
+    def _repair(self, server: Server) -> None:
+        now = self.kernel.now()
+        server.up = True
+        self.down.add(now, -1)
+        if server.online:
+            self._resume(server, now)
+        self.kernel.schedule(self._ttf() * self.mtbf_factor.value, self._fail, server)  # type: ignore[misc]
+
+    def _set_capacity(self, share: float) -> None:
+        """Keep round(share × servers) online; idle and broken servers go offline first."""
+        now = self.kernel.now()
+        target = max(0, min(self.n_servers, int(share * self.n_servers + 0.5)))
+        online = [s for s in self.servers if s.online]
+        if len(online) > target:
+            # Idle servers first, then broken ones, then those at work.
+            order = sorted(online, key=lambda s: (s.part is not None, s.up))
+            for server in order[: len(online) - target]:
+                if server.up:
+                    self._pause(server, now)
+                server.online = False
+        else:
+            for server in [s for s in self.servers if not s.online][: target - len(online)]:
+                server.online = True
+                if server.up:
+                    self._resume(server, now)
+
+    def online_servers(self) -> int:
+        return sum(1 for s in self.servers if s.online)
 
 
 class InspectionStation(Station):
@@ -169,9 +209,12 @@ class InspectionStation(Station):
         self.inspected = 0
         self.rejected = 0
         self.passed_unseen = 0
+        self.detection_factor = Lever(f"{station_id}.detection_factor", 1.0)
+        self.sample_floor = Lever(f"{station_id}.sample_floor", 0.0, Combine.MAX)
 
     def arrive(self, part: Part) -> None:
-        if self.sample_fraction < 1.0 and self.draw() >= self.sample_fraction:
+        fraction = max(self.sample_fraction, self.sample_floor.value)
+        if fraction < 1.0 and self.draw() >= fraction:
             self.passed_unseen += 1
             self.next(part)
             return
@@ -180,7 +223,8 @@ class InspectionStation(Station):
     def finish(self, part: Part) -> None:
         self.inspected += 1
         if part.defective:
-            caught = self.detection >= 1.0 or self.draw() < self.detection
+            detection = self.detection * self.detection_factor.value
+            caught = detection >= 1.0 or self.draw() < detection
         else:
             caught = self.false_reject > 0.0 and self.draw() < self.false_reject
         if caught:

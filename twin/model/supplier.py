@@ -1,5 +1,9 @@
 """Suppliers that deliver lots after a lead time, and incoming-stock buffers with (s, Q)
-replenishment. Every delivered unit's defect state is drawn when its lot is made."""
+replenishment. Every delivered unit's defect state is drawn when its lot is made.
+
+Supplier levers that shocks move: ``capacity`` (share of each lot shipped; at zero nothing
+ships and due lots wait until capacity returns), ``lead_time_factor`` and ``defect_factor``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 
 from twin.kernel import Kernel
 from twin.model.level import Level
+from twin.model.lever import Lever
 from twin.model.part import Part
 
 __all__ = ["Buffer", "Supplier"]
@@ -35,15 +40,40 @@ class Supplier:
         self.kernel = kernel
         self.lots_delivered = 0
         self.units_delivered = 0
+        self.units_cancelled = 0
+        self.capacity = Lever(f"{supplier_id}.capacity", 1.0, on_change=self._capacity_changed)
+        self.lead_time_factor = Lever(f"{supplier_id}.lead_time_factor", 1.0)
+        self.defect_factor = Lever(f"{supplier_id}.defect_factor", 1.0)
+        self._held: list[tuple[int, Buffer]] = []
 
     def order(self, quantity: int, buffer: Buffer) -> None:
-        self.kernel.schedule(self.lead_time(), self._deliver, (quantity, buffer))
+        self.kernel.schedule(self.lead_time() * self.lead_time_factor.value, self._deliver,
+                             (quantity, buffer))
 
     def _deliver(self, arg: tuple[int, Buffer]) -> None:
+        capacity = self.capacity.value
+        if capacity <= 0.0:
+            self._held.append(arg)  # ships when the supplier can ship again
+            return
         quantity, buffer = arg
+        shipped = quantity if capacity >= 1.0 else int(quantity * capacity + 0.5)
+        if shipped < quantity:
+            # The shortfall is cancelled; the buffer's next review orders it again.
+            self.units_cancelled += quantity - shipped
+            buffer.on_order -= quantity - shipped
+        if shipped == 0:
+            buffer.review()
+            return
         self.lots_delivered += 1
-        self.units_delivered += quantity
-        buffer.receive(_lot_flags(self.quality_rng, quantity, self.defect_rate))
+        self.units_delivered += shipped
+        rate = min(self.defect_rate * self.defect_factor.value, 1.0)
+        buffer.receive(_lot_flags(self.quality_rng, shipped, rate))
+
+    def _capacity_changed(self, capacity: float) -> None:
+        if capacity > 0.0 and self._held:
+            held, self._held = self._held, []
+            for arg in held:
+                self._deliver(arg)
 
 
 class Buffer:
@@ -70,17 +100,17 @@ class Buffer:
         self.resume: Callable[[Part], None] = _unconnected
 
     def start(self) -> None:
-        self._review()
+        self.review()
 
     def take(self, part: Part, quantity: int) -> bool:
         """Give ``quantity`` units to ``part`` now (True), or queue it until stock comes."""
         if self.waiting or self.on_hand < quantity:
             self.waiting.append((part, quantity))
             self.backorder += quantity
-            self._review()
+            self.review()
             return False
         self._withdraw(part, quantity)
-        self._review()
+        self.review()
         return True
 
     def receive(self, flags: list[bool]) -> None:
@@ -96,7 +126,7 @@ class Buffer:
             self.backorder -= quantity
             self._withdraw(part, quantity)
             served.append(part)
-        self._review()
+        self.review()
         for part in served:
             self.resume(part)
 
@@ -112,7 +142,7 @@ class Buffer:
         if self.on_hand == 0:
             self.stockout.add(self.kernel.now(), 1)
 
-    def _review(self) -> None:
+    def review(self) -> None:
         position = self.on_hand + self.on_order - self.backorder
         while position <= self.reorder_point:
             self.on_order += self.order_quantity

@@ -1,0 +1,158 @@
+"""The shock base class: a typed, parameterised disturbance with one severity axis.
+
+A shock has a target, a start, a duration and a recovery profile. While it runs the twin
+calls ``apply(plant, level)`` with its intensity: 1 for the duration, then falling to 0 as
+the recovery profile says (at once, a linear ramp, or exponentially). Subclasses declare
+their family, the kind of entity they target and their severity axis (the one field MTD
+search varies), and fill the ``_apply`` hook that moves the plant's levers.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scenarios._units import Duration, PositiveDuration
+
+if TYPE_CHECKING:
+    from twin.model.plant import Plant
+
+__all__ = ["Family", "Profile", "Recovery", "Shock", "TargetKind"]
+
+#: Intensity steps used to follow a linear or exponential recovery.
+RAMP_STEPS = 10
+#: Below this intensity an exponential recovery counts as complete.
+EXP_CUTOFF = 0.01
+
+
+class Family(StrEnum):
+    SUPPLY = "supply"
+    GEOPOLITICS = "geopolitics"
+    CLIMATE = "climate"
+    TECHNOLOGY = "technology"
+    OPERATIONS = "operations"
+    REGULATION = "regulation"
+
+
+class TargetKind(StrEnum):
+    """What a shock acts on; the scenario check refuses a target of another kind."""
+
+    SUPPLIER = "supplier"
+    STATION = "station"  # any station with servers
+    PROCESS_STATION = "process_station"
+    INSPECTION_STATION = "inspection_station"
+    PLANT = "plant"  # the whole plant: no target id
+    DEMAND = "demand"  # customer demand: no target id
+
+
+class Profile(StrEnum):
+    STEP = "step"
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+
+
+class Recovery(BaseModel):
+    """How the effect fades after the shock's duration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: Profile = Profile.STEP
+    over: Duration = Field(0.0, description="Linear: ramp length. Exponential: time constant.")
+
+    def level_after(self, hours: float) -> float:
+        """Intensity ``hours`` after the shock's duration ended."""
+        if self.profile is Profile.STEP or self.over <= 0:
+            return 0.0
+        if self.profile is Profile.LINEAR:
+            return max(0.0, 1.0 - hours / self.over)
+        level = math.exp(-hours / self.over)
+        return level if level >= EXP_CUTOFF else 0.0
+
+
+class Shock(BaseModel):
+    """Base of every shock. Subclasses set the class variables and ``_apply``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: ClassVar[Family]
+    target_kind: ClassVar[TargetKind]
+    #: The field MTD search varies: "duration" or the name of a magnitude field.
+    severity_axis: ClassVar[str] = "duration"
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
+    type: str
+    target: str | None = Field(None, description="Id of the entity hit (none for plant-wide "
+                               "and demand shocks).")
+    start: Duration = Field(description="When the shock begins, from the start of the run.")
+    duration: PositiveDuration = Field(description="How long the full shock lasts.")
+    recovery: Recovery = Field(default_factory=lambda: Recovery())
+
+    # -- life cycle --------------------------------------------------------------------
+
+    @property
+    def end_h(self) -> float:
+        return self.start + self.duration
+
+    def severity(self) -> float:
+        """The value on the severity axis (hours for a duration)."""
+        return float(getattr(self, self.severity_axis))
+
+    def with_severity(self, value: float) -> Shock:
+        """The same shock with another value on its severity axis."""
+        return self.model_copy(update={self.severity_axis: value})
+
+    def intensity_steps(self) -> list[tuple[float, float]]:
+        """(time, intensity) change points: full at the start, then the recovery."""
+        steps = [(self.start, 1.0)]
+        end = self.end_h
+        rec = self.recovery
+        if rec.profile is Profile.STEP or rec.over <= 0:
+            return [*steps, (end, 0.0)]
+        if rec.profile is Profile.LINEAR:
+            return _linear(steps, end, rec)
+        return _exponential(steps, end, rec)
+
+    def apply(self, plant: Plant, level: float) -> None:
+        """Move the plant's levers for intensity ``level`` (0 removes the effect)."""
+        if not 0.0 <= level <= 1.0:
+            raise ValueError(f"intensity {level} outside [0, 1]")
+        self._apply(plant, level)
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {"type": cls.model_fields["type"].default, "family": cls.family.value,
+                "target": cls.target_kind.value, "severity_axis": cls.severity_axis,
+                "summary": cls.summary()}
+
+
+def _linear(steps: list[tuple[float, float]], end: float,
+            rec: Recovery) -> list[tuple[float, float]]:
+    # The first point at the end keeps the full intensity; then RAMP_STEPS even steps down.
+    out = list(steps)
+    for k in range(0, RAMP_STEPS + 1):
+        out.append((end + rec.over * k / RAMP_STEPS, 1.0 - k / RAMP_STEPS))
+    return out
+
+
+def _exponential(steps: list[tuple[float, float]], end: float,
+                 rec: Recovery) -> list[tuple[float, float]]:
+    out = list(steps)
+    k = 0
+    while True:
+        t = rec.over * k / 2.0  # half a time constant between updates
+        level = rec.level_after(t)
+        out.append((end + t, level))
+        if level == 0.0:
+            return out
+        k += 1

@@ -1,0 +1,165 @@
+"""Built-in shocks. Each docstring says what the shock does to which part of the twin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from shock_library.base import Family, Shock, TargetKind
+from shock_library.registry import register
+
+if TYPE_CHECKING:
+    from twin.model.plant import Plant
+
+__all__ = ["BreakdownBurst", "DemandSurge", "InspectorShortage", "LeadTimeInflation",
+           "PartialCapacityCut", "PowerOutage", "QualityDrift", "SupplierOutage",
+           "ToolChainSwitch"]
+
+
+def _off(level: float, value: float) -> float | None:
+    """A lever contribution at intensity ``level``; None once the shock has faded."""
+    return None if level <= 0.0 else value
+
+
+@register
+class SupplierOutage(Shock):
+    """Supplier outage: the supplier ships nothing; lots due in the outage wait and ship
+    when it ends (capacity ramps back with the recovery profile). Moves stock-outs and OTD."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    type: Literal["supplier_outage"] = "supplier_outage"
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.supplier(self.target or "").capacity.set(self.id, _off(level, 1.0 - level))
+
+
+@register
+class PartialCapacityCut(Shock):
+    """Partial capacity cut: the supplier ships only part of each lot; the shortfall is
+    cancelled and re-ordered. Severity: the share of capacity lost."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "cut"
+    type: Literal["partial_capacity_cut"] = "partial_capacity_cut"
+    cut: float = Field(gt=0, le=1, description="Share of the supplier's capacity lost.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.supplier(self.target or "").capacity.set(
+            self.id, _off(level, 1.0 - self.cut * level))
+
+
+@register
+class QualityDrift(Shock):
+    """Quality drift: the supplier's defect rate is multiplied (its Cpk falls). Moves
+    scrap at inspection and escaped PPM. Severity: the multiplier."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "factor"
+    type: Literal["quality_drift"] = "quality_drift"
+    factor: float = Field(gt=1, le=1000, description="Defect-rate multiplier at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.supplier(self.target or "").defect_factor.set(
+            self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
+
+
+@register
+class LeadTimeInflation(Shock):
+    """Lead-time inflation: orders placed during the shock take longer to arrive.
+    Severity: the lead-time multiplier."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "factor"
+    type: Literal["lead_time_inflation"] = "lead_time_inflation"
+    factor: float = Field(gt=1, le=100, description="Lead-time multiplier at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.supplier(self.target or "").lead_time_factor.set(
+            self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
+
+
+@register
+class ToolChainSwitch(Shock):
+    """Tool-chain switch: the inspection/measurement tool chain is replaced. Until the rule
+    library is re-validated (the duration), inspection runs at reduced capacity and units
+    take longer (manual review), with a sample floor of 100 %. Severity: the duration."""
+
+    family = Family.TECHNOLOGY
+    target_kind = TargetKind.INSPECTION_STATION
+    type: Literal["toolchain_switch"] = "toolchain_switch"
+    capacity: float = Field(0.5, gt=0, le=1, description="Share of inspectors available.")
+    manual_time_factor: float = Field(2.0, ge=1, le=20, description="Time per unit factor "
+                                      "while reviews are manual.")
+    full_inspection: bool = Field(True, description="Inspect 100 % until re-validated.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        st = plant.station(self.target or "")
+        st.capacity.set(self.id, _off(level, 1.0 - (1.0 - self.capacity) * level))
+        st.speed.set(self.id, _off(level, 1.0 + (self.manual_time_factor - 1.0) * level))
+        if self.full_inspection:
+            st.sample_floor.set(self.id, _off(level, 1.0))  # type: ignore[attr-defined]
+
+
+@register
+class InspectorShortage(Shock):
+    """Inspector or operator shortage: a share of a station's staff is absent.
+    Severity: the share absent."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.STATION
+    severity_axis = "absent"
+    type: Literal["staff_shortage"] = "staff_shortage"
+    absent: float = Field(gt=0, le=1, description="Share of servers absent at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.station(self.target or "").capacity.set(
+            self.id, _off(level, 1.0 - self.absent * level))
+
+
+@register
+class BreakdownBurst(Shock):
+    """Breakdown burst: a station's machines fail more often (MTBF divided by the factor).
+    Severity: the factor."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.PROCESS_STATION
+    severity_axis = "factor"
+    type: Literal["breakdown_burst"] = "breakdown_burst"
+    factor: float = Field(gt=1, le=100, description="Failure-rate multiplier at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.station(self.target or "").mtbf_factor.set(
+            self.id, _off(level, 1.0 / (1.0 + (self.factor - 1.0) * level)))
+
+
+@register
+class PowerOutage(Shock):
+    """Power outage: every station stops; units in work resume when power returns."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.PLANT
+    type: Literal["power_outage"] = "power_outage"
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        for st in plant.stations:
+            st.capacity.set(self.id, _off(level, 1.0 - level))
+
+
+@register
+class DemandSurge(Shock):
+    """Demand surge / rush orders: customer orders arrive faster. Severity: the rate
+    multiplier."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.DEMAND
+    severity_axis = "factor"
+    type: Literal["demand_surge"] = "demand_surge"
+    factor: float = Field(gt=1, le=100, description="Order-rate multiplier at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.demand_factor.set(self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
