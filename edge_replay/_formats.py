@@ -1,0 +1,705 @@
+"""Readers for each source format: file checks, DuckDB reads, and a staging plan per table.
+
+Every reader reads its file with DuckDB's own reader into the temporary table ``__src`` (every
+CSV column as text, so that one bad value quarantines one row instead of failing the read),
+exposes it as ``__rel`` with the line and the raw row, and returns one ``Plan`` per store
+table it fills. The quirks of each recorded dataset are handled here; see each dataset's
+SOURCE.md for where they come from.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from edge_replay._sql import first_line, ident, lit, quoted_value, run, text_of
+from edge_replay._stage import LINE, RAW, Check, Field, Plan
+from edge_replay.mapping import LocatedMapping, SourceMapping
+from edge_replay.schema import TABLES, Column, InspectionResult, Table
+from twin.errors import Problem, ReplayError
+
+__all__ = [
+    "Reader",
+    "Reading",
+    "check_parquet_file",
+    "check_text_file",
+    "read_4tu_production",
+    "read_generic_csv",
+    "read_generic_parquet",
+    "read_scms",
+    "read_secom",
+    "read_steel_plates",
+]
+
+#: The most structural CSV problems quoted in one refusal; the rest are counted.
+MAX_LISTED = 50
+
+_SNIFF_BYTES = 64 * 1024
+_INT = (
+    "CASE WHEN try_cast({t} AS DOUBLE) = try_cast({t} AS BIGINT) "
+    "THEN try_cast({t} AS BIGINT) END"
+)
+_NUMBER = "try_cast({t} AS DOUBLE)"
+_WHOLE = "a whole number"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader found: the plans to load and how many records the source has."""
+
+    plans: tuple[Plan, ...]
+    source_rows: int
+    feature_names: tuple[str, ...] = ()
+    #: The possible labels of a feature source; None: take the labels found in the data.
+    label_names: tuple[str, ...] | None = None
+
+
+Reader = Callable[[duckdb.DuckDBPyConnection, Path, LocatedMapping | None], Reading]
+
+
+# --- file checks -------------------------------------------------------------------------
+
+
+def _refuse(file: Path, message: str, path: str = "", line: int | None = None) -> ReplayError:
+    return ReplayError([Problem(str(file), path, message, line)], file=str(file))
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise _refuse(path, "source file does not exist")
+    if not path.is_file():
+        raise _refuse(path, "source is not a regular file")
+    if path.stat().st_size == 0:
+        raise _refuse(path, "source file is empty")
+
+
+def check_text_file(path: Path) -> None:
+    """Refuse a missing, empty or binary file, or one that is not UTF-8 text."""
+    _check_exists(path)
+    with path.open("rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise _refuse(path, f"binary file (NUL byte at offset {nul}), not CSV text")
+    try:
+        # Incremental: the sniffed block may end inside a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as e:
+        raise _refuse(
+            path,
+            f"not UTF-8 text (byte 0x{head[e.start]:02x} at offset {e.start}); "
+            "binary file or another encoding: re-export it as UTF-8",
+        ) from e
+
+
+def check_parquet_file(path: Path) -> None:
+    """Refuse a missing or empty file, or one without the Parquet magic bytes."""
+    _check_exists(path)
+    with path.open("rb") as f:
+        head = f.read(4)
+        f.seek(max(path.stat().st_size - 4, 0))
+        tail = f.read(4)
+    if path.stat().st_size < 8 or head != b"PAR1" or tail != b"PAR1":
+        raise _refuse(path, "not a Parquet file (no PAR1 magic bytes)")
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """Field names in the first record of a CSV file (a UTF-8 byte-order mark is dropped)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        try:
+            header = next(csv.reader(f, delimiter=delimiter))
+        except StopIteration:
+            raise _refuse(path, "source file is empty") from None
+        except csv.Error as e:
+            raise _refuse(path, f"cannot read the header: {e}", line=1) from e
+    names = [h.strip() for h in header]
+    if not any(names):
+        raise _refuse(path, "the first line (header) is empty", line=1)
+    problems = [
+        Problem(str(path), name, "column name appears more than once in the header", 1)
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
+    problems += [
+        Problem(str(path), f"column {i + 1}", "column has no name in the header", 1)
+        for i, n in enumerate(names)
+        if not n
+    ]
+    if problems:
+        raise ReplayError(problems, file=str(path))
+    return names
+
+
+def _require_columns(
+    path: Path, header: Sequence[str], required: Sequence[str], known: Sequence[str]
+) -> None:
+    """Refuse a header that lacks any of ``required``, naming each one.
+
+    Columns in neither ``required`` nor ``known`` are offered as what it may have been
+    renamed to.
+    """
+    missing = [c for c in required if c not in header]
+    if not missing:
+        return
+    unexpected = [h for h in header if h not in required and h not in known]
+    hint = f"; the header has instead: {', '.join(unexpected)}" if unexpected else ""
+    raise ReplayError(
+        [Problem(str(path), c, f"missing column{hint}", 1) for c in missing], file=str(path)
+    )
+
+
+def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1) or [
+        c for c in candidates if c.lower() == name.lower()
+    ]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- reading into __src / __rel ------------------------------------------------------------
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: Sequence[str],
+    *,
+    header: bool,
+    delim: str = ",",
+    quote: str = '"',
+    escape: str = '"',
+    strict: bool = True,
+) -> int:
+    """Read a CSV file, every column as text, into ``__src``; returns the number of rows.
+
+    A record that cannot be split into the expected fields (too many or too few, broken
+    quotes, bad encoding) makes the whole file refused, every such line listed: the fields of
+    such a record cannot be told apart, and it usually means a wrong delimiter or format.
+    """
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    try:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE __src AS SELECT * FROM read_csv("
+            f"{lit(str(path))}, columns = {spec}, header = {str(header).lower()}, "
+            f"delim = {lit(delim)}, quote = {lit(quote)}, escape = {lit(escape)}, "
+            f"auto_detect = false, strict_mode = {str(strict).lower()}, "
+            "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans')",
+        )
+    except duckdb.Error as e:
+        raise _refuse(path, f"cannot read as CSV: {first_line(e)}") from e
+    # DuckDB reports a short record once per missing field; one problem per line is enough.
+    rejects = run(
+        con,
+        "SELECT line, arg_min(column_name, column_idx), arg_min(error_message, column_idx) "
+        "FROM __rejects GROUP BY line ORDER BY line LIMIT ?",
+        [MAX_LISTED + 1],
+    )
+    if rejects:
+        (n_rejects,), = run(con, "SELECT count(DISTINCT line) FROM __rejects")
+        problems = [
+            Problem(str(path), name or "", first_line(msg), int(line))
+            for line, name, msg in rejects[:MAX_LISTED]
+        ]
+        if n_rejects > MAX_LISTED:
+            problems.append(
+                Problem(str(path), "", f"… and {n_rejects - MAX_LISTED} more lines like these")
+            )
+        raise ReplayError(problems, file=str(path))
+    offset = 2 if header else 1
+    raw = "to_json({" + ", ".join(f"{lit(c)}: s.{ident(c)}" for c in columns) + "})"
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW __rel AS "
+        f"SELECT rowid + {offset} AS {LINE}, {raw} AS {RAW}, s.* FROM __src AS s",
+    )
+    (n,), = run(con, "SELECT count(*) FROM __src")
+    return int(n)
+
+
+def _col(name: str, null_values: Sequence[str] = ()) -> str:
+    return text_of(f"r.{ident(name)}", null_values)
+
+
+# --- 4TU production log ----------------------------------------------------------------------
+
+_4TU_TS = "%Y/%m/%d %H:%M:%S.%g"
+_4TU_TS_TEXT = "a timestamp YYYY/MM/DD HH:MM:SS.000"
+_4TU_COLUMNS = (
+    "Case ID", "Activity", "Resource", "Start Timestamp", "Complete Timestamp",
+    "Work Order Qty", "Part Desc.", "Worker ID", "Report Type", "Qty Completed",
+    "Qty Rejected", "Qty for MRB", "Rework",
+)
+_4TU_UNUSED = ("Span",)
+
+
+def read_4tu_production(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """The 4TU machine-shop event log: one operation report per row, orders derived from it.
+
+    ``Span`` is not read: the source system sometimes records ``000:00`` for work that took
+    hours, so durations come from the two timestamps. ``Work Order Qty`` is the order's size,
+    repeated on each report; ``Qty Completed``/``Rejected``/``for MRB`` are per report.
+    """
+    check_text_file(path)
+    header = read_header(path, ",")
+    _require_columns(path, header, _4TU_COLUMNS, _4TU_UNUSED)
+    n = _load_csv(con, path, header, header=True)
+    ts = "try_strptime({t}, " + lit(_4TU_TS) + ")"
+    operations = Plan(
+        Table.OPERATIONS,
+        "SELECT * FROM __rel",
+        {
+            "case_id": Field(_col("Case ID"), label="Case ID"),
+            "activity": Field(_col("Activity"), label="Activity"),
+            "resource": Field(_col("Resource"), label="Resource"),
+            "start_ts": Field(_col("Start Timestamp"), ts, "Start Timestamp", _4TU_TS_TEXT),
+            "end_ts": Field(_col("Complete Timestamp"), ts, "Complete Timestamp", _4TU_TS_TEXT),
+            "qty_completed": Field(_col("Qty Completed"), _INT, "Qty Completed", _WHOLE),
+            "qty_rejected": Field(_col("Qty Rejected"), _INT, "Qty Rejected", _WHOLE),
+            "qty_review": Field(_col("Qty for MRB"), _INT, "Qty for MRB", _WHOLE),
+            "rework": Field(
+                _col("Rework"), "CASE WHEN upper({t}) = 'Y' THEN true END", "Rework",
+                "'Y' or empty",
+            ),
+            "operator": Field(_col("Worker ID"), label="Worker ID"),
+            "report_type": Field(_col("Report Type"), label="Report Type"),
+        },
+    )
+    # One work order per case. Part and order quantity are repeated on every report of the
+    # case; if the reports disagree the order is quarantined rather than one value guessed.
+    orders_rel = f"""
+SELECT {LINE},
+       to_json({{'Case ID': case_t, 'Part Desc.': parts, 'Work Order Qty': qtys,
+                 'lines': lines}}) AS {RAW},
+       case_t, parts, qtys, release
+FROM (
+    SELECT case_t, min({LINE}) AS {LINE},
+           list_sort(list_distinct(list(part_t))) AS parts,
+           list_sort(list_distinct(list(qty_t))) AS qtys,
+           list({LINE} ORDER BY {LINE}) AS lines,
+           min(try_strptime(start_t, {lit(_4TU_TS)})) AS release
+    FROM (SELECT {LINE}, {_col("Case ID")} AS case_t, {_col("Part Desc.")} AS part_t,
+                 {_col("Work Order Qty")} AS qty_t, {_col("Start Timestamp")} AS start_t
+          FROM __rel AS r)
+    WHERE case_t IS NOT NULL
+    GROUP BY case_t
+)"""
+    orders = Plan(
+        Table.WORK_ORDERS,
+        orders_rel,
+        {
+            "order_id": Field("r.case_t", label="Case ID"),
+            "part": Field("CASE WHEN len(r.parts) = 1 THEN r.parts[1] END", label="Part Desc."),
+            "quantity": Field(
+                "CASE WHEN len(r.qtys) = 1 THEN r.qtys[1] END", _INT, "Work Order Qty", _WHOLE
+            ),
+            "release_ts": Field(
+                "CAST(r.release AS VARCHAR)", "CAST({t} AS TIMESTAMP)", "Start Timestamp",
+                lenient=True,
+            ),
+        },
+        helpers={"__parts": "r.parts", "__qtys": "r.qtys"},
+        checks=(
+            Check(
+                "len(__parts) > 1",
+                "Part Desc.",
+                "'the reports of this order disagree: ' || array_to_string(__parts, ' / ')",
+            ),
+            Check(
+                "len(__qtys) > 1",
+                "Work Order Qty",
+                "'the reports of this order disagree: ' || array_to_string(__qtys, ' / ')",
+            ),
+        ),
+    )
+    return Reading((operations, orders), n)
+
+
+# --- UCI SECOM labels --------------------------------------------------------------------------
+
+_SECOM_TS = "%d/%m/%Y %H:%M:%S"
+
+
+def _load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Read a text file into ``__src`` as (line number, text), blank lines left out."""
+    try:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE __src AS SELECT line_no, text FROM ("
+            "SELECT unnest(generate_series(1, len(parts))) AS line_no, unnest(parts) AS text "
+            "FROM (SELECT string_split(content, chr(10)) AS parts "
+            f"FROM read_text({lit(str(path))}))) WHERE {text_of('text')} IS NOT NULL",
+        )
+    except duckdb.Error as e:
+        raise _refuse(path, f"cannot read as text: {first_line(e)}") from e
+    (n,), = run(con, "SELECT count(*) FROM __src")
+    return int(n)
+
+
+def read_secom(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """UCI ``secom_labels.data``: ``label "DD/MM/YYYY HH:MM:SS"`` per line.
+
+    Read line by line rather than as CSV: the lines end in CR CR LF, which the strict CSV
+    reader rejects and the relaxed one handles by silently dropping surplus fields. Here the
+    first word is the label and the rest, quotes removed, the timestamp, so anything extra
+    makes the timestamp unreadable and the row is quarantined with its text. The entity id is
+    the line number, because the sensor file ``secom.data`` (not bundled) matches this file
+    line for line.
+    """
+    check_text_file(path)
+    n = _load_lines(con, path)
+    words = (
+        "regexp_extract(trim(text, ' ' || chr(9) || chr(13)), '^(\\S*)\\s*(.*)$', "
+        "['label', 'rest'])"
+    )
+    plan = Plan(
+        Table.INSPECTIONS,
+        f"SELECT line_no AS {LINE}, to_json({{'line': {text_of('text')}}}) AS {RAW}, "
+        f"w.label AS label, trim(w.rest, '\"') AS timestamp "
+        f"FROM (SELECT line_no, text, {words} AS w FROM __src)",
+        {
+            "entity_id": Field(f"CAST(r.{LINE} AS VARCHAR)", label="(line)"),
+            "ts": Field(
+                _col("timestamp"),
+                "try_strptime({t}, " + lit(_SECOM_TS) + ")",
+                "timestamp",
+                "a timestamp DD/MM/YYYY HH:MM:SS",
+            ),
+            "result": Field(
+                _col("label"),
+                f"CASE {{t}} WHEN '-1' THEN '{InspectionResult.PASS}' "
+                f"WHEN '1' THEN '{InspectionResult.FAIL}' END",
+                "label",
+                "-1 (pass) or 1 (fail)",
+            ),
+        },
+    )
+    return Reading((plan,), n)
+
+
+# --- USAID SCMS delivery history -----------------------------------------------------------
+
+_SCMS_DAY = "try_strptime({t}, '%d-%b-%y')"
+_SCMS_DAY_TEXT = "a date DD-Mon-YY"
+# PO dates mix M/D/YY, M/D/YYYY and values that look like ISO dates but are 20MM-DD-YY
+# (2002-01-13 is 2013-02-01): rewrite those to MM/DD/YY first. Real dates run 2006-2015, and
+# no ISO reading of them gives plausible lead times (see SOURCE.md).
+_SCMS_PO = (
+    "coalesce(try_strptime(regexp_replace({t}, '^20(\\d\\d)-(\\d\\d)-(\\d\\d)$', "
+    "'\\1/\\2/\\3'), '%m/%d/%y'), try_strptime({t}, '%m/%d/%Y'))"
+)
+_SCMS_PO_TEXT = "a date M/D/YY, M/D/YYYY or the mangled 20MM-DD-YY"
+_SCMS_NO_PO = ("N/A - From RDC", "Date Not Captured")
+_SCMS_COLUMNS = (
+    "ID", "PO / SO #", "Country", "Fulfill Via", "Vendor INCO Term", "Shipment Mode",
+    "PO Sent to Vendor Date", "Scheduled Delivery Date", "Delivered to Client Date",
+    "Product Group", "Vendor", "Item Description", "Line Item Quantity", "Line Item Value",
+    "Weight (Kilograms)", "Freight Cost (USD)",
+)
+_SCMS_UNUSED = (
+    "Project Code", "PQ #", "ASN/DN #", "Managed By", "PQ First Sent to Client Date",
+    "Delivery Recorded Date", "Sub Classification", "Molecule/Test Type", "Brand", "Dosage",
+    "Dosage Form", "Unit of Measure (Per Pack)", "Pack Price", "Unit Price",
+    "Manufacturing Site", "First Line Designation", "Line Item Insurance (USD)",
+)
+
+
+def read_scms(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """USAID SCMS delivery history: one purchase-order line per row.
+
+    ``N/A - From RDC`` and ``Date Not Captured`` mean there is no PO date (stock shipments
+    from a distribution centre, or a gap in the record); such lines are kept with a NULL
+    ``order_date``. Weight and freight hold notes (``Freight Included in Commodity Cost``,
+    ``See ASN-…``) on many lines; they become NULL, the line is kept.
+    """
+    check_text_file(path)
+    header = read_header(path, ",")
+    _require_columns(path, header, _SCMS_COLUMNS, _SCMS_UNUSED)
+    n = _load_csv(con, path, header, header=True)
+
+    def text(name: str, parse: str = "{t}", expected: str = "text", lenient: bool = False) -> Field:
+        nulls: tuple[str, ...] = ()
+        if name in ("PO Sent to Vendor Date", "Vendor INCO Term"):
+            nulls = _SCMS_NO_PO
+        elif name == "Shipment Mode":
+            nulls = ("N/A",)
+        return Field(_col(name, nulls), parse, name, expected, lenient)
+
+    plan = Plan(
+        Table.SUPPLIER_DELIVERIES,
+        "SELECT * FROM __rel",
+        {
+            "delivery_id": text("ID"),
+            "order_ref": text("PO / SO #"),
+            "supplier": text("Vendor"),
+            "product": text("Item Description"),
+            "product_group": text("Product Group"),
+            "country": text("Country"),
+            "mode": text("Shipment Mode"),
+            "incoterm": text("Vendor INCO Term"),
+            "fulfill_via": text("Fulfill Via"),
+            "order_date": text("PO Sent to Vendor Date", _SCMS_PO, _SCMS_PO_TEXT),
+            "promised_date": text("Scheduled Delivery Date", _SCMS_DAY, _SCMS_DAY_TEXT),
+            "actual_date": text("Delivered to Client Date", _SCMS_DAY, _SCMS_DAY_TEXT),
+            "quantity": text("Line Item Quantity", _NUMBER, "a number"),
+            "value_usd": text("Line Item Value", _NUMBER, "a number"),
+            "freight_usd": text("Freight Cost (USD)", _NUMBER, "a number", lenient=True),
+            "weight_kg": text("Weight (Kilograms)", _NUMBER, "a number", lenient=True),
+        },
+    )
+    return Reading((plan,), n)
+
+
+# --- UCI Steel Plates Faults -----------------------------------------------------------------
+
+_STEEL_NAMES_FILE = "Faults27x7_var"
+_STEEL_N_FEATURES = 27
+_STEEL_N_CLASSES = 7
+
+
+def _steel_names(path: Path) -> list[str]:
+    names_file = path.with_name(_STEEL_NAMES_FILE)
+    if not names_file.is_file():
+        raise _refuse(
+            names_file,
+            f"the column names file {_STEEL_NAMES_FILE} is missing beside {path.name}",
+        )
+    try:
+        text = names_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise _refuse(names_file, f"cannot read the column names: {e}") from e
+    names = [n.strip() for n in text.replace("\r", "\n").split("\n") if n.strip()]
+    expected = _STEEL_N_FEATURES + _STEEL_N_CLASSES
+    problems = []
+    if len(names) != expected:
+        problems.append(
+            Problem(
+                str(names_file), "", f"expected {expected} column names, found {len(names)}"
+            )
+        )
+    problems += [
+        Problem(str(names_file), n, "column name appears more than once")
+        for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if problems:
+        raise ReplayError(problems, file=str(names_file))
+    return names
+
+
+def _vector(texts: Sequence[tuple[str, str]]) -> tuple[Field, dict[str, str], tuple[Check, ...]]:
+    """A ``feature_vector`` field from (text SQL, label) pairs, with a check per element."""
+    helpers = {f"__x{i}": t for i, (t, _) in enumerate(texts)}
+    values = [f"try_cast(__x{i} AS DOUBLE)" for i in range(len(texts))]
+    checks: list[Check] = []
+    for i, (_, label) in enumerate(texts):
+        checks += [
+            Check(f"__x{i} IS NULL", label, "'missing value'"),
+            Check(
+                f"{values[i]} IS NULL AND __x{i} IS NOT NULL",
+                label,
+                f"'cannot read ' || {quoted_value(f'__x{i}')} || ' as a number'",
+            ),
+            Check(f"NOT isfinite({values[i]})", label, f"'not a finite number: ' || __x{i}"),
+        ]
+    # Lenient: the elements are checked one by one above, each against its own column name.
+    field = Field(
+        "'(' || array_to_string([" + ", ".join(t for t, _ in texts) + "], ',') || ')'",
+        "[" + ", ".join(f"try_cast({t} AS DOUBLE)" for t, _ in texts) + "]",
+        lenient=True,
+    )
+    return field, helpers, tuple(checks)
+
+
+def read_steel_plates(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """UCI ``Faults.NNA``: 27 features and 7 one-hot fault flags per line, no header.
+
+    Column names come from ``Faults27x7_var`` beside it. In the bundled copy each line is
+    wrapped in double quotes and TAB-separated inside, so the file is read without quoting and
+    the quote is stripped from the first and last field. A row must have exactly one fault
+    flag set; its name is the label.
+    """
+    check_text_file(path)
+    names = _steel_names(path)
+    with path.open(encoding="utf-8", newline="") as f:
+        first = f.readline().strip().strip('"')
+    n_fields = len(first.split("\t"))
+    if n_fields != len(names):
+        raise _refuse(
+            path, f"expected {len(names)} TAB-separated values, found {n_fields}", line=1
+        )
+    n = _load_csv(con, path, names, header=False, delim="\t", quote="", escape="")
+    features, classes = names[:_STEEL_N_FEATURES], names[_STEEL_N_FEATURES:]
+
+    def text(name: str) -> str:
+        return text_of(f"trim(r.{ident(name)}, '\"')")
+
+    vector, helpers, checks = _vector([(text(c), c) for c in features])
+    flags = {f"__flag{j}": text(c) for j, c in enumerate(classes)}
+    n_set = " + ".join(f"(CASE WHEN {h} = '1' THEN 1 ELSE 0 END)" for h in flags)
+    flag_checks = tuple(
+        Check(
+            f"__flag{j} IS NULL OR __flag{j} NOT IN ('0', '1')",
+            c,
+            f"'expected 0 or 1, found ' || coalesce({quoted_value(f'__flag{j}')}, 'nothing')",
+        )
+        for j, c in enumerate(classes)
+    )
+    one_class = Check(
+        f"({n_set}) <> 1",
+        "fault class",
+        f"'expected exactly one of the {len(classes)} fault flags set, found ' "
+        f"|| CAST(({n_set}) AS VARCHAR)",
+    )
+    label = "CASE " + " ".join(
+        f"WHEN {t} = '1' THEN {lit(c)}" for t, c in zip(flags.values(), classes, strict=True)
+    ) + " END"
+    plan = Plan(
+        Table.FEATURES,
+        "SELECT * FROM __rel",
+        {
+            "entity_id": Field(f"CAST(r.{LINE} AS VARCHAR)", label="(line)"),
+            "label": Field(label, label="fault class"),
+            "feature_vector": vector,
+        },
+        helpers={**helpers, **flags},
+        checks=(*checks, *flag_checks, one_class),
+    )
+    return Reading((plan,), n, tuple(features), tuple(classes))
+
+
+# --- generic CSV / Parquet with a mapping file -------------------------------------------------
+
+
+def _generic_parse(col: Column, mapping: SourceMapping, source_type: str) -> tuple[str, str]:
+    """Parse template and description of a valid value for one mapped schema column."""
+    temporal = source_type.startswith(("TIMESTAMP", "DATE"))
+    if col.name == "result":
+        if mapping.result_values:
+            cases = " ".join(
+                f"WHEN {lit(k)} THEN {lit(v)}" for k, v in mapping.result_values.items()
+            )
+            return f"CASE {{t}} {cases} END", "one of " + ", ".join(mapping.result_values)
+        return "CASE WHEN lower({t}) IN ('pass', 'fail') THEN lower({t}) END", "pass or fail"
+    if col.sql_type == "TIMESTAMP":
+        if mapping.timestamp_format and not temporal:
+            fmt = mapping.timestamp_format
+            return "try_strptime({t}, " + lit(fmt) + ")", f"a timestamp {fmt}"
+        return "try_cast({t} AS TIMESTAMP)", "an ISO 8601 timestamp"
+    if col.sql_type == "DATE":
+        if mapping.date_format and not temporal:
+            fmt = mapping.date_format
+            return "try_strptime({t}, " + lit(fmt) + ")", f"a date {fmt}"
+        return (
+            "coalesce(try_cast({t} AS DATE), CAST(try_cast({t} AS TIMESTAMP) AS DATE))",
+            "an ISO 8601 date",
+        )
+    if col.sql_type == "BIGINT":
+        return _INT, _WHOLE
+    if col.sql_type == "DOUBLE":
+        return _NUMBER, "a number"
+    if col.sql_type == "BOOLEAN":
+        yes = ", ".join(lit(v.lower()) for v in mapping.true_values)
+        no = ", ".join(lit(v.lower()) for v in mapping.false_values)
+        return (
+            f"CASE WHEN lower({{t}}) IN ({yes}) THEN true WHEN lower({{t}}) IN ({no}) "
+            "THEN false END",
+            "one of " + ", ".join((*mapping.true_values, *mapping.false_values)),
+        )
+    return "{t}", "text"
+
+
+def _generic_plan(mapping: SourceMapping, source_types: Mapping[str, str]) -> Plan:
+    spec = TABLES[mapping.table]
+    fields: dict[str, Field] = {}
+    for src, target in mapping.columns.items():
+        parse, expected = _generic_parse(spec.column(target), mapping, source_types[src])
+        fields[target] = Field(_col(src, mapping.null_values), parse, src, expected)
+    helpers: dict[str, str] = {}
+    checks: tuple[Check, ...] = ()
+    if mapping.feature_columns:
+        vector, helpers, checks = _vector(
+            [(_col(c, mapping.null_values), c) for c in mapping.feature_columns]
+        )
+        fields["feature_vector"] = vector
+    return Plan(mapping.table, "SELECT * FROM __rel", fields, helpers, checks)
+
+
+def _unknown_columns(
+    located: LocatedMapping, available: Sequence[str], path: Path
+) -> ReplayError | None:
+    """A refusal naming every source column of the mapping that the file lacks, if any."""
+    mapping = located.mapping
+    listing = ", ".join(available)
+    problems = [
+        located.problem(
+            ("columns", c) if c in mapping.columns else ("feature_columns",),
+            f"no column {c!r} in {path.name}{_did_you_mean(c, available)}; "
+            f"its columns are: {listing}",
+        )
+        for c in mapping.source_columns()
+        if c not in available
+    ]
+    return ReplayError(problems, file=located.file) if problems else None
+
+
+def read_generic_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, located: LocatedMapping | None
+) -> Reading:
+    """Any CSV file with a header row, its columns assigned by a mapping file."""
+    if located is None:
+        raise ValueError("the csv format needs a mapping")
+    mapping = located.mapping
+    check_text_file(path)
+    header = read_header(path, mapping.delimiter)
+    refusal = _unknown_columns(located, header, path)
+    if refusal is not None:
+        raise refusal
+    n = _load_csv(con, path, header, header=True, delim=mapping.delimiter)
+    return Reading((_generic_plan(mapping, dict.fromkeys(header, "VARCHAR")),), n,
+                   tuple(mapping.feature_columns))
+
+
+def read_generic_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, located: LocatedMapping | None
+) -> Reading:
+    """Any Parquet file, its columns assigned by a mapping file; typed columns are kept."""
+    if located is None:
+        raise ValueError("the parquet format needs a mapping")
+    mapping = located.mapping
+    check_parquet_file(path)
+    try:
+        described = run(con, f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})")
+    except duckdb.Error as e:
+        raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e
+    types = {str(name): str(kind) for name, kind, *_ in described}
+    refusal = _unknown_columns(located, list(types), path)
+    if refusal is not None:
+        raise refusal
+    try:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE __src AS SELECT * "
+            f"FROM read_parquet({lit(str(path))}, file_row_number = true)",
+        )
+    except duckdb.Error as e:
+        raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e
+    raw = "to_json({" + ", ".join(f"{lit(c)}: s.{ident(c)}" for c in types) + "})"
+    run(
+        con,
+        "CREATE OR REPLACE TEMP VIEW __rel AS "
+        f"SELECT file_row_number + 1 AS {LINE}, {raw} AS {RAW}, s.* FROM __src AS s",
+    )
+    (n,), = run(con, "SELECT count(*) FROM __src")
+    return Reading((_generic_plan(mapping, types),), int(n), tuple(mapping.feature_columns))

@@ -1,0 +1,52 @@
+"""Small SQL helpers shared by the ingest modules: quoting and running statements to the end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+__all__ = ["first_line", "ident", "lit", "quoted_value", "run", "text_of"]
+
+
+def ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (source column names hold spaces, dots, slashes)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one statement and fetch its whole result.
+
+    Fetching everything matters: DuckDB keeps a partly fetched result open on the connection
+    and then refuses the next relation query.
+    """
+    return con.execute(sql, params).fetchall()
+
+
+def text_of(expr: str, null_values: Sequence[str] = ()) -> str:
+    """SQL for the trimmed text of ``expr``, NULL when empty or one of ``null_values``."""
+    # CR and LF too: some exports end lines with a stray CR that the CSV reader keeps.
+    text = f"nullif(trim(CAST({expr} AS VARCHAR), ' ' || chr(9) || chr(10) || chr(13)), '')"
+    if not null_values:
+        return text
+    markers = ", ".join(lit(v) for v in null_values)
+    return f"(CASE WHEN {text} IN ({markers}) THEN NULL ELSE {text} END)"
+
+
+def quoted_value(expr: str, max_chars: int = 80) -> str:
+    """SQL that renders a text value for a message, in quotes and cut to ``max_chars``."""
+    return f"('''' || left({expr}, {max_chars}) || '''')"
+
+
+def first_line(e: BaseException | str) -> str:
+    """The first line of an error message; DuckDB's go on with hints meant for SQL users."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,376 @@
+"""Ingest of recorded plant data into the DuckDB store: atomic, idempotent, nothing dropped.
+
+``ingest`` reads one source file in one of the known formats, checks it, and writes it into
+the store in one step:
+
+- **Atomic.** The work happens in a temporary copy of the store beside it, which replaces
+  the store (``os.replace``) only once everything is written. An error or an interruption
+  leaves the previous store as it was, and the temporary file is removed.
+- **Idempotent.** A source is identified by its absolute path; ingesting it again first
+  removes the rows, quarantine entries and ingest records it left last time.
+- **Nothing dropped silently.** A row that cannot be used (unreadable value, missing
+  required value, end before start, negative quantity, duplicate key) goes to ``quarantine``
+  with its line, its raw text and every reason. A source that cannot be used at all (missing,
+  empty, binary, wrong columns, broken CSV structure, bad mapping, no usable row) is refused
+  with a ``ReplayError`` that lists every problem found.
+
+Two writers on one store at the same time are not supported: the later replace wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+import duckdb
+
+from edge_replay import _formats
+from edge_replay._sql import first_line, run
+from edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
+from edge_replay.mapping import LocatedMapping, SourceMapping, locate_mapping, mapping_problems
+from edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
+from twin.errors import Problem, ReplayError
+
+__all__ = ["GENERIC_FORMATS", "IngestReport", "SourceFormat", "TableCounts", "ingest"]
+
+
+class SourceFormat(StrEnum):
+    """The source formats ``ingest`` reads."""
+
+    PRODUCTION_4TU = "4tu-production"
+    """4TU "Production Analysis with Process Mining Technology" event log (CSV)."""
+    SECOM = "secom"
+    """UCI SECOM ``secom_labels.data``: pass/fail label and timestamp per entity."""
+    SCMS = "scms"
+    """USAID SCMS Delivery History (CSV): supplier purchase-order lines."""
+    STEEL_PLATES = "steel-plates"
+    """UCI Steel Plates Faults ``Faults.NNA`` with ``Faults27x7_var`` beside it."""
+    CSV = "csv"
+    """Any CSV file with a header; needs a mapping file."""
+    PARQUET = "parquet"
+    """Any Parquet file; needs a mapping file."""
+
+
+#: The formats that need a mapping file.
+GENERIC_FORMATS: Final = frozenset({SourceFormat.CSV, SourceFormat.PARQUET})
+
+_READERS: Final[dict[SourceFormat, _formats.Reader]] = {
+    SourceFormat.PRODUCTION_4TU: _formats.read_4tu_production,
+    SourceFormat.SECOM: _formats.read_secom,
+    SourceFormat.SCMS: _formats.read_scms,
+    SourceFormat.STEEL_PLATES: _formats.read_steel_plates,
+    SourceFormat.CSV: _formats.read_generic_csv,
+    SourceFormat.PARQUET: _formats.read_generic_parquet,
+}
+
+#: How many quarantined rows a refusal for "no usable row" quotes.
+_MAX_QUOTED = 20
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """What one ingest did to one table. ``rows_read == rows_loaded + rows_quarantined``."""
+
+    table: Table
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    #: First and last timestamp of the loaded rows (local plant time); None without timestamps.
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of one ingest, as also recorded in the store's ``ingests`` table."""
+
+    source: Path
+    db: Path
+    format: SourceFormat
+    sha256: str
+    size_bytes: int
+    #: Records in the source file (data lines, header not counted).
+    source_rows: int
+    tables: tuple[TableCounts, ...]
+    ingested_at_utc: datetime
+    #: True when rows of an earlier ingest of the same source were replaced.
+    replaced_previous: bool
+    elapsed_s: float
+
+    def counts(self, table: Table | str) -> TableCounts:
+        """The counts for ``table``; KeyError when this ingest did not fill it."""
+        for c in self.tables:
+            if c.table == table:
+                return c
+        raise KeyError(f"this ingest did not fill {table}")
+
+    @property
+    def rows_loaded(self) -> int:
+        """Rows loaded, all tables together."""
+        return sum(c.rows_loaded for c in self.tables)
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Rows quarantined, all tables together."""
+        return sum(c.rows_quarantined for c in self.tables)
+
+
+def ingest(
+    source: str | Path,
+    fmt: SourceFormat | str,
+    db: str | Path,
+    mapping: str | Path | SourceMapping | None = None,
+) -> IngestReport:
+    """Ingest ``source`` (in format ``fmt``) into the store ``db``, creating the store if needed.
+
+    ``mapping`` (a mapping file or a ``SourceMapping``) is required for ``csv`` and ``parquet``
+    formats and refused for the others. Raises ReplayError listing every problem when the
+    source, the mapping or the existing store cannot be used; the store is then unchanged.
+    """
+    started = time.perf_counter()
+    fmt = _to_format(fmt)
+    source_path = Path(source).resolve()
+    db_path = Path(db).resolve()
+    # Everything checkable up front is checked together, so one refusal lists it all.
+    problems: list[Problem] = []
+    located: LocatedMapping | None = None
+    try:
+        located = _resolve_mapping(fmt, mapping)
+    except ReplayError as e:
+        problems += e.problems
+    if not source_path.exists():
+        problems.append(Problem(str(source_path), "", "source file does not exist"))
+    elif not source_path.is_file():
+        problems.append(Problem(str(source_path), "", "source is not a regular file"))
+    problems += _target_problems(db_path)
+    if problems:
+        raise ReplayError(problems, file=str(source_path))
+    try:
+        digest, size = _sha256(source_path)
+    except OSError as e:
+        raise ReplayError(
+            [Problem(str(source_path), "", f"cannot read source: {e}")], file=str(source_path)
+        ) from e
+
+    tmp = db_path.with_name(f".{db_path.name}.{secrets.token_hex(6)}.duckdb.tmp")
+    try:
+        if db_path.exists():
+            shutil.copyfile(db_path, tmp)
+        try:
+            con = duckdb.connect(str(tmp))
+        except duckdb.Error as e:
+            raise ReplayError(
+                [Problem(str(db_path), "", f"not a DuckDB store: {first_line(e)}")],
+                file=str(db_path),
+            ) from e
+        try:
+            prepare_store(con, file=str(db_path))
+            counts, source_rows, replaced = _load(con, source_path, fmt, located)
+            the_mapping = located.mapping if located is not None else None
+            at = _record_ingest(con, source_path, fmt, the_mapping, digest, size, counts)
+            run(con, "CHECKPOINT")
+        finally:
+            con.close()
+            # An exception's traceback keeps this frame alive; without the reference the
+            # closed connection can be freed before interpreter exit.
+            del con
+        _fsync(tmp)
+        os.replace(tmp, db_path)
+    except duckdb.Error as e:
+        raise ReplayError(
+            [Problem(str(source_path), "", f"ingest failed: {first_line(e)}")],
+            file=str(source_path),
+        ) from e
+    except OSError as e:
+        raise ReplayError(
+            [Problem(str(db_path), "", f"cannot write the store: {e}")], file=str(db_path)
+        ) from e
+    finally:
+        _remove_temporary(tmp)
+    return IngestReport(
+        source=source_path,
+        db=db_path,
+        format=fmt,
+        sha256=digest,
+        size_bytes=size,
+        source_rows=source_rows,
+        tables=tuple(
+            TableCounts(c.table, c.rows_read, c.rows_loaded, c.rows_quarantined,
+                        c.period_start, c.period_end)
+            for c in counts
+        ),
+        ingested_at_utc=at,
+        replaced_previous=replaced,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _to_format(fmt: SourceFormat | str) -> SourceFormat:
+    try:
+        return SourceFormat(fmt)
+    except ValueError:
+        known = ", ".join(f.value for f in SourceFormat)
+        raise ReplayError(
+            [Problem(None, "format", f"unknown format {fmt!r}; known formats: {known}")]
+        ) from None
+
+
+def _resolve_mapping(
+    fmt: SourceFormat, mapping: str | Path | SourceMapping | None
+) -> LocatedMapping | None:
+    if fmt not in GENERIC_FORMATS:
+        if mapping is not None:
+            raise ReplayError(
+                [Problem(None, "mapping", f"the {fmt} format has fixed columns; "
+                         "a mapping file is only used with csv and parquet")]
+            )
+        return None
+    if mapping is None:
+        raise ReplayError(
+            [Problem(None, "mapping", f"the {fmt} format needs a mapping file (--mapping)")]
+        )
+    if isinstance(mapping, SourceMapping):
+        problems = mapping_problems(mapping)
+        if problems:
+            raise ReplayError(problems)
+        return LocatedMapping(mapping)
+    return locate_mapping(mapping)
+
+
+def _target_problems(db: Path) -> list[Problem]:
+    problems = []
+    if db.exists() and not db.is_file():
+        problems.append(Problem(str(db), "", "store path exists and is not a file"))
+    if not db.parent.is_dir():
+        problems.append(Problem(str(db), "", f"directory {db.parent} does not exist"))
+    wal = db.with_name(db.name + ".wal")
+    if wal.exists():
+        # Copying the store without its log would lose writes, and replacing the store under
+        # a live log would corrupt it: another process has the store open, or one crashed.
+        problems.append(
+            Problem(
+                str(db),
+                "",
+                f"{wal.name} exists: another process has the store open, or a writer stopped "
+                "before finishing; close it (or open and close the store once) and retry",
+            )
+        )
+    return problems
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _remove_temporary(tmp: Path) -> None:
+    """Remove the temporary store and whatever DuckDB kept beside it (log, spill folder)."""
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+    shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` to disk so the replace below never exposes a partly written file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, source: Path, fmt: SourceFormat, located: LocatedMapping | None
+) -> tuple[list[LoadResult], int, bool]:
+    """Replace the source's rows in the (temporary) store; returns counts, records, replaced."""
+    key = str(source)
+    (previous,), = run(con, "SELECT count(*) FROM ingests WHERE source = ?", [key])
+    for table in (*LOADABLE_TABLES, Table.FEATURE_SETS, Table.QUARANTINE, Table.INGESTS):
+        run(con, f'DELETE FROM "{table}" WHERE source = ?', [key])
+
+    reading = _READERS[fmt](con, source, located)
+    if reading.source_rows == 0:
+        raise ReplayError([Problem(key, "", "no data rows")], file=key)
+    results = [load_plan(con, plan, key) for plan in reading.plans]
+    if all(r.rows_loaded == 0 for r in results):
+        raise _nothing_usable(con, source, results)
+    for r in results:
+        drop_stage(con, r.table)
+    if any(p.table is Table.FEATURES for p in reading.plans):
+        labels = reading.label_names
+        if labels is None:
+            (found,), = run(
+                con,
+                "SELECT list(DISTINCT label ORDER BY label) FILTER (WHERE label IS NOT NULL) "
+                "FROM features WHERE source = ?",
+                [key],
+            )
+            labels = tuple(found or ())
+        run(
+            con,
+            "INSERT INTO feature_sets VALUES (?, ?, ?)",
+            [key, list(reading.feature_names), list(labels)],
+        )
+    return results, reading.source_rows, previous > 0
+
+
+def _nothing_usable(
+    con: duckdb.DuckDBPyConnection, source: Path, results: list[LoadResult]
+) -> ReplayError:
+    """A refusal quoting the first problems of a source in which no row can be used.
+
+    Loading nothing would replace a good earlier ingest of the same file with an empty one;
+    a file in which every row fails is a wrong file or a wrong mapping, not bad rows.
+    """
+    problems: list[Problem] = []
+    for r in results:
+        quoted, total = quarantined_rows(con, r.table, _MAX_QUOTED)
+        problems += [Problem(str(source), q.column, q.message, q.line) for q in quoted]
+        if total > len(quoted):
+            problems.append(
+                Problem(str(source), "", f"… and {total - len(quoted)} more problems")
+            )
+    problems.append(Problem(str(source), "", "no row could be used; nothing was ingested"))
+    return ReplayError(problems, file=str(source))
+
+
+def _record_ingest(
+    con: duckdb.DuckDBPyConnection,
+    source: Path,
+    fmt: SourceFormat,
+    mapping: SourceMapping | None,
+    digest: str,
+    size: int,
+    counts: list[LoadResult],
+) -> datetime:
+    """Write one ``ingests`` row per table; returns the UTC time recorded."""
+    at = datetime.now(UTC)
+    mapping_json = mapping.model_dump_json() if mapping is not None else None
+    for c in counts:
+        run(
+            con,
+            "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                str(source), str(c.table), str(fmt), digest, size, c.rows_read, c.rows_loaded,
+                c.rows_quarantined, at.replace(tzinfo=None), c.period_start, c.period_end,
+                mapping_json,
+            ],
+        )
+    return at
+
+

@@ -1,0 +1,646 @@
+"""The DuckDB store schema: tables, views and the version check every reader and writer makes.
+
+A store is one DuckDB file. Ingest fills the five data tables (``work_orders``, ``operations``,
+``inspections``, ``supplier_deliveries``, ``features``) from recorded plant data and keeps the
+book in ``ingests``, ``quarantine``, ``feature_sets`` and ``meta``; the twin reads the data
+tables and the views. ``SCHEMA.md`` beside this module is the long-form description and is
+checked against the column specifications below by the tests.
+
+Conventions, the same in every data table:
+
+- ``source`` is the absolute path of the file a row came from. It is the unit of replacement:
+  ingesting the same file again deletes that file's rows (and its quarantine and ingest records)
+  before loading it again, so a store never holds two copies of one file.
+- ``source_line`` is the 1-based line of the row in that file, the header counted, so an editor
+  shows the row at that line (files whose fields span lines excepted). For Parquet it is the
+  1-based row number.
+- Timestamps are ``TIMESTAMP`` without a time zone, in local plant time, because none of the
+  recorded sources say which zone they use. Only ``ingests.ingested_at_utc`` is UTC.
+- Quantities of pieces are ``BIGINT``; durations in the views are in hours (``_h``) or days
+  (``_days``).
+
+Bumping ``SCHEMA_VERSION`` is required for any change to a table; views may change freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+import duckdb
+
+from edge_replay._sql import first_line
+from twin.errors import Problem, ReplayError
+
+__all__ = [
+    "LOADABLE_TABLES",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "VIEWS",
+    "Column",
+    "InspectionResult",
+    "Table",
+    "TableCheck",
+    "TableSpec",
+    "View",
+    "check_schema",
+    "create_schema",
+    "open_store",
+    "prepare_store",
+]
+
+#: Version of the table layout below, stored in ``meta`` under ``schema_version``.
+SCHEMA_VERSION: Final = 1
+
+
+class Table(StrEnum):
+    """Every table of a store."""
+
+    META = "meta"
+    INGESTS = "ingests"
+    QUARANTINE = "quarantine"
+    WORK_ORDERS = "work_orders"
+    OPERATIONS = "operations"
+    INSPECTIONS = "inspections"
+    SUPPLIER_DELIVERIES = "supplier_deliveries"
+    FEATURES = "features"
+    FEATURE_SETS = "feature_sets"
+
+
+#: The tables an ingest (or a mapping file) can fill with rows from a source.
+LOADABLE_TABLES: Final = (
+    Table.WORK_ORDERS,
+    Table.OPERATIONS,
+    Table.INSPECTIONS,
+    Table.SUPPLIER_DELIVERIES,
+    Table.FEATURES,
+)
+
+
+class View(StrEnum):
+    """The views the twin reads; see ``VIEWS`` for their SQL."""
+
+    PROCESSING_TIMES = "processing_times"
+    RESOURCE_PROCESSING_STATS = "resource_processing_stats"
+    SUPPLIER_LEAD_TIMES = "supplier_lead_times"
+    SUPPLIER_LEAD_TIME_STATS = "supplier_lead_time_stats"
+    INSPECTION_ARRIVALS = "inspection_arrivals"
+    INSPECTION_STATS = "inspection_stats"
+
+
+class InspectionResult(StrEnum):
+    """Outcome of one inspection, as stored in ``inspections.result``."""
+
+    PASS = "pass"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a store table.
+
+    ``required`` columns make a row unusable (quarantined) when missing; ``non_negative`` ones
+    when below zero. ``default`` fills a column the source does not give.
+    """
+
+    name: str
+    sql_type: str
+    doc: str
+    required: bool = False
+    non_negative: bool = False
+    default: str | None = None
+    #: Extra SQL ``CHECK`` condition, enforced by the database as a last line of defence.
+    check: str | None = None
+
+    def ddl(self) -> str:
+        """The column's definition inside ``CREATE TABLE``."""
+        parts = [f'"{self.name}"', self.sql_type]
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        if self.required or self.default is not None:
+            parts.append("NOT NULL")
+        if self.non_negative:
+            parts.append(f'CHECK ("{self.name}" >= 0)')
+        if self.check is not None:
+            parts.append(f"CHECK ({self.check})")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """A rule over several columns of one row; a row for which ``when`` is true is quarantined.
+
+    ``when`` and ``message`` are SQL over the table's column names. ``column`` names the
+    column the problem is reported against.
+    """
+
+    when: str
+    column: str
+    message: str
+
+
+_SOURCE = Column(
+    "source", "VARCHAR", "Absolute path of the file the row was ingested from.", required=True
+)
+_SOURCE_LINE = Column(
+    "source_line",
+    "BIGINT",
+    "1-based line of the row in its source file, header counted (Parquet: row number).",
+    required=True,
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a table holds, its columns, its natural key and its row rules."""
+
+    table: Table
+    doc: str
+    columns: tuple[Column, ...]
+    #: Columns that identify a row within one source; a later row with the same values is a
+    #: duplicate and is quarantined (the first one is kept). Empty: no duplicate check.
+    key: tuple[str, ...] = ()
+    #: SQL condition a row must meet to take part in the duplicate check (e.g. a key present).
+    key_when: str = "true"
+    #: How a duplicate is described in ``quarantine.reason``; ``{first}`` is the kept row's line.
+    duplicate_message: str = ""
+    primary_key: tuple[str, ...] = ()
+    checks: tuple[TableCheck, ...] = ()
+    #: SQL for the first and last timestamp a set of rows covers (``ingests.period_*``).
+    period: tuple[str, str] | None = None
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``; KeyError when there is none."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.table} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in table order."""
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def data_columns(self) -> tuple[Column, ...]:
+        """The columns filled from a source (all but ``source`` and ``source_line``)."""
+        return tuple(c for c in self.columns if c.name not in ("source", "source_line"))
+
+    def ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` for this table."""
+        items = [c.ddl() for c in self.columns]
+        if self.primary_key:
+            items.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in self.primary_key) + ")")
+        body = ",\n    ".join(items)
+        return f'CREATE TABLE IF NOT EXISTS "{self.table}" (\n    {body}\n)'
+
+
+_RESULTS_SQL = ", ".join(f"'{r}'" for r in InspectionResult)
+
+_SPECS: tuple[TableSpec, ...] = (
+    TableSpec(
+        Table.META,
+        "Facts about the store itself; ``schema_version`` is checked on every open.",
+        (
+            Column("key", "VARCHAR", "Name of the fact, e.g. ``schema_version``.", required=True),
+            Column("value", "VARCHAR", "Its value, as text.", required=True),
+        ),
+        primary_key=("key",),
+    ),
+    TableSpec(
+        Table.INGESTS,
+        "One row per (source file, table) of the last ingest of that file: what was read, "
+        "loaded and quarantined, and the period the loaded rows cover.",
+        (
+            _SOURCE,
+            Column("table_name", "VARCHAR", "Table the rows went to.", required=True),
+            Column("format", "VARCHAR", "Source format, e.g. ``4tu-production``.", required=True),
+            Column("sha256", "VARCHAR", "SHA-256 of the source file, hex.", required=True),
+            Column("size_bytes", "BIGINT", "Size of the source file, bytes.", required=True),
+            Column(
+                "rows_read",
+                "BIGINT",
+                "Candidate rows for this table found in the source.",
+                required=True,
+            ),
+            Column("rows_loaded", "BIGINT", "Rows written to the table.", required=True),
+            Column(
+                "rows_quarantined",
+                "BIGINT",
+                "Rows written to ``quarantine`` instead; read = loaded + quarantined.",
+                required=True,
+            ),
+            Column("ingested_at_utc", "TIMESTAMP", "When the ingest ran, UTC.", required=True),
+            Column(
+                "period_start",
+                "TIMESTAMP",
+                "Earliest timestamp among the loaded rows (NULL when the table has none).",
+            ),
+            Column("period_end", "TIMESTAMP", "Latest timestamp among the loaded rows."),
+            Column(
+                "mapping",
+                "VARCHAR",
+                "The mapping file used, as JSON (generic formats only).",
+            ),
+        ),
+        primary_key=("source", "table_name"),
+    ),
+    TableSpec(
+        Table.QUARANTINE,
+        "Source rows that could not be used, with the reason; nothing is dropped silently.",
+        (
+            _SOURCE,
+            Column("table_name", "VARCHAR", "Table the row was meant for.", required=True),
+            _SOURCE_LINE,
+            Column(
+                "raw",
+                "VARCHAR",
+                "The source row as a JSON object, field name → text as read.",
+                required=True,
+            ),
+            Column(
+                "reason",
+                "VARCHAR",
+                "Every problem found with the row, ``column: message`` joined by ``; ``.",
+                required=True,
+            ),
+        ),
+    ),
+    TableSpec(
+        Table.WORK_ORDERS,
+        "Production orders released to the shop floor.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column("order_id", "VARCHAR", "Work order / case id, e.g. ``Case 1``.", required=True),
+            Column("part", "VARCHAR", "Part or product made, e.g. ``Cable Head``."),
+            Column("quantity", "BIGINT", "Ordered quantity, pieces.", non_negative=True),
+            Column(
+                "release_ts",
+                "TIMESTAMP",
+                "Release to the shop floor; for 4TU the start of the order's first operation.",
+            ),
+            Column("due_ts", "TIMESTAMP", "Due date and time, where the source has one."),
+        ),
+        key=("order_id",),
+        duplicate_message="duplicate order_id (first at line {first})",
+        primary_key=("source", "order_id"),
+        period=("min(release_ts)", "max(coalesce(due_ts, release_ts))"),
+    ),
+    TableSpec(
+        Table.OPERATIONS,
+        "Operation reports from the shop floor: one row per report of work on a work order "
+        "at a resource (machine or QC station).",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column("case_id", "VARCHAR", "Work order the work was for.", required=True),
+            Column(
+                "activity",
+                "VARCHAR",
+                "Operation, e.g. ``Turning & Milling - Machine 4``.",
+                required=True,
+            ),
+            Column("resource", "VARCHAR", "Machine or station that did the work."),
+            Column("start_ts", "TIMESTAMP", "Start of the work.", required=True),
+            Column(
+                "end_ts", "TIMESTAMP", "End of the work; never before ``start_ts``.", required=True
+            ),
+            Column(
+                "qty_completed", "BIGINT", "Pieces reported completed.", non_negative=True
+            ),
+            Column(
+                "qty_rejected", "BIGINT", "Pieces scrapped / rejected.", non_negative=True
+            ),
+            Column(
+                "qty_review",
+                "BIGINT",
+                "Pieces sent to review (Material Review Board) for quality disposition.",
+                non_negative=True,
+            ),
+            Column(
+                "rework",
+                "BOOLEAN",
+                "True when the report is for rework.",
+                default="false",
+            ),
+            Column("operator", "VARCHAR", "Worker who reported it, e.g. ``ID4932``."),
+            Column(
+                "report_type",
+                "VARCHAR",
+                "Source system's report code (4TU: ``D``, ``S``, ``B``).",
+            ),
+        ),
+        # No natural id: a report identical in every field to an earlier one is a double
+        # posting (it would occupy the same machine twice at the same time).
+        key=(
+            "case_id", "activity", "resource", "start_ts", "end_ts", "qty_completed",
+            "qty_rejected", "qty_review", "rework", "operator", "report_type",
+        ),
+        duplicate_message="same as the report at line {first} in every field (double posting)",
+        checks=(
+            TableCheck(
+                "end_ts < start_ts",
+                "end_ts",
+                "'end ' || CAST(end_ts AS VARCHAR) || ' is before start '"
+                " || CAST(start_ts AS VARCHAR)",
+            ),
+        ),
+        period=("min(start_ts)", "max(end_ts)"),
+    ),
+    TableSpec(
+        Table.INSPECTIONS,
+        "Inspection results per produced entity (wafer, lot, part), optionally with one "
+        "measured characteristic per row.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column(
+                "entity_id",
+                "VARCHAR",
+                "Inspected entity; for SECOM its 1-based row (= line) in the file.",
+                required=True,
+            ),
+            Column("ts", "TIMESTAMP", "When it was inspected.", required=True),
+            Column("station", "VARCHAR", "Inspection station, where the source says."),
+            Column(
+                "result",
+                "VARCHAR",
+                "``pass`` or ``fail`` (SECOM: -1 → pass, 1 → fail).",
+                required=True,
+                check=f"result IN ({_RESULTS_SQL})",
+            ),
+            Column("characteristic", "VARCHAR", "What was measured, if anything."),
+            Column("measured_value", "DOUBLE", "The measured value, in the source's unit."),
+        ),
+        key=("entity_id", "characteristic"),
+        duplicate_message="duplicate entity_id/characteristic (first at line {first})",
+        checks=(
+            TableCheck(
+                f"result NOT IN ({_RESULTS_SQL})",
+                "result",
+                "'must be pass or fail, not ' || result",
+            ),
+        ),
+        period=("min(ts)", "max(ts)"),
+    ),
+    TableSpec(
+        Table.SUPPLIER_DELIVERIES,
+        "Purchase-order lines delivered by suppliers: ordered, promised and actual dates.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column("delivery_id", "VARCHAR", "Line-item id (SCMS ``ID``)."),
+            Column("order_ref", "VARCHAR", "Purchase / sales order number (SCMS ``PO / SO #``)."),
+            Column("supplier", "VARCHAR", "Supplier (SCMS ``Vendor``).", required=True),
+            Column("product", "VARCHAR", "Item delivered (SCMS ``Item Description``)."),
+            Column("product_group", "VARCHAR", "Product group (SCMS ``ARV``, ``HRDT`` …)."),
+            Column("country", "VARCHAR", "Destination country."),
+            Column("mode", "VARCHAR", "Shipment mode (Air, Truck, Ocean …); NULL when unknown."),
+            Column("incoterm", "VARCHAR", "Incoterm of the supplier (EXW, DDP, FCA …)."),
+            Column(
+                "fulfill_via",
+                "VARCHAR",
+                "SCMS ``Direct Drop`` (from the supplier) or ``From RDC`` (from stock).",
+            ),
+            Column(
+                "order_date",
+                "DATE",
+                "Order sent to the supplier; NULL when there was none (SCMS ``From RDC``) or "
+                "it was not captured.",
+            ),
+            Column("promised_date", "DATE", "Promised / scheduled delivery date."),
+            Column("actual_date", "DATE", "Actual delivery date.", required=True),
+            Column(
+                "quantity",
+                "DOUBLE",
+                "Quantity delivered, in the source's unit (SCMS: packs).",
+                non_negative=True,
+            ),
+            Column("value_usd", "DOUBLE", "Line value, USD."),
+            Column(
+                "freight_usd",
+                "DOUBLE",
+                "Freight cost, USD; NULL where SCMS gives a note instead of a number.",
+            ),
+            Column(
+                "weight_kg",
+                "DOUBLE",
+                "Shipment weight, kg; NULL where SCMS gives a note instead of a number.",
+            ),
+        ),
+        key=("delivery_id",),
+        key_when="delivery_id IS NOT NULL",
+        duplicate_message="duplicate delivery_id (first at line {first})",
+        checks=(
+            TableCheck(
+                "actual_date < order_date",
+                "actual_date",
+                "'delivered ' || CAST(actual_date AS VARCHAR)"
+                " || ' before the order was sent ' || CAST(order_date AS VARCHAR)",
+            ),
+            TableCheck(
+                "promised_date < order_date",
+                "promised_date",
+                "'promised ' || CAST(promised_date AS VARCHAR)"
+                " || ' before the order was sent ' || CAST(order_date AS VARCHAR)",
+            ),
+        ),
+        period=(
+            "min(least(order_date, promised_date, actual_date))::TIMESTAMP",
+            "max(greatest(order_date, promised_date, actual_date))::TIMESTAMP",
+        ),
+    ),
+    TableSpec(
+        Table.FEATURES,
+        "One numeric feature vector per entity, with its class label, for classifiers and "
+        "defect-mix sampling. The names of the vector's elements are in ``feature_sets``.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column(
+                "entity_id",
+                "VARCHAR",
+                "Entity; for Steel Plates its 1-based row (= line) in the file.",
+                required=True,
+            ),
+            Column("label", "VARCHAR", "Class label, e.g. the fault class ``Bumps``."),
+            Column(
+                "feature_vector",
+                "DOUBLE[]",
+                "Feature values, in the order of ``feature_sets.feature_names``.",
+                required=True,
+            ),
+        ),
+        key=("entity_id",),
+        duplicate_message="duplicate entity_id (first at line {first})",
+        primary_key=("source", "entity_id"),
+    ),
+    TableSpec(
+        Table.FEATURE_SETS,
+        "The names of the feature vector elements, stored once per source.",
+        (
+            _SOURCE,
+            Column(
+                "feature_names",
+                "VARCHAR[]",
+                "Name of each element of ``features.feature_vector``, in order.",
+                required=True,
+            ),
+            Column(
+                "label_names",
+                "VARCHAR[]",
+                "The possible labels (Steel Plates: the 7 fault classes in file order).",
+            ),
+        ),
+        primary_key=("source",),
+    ),
+)
+
+#: Every table's specification, by table.
+TABLES: Final[Mapping[Table, TableSpec]] = MappingProxyType({s.table: s for s in _SPECS})
+
+#: SQL of each view. Durations are in hours (``_h``) or days (``_days``).
+VIEWS: Final[Mapping[View, str]] = MappingProxyType(
+    {
+        View.PROCESSING_TIMES: """
+SELECT source, case_id, activity, resource, operator, report_type, rework,
+       start_ts, end_ts,
+       epoch(end_ts - start_ts) / 3600.0 AS duration_h,
+       qty_completed, qty_rejected, qty_review
+FROM operations""",
+        View.RESOURCE_PROCESSING_STATS: """
+SELECT source, resource,
+       count(*) AS n_operations,
+       sum(duration_h) AS busy_h,
+       avg(duration_h) AS mean_h,
+       median(duration_h) AS median_h,
+       quantile_cont(duration_h, 0.9) AS p90_h,
+       sum(qty_completed) AS qty_completed,
+       sum(qty_rejected) AS qty_rejected,
+       sum(qty_review) AS qty_review,
+       sum(qty_rejected) / nullif(sum(qty_completed) + sum(qty_rejected) + sum(qty_review), 0)
+           AS reject_rate
+FROM processing_times
+GROUP BY source, resource""",
+        View.SUPPLIER_LEAD_TIMES: """
+SELECT source, delivery_id, supplier, product, product_group, country, mode,
+       order_date, promised_date, actual_date, quantity,
+       date_diff('day', order_date, actual_date) AS lead_time_days,
+       date_diff('day', order_date, promised_date) AS promised_lead_time_days,
+       date_diff('day', promised_date, actual_date) AS lateness_days,
+       actual_date <= promised_date AS on_time
+FROM supplier_deliveries""",
+        View.SUPPLIER_LEAD_TIME_STATS: """
+SELECT source, supplier,
+       count(*) AS n_deliveries,
+       count(lead_time_days) AS n_with_order_date,
+       avg(lead_time_days) AS mean_lead_time_days,
+       median(lead_time_days) AS median_lead_time_days,
+       quantile_cont(lead_time_days, 0.9) AS p90_lead_time_days,
+       avg(lateness_days) AS mean_lateness_days,
+       avg(CASE WHEN on_time THEN 1.0 ELSE 0.0 END)
+           FILTER (WHERE on_time IS NOT NULL) AS on_time_rate
+FROM supplier_lead_times
+GROUP BY source, supplier""",
+        View.INSPECTION_ARRIVALS: """
+SELECT source, station, entity_id, ts, result,
+       epoch(ts - lag(ts) OVER w) / 3600.0 AS interarrival_h
+FROM inspections
+WINDOW w AS (PARTITION BY source, station ORDER BY ts, source_line)""",
+        View.INSPECTION_STATS: """
+SELECT source, station,
+       count(*) AS n_inspected,
+       count(*) FILTER (WHERE result = 'fail') AS n_failed,
+       avg(CASE WHEN result = 'fail' THEN 1.0 ELSE 0.0 END) AS fail_rate,
+       min(ts) AS first_ts,
+       max(ts) AS last_ts
+FROM inspections
+GROUP BY source, station""",
+    }
+)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table and view of a new store and record ``SCHEMA_VERSION`` in ``meta``."""
+    for spec in _SPECS:
+        con.execute(spec.ddl()).fetchall()
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('created_by', ?)",
+        [str(SCHEMA_VERSION), "shocktwin edge_replay"],
+    ).fetchall()
+    _create_views(con)
+
+
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    for view, sql in VIEWS.items():
+        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}').fetchall()
+
+
+def check_schema(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> None:
+    """Raise ReplayError unless ``con`` is a store of this ``SCHEMA_VERSION``."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND NOT temporary"
+    ).fetchall()
+    if has_meta[0][0] == 0:
+        raise ReplayError(
+            [Problem(file, "meta", "not a shocktwin store: it has no meta table")], file=file
+        )
+    # fetchall, not fetchone: an unfinished result would block the caller's next query.
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    found = rows[0][0] if rows else None
+    if found != str(SCHEMA_VERSION):
+        raise ReplayError(
+            [
+                Problem(
+                    file,
+                    "meta.schema_version",
+                    f"store has schema version {found}, this shocktwin reads version "
+                    f"{SCHEMA_VERSION}; ingest the sources again into a new store",
+                )
+            ],
+            file=file,
+        )
+
+
+def prepare_store(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> bool:
+    """Make ``con`` ready for writing: create the schema in an empty database, else check it.
+
+    Returns True when the schema was created. The views are (re)created either way, so a
+    store picks up corrected view SQL without a version bump.
+    """
+    n_tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE NOT temporary").fetchall()
+    if n_tables[0][0] == 0:
+        create_schema(con)
+        return True
+    check_schema(con, file=file)
+    _create_views(con)
+    return False
+
+
+def open_store(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open an existing store and check its schema version; the caller closes the connection.
+
+    Raises ReplayError when the file is missing, is not a DuckDB database or has another
+    schema version.
+    """
+    p = Path(path)
+    file = str(p)
+    if not p.is_file():
+        raise ReplayError([Problem(file, "", "store file does not exist")], file=file)
+    try:
+        con = duckdb.connect(file, read_only=read_only)
+    except duckdb.Error as e:
+        raise ReplayError(
+            [Problem(file, "", f"cannot open as a DuckDB store: {first_line(e)}")], file=file
+        ) from e
+    try:
+        check_schema(con, file=file)
+    except BaseException:
+        con.close()
+        raise
+    return con
