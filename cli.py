@@ -274,6 +274,48 @@ def validate(
     raise typer.Exit(EXIT_INVALID if bad else 0)
 
 
+@app.command()
+@_errors_to_exit
+def ingest(
+    source: Annotated[Path, typer.Argument(help="The file to read.")],
+    fmt: Annotated[str, typer.Option("--format", help="4tu-production, secom, scms, "
+                                     "steel-plates, csv or parquet.")],
+    db: Annotated[Path, typer.Option(help="The DuckDB store (created when missing).")],
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping (YAML) for csv and "
+                                                 "parquet sources.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Load recorded shop-floor data into the store; unusable rows go to quarantine."""
+    from edge_replay.ingest import SourceFormat
+    from edge_replay.ingest import ingest as run_ingest
+    from twin.errors import ReplayError
+
+    try:
+        kind = SourceFormat(fmt)
+    except ValueError:
+        known = ", ".join(f.value for f in SourceFormat)
+        raise ReplayError(f"--format must be one of {known}, not {fmt!r}") from None
+    report = run_ingest(source, kind, db, mapping)
+    rows = [{"table": str(t.table), "read": t.rows_read, "loaded": t.rows_loaded,
+             "quarantined": t.rows_quarantined,
+             "period_start": str(t.period_start) if t.period_start else None,
+             "period_end": str(t.period_end) if t.period_end else None}
+            for t in report.tables]
+    if as_json:
+        print(json.dumps({"source": str(report.source), "db": str(report.db),
+                          "format": str(report.format), "sha256": report.sha256,
+                          "replaced_previous": report.replaced_previous, "tables": rows},
+                         indent=2))
+        return
+    for r in rows:
+        period = f" ({r['period_start']} – {r['period_end']})" if r["period_start"] else ""
+        stdout.print(f"{r['table']}: read {r['read']:,}, loaded {r['loaded']:,}, "
+                     f"quarantined {r['quarantined']:,}{period}", highlight=False)
+    if report.rows_quarantined:
+        stdout.print(f"quarantined rows and their reasons: SELECT * FROM quarantine in {db}",
+                     highlight=False)
+
+
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
 
 

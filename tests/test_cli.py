@@ -113,7 +113,7 @@ def test_every_command_has_help_text() -> None:
         for param in cmd.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"{name} --{param.name} has no help"  # type: ignore[attr-defined]
-    assert {"run", "validate", "plan", "schema", "schema scenario"} <= set(names)
+    assert {"run", "validate", "plan", "ingest", "schema", "schema scenario"} <= set(names)
 
 
 def test_plan_json_matches_the_standard_tables(runner) -> None:  # type: ignore[no-untyped-def]
@@ -146,3 +146,21 @@ def test_plan_lists_every_bad_option(runner) -> None:  # type: ignore[no-untyped
                      "unknown AQL '0.3'"):
         assert fragment in result.output
     assert "Traceback" not in result.output
+
+
+def test_ingest_bundled_data_and_refuse_garbage(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = Path(__file__).resolve().parents[1]
+    db = tmp_path / "store.duckdb"
+    src = root / "data" / "steel_plates_faults_uci" / "Faults.NNA"
+    result = runner.invoke(cli.app, ["ingest", str(src), "--format", "steel-plates",
+                                     "--db", str(db), "--json"])
+    assert result.exit_code == 0, result.output
+    tables = {t["table"]: t for t in json.loads(result.stdout)["tables"]}
+    assert tables["features"]["loaded"] == 1941  # the UCI record's row count
+    before = db.read_bytes()
+    bad = runner.invoke(cli.app, ["ingest", str(root / "README.md"), "--format", "secom",
+                                  "--db", str(db)])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    assert db.read_bytes() == before, "a refused ingest leaves the store as it was"
+    unknown = runner.invoke(cli.app, ["ingest", str(src), "--format", "excel", "--db", str(db)])
+    assert unknown.exit_code == 2 and "--format must be one of" in unknown.output
