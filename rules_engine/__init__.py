@@ -3,6 +3,14 @@ trigger-expression language of rule sets."""
 
 from __future__ import annotations
 
+from rules_engine.ai_inspection import (
+    AIInspectionModel,
+    Disposition,
+    InspectionCounts,
+    ModelMetadata,
+    count_decisions,
+    load_inspection_model,
+)
 from rules_engine.capability import CapabilityIndices, cp, cpk, process_capability
 from rules_engine.expression import (
     CompiledExpression,
@@ -54,18 +62,22 @@ from rules_engine.switching import (
 __all__ = [
     "AQL_SERIES",
     "CODE_LETTERS",
+    "AIInspectionModel",
     "CapabilityIndices",
     "ChartConstants",
     "ChartKind",
     "CompiledExpression",
     "ControlChart",
+    "Disposition",
     "EvaluationError",
     "IndividualsChart",
+    "InspectionCounts",
     "InspectionLevel",
     "InspectionState",
     "InspectionSwitched",
     "LotOutcome",
     "Measure",
+    "ModelMetadata",
     "NelsonRule",
     "PlanCell",
     "SamplingPlan",
@@ -81,9 +93,11 @@ __all__ = [
     "check_expression",
     "code_letter",
     "compile_expression",
+    "count_decisions",
     "cp",
     "cpk",
     "individuals_chart",
+    "load_inspection_model",
     "nelson_rules",
     "normalise_aql",
     "oc_curve",
