@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Print JSON Schemas of the file formats.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+shocks_app = typer.Typer(help="The shock types this installation knows.", no_args_is_help=True)
+app.add_typer(shocks_app, name="shocks")
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -352,6 +354,55 @@ def plan(
     for row in oc:
         table.add_row(f"{row['defect_rate']:.1%}", f"{row['p_accept']:.4f}")
     stdout.print(table)
+
+
+@shocks_app.command("list")
+def shocks_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Every shock type: family, target, severity axis and what it does."""
+    from shock_library import shock_types
+
+    rows = [cls.describe() for cls in shock_types().values()]
+    rows.sort(key=lambda r: (r["family"], r["type"]))
+    for row, cls in zip(rows, [shock_types()[r["type"]] for r in rows], strict=True):
+        row["parameters"] = [name for name in cls.model_fields
+                             if name not in ("id", "type", "target", "start", "recovery")]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} shock types", title_justify="left")
+    for col in ("type", "family", "target", "severity axis"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("what it does", overflow="fold", min_width=30)
+    for r in rows:
+        table.add_row(r["type"], r["family"], r["target"], r["severity_axis"], r["summary"])
+    stdout.print(table)
+
+
+@shocks_app.command("show")
+@_errors_to_exit
+def shocks_show(
+    shock: Annotated[str, typer.Argument(help="A shock type, e.g. supplier_outage.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """A shock type's documentation and the JSON Schema of its parameters."""
+    from shock_library import shock_types
+    from twin.errors import ShockError
+
+    types = shock_types()
+    if shock not in types:
+        raise ShockError(f"unknown shock type {shock!r} (known: {', '.join(sorted(types))})")
+    cls = types[shock]
+    info = {**cls.describe(), "doc": " ".join((cls.__doc__ or "").split()),
+            "schema": cls.model_json_schema()}
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    stdout.print(f"{shock} ({info['family']}; target: {info['target']}; severity axis: "
+                 f"{info['severity_axis']})", highlight=False)
+    stdout.print(info["doc"], highlight=False)
+    print(json.dumps(info["schema"], indent=2))
 
 
 @schema_app.command("scenario")

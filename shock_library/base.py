@@ -126,8 +126,10 @@ class Shock(BaseModel):
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """The first sentence of the docstring."""
+        text = " ".join((cls.__doc__ or "").split())
+        head, dot, _ = text.partition(". ")
+        return head + "." if dot else text
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -113,7 +113,8 @@ def test_every_command_has_help_text() -> None:
         for param in cmd.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert (param.help or "").strip(), f"{name} --{param.name} has no help"  # type: ignore[attr-defined]
-    assert {"run", "validate", "plan", "ingest", "schema", "schema scenario"} <= set(names)
+    assert {"run", "validate", "plan", "ingest", "schema", "schema scenario",
+            "shocks list", "shocks show"} <= set(names)
 
 
 def test_plan_json_matches_the_standard_tables(runner) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +165,17 @@ def test_ingest_bundled_data_and_refuse_garbage(runner, tmp_path) -> None:  # ty
     assert db.read_bytes() == before, "a refused ingest leaves the store as it was"
     unknown = runner.invoke(cli.app, ["ingest", str(src), "--format", "excel", "--db", str(db)])
     assert unknown.exit_code == 2 and "--format must be one of" in unknown.output
+
+
+def test_shocks_list_and_show(runner) -> None:  # type: ignore[no-untyped-def]
+    rows = json.loads(runner.invoke(cli.app, ["shocks", "list", "--json"]).stdout)
+    by_type = {r["type"]: r for r in rows}
+    assert by_type["supplier_outage"]["severity_axis"] == "duration"
+    assert by_type["partial_capacity_cut"]["severity_axis"] == "cut"
+    assert "cut" in by_type["partial_capacity_cut"]["parameters"]
+    shown = json.loads(runner.invoke(cli.app, ["shocks", "show", "toolchain_switch",
+                                               "--json"]).stdout)
+    assert shown["family"] == "technology"
+    assert "capacity" in shown["schema"]["properties"]
+    bad = runner.invoke(cli.app, ["shocks", "show", "meteor"])
+    assert bad.exit_code == 2 and "unknown shock type 'meteor'" in bad.output
