@@ -108,10 +108,8 @@ class Station:
 
     def _done_checked(self, arg: tuple[Server, int]) -> None:
         server, token = arg
-        if token == server.token:
-            self._done(server)
-
-    def _done(self, server: Server) -> None:
+        if token != server.token:
+            return  # paused after this completion was scheduled
         now = self.kernel.now()
         part = server.part
         server.part = None
