@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -94,14 +95,16 @@ def test_failed_ingest_leaves_the_previous_store_intact(
 ) -> None:
     ingest(secom, "secom", store)
     before = store.read_bytes()
-    module, name = target.rsplit(".", 1)
-    real = getattr(__import__(module, fromlist=[name]), name)
+    module_name, name = target.rsplit(".", 1)
+    # By module object: the package exports a function named like its ingest module.
+    module = importlib.import_module(module_name)
+    real = getattr(module, name)
 
     def fail(*args: object, **kwargs: object) -> object:
         real(*args, **kwargs)  # do the step's work, then die part-way through the ingest
         raise exception("simulated failure")
 
-    monkeypatch.setattr(target, fail)
+    monkeypatch.setattr(module, name, fail)
     with pytest.raises((exception, ReplayError)):
         ingest(scms, "scms", store)
     assert store.read_bytes() == before
@@ -114,7 +117,7 @@ def test_failed_first_ingest_leaves_no_store(
     def fail(*args: object, **kwargs: object) -> object:
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(edge_replay.ingest, "_record_ingest", fail)
+    monkeypatch.setattr(importlib.import_module("edge_replay.ingest"), "_record_ingest", fail)
     with pytest.raises(RuntimeError):
         ingest(secom, "secom", store)
     assert not store.exists()
