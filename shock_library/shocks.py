@@ -17,9 +17,10 @@ __all__ = ["BreakdownBurst", "DemandSurge", "InspectorShortage", "LeadTimeInflat
            "ToolChainSwitch"]
 
 
-def _off(level: float, value: float) -> float | None:
-    """A lever contribution at intensity ``level``; None once the shock has faded."""
-    return None if level <= 0.0 else value
+def _toward(level: float, full: float) -> float | None:
+    """A factor moved from 1 toward its full-shock value ``full`` by intensity ``level``;
+    None (no contribution) once the shock has faded."""
+    return None if level <= 0.0 else 1.0 + (full - 1.0) * level
 
 
 @register
@@ -32,7 +33,7 @@ class SupplierOutage(Shock):
     type: Literal["supplier_outage"] = "supplier_outage"
 
     def _apply(self, plant: Plant, level: float) -> None:
-        plant.supplier(self.target or "").capacity.set(self.id, _off(level, 1.0 - level))
+        plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
 
 
 @register
@@ -48,7 +49,7 @@ class PartialCapacityCut(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         plant.supplier(self.target or "").capacity.set(
-            self.id, _off(level, 1.0 - self.cut * level))
+            self.id, _toward(level, 1.0 - self.cut))
 
 
 @register
@@ -64,7 +65,7 @@ class QualityDrift(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         plant.supplier(self.target or "").defect_factor.set(
-            self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
+            self.id, _toward(level, self.factor))
 
 
 @register
@@ -80,7 +81,7 @@ class LeadTimeInflation(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         plant.supplier(self.target or "").lead_time_factor.set(
-            self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
+            self.id, _toward(level, self.factor))
 
 
 @register
@@ -99,10 +100,11 @@ class ToolChainSwitch(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         st = plant.station(self.target or "")
-        st.capacity.set(self.id, _off(level, 1.0 - (1.0 - self.capacity) * level))
-        st.speed.set(self.id, _off(level, 1.0 + (self.manual_time_factor - 1.0) * level))
+        st.capacity.set(self.id, _toward(level, self.capacity))
+        st.speed.set(self.id, _toward(level, self.manual_time_factor))
         if self.full_inspection:
-            st.sample_floor.set(self.id, _off(level, 1.0))  # type: ignore[attr-defined]
+            st.sample_floor.set(  # type: ignore[attr-defined]
+                self.id, None if level <= 0.0 else 1.0)
 
 
 @register
@@ -118,7 +120,7 @@ class InspectorShortage(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         plant.station(self.target or "").capacity.set(
-            self.id, _off(level, 1.0 - self.absent * level))
+            self.id, _toward(level, 1.0 - self.absent))
 
 
 @register
@@ -133,8 +135,9 @@ class BreakdownBurst(Shock):
     factor: float = Field(gt=1, le=100, description="Failure-rate multiplier at full shock.")
 
     def _apply(self, plant: Plant, level: float) -> None:
+        rate = _toward(level, self.factor)
         plant.station(self.target or "").mtbf_factor.set(
-            self.id, _off(level, 1.0 / (1.0 + (self.factor - 1.0) * level)))
+            self.id, None if rate is None else 1.0 / rate)
 
 
 @register
@@ -147,7 +150,7 @@ class PowerOutage(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         for st in plant.stations:
-            st.capacity.set(self.id, _off(level, 1.0 - level))
+            st.capacity.set(self.id, _toward(level, 0.0))
 
 
 @register
@@ -162,4 +165,4 @@ class DemandSurge(Shock):
     factor: float = Field(gt=1, le=100, description="Order-rate multiplier at full shock.")
 
     def _apply(self, plant: Plant, level: float) -> None:
-        plant.demand_factor.set(self.id, _off(level, 1.0 + (self.factor - 1.0) * level))
+        plant.demand_factor.set(self.id, _toward(level, self.factor))
