@@ -12,9 +12,10 @@ from shock_library.registry import register
 if TYPE_CHECKING:
     from twin.model.plant import Plant
 
-__all__ = ["BreakdownBurst", "DemandSurge", "InspectorShortage", "LeadTimeInflation",
-           "PartialCapacityCut", "PowerOutage", "QualityDrift", "SupplierOutage",
-           "ToolChainSwitch"]
+__all__ = ["AIModelDrift", "BorderClosure", "BreakdownBurst", "ContaminatedBatch",
+           "DemandSurge", "FloodLogistics", "HeatWave", "InspectorShortage",
+           "LeadTimeInflation", "PartialCapacityCut", "PowerOutage", "QualityDrift",
+           "SiteDisaster", "SupplierOutage", "ToolChainSwitch"]
 
 
 def _toward(level: float, full: float) -> float | None:
@@ -166,3 +167,103 @@ class DemandSurge(Shock):
 
     def _apply(self, plant: Plant, level: float) -> None:
         plant.demand_factor.set(self.id, _toward(level, self.factor))
+
+
+@register
+class ContaminatedBatch(Shock):
+    """Contaminated batch: lots the supplier ships during the window carry a high share of
+    defective units. Moves scrap at inspection and escapes. Severity: the defective share."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "defective_share"
+    type: Literal["contaminated_batch"] = "contaminated_batch"
+    defective_share: float = Field(gt=0, le=1, description="Share of units defective in lots "
+                                   "shipped at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        sup = plant.supplier(self.target or "")
+        base = max(sup.defect_rate, 1e-9)
+        sup.defect_factor.set(self.id, _toward(level, self.defective_share / base))
+
+
+@register
+class BorderClosure(Shock):
+    """Border closure: a supplier's shipments take longer and their lead times spread wider
+    (customs, rerouting). Severity: the duration."""
+
+    family = Family.GEOPOLITICS
+    target_kind = TargetKind.SUPPLIER
+    type: Literal["border_closure"] = "border_closure"
+    lead_time_factor: float = Field(2.0, ge=1, le=20, description="Lead-time multiplier.")
+    spread: float = Field(0.5, ge=0, le=3, description="Extra log-normal sigma of lead times.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        sup = plant.supplier(self.target or "")
+        sup.lead_time_factor.set(self.id, _toward(level, self.lead_time_factor))
+        sup.lead_time_spread.set(self.id, None if level <= 0.0 else self.spread * level)
+
+
+@register
+class SiteDisaster(Shock):
+    """Site disaster (e.g. an earthquake at a supplier): the supplier ships nothing for the
+    duration, then capacity comes back gradually (a linear ramp unless told otherwise).
+    Severity: the duration."""
+
+    family = Family.CLIMATE
+    target_kind = TargetKind.SUPPLIER
+    type: Literal["site_disaster"] = "site_disaster"
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
+
+
+@register
+class HeatWave(Shock):
+    """Heat wave: a process drifts; it runs slower and makes more defects (yield loss).
+    Severity: the added defect rate."""
+
+    family = Family.CLIMATE
+    target_kind = TargetKind.PROCESS_STATION
+    severity_axis = "added_defect_rate"
+    type: Literal["heat_wave"] = "heat_wave"
+    added_defect_rate: float = Field(gt=0, lt=1, description="Defect rate added at full "
+                                     "shock.")
+    slowdown: float = Field(1.1, ge=1, le=5, description="Process-time multiplier.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        st = plant.station(self.target or "")
+        st.speed.set(self.id, _toward(level, self.slowdown))
+        st.defect_rate.set(self.id, None if level <= 0.0
+                           else st.defect_rate.base + self.added_defect_rate * level)
+
+
+@register
+class FloodLogistics(Shock):
+    """Flood blocking logistics: no inbound shipment from any supplier reaches the plant;
+    lots wait and arrive when the roads reopen. Severity: the duration."""
+
+    family = Family.CLIMATE
+    target_kind = TargetKind.PLANT
+    type: Literal["flood_logistics"] = "flood_logistics"
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        for sup in plant.suppliers.values():
+            sup.capacity.set(self.id, _toward(level, 0.0))
+
+
+@register
+class AIModelDrift(Shock):
+    """AI-model drift: the inspection model loses accuracy, so it catches fewer defects.
+    Moves escaped PPM. Severity: the share of detection lost."""
+
+    family = Family.TECHNOLOGY
+    target_kind = TargetKind.INSPECTION_STATION
+    severity_axis = "detection_loss"
+    type: Literal["ai_model_drift"] = "ai_model_drift"
+    detection_loss: float = Field(gt=0, le=1, description="Share of the detection "
+                                  "probability lost at full shock.")
+
+    def _apply(self, plant: Plant, level: float) -> None:
+        plant.station(self.target or "").detection_factor.set(  # type: ignore[attr-defined]
+            self.id, _toward(level, 1.0 - self.detection_loss))

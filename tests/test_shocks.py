@@ -154,3 +154,39 @@ def test_shocked_run_reproducible_and_same_on_salabim() -> None:
     a = run_experiment(sc, replications=2, seed=3)
     b = run_experiment(sc, replications=2, seed=3, engine="salabim")
     assert [r.kpis for r in a.replications] == [r.kpis for r in b.replications]
+
+
+def test_contaminated_batch_raises_scrap(base) -> None:  # type: ignore[no-untyped-def]
+    shocked = run([{"id": "c", "type": "contaminated_batch", "target": "sup", "start": "0h",
+                    "duration": "5d", "defective_share": 0.3}])
+    assert shocked.kpis["scrap"] > 2 * base.kpis["scrap"]
+
+
+def test_border_closure_and_flood_cause_stockouts(base) -> None:  # type: ignore[no-untyped-def]
+    for shock in ({"type": "border_closure", "target": "sup", "lead_time_factor": 4.0},
+                  {"type": "flood_logistics"}):
+        shocked = run([{"id": "b", "start": "1d", "duration": "7d", **shock}])
+        assert shocked.kpis["stockout_hours"] > base.kpis["stockout_hours"] + 10, shock
+
+
+def test_site_disaster_ramps_back_more_slowly_than_an_outage() -> None:
+    common = {"target": "sup", "start": "2d", "duration": "5d"}
+    outage = run([{"id": "o", "type": "supplier_outage", **common}])
+    disaster = run([{"id": "d", "type": "site_disaster", **common,
+                     "recovery": {"profile": "linear", "over": "3d"}}])
+    assert disaster.kpis["stockout_hours"] > outage.kpis["stockout_hours"]
+
+
+def test_heat_wave_adds_process_defects_that_escape(base) -> None:  # type: ignore[no-untyped-def]
+    # Defects made after incoming inspection are never inspected: they escape.
+    shocked = run([{"id": "h", "type": "heat_wave", "target": "work", "start": "1d",
+                    "duration": "8d", "added_defect_rate": 0.02}])
+    assert shocked.kpis["escaped_ppm"] > base.kpis["escaped_ppm"] + 10_000
+    assert shocked.kpis["scrap"] == pytest.approx(base.kpis["scrap"], rel=0.3)
+
+
+def test_ai_model_drift_lets_defects_escape(base) -> None:  # type: ignore[no-untyped-def]
+    shocked = run([{"id": "a", "type": "ai_model_drift", "target": "iqc", "start": "0h",
+                    "duration": "10d", "detection_loss": 0.8}])
+    assert shocked.kpis["escaped_ppm"] > 3 * base.kpis["escaped_ppm"]
+    assert shocked.kpis["scrap"] < base.kpis["scrap"]

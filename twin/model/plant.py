@@ -65,7 +65,8 @@ class Plant:
             # The first supplier listed for a material is the one its buffer orders from.
             self.suppliers.setdefault(sup.material, Supplier(
                 sup.id, sup.material, make_sampler(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
-                rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel))
+                rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel,
+                rng(f"supplier:{sup.id}:disruption")))
         self.buffers: dict[str, Buffer] = {}
         for b in plant.buffers:
             supplier = self.suppliers[b.material]
@@ -88,8 +89,7 @@ class Plant:
                 st: Station = Station(
                     sid, spec.servers, make_sampler(spec.process_time, rng(f"station:{sid}:time")),
                     kernel, warmup_h=warmup,
-                    defect_draw=UniformStream(rng(f"station:{sid}:defect"))
-                    if spec.defect_rate > 0 else None,
+                    defect_draw=UniformStream(rng(f"station:{sid}:defect")),
                     defect_rate=spec.defect_rate,
                     time_to_fail=exponential_sampler(breakdown, spec.mtbf)
                     if breakdown is not None and spec.mtbf else None,

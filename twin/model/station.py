@@ -7,7 +7,7 @@ tool-chain switch) pauses the same way. Scheduled completions are cancelled lazi
 per-server token.
 
 Levers that shocks move: ``capacity`` (share of servers online), ``speed`` (time factor),
-``mtbf_factor`` (time-to-failure factor); inspection adds ``detection_factor`` and
+``mtbf_factor`` (time-to-failure factor), ``defect_rate``; inspection adds ``detection_factor`` and
 ``sample_floor`` (a minimum sample fraction, e.g. 1.0 for a fall-back to 100 %).
 """
 
@@ -65,7 +65,8 @@ class Station:
         self.wait_count = 0
         self.next: Route = _unrouted
         self._defect_draw = defect_draw
-        self._defect_rate = defect_rate
+        # Process-induced defect rate; shocks (heat, drift) raise it, the highest wins.
+        self.defect_rate = Lever(f"{station_id}.defect_rate", defect_rate, Combine.MAX)
         self._ttf = time_to_fail
         self._ttr = time_to_repair
         self.capacity = Lever(f"{station_id}.capacity", 1.0, Combine.PRODUCT,
@@ -124,7 +125,8 @@ class Station:
 
     def finish(self, part: Part) -> None:
         """A unit's work here is done: make it defective at the process rate, pass it on."""
-        if self._defect_draw is not None and self._defect_draw() < self._defect_rate:
+        rate = self.defect_rate.value
+        if rate > 0.0 and self._defect_draw is not None and self._defect_draw() < rate:
             part.defective = True
         self.next(part)
 

@@ -2,7 +2,8 @@
 replenishment. Every delivered unit's defect state is drawn when its lot is made.
 
 Supplier levers that shocks move: ``capacity`` (share of each lot shipped; at zero nothing
-ships and due lots wait until capacity returns), ``lead_time_factor`` and ``defect_factor``.
+ships and due lots wait until capacity returns), ``lead_time_factor``, ``lead_time_spread``
+and ``defect_factor``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from twin.kernel import Kernel
 from twin.model.level import Level
-from twin.model.lever import Lever
+from twin.model.lever import Combine, Lever
 from twin.model.part import Part
 
 __all__ = ["Buffer", "Supplier"]
@@ -31,7 +32,8 @@ class Supplier:
     """Delivers lots of one material after a random lead time."""
 
     def __init__(self, supplier_id: str, material: str, lead_time: Callable[[], float],
-                 quality_rng: np.random.Generator, defect_rate: float, kernel: Kernel) -> None:
+                 quality_rng: np.random.Generator, defect_rate: float, kernel: Kernel,
+                 disruption_rng: np.random.Generator | None = None) -> None:
         self.id = supplier_id
         self.material = material
         self.lead_time = lead_time
@@ -44,11 +46,18 @@ class Supplier:
         self.capacity = Lever(f"{supplier_id}.capacity", 1.0, on_change=self._capacity_changed)
         self.lead_time_factor = Lever(f"{supplier_id}.lead_time_factor", 1.0)
         self.defect_factor = Lever(f"{supplier_id}.defect_factor", 1.0)
+        # Extra log-normal spread of lead times (sigma); drawn from its own stream only
+        # while a shock sets it, so undisturbed runs keep their random numbers.
+        self.lead_time_spread = Lever(f"{supplier_id}.lead_time_spread", 0.0, Combine.MAX)
+        self._disruption_rng = disruption_rng or np.random.default_rng(0)
         self._held: list[tuple[int, Buffer]] = []
 
     def order(self, quantity: int, buffer: Buffer) -> None:
-        self.kernel.schedule(self.lead_time() * self.lead_time_factor.value, self._deliver,
-                             (quantity, buffer))
+        lead = self.lead_time() * self.lead_time_factor.value
+        spread = self.lead_time_spread.value
+        if spread > 0.0:
+            lead *= float(self._disruption_rng.lognormal(0.0, spread))
+        self.kernel.schedule(lead, self._deliver, (quantity, buffer))
 
     def _deliver(self, arg: tuple[int, Buffer]) -> None:
         capacity = self.capacity.value
