@@ -97,7 +97,22 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
 
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files (for editors' autocompletion)."""
+    from typing import Annotated, Union
+
+    from pydantic import Field, TypeAdapter
+
+    from shock_library.registry import shock_types
+
     schema = Scenario.model_json_schema()
+    # The shocks list takes every registered type, told apart by its "type" field.
+    types = tuple(shock_types().values())
+    # The union is built at run time from the registry, which a type checker cannot follow.
+    union: TypeAdapter[Any] = TypeAdapter(
+        Annotated[Union[types], Field(discriminator="type")])  # type: ignore[arg-type]  # noqa: UP007
+    shock_schema = union.json_schema(ref_template="#/$defs/{model}")
+    schema.setdefault("$defs", {}).update(shock_schema.pop("$defs", {}))
+    schema["properties"]["shocks"]["items"] = shock_schema
+    schema["$defs"].pop("Shock", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "shocktwin scenario (format version 1)"
     return schema

@@ -64,7 +64,7 @@ def test_rates() -> None:
         parse_rate_per_h("25")
 
 
-@pytest.mark.parametrize("name", ["demo_plant", "mmc"])
+@pytest.mark.parametrize("name", ["demo_plant", "mmc", "valve_quake"])
 def test_reference_scenarios_validate(name: str, runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(cli.app, ["validate", name])
     assert result.exit_code == 0, result.output
@@ -94,6 +94,6 @@ def test_schema_accepts_the_bundled_scenarios() -> None:
     import yaml
 
     schema = scenario_json_schema()
-    for name in ("demo_plant", "mmc"):
+    for name in ("demo_plant", "mmc", "valve_quake"):
         data = yaml.safe_load(reference_scenario(name).read_text())
         jsonschema.validate(data, schema)

@@ -190,3 +190,18 @@ def test_ai_model_drift_lets_defects_escape(base) -> None:  # type: ignore[no-un
                     "duration": "10d", "detection_loss": 0.8}])
     assert shocked.kpis["escaped_ppm"] > 3 * base.kpis["escaped_ppm"]
     assert shocked.kpis["scrap"] < base.kpis["scrap"]
+
+
+def test_bundled_valve_quake_journals_both_shocks(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import cli
+
+    out = tmp_path / "out"
+    result = runner.invoke(cli.app, ["run", "valve_quake", "-n", "2", "--out", str(out)])
+    assert result.exit_code == 1, result.output  # a ten-day supplier stop breaks the plant
+    records = json.loads((out / "journal.json").read_text())["records"]
+    started = [(r["replication"], r["shock"]) for r in records if r["kind"] == "ShockStarted"]
+    assert started == [(0, "quake"), (0, "new-toolchain"), (1, "quake"), (1, "new-toolchain")]
+    ended = {r["shock"]: r for r in records if r["kind"] == "ShockEnded"}
+    assert ended["quake"]["at_h"] == 20 * 24 and ended["quake"]["recovered_at_h"] == 27 * 24
