@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from scenarios._units import Duration, PositiveDuration
 
@@ -101,8 +101,16 @@ class Shock(BaseModel):
         return float(getattr(self, self.severity_axis))
 
     def with_severity(self, value: float) -> Shock:
-        """The same shock with another value on its severity axis."""
-        return self.model_copy(update={self.severity_axis: value})
+        """The same shock with another value on its severity axis (validated, so a value
+        outside the axis's bounds raises)."""
+        axis = self.severity_axis
+        field = type(self).model_fields[axis]
+        # The field type with its constraints, known only at run time.
+        adapter: TypeAdapter[Any] = TypeAdapter(
+            Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
+        # Durations are held in hours but written with a unit.
+        checked = adapter.validate_python(f"{value!r}h" if axis == "duration" else value)
+        return self.model_copy(update={axis: checked})
 
     def intensity_steps(self) -> list[tuple[float, float]]:
         """(time, intensity) change points: full at the start, then the recovery."""

@@ -205,3 +205,24 @@ def test_bundled_valve_quake_journals_both_shocks(runner, tmp_path) -> None:  # 
     assert started == [(0, "quake"), (0, "new-toolchain"), (1, "quake"), (1, "new-toolchain")]
     ended = {r["shock"]: r for r in records if r["kind"] == "ShockEnded"}
     assert ended["quake"]["at_h"] == 20 * 24 and ended["quake"]["recovered_at_h"] == 27 * 24
+
+
+def test_with_severity_moves_only_the_axis_and_keeps_its_bounds() -> None:
+    sc = parse_scenario(deep_update(COVERED, {"shocks": [
+        {"id": "c", "type": "partial_capacity_cut", "target": "sup", "start": "1d",
+         "duration": "2d", "cut": 0.5}]}))
+    shock = sc.shocks[0]
+    assert shock.severity() == 0.5
+    stronger = shock.with_severity(0.8)
+    assert stronger.severity() == 0.8 and stronger.duration == shock.duration
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        shock.with_severity(1.5)
+
+
+def test_with_severity_on_a_duration_axis() -> None:
+    sc = parse_scenario(deep_update(COVERED, {"shocks": [
+        {"id": "o", "type": "supplier_outage", "target": "sup", "start": "1d",
+         "duration": "2d"}]}))
+    assert sc.shocks[0].with_severity(72.0).duration == 72.0
+    with pytest.raises(ValueError, match="longer than zero"):
+        sc.shocks[0].with_severity(0.0)
