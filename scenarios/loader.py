@@ -7,7 +7,6 @@ refused before any object is built from them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -281,7 +280,3 @@ def _loc_text(loc: Loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _dump(data: Any) -> str:  # pragma: no cover - debugging aid
-    return json.dumps(data, indent=2, default=str)

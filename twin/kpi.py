@@ -40,19 +40,23 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else float("nan")
 
 
-def _area_between(rec: PlantRecord, key: str, t0: float, t1: float) -> float:
+def _area_at(rec: PlantRecord, key: str, times: np.ndarray) -> np.ndarray:
+    """The area under a level up to each of ``times``, read from the snapshots taken
+    exactly there (time 0 has area 0)."""
     t = rec.snapshot_h
-    area = rec.snapshots[key]
+    out = np.zeros(times.size)
+    later = times > 0
+    i = np.searchsorted(t, times[later])
+    ok = i < t.size
+    if not ok.all() or (np.abs(t[i] - times[later]) > 1e-9).any():
+        raise ValueError(f"no snapshot for {key} at some of {times[later]} h")
+    out[later] = rec.snapshots[key][i]
+    return out
 
-    def at(x: float) -> float:
-        if x <= 0:
-            return 0.0
-        i = int(np.searchsorted(t, x))
-        if i >= t.size or abs(t[i] - x) > 1e-9:
-            raise ValueError(f"no snapshot at {x} h")
-        return float(area[i])
 
-    return at(t1) - at(t0)
+def _area_between(rec: PlantRecord, key: str, t0: float, t1: float) -> float:
+    start, end = _area_at(rec, key, np.array([t0, t1]))
+    return float(end - start)
 
 
 def kpis_of(rec: PlantRecord) -> dict[str, float]:
@@ -111,7 +115,6 @@ def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
                           weights=(rec.order_done_h[valid] <= rec.order_due_h[valid]).astype(float),
                           minlength=n)
     scrap = np.histogram(rec.scrap_h, bins=edges)[0].astype(float)
-    area = _areas_at(rec, edges)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
             "t_start_h": edges[:-1].copy(),
@@ -124,25 +127,9 @@ def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
             "escaped_ppm": np.where(released > 0, escaped * 1e6 / np.maximum(released, 1),
                                     np.nan),
             "scrap": scrap,
-            "wip_mean": np.diff(area["wip_area"]) / width,
-            "inspection_utilisation": (np.diff(area["inspection_busy_area"])
+            "wip_mean": np.diff(_area_at(rec, "wip_area", edges)) / width,
+            "inspection_utilisation": (np.diff(_area_at(rec, "inspection_busy_area", edges))
                                        / (rec.inspectors * width) if rec.inspectors
                                        else np.full(n, np.nan)),
-            "stockout_hours": np.diff(area["stockout_area"]),
+            "stockout_hours": np.diff(_area_at(rec, "stockout_area", edges)),
         }
-
-
-def _areas_at(rec: PlantRecord, edges: np.ndarray) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    t = rec.snapshot_h
-    for key in ("wip_area", "inspection_busy_area", "stockout_area"):
-        values = np.zeros(edges.size)
-        i = np.searchsorted(t, edges[1:])
-        ok = (i < t.size)
-        hit = np.zeros(edges.size - 1, dtype=bool)
-        hit[ok] = np.abs(t[i[ok]] - edges[1:][ok]) < 1e-9
-        if not hit.all():
-            raise ValueError(f"missing snapshots for {key}")
-        values[1:] = rec.snapshots[key][i]
-        out[key] = values
-    return out
