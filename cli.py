@@ -318,6 +318,109 @@ def ingest(
                      highlight=False)
 
 
+@app.command()
+@_errors_to_exit
+def derive(
+    db: Annotated[Path, typer.Option(help="The store holding an ingested MES log.")],
+    out: Annotated[Path, typer.Option(help="The scenario file to write.")],
+    source: Annotated[str | None, typer.Option(help="Which ingested file, when the store "
+                                               "holds several (its path or name).")] = None,
+    name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
+    mode: Annotated[str, typer.Option(help="Replay mode: trace, bootstrap or fit.")] = "trace",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a runnable job-shop scenario derived from an ingested MES log."""
+    import os
+    import tempfile
+
+    from scenarios.derive import derive_scenario
+    from scenarios.model import ReplayMode
+    from twin.errors import Problem, ScenarioError
+
+    try:
+        replay_mode = ReplayMode(mode)
+    except ValueError:
+        known = ", ".join(m.value for m in ReplayMode)
+        raise ScenarioError(f"--mode must be one of {known}, not {mode!r}") from None
+    if out.exists() and not force:
+        raise ScenarioError([Problem(str(out), "", "the file exists; use --force to replace "
+                                     "it")], file=str(out))
+    folder = out.resolve().parent
+    store_ref = os.path.relpath(db.resolve(), folder)
+    derived = derive_scenario(db, source, name=name, store_ref=store_ref, mode=replay_mode)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(derived.yaml_text)
+    os.replace(tmp, out)
+    stdout.print(f"{out}: {len(derived.resources)} resources, {derived.cases} work orders, "
+                 f"{derived.operations} operation reports, {derived.n_variants} routing "
+                 f"variants over {derived.span_h / 24:.1f} days", highlight=False)
+    for r in derived.resources:
+        stdout.print(f"  {r.id:<32} {r.kind:<10} servers {r.servers:>3}  util "
+                     f"{r.utilisation:>5.1%}  work {r.work_fit}", highlight=False,
+                     markup=False)
+    stdout.print(f"run it: shocktwin run {out}", highlight=False, markup=False)
+
+
+@app.command("replay-check")
+@_errors_to_exit
+def replay_check(
+    scenario: Annotated[str, typer.Argument(help="A shop scenario (see derive).")],
+    modes: Annotated[bool, typer.Option("--modes/--no-modes", help="Also compare the "
+                                        "bootstrap and fit modes with the log.")] = True,
+    replications: Annotated[int, typer.Option("-n", min=2, help="Replications per "
+                                              "resampling mode.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Replay the scenario's log with no shocks and compare the twin with the record."""
+    import dataclasses
+
+    from scenarios import load_scenario
+    from scenarios.model import ReplayMode
+    from twin.errors import ScenarioError
+    from twin.replay_check import check_replay
+
+    sc = load_scenario(_scenario_path(scenario))
+    if sc.shop is None:
+        raise ScenarioError(f"{scenario}: replay-check needs a scenario with a shop section",
+                            file=scenario)
+    chosen = (ReplayMode.BOOTSTRAP, ReplayMode.FIT) if modes else ()
+    f = check_replay(sc, modes=chosen, replications=replications, seed=sc.experiment.seed)
+    if as_json:
+        doc = dataclasses.asdict(f)
+        doc["utilisation_max_abs_error"] = f.utilisation_max_abs_error
+        print(json.dumps(doc, indent=2, default=_num))
+        return
+    p = stdout.print
+    p(f"trace replay of {f.source}, no shocks", highlight=False, markup=False)
+    p(f"  orders: {f.orders} in the log, {f.orders_compared} compared, "
+      f"{f.orders_unfinished} unfinished in the twin", highlight=False)
+    p(f"  order lead time: median abs error {f.lead_time_mdape:.3%}, p90 "
+      f"{f.lead_time_p90_ape:.3%}, {f.share_within_1pct:.1%} of orders within 1 %",
+      highlight=False)
+    p(f"  mean lead time: log {f.log_lead_time_mean_h:.1f} h, twin "
+      f"{f.twin_lead_time_mean_h:.1f} h", highlight=False)
+    p(f"  utilisation: largest difference {f.utilisation_max_abs_error:.4f} "
+      "(share of capacity)", highlight=False)
+    table = Table(show_edge=False, box=None)
+    for col in ("resource", "servers", "reports log", "twin", "util log", "twin"):
+        table.add_column(col, justify="left" if col == "resource" else "right")
+    for r in sorted(f.resources, key=lambda r: -r.log_reports):
+        table.add_row(r.id, str(r.servers), str(r.log_reports), str(r.twin_reports),
+                      f"{r.log_utilisation:.1%}", f"{r.twin_utilisation:.1%}")
+    stdout.print(table)
+    for m in f.modes:
+        p(f"{m.mode} (n={m.replications}, mean ± 95% half-width) vs log:", highlight=False)
+        p(f"  orders released per h {m.release_rate_per_h[0]:.4f} ± "
+          f"{m.release_rate_per_h[1]:.4f} vs {f.log_throughput_per_h:.4f}", highlight=False)
+        p(f"  resource hours worked {m.busy_h[0]:,.0f} ± {m.busy_h[1]:,.0f} vs "
+          f"{f.log_busy_h:,.0f}", highlight=False)
+        p(f"  mean lead time of finished orders {m.lead_time_mean_h[0]:.1f} ± "
+          f"{m.lead_time_mean_h[1]:.1f} h vs {f.log_lead_time_mean_h:.1f} h (the log's "
+          "orders are cut by its window)", highlight=False, markup=False)
+
+
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
 
 

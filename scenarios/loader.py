@@ -31,7 +31,7 @@ Loc = tuple[str | int, ...]
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     data, lines = read_yaml(path)
-    return parse_scenario(data, file=str(path), lines=lines)
+    return parse_scenario(data, file=str(path), lines=lines).with_base_dir(Path(path).parent)
 
 
 def parse_scenario(data: Any, *, file: str | None = None,
@@ -44,7 +44,16 @@ def parse_scenario(data: Any, *, file: str | None = None,
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(list(_problems(e, data, file, lines)), file=file) from e
+        problems = list(_problems(e, data, file, lines))
+        # Field errors stop the model check of plant-or-shop; say it here as well.
+        if not any(p.path in ("plant", "shop", "") for p in problems):
+            if "plant" not in data and "shop" not in data:
+                problems.append(Problem(file, "plant", "required key is missing (or give shop, "
+                                        "a job shop replayed from an MES log)", None))
+            elif "plant" in data and "shop" in data:
+                problems.append(Problem(file, "shop", "give plant or shop, not both",
+                                        _line_for(lines, ("shop",))))
+        raise ScenarioError(problems, file=file) from e
 
 
 def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     SerializeAsAny,
     Tag,
     ValidationInfo,
@@ -55,8 +57,11 @@ __all__ = [
     "Plant",
     "ProcessStation",
     "ReleaseStation",
+    "ReplayMode",
     "Scenario",
     "SemanticProblems",
+    "Shop",
+    "ShopResource",
     "Station",
     "StationKind",
     "Supplier",
@@ -319,6 +324,67 @@ class Plant(_Frozen):
         return {b.material: 1 for b in self.buffers}
 
 
+# --------------------------------------------------------------------------- shop
+
+
+class ReplayMode(StrEnum):
+    """How a shop replays its MES log."""
+
+    TRACE = "trace"  # the recorded cases, releases, work and waits exactly
+    BOOTSTRAP = "bootstrap"  # recorded days of releases resampled per replication
+    FIT = "fit"  # fitted distributions for arrivals, work and waits; recorded routings
+
+
+class ShopResource(_Frozen):
+    """A machine or QC station of the MES log, with its parallel capacity."""
+
+    id: Ident = Field(description="Id used by shocks and in results.")
+    name: str = Field(min_length=1, max_length=500,
+                      description="The resource's name in the log (operations.resource).")
+    servers: int = Field(1, ge=1, le=10_000, description="Reports it can run at once.")
+    kind: Literal[StationKind.PROCESS, StationKind.INSPECTION] = StationKind.PROCESS
+    mtbf: PositiveDuration | None = Field(None, description="Mean time between failures of "
+                                          "each server (exponential, calendar time).")
+    mttr: PositiveDuration | None = Field(None, description="Mean time to repair (exponential).")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ShopResource:
+        if (self.mtbf is None) != (self.mttr is None):
+            raise ValueError("give both mtbf and mttr, or neither")
+        return self
+
+
+class Shop(_Frozen):
+    """A job shop replayed from the operations of an ingested MES log (see
+    ``shocktwin derive``): work orders are released, and each operation report is a task
+    that waits its extraneous delay, queues for its resource and holds it for its work."""
+
+    store: str = Field(min_length=1, description="The DuckDB store, relative to this file.")
+    source: str | None = Field(None, description="Which ingested file (its path or name); "
+                               "needed only when the store holds several.")
+    mode: ReplayMode = ReplayMode.TRACE
+    resources: list[ShopResource] = Field(min_length=1)
+    due_in: PositiveDuration | None = Field(None, description="Due time of a work order after "
+                                            "its release; without it no order is late.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> Shop:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        ids: dict[str, int] = {}
+        names: dict[str, int] = {}
+        for i, r in enumerate(self.resources):
+            if r.id in ids:
+                problems.append((("resources", i, "id"), f"duplicate resource id {r.id!r}"))
+            if r.name in names:
+                problems.append((("resources", i, "name"),
+                                 f"resource {r.name!r} is listed twice"))
+            ids.setdefault(r.id, i)
+            names.setdefault(r.name, i)
+        if problems:
+            raise SemanticProblems(problems)
+        return self
+
+
 # --------------------------------------------------------------------------- hypothesis
 
 
@@ -436,7 +502,9 @@ class Scenario(_Frozen):
     description: str = Field("", max_length=10_000)
     horizon: PositiveDuration
     warmup: Duration = 0.0
-    plant: Plant
+    plant: Plant | None = Field(None, description="A modelled plant; give this or shop.")
+    shop: Shop | None = Field(None, description="A job shop replayed from an MES log; give "
+                              "this or plant.")
     hypothesis: Annotated[Hypothesis, BeforeValidator(
         lambda v: v, json_schema_input_type=Hypothesis | list[Tolerance])
     ] = Field(default_factory=lambda: Hypothesis())
@@ -451,6 +519,9 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _shock_targets(self) -> Scenario:
+        if (self.plant is None) == (self.shop is None):
+            raise SemanticProblems([((), "give exactly one of plant (a modelled plant) and "
+                                          "shop (a job shop replayed from an MES log)")])
         problems = list(_shock_target_problems(self))
         if problems:
             raise SemanticProblems(problems)
@@ -463,6 +534,22 @@ class Scenario(_Frozen):
         if horizon is not None and warmup >= horizon:
             raise ValueError("warm-up must end before the horizon")
         return warmup
+
+    _base_dir: Path | None = PrivateAttr(None)
+
+    def store_path(self) -> Path:
+        """The shop's store, resolved against the folder of the scenario file."""
+        if self.shop is None:
+            raise ValueError("the scenario has no shop")
+        store = Path(self.shop.store).expanduser()
+        if store.is_absolute():
+            return store
+        return (self._base_dir or Path.cwd()) / store
+
+    def with_base_dir(self, folder: Path) -> Scenario:
+        """The same scenario, reading relative files from ``folder``."""
+        self._base_dir = folder.resolve()
+        return self
 
     @property
     def bucket_h(self) -> float:
@@ -518,12 +605,18 @@ def _validate_shocks(value: Any) -> Any:
     return out
 
 
-def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    plant = s.plant
+def _target_kinds(s: Scenario) -> dict[str, set[TargetKind]]:
     kinds: dict[str, set[TargetKind]] = {}
-    for sup in plant.suppliers:
+    if s.shop is not None:
+        # Shop resources replay recorded work: capacity, speed and breakdown shocks apply;
+        # inspection-specific levers (detection, sampling) have nothing to act on.
+        for r in s.shop.resources:
+            kinds[r.id] = {TargetKind.STATION, TargetKind.PROCESS_STATION}
+        return kinds
+    assert s.plant is not None
+    for sup in s.plant.suppliers:
         kinds.setdefault(sup.id, set()).add(TargetKind.SUPPLIER)
-    for st in plant.stations:
+    for st in s.plant.stations:
         k = kinds.setdefault(st.id, set())
         if st.kind != StationKind.RELEASE or st.reviewers is not None:
             k.add(TargetKind.STATION)
@@ -531,9 +624,21 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
             k.add(TargetKind.PROCESS_STATION)
         if st.kind == StationKind.INSPECTION:
             k.add(TargetKind.INSPECTION_STATION)
+    return kinds
+
+
+def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    kinds = _target_kinds(s)
     for i, shock in enumerate(s.shocks):
         want = shock.target_kind
-        if want in (TargetKind.PLANT, TargetKind.DEMAND):
+        if want is TargetKind.DEMAND and s.shop is not None and s.shop.mode is ReplayMode.TRACE:
+            yield ("shocks", i, "type"), (f"a {shock.type} shock changes the order rate, which "
+                                          "a trace replay takes from the log; use mode "
+                                          "bootstrap or fit")
+        elif shock.acts_on_suppliers and s.shop is not None:
+            yield ("shocks", i, "type"), (f"a {shock.type} shock acts on suppliers, and a "
+                                          "replayed shop has none")
+        elif want in (TargetKind.PLANT, TargetKind.DEMAND):
             if shock.target is not None:
                 yield ("shocks", i, "target"), f"a {shock.type} shock takes no target"
         elif shock.target is None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from scenarios._units import Duration, PositiveDuration
 
 if TYPE_CHECKING:
-    from twin.model.plant import Plant
+    from twin.model.base import Model
 
 __all__ = ["Family", "Profile", "Recovery", "Shock", "TargetKind"]
 
@@ -81,6 +81,8 @@ class Shock(BaseModel):
     target_kind: ClassVar[TargetKind]
     #: The field MTD search varies: "duration" or the name of a magnitude field.
     severity_axis: ClassVar[str] = "duration"
+    #: A plant-wide shock that acts through the suppliers (so not on a replayed shop).
+    acts_on_suppliers: ClassVar[bool] = False
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
     type: str
@@ -123,13 +125,13 @@ class Shock(BaseModel):
             return _linear(steps, end, rec)
         return _exponential(steps, end, rec)
 
-    def apply(self, plant: Plant, level: float) -> None:
+    def apply(self, plant: Model, level: float) -> None:
         """Move the plant's levers for intensity ``level`` (0 removes the effect)."""
         if not 0.0 <= level <= 1.0:
             raise ValueError(f"intensity {level} outside [0, 1]")
         self._apply(plant, level)
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         raise NotImplementedError
 
     @classmethod

@@ -10,7 +10,7 @@ from shock_library.base import Family, Shock, TargetKind
 from shock_library.registry import register
 
 if TYPE_CHECKING:
-    from twin.model.plant import Plant
+    from twin.model.base import Model
 
 __all__ = ["AIModelDrift", "BorderClosure", "BreakdownBurst", "ContaminatedBatch",
            "DemandSurge", "FloodLogistics", "HeatWave", "InspectorShortage",
@@ -33,7 +33,7 @@ class SupplierOutage(Shock):
     target_kind = TargetKind.SUPPLIER
     type: Literal["supplier_outage"] = "supplier_outage"
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
 
 
@@ -48,7 +48,7 @@ class PartialCapacityCut(Shock):
     type: Literal["partial_capacity_cut"] = "partial_capacity_cut"
     cut: float = Field(gt=0, le=1, description="Share of the supplier's capacity lost.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").capacity.set(
             self.id, _toward(level, 1.0 - self.cut))
 
@@ -64,7 +64,7 @@ class QualityDrift(Shock):
     type: Literal["quality_drift"] = "quality_drift"
     factor: float = Field(gt=1, le=1000, description="Defect-rate multiplier at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").defect_factor.set(
             self.id, _toward(level, self.factor))
 
@@ -80,7 +80,7 @@ class LeadTimeInflation(Shock):
     type: Literal["lead_time_inflation"] = "lead_time_inflation"
     factor: float = Field(gt=1, le=100, description="Lead-time multiplier at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").lead_time_factor.set(
             self.id, _toward(level, self.factor))
 
@@ -99,7 +99,7 @@ class ToolChainSwitch(Shock):
                                       "while reviews are manual.")
     full_inspection: bool = Field(True, description="Inspect 100 % until re-validated.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         st = plant.station(self.target or "")
         st.capacity.set(self.id, _toward(level, self.capacity))
         st.speed.set(self.id, _toward(level, self.manual_time_factor))
@@ -119,7 +119,7 @@ class InspectorShortage(Shock):
     type: Literal["staff_shortage"] = "staff_shortage"
     absent: float = Field(gt=0, le=1, description="Share of servers absent at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.station(self.target or "").capacity.set(
             self.id, _toward(level, 1.0 - self.absent))
 
@@ -135,7 +135,7 @@ class BreakdownBurst(Shock):
     type: Literal["breakdown_burst"] = "breakdown_burst"
     factor: float = Field(gt=1, le=100, description="Failure-rate multiplier at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         rate = _toward(level, self.factor)
         plant.station(self.target or "").mtbf_factor.set(
             self.id, None if rate is None else 1.0 / rate)
@@ -149,7 +149,7 @@ class PowerOutage(Shock):
     target_kind = TargetKind.PLANT
     type: Literal["power_outage"] = "power_outage"
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         for st in plant.stations:
             st.capacity.set(self.id, _toward(level, 0.0))
 
@@ -165,7 +165,7 @@ class DemandSurge(Shock):
     type: Literal["demand_surge"] = "demand_surge"
     factor: float = Field(gt=1, le=100, description="Order-rate multiplier at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.demand_factor.set(self.id, _toward(level, self.factor))
 
 
@@ -181,7 +181,7 @@ class ContaminatedBatch(Shock):
     defective_share: float = Field(gt=0, le=1, description="Share of units defective in lots "
                                    "shipped at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         sup = plant.supplier(self.target or "")
         base = max(sup.defect_rate, 1e-9)
         sup.defect_factor.set(self.id, _toward(level, self.defective_share / base))
@@ -198,7 +198,7 @@ class BorderClosure(Shock):
     lead_time_factor: float = Field(2.0, ge=1, le=20, description="Lead-time multiplier.")
     spread: float = Field(0.5, ge=0, le=3, description="Extra log-normal sigma of lead times.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         sup = plant.supplier(self.target or "")
         sup.lead_time_factor.set(self.id, _toward(level, self.lead_time_factor))
         sup.lead_time_spread.set(self.id, None if level <= 0.0 else self.spread * level)
@@ -214,7 +214,7 @@ class SiteDisaster(Shock):
     target_kind = TargetKind.SUPPLIER
     type: Literal["site_disaster"] = "site_disaster"
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
 
 
@@ -231,7 +231,7 @@ class HeatWave(Shock):
                                      "shock.")
     slowdown: float = Field(1.1, ge=1, le=5, description="Process-time multiplier.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         st = plant.station(self.target or "")
         st.speed.set(self.id, _toward(level, self.slowdown))
         st.defect_rate.set(self.id, None if level <= 0.0
@@ -245,9 +245,10 @@ class FloodLogistics(Shock):
 
     family = Family.CLIMATE
     target_kind = TargetKind.PLANT
+    acts_on_suppliers = True
     type: Literal["flood_logistics"] = "flood_logistics"
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         for sup in plant.suppliers.values():
             sup.capacity.set(self.id, _toward(level, 0.0))
 
@@ -264,6 +265,6 @@ class AIModelDrift(Shock):
     detection_loss: float = Field(gt=0, le=1, description="Share of the detection "
                                   "probability lost at full shock.")
 
-    def _apply(self, plant: Plant, level: float) -> None:
+    def _apply(self, plant: Model, level: float) -> None:
         plant.station(self.target or "").detection_factor.set(  # type: ignore[attr-defined]
             self.id, _toward(level, 1.0 - self.detection_loss))

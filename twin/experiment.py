@@ -23,7 +23,9 @@ from scenarios.model import Engine, Kpi, Scenario, Tolerance
 from twin.errors import SimulationError
 from twin.kernel import make_kernel
 from twin.kpi import kpis_of, series_of
+from twin.model.base import Model
 from twin.model.plant import Plant
+from twin.model.shop import Shop
 
 __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
            "ToleranceCheck", "Verdict", "run_experiment", "run_replication", "summarise"]
@@ -103,7 +105,12 @@ def run_replication(scenario: Scenario, replication: int, *, seed: int,
     """Run one replication on a fresh kernel and measure its KPIs."""
     started = time.perf_counter()
     kernel = make_kernel(str(engine))
-    record = Plant(scenario, kernel, seed=seed, replication=replication).run()
+    model: Model
+    if scenario.shop is not None:
+        model = Shop(scenario, kernel, seed=seed, replication=replication)
+    else:
+        model = Plant(scenario, kernel, seed=seed, replication=replication)
+    record = model.run()
     return ReplicationResult(
         replication=replication,
         kpis=kpis_of(record),

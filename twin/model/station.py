@@ -99,13 +99,17 @@ class Station:
         if arrived_h >= self.warmup_h:
             self.wait_sum_h += now - arrived_h
             self.wait_count += 1
-        duration = self.service() * self.speed.value
+        duration = self._work_h(part) * self.speed.value
         server.part = part
         self.busy.add(now, 1)
         server.end_h = now + duration
         server.token += 1
         # The token lets a pause (breakdown, shock) cancel this completion lazily.
         self.kernel.schedule(duration, self._done_checked, (server, server.token))
+
+    def _work_h(self, part: Any) -> float:
+        """Work time of ``part`` here at normal speed, hours."""
+        return self.service()
 
     def _done_checked(self, arg: tuple[Server, int]) -> None:
         server, token = arg

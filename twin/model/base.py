@@ -1,0 +1,207 @@
+"""What every model of a replication shares: shocks on its components, the journal log,
+snapshots at bucket edges, the warm-up cut, and the raw record the KPIs are computed from.
+
+Two models derive from it: the ``Plant`` built from a scenario's plant section (suppliers,
+buffers, a serial line) and the ``Shop`` replayed from an MES log (jobs routed over
+resources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from scenarios.model import Scenario
+from twin.kernel import Kernel
+from twin.model.level import Level
+from twin.model.lever import Lever
+from twin.model.station import Station
+from twin.model.supplier import Buffer, Supplier
+
+__all__ = ["Model", "PlantRecord"]
+
+
+@dataclass(frozen=True)
+class PlantRecord:
+    """Raw observations of one replication, as arrays (times in hours)."""
+
+    horizon_h: float
+    warmup_h: float
+    release_h: np.ndarray
+    release_lead_h: np.ndarray
+    release_escaped: np.ndarray
+    scrap_h: np.ndarray
+    order_created_h: np.ndarray
+    order_due_h: np.ndarray
+    order_done_h: np.ndarray  # NaN while open
+    snapshot_h: np.ndarray
+    snapshots: dict[str, np.ndarray]
+    stations: tuple[dict[str, Any], ...]
+    inspectors: int
+    sla_h: float | None
+    events: int
+    log: tuple[dict[str, Any], ...] = ()
+
+
+SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
+                 "inspection_busy_area", "stockout_area", "on_hand_min")
+
+
+class Model:
+    """Book-keeping common to the plant and the shop; subclasses build the components."""
+
+    def __init__(self, scenario: Scenario, kernel: Kernel) -> None:
+        self.scenario = scenario
+        self.kernel = kernel
+        self.suppliers: dict[str, Supplier] = {}
+        self.buffers: dict[str, Buffer] = {}
+        self.stations: list[Station] = []
+        self.demand_factor = Lever("demand.rate_factor", 1.0)
+        self.wip = Level()
+        self.started = 0
+        self.released = 0
+        self.scrapped = 0
+        self.sla_h: float | None = None
+        self._release_h: list[float] = []
+        self._release_lead_h: list[float] = []
+        self._release_escaped: list[bool] = []
+        self._scrap_h: list[float] = []
+        self._order_created_h: list[float] = []
+        self._order_due_h: list[float] = []
+        self._order_done_h: list[float] = []
+        self._snap_h: list[float] = []
+        self._snaps: dict[str, list[float]] = {k: [] for k in SNAPSHOT_KEYS}
+        self._warm_areas: dict[str, tuple[float, float]] = {}
+        self.events: list[dict[str, Any]] = []
+        self._inspection: list[Station] = []
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> PlantRecord:
+        scenario = self.scenario
+        horizon = scenario.horizon
+        self._start()
+        for shock in scenario.shocks:
+            self._schedule_shock(shock)
+        times = _snapshot_times(horizon, scenario.bucket_h, scenario.warmup)
+        if times:
+            self.kernel.schedule(times[0], self._snapshot, (times, 0))
+        if 0 < scenario.warmup < horizon:
+            self.kernel.schedule(scenario.warmup, self._end_warmup)
+        self.kernel.run(horizon)
+        self._take_snapshot(horizon)
+        return self._record()
+
+    def _start(self) -> None:
+        """Schedule the model's first events (arrivals, breakdowns)."""
+        raise NotImplementedError
+
+    def wip_count(self) -> int:
+        """Units (or jobs) started and neither released nor scrapped, counted structurally."""
+        raise NotImplementedError
+
+    # -- shocks --------------------------------------------------------------------------
+
+    def supplier(self, supplier_id: str) -> Supplier:
+        for sup in self.suppliers.values():
+            if sup.id == supplier_id:
+                return sup
+        raise KeyError(supplier_id)
+
+    def station(self, station_id: str) -> Station:
+        for st in self.stations:
+            if st.id == station_id:
+                return st
+        raise KeyError(station_id)
+
+    def log(self, kind: str, **fields: Any) -> None:
+        """A journal record of something that happened during the run."""
+        self.events.append({"kind": kind, "at_h": self.kernel.now(), **fields})
+
+    def _schedule_shock(self, shock: Any) -> None:
+        steps = shock.intensity_steps()
+        self.kernel.schedule(steps[0][0], self._shock_step, (shock, steps, 0))
+
+    def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int]) -> None:
+        shock, steps, i = arg
+        at, level = steps[i]
+        if i == 0:
+            self.log("ShockStarted", shock=shock.id, type=shock.type,
+                     target=shock.target, severity=shock.severity())
+        shock.apply(self, level)
+        if i == 1:  # by construction, the step at the end of the shock's duration
+            self.log("ShockEnded", shock=shock.id, recovered_at_h=steps[-1][0])
+        if i + 1 < len(steps):
+            self.kernel.schedule(steps[i + 1][0] - at, self._shock_step, (shock, steps, i + 1))
+
+    # -- observation --------------------------------------------------------------------
+
+    def _end_warmup(self, _: Any) -> None:
+        now = self.kernel.now()
+        self._warm_areas = {st.id: (st.busy.area_at(now), st.down.area_at(now))
+                            for st in self.stations}
+
+    def _snapshot(self, arg: tuple[list[float], int]) -> None:
+        times, i = arg
+        self._take_snapshot(times[i])
+        if i + 1 < len(times):
+            self.kernel.schedule(times[i + 1] - times[i], self._snapshot, (times, i + 1))
+
+    def _take_snapshot(self, t: float) -> None:
+        snaps = self._snaps
+        self._snap_h.append(t)
+        snaps["started"].append(self.started)
+        snaps["released"].append(self.released)
+        snaps["scrapped"].append(self.scrapped)
+        snaps["wip_count"].append(self.wip_count())
+        snaps["wip_area"].append(self.wip.area_at(t))
+        snaps["inspection_busy_area"].append(sum(s.busy.area_at(t) for s in self._inspection))
+        snaps["stockout_area"].append(sum(b.stockout.area_at(t) for b in self.buffers.values()))
+        snaps["on_hand_min"].append(min((b.on_hand for b in self.buffers.values()), default=0))
+
+    def _station_rows(self) -> list[dict[str, Any]]:
+        horizon, warmup = self.scenario.horizon, self.scenario.warmup
+        window = horizon - warmup
+        rows = []
+        for st in self.stations:
+            busy0, down0 = self._warm_areas.get(st.id, (0.0, 0.0))
+            busy = st.busy.area_at(horizon) - busy0
+            down = st.down.area_at(horizon) - down0
+            rows.append({
+                "station": st.id, "kind": st.kind, "servers": st.n_servers,
+                "utilisation": busy / (st.n_servers * window) if window > 0 else np.nan,
+                "availability": 1.0 - down / (st.n_servers * window) if window > 0 else np.nan,
+                "wait_mean_h": st.wait_sum_h / st.wait_count if st.wait_count else np.nan,
+                "served": st.served,
+            })
+        return rows
+
+    def _record(self) -> PlantRecord:
+        sc = self.scenario
+        return PlantRecord(
+            horizon_h=sc.horizon, warmup_h=sc.warmup,
+            release_h=np.asarray(self._release_h, dtype=float),
+            release_lead_h=np.asarray(self._release_lead_h, dtype=float),
+            release_escaped=np.asarray(self._release_escaped, dtype=bool),
+            scrap_h=np.asarray(self._scrap_h, dtype=float),
+            order_created_h=np.asarray(self._order_created_h, dtype=float),
+            order_due_h=np.asarray(self._order_due_h, dtype=float),
+            order_done_h=np.asarray(self._order_done_h, dtype=float),
+            snapshot_h=np.asarray(self._snap_h),
+            snapshots={k: np.asarray(v, dtype=float) for k, v in self._snaps.items()},
+            stations=tuple(self._station_rows()),
+            inspectors=sum(s.n_servers for s in self._inspection),
+            sla_h=self.sla_h,
+            events=self.kernel.scheduled,
+            log=tuple(self.events),
+        )
+
+
+def _snapshot_times(horizon: float, bucket: float, warmup: float) -> list[float]:
+    n = int(np.ceil(horizon / bucket - 1e-9))
+    times = {round(k * bucket, 9) for k in range(1, n)}
+    if 0 < warmup < horizon:
+        times.add(warmup)
+    return sorted(t for t in times if 0 < t < horizon)
