@@ -86,7 +86,6 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
     trace = scenario.model_copy(update={
         "shop": scenario.shop.model_copy(update={"mode": ReplayMode.TRACE}), "shocks": [],
         "warmup": 0.0})
-    trace.with_base_dir(scenario.store_path().parent)
     shop = Shop(trace, make_kernel("simpy"), seed=seed, replication=0, data=data)
     shop.run()
 
@@ -116,7 +115,6 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
         sc = scenario.model_copy(update={
             "shop": scenario.shop.model_copy(update={"mode": mode}), "shocks": [],
             "horizon": log.span_h, "warmup": 0.0})
-        sc.with_base_dir(scenario.store_path().parent)
         reps = [run_replication(sc, r, seed=seed) for r in range(replications)]
         checks.append(ModeCheck(
             mode.value, replications,
