@@ -39,7 +39,8 @@ from edge_replay._sql import first_line, lit
 from edge_replay.schema import open_store
 from twin.errors import Problem, ReplayError
 
-__all__ = ["TASK_COLUMNS", "ResourceStats", "ShopLog", "open_shop_log"]
+__all__ = ["TASK_COLUMNS", "ResourceStats", "ShopLog", "open_shop_log",
+           "supplier_lead_times_days"]
 
 #: Columns of each task batch, in order.
 TASK_COLUMNS = ("case_id", "release_h", "seq", "resource", "work_h", "after", "wait_h",
@@ -248,3 +249,30 @@ def batch_columns(batch: pa.RecordBatch) -> dict[str, np.ndarray]:
     """A task batch as numpy columns (strings as object arrays)."""
     return {name: batch.column(i).to_numpy(zero_copy_only=False)
             for i, name in enumerate(batch.schema.names)}
+
+
+def supplier_lead_times_days(store: str | Path, supplier: str) -> np.ndarray:
+    """Recorded order-to-delivery times of ``supplier`` (days), from the
+    ``supplier_lead_times`` view; deliveries without an order date are left out."""
+    path = Path(store).resolve()
+    con = open_store(path)
+    try:
+        rows = con.execute("SELECT lead_time_days FROM supplier_lead_times WHERE supplier = ? "
+                           "AND lead_time_days IS NOT NULL ORDER BY source, delivery_id",
+                           [supplier]).fetchnumpy()
+        days = np.asarray(rows["lead_time_days"], dtype=float)
+        if days.size == 0:
+            known = con.execute("SELECT supplier, count(*) FROM supplier_lead_times WHERE "
+                                "lead_time_days IS NOT NULL GROUP BY 1 ORDER BY 2 DESC "
+                                "LIMIT 5").fetchall()
+    except duckdb.Error as e:
+        raise ReplayError(f"cannot read supplier lead times: {first_line(e)}",
+                          file=str(path)) from e
+    finally:
+        con.close()
+    if days.size == 0:
+        raise ReplayError([Problem(str(path), "supplier_lead_times", f"no recorded lead time "
+                                   f"for supplier {supplier!r}; the most recorded: "
+                                   + ", ".join(f"{s!r} ({n})" for s, n in known))],
+                          file=str(path))
+    return days

@@ -56,6 +56,7 @@ __all__ = [
     "NormalDist",
     "Plant",
     "ProcessStation",
+    "RecordedDist",
     "ReleaseStation",
     "ReplayMode",
     "Scenario",
@@ -160,6 +161,17 @@ class WeibullDist(_Frozen):
     shape: float = Field(gt=0, le=50)
 
 
+class RecordedDist(_Frozen):
+    """Supplier lead times recorded in a store (order sent to delivery, in days, from its
+    ``supplier_lead_times`` view), drawn from the replication's own stream: resampled
+    (``bootstrap``) or from the best-fitting scipy.stats distribution (``fit``)."""
+
+    dist: Literal["recorded"]
+    store: str = Field(min_length=1, description="The DuckDB store, relative to this file.")
+    supplier: str = Field(min_length=1, description="The supplier's name in the store.")
+    mode: Literal["bootstrap", "fit"] = "bootstrap"
+
+
 def _as_dist(value: Any) -> Any:
     # A bare duration string is the common case of a fixed time.
     if isinstance(value, str):
@@ -178,6 +190,17 @@ TimeDist = Annotated[
 ]
 
 
+_LeadDists = Annotated[
+    ConstantDist | ExponentialDist | LognormalDist | GammaDist | NormalDist | UniformDist
+    | TriangularDist | WeibullDist | RecordedDist,
+    Field(discriminator="dist"),
+]
+#: A lead time: any TimeDist, or the lead times recorded for a supplier in a store.
+LeadTimeDist = Annotated[
+    _LeadDists, BeforeValidator(_as_dist, json_schema_input_type=DurationText | _LeadDists)
+]
+
+
 def _time_dist_field(description: str) -> Any:
     return Field(description=description + " A duration ('6min') or a distribution "
                  "({dist: gamma, mean: 6min, cv: 0.3}).")
@@ -192,7 +215,9 @@ class Supplier(_Frozen):
 
     id: Ident
     material: Ident
-    lead_time: TimeDist = _time_dist_field("Order-to-delivery time.")
+    lead_time: LeadTimeDist = _time_dist_field("Order-to-delivery time, or "
+                                               "{dist: recorded, store, supplier} to replay "
+                                               "recorded deliveries.")
     lot_size: int = Field(ge=1, le=10_000_000, description="Units per delivered lot.")
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units defective.")
 
@@ -537,14 +562,16 @@ class Scenario(_Frozen):
 
     _base_dir: Path | None = PrivateAttr(None)
 
+    def resolve(self, path_text: str) -> Path:
+        """A path named in the file, resolved against the folder of the scenario file."""
+        path = Path(path_text).expanduser()
+        return path if path.is_absolute() else (self._base_dir or Path.cwd()) / path
+
     def store_path(self) -> Path:
         """The shop's store, resolved against the folder of the scenario file."""
         if self.shop is None:
             raise ValueError("the scenario has no shop")
-        store = Path(self.shop.store).expanduser()
-        if store.is_absolute():
-            return store
-        return (self._base_dir or Path.cwd()) / store
+        return self.resolve(self.shop.store)
 
     def with_base_dir(self, folder: Path) -> Scenario:
         """The same scenario, reading relative files from ``folder``."""

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from scenarios.model import Scenario
+from scenarios.model import RecordedDist, Scenario
 from twin.fitting import ZeroInflated, fit_durations
 from twin.model.lever import Lever
+from twin.rng import BLOCK, Sampler
 
-__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "ShopData", "ShopFits", "load_shop_data"]
+__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "ShopData", "ShopFits", "load_shop_data",
+           "recorded_sampler"]
 
 #: A resource with fewer observations than this uses the fit pooled over all resources.
 MIN_FIT_OBSERVATIONS = 10
@@ -187,3 +189,27 @@ def load_shop_data(scenario: Scenario) -> ShopData:
         raise ReplayError([Problem(str(store), "shop.store", "store file does not exist")],
                           file=str(store)) from e
     return _cached(store, scenario.shop.source, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _lead_times_h(store: Path, supplier: str, mtime_ns: int, size: int) -> np.ndarray:
+    from edge_replay.replay import supplier_lead_times_days
+
+    return supplier_lead_times_days(store, supplier) * 24.0
+
+
+def recorded_sampler(scenario: Scenario, dist: RecordedDist,
+                     rng: np.random.Generator) -> Callable[[], float]:
+    """Draws (hours) from a supplier's recorded lead times: resampled, or fitted."""
+    from twin.errors import Problem, ReplayError
+
+    store = scenario.resolve(dist.store).resolve()
+    try:
+        st = store.stat()
+    except OSError as e:
+        raise ReplayError([Problem(str(store), "lead_time.store", "store file does not "
+                                   "exist")], file=str(store)) from e
+    hours = _lead_times_h(store, dist.supplier, st.st_mtime_ns, st.st_size)
+    if dist.mode == "fit":
+        return fit_durations(hours).sampler(rng)
+    return Sampler(lambda: rng.choice(hours, BLOCK).tolist())

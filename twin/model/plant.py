@@ -6,14 +6,15 @@ Per-event work stays in Python lists; arrays are built once at the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from scenarios.model import InspectionStation as InspectionSpec
 from scenarios.model import ProcessStation as ProcessSpec
+from scenarios.model import RecordedDist, Scenario
 from scenarios.model import ReleaseStation as ReleaseSpec
-from scenarios.model import Scenario
 from twin.kernel import Kernel
 from twin.model.base import Model, PlantRecord
 from twin.model.part import Order, Part
@@ -37,10 +38,17 @@ class Plant(Model):
         def rng(component: str) -> np.random.Generator:
             return stream(seed, replication, component)
 
+        def lead_time(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+            if isinstance(dist, RecordedDist):
+                from twin.replay_data import recorded_sampler
+
+                return recorded_sampler(scenario, dist, rng)
+            return make_sampler(dist, rng)
+
         for sup in plant.suppliers:
             # The first supplier listed for a material is the one its buffer orders from.
             self.suppliers.setdefault(sup.material, Supplier(
-                sup.id, sup.material, make_sampler(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
+                sup.id, sup.material, lead_time(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
                 rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel,
                 rng(f"supplier:{sup.id}:disruption")))
         for b in plant.buffers:
