@@ -26,6 +26,7 @@ Times are hours from the log's first start (``t0``).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +48,8 @@ TASK_COLUMNS = ("case_id", "release_h", "seq", "resource", "work_h", "after", "w
                 "qty_completed", "qty_rejected", "qty_review", "start_h", "end_h")
 
 BATCH_ROWS = 65_536
+#: DuckDB's memory for the replay query; larger logs spill to the temporary directory.
+REPLAY_MEMORY_LIMIT = "384MB"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,11 @@ class ShopLog:
     resources: tuple[ResourceStats, ...]
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        return open_store(self.store)
+        con = open_store(self.store)
+        # Bounded memory: the window functions and the sort spill to disk beyond this.
+        con.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
+        con.execute("SET temp_directory = ?", [tempfile.gettempdir()])
+        return con
 
     def task_batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Every task, ordered by case release then case then sequence, in record batches."""

@@ -86,7 +86,8 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
     trace = scenario.model_copy(update={
         "shop": scenario.shop.model_copy(update={"mode": ReplayMode.TRACE}), "shocks": [],
         "warmup": 0.0})
-    shop = Shop(trace, make_kernel("simpy"), seed=seed, replication=0, data=data)
+    shop = Shop(trace, make_kernel("simpy"), seed=seed, replication=0, data=data,
+                keep_finished=True)
     shop.run()
 
     recorded = log.case_lead_times()

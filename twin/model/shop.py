@@ -83,7 +83,7 @@ class Shop(Model):
     """One replication of a shop scenario on ``kernel``."""
 
     def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int,
-                 data: ShopData | None = None) -> None:
+                 data: ShopData | None = None, keep_finished: bool = False) -> None:
         super().__init__(scenario, kernel)
         shop = scenario.shop
         if shop is None:
@@ -114,8 +114,9 @@ class Shop(Model):
         self._resources = [by_name[name] for name in self.data.resource_names]
         self._inspection = [s for s in self.stations if s.kind == StationKind.INSPECTION.value]
         self._open = 0
-        #: (case id, release, completion) of every job finished, hours.
+        #: (case id, release, completion) of every job finished, hours (kept on request).
         self.finished: list[tuple[str, float, float]] = []
+        self._keep_finished = keep_finished
         self._jobs: Iterator[JobSpec]
         if shop.mode is ReplayMode.TRACE:
             self._jobs = self.data.trace()
@@ -192,7 +193,8 @@ class Shop(Model):
         self._release_lead_h.append(now - job.release_h)
         self._release_escaped.append(False)  # the log records no escapes
         self._order_done_h[job.index] = now
-        self.finished.append((job.case_id, job.release_h, now))
+        if self._keep_finished:
+            self.finished.append((job.case_id, job.release_h, now))
 
 
 def _no_service() -> float:  # pragma: no cover - shop work comes with the task
