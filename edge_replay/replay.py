@@ -40,7 +40,7 @@ from edge_replay._sql import first_line, lit
 from edge_replay.schema import open_store
 from twin.errors import Problem, ReplayError
 
-__all__ = ["TASK_COLUMNS", "ResourceStats", "ShopLog", "open_shop_log",
+__all__ = ["TASK_COLUMNS", "ResourceStats", "ShopLog", "open_shop_log", "store_provenance",
            "supplier_lead_times_days"]
 
 #: Columns of each task batch, in order.
@@ -283,3 +283,21 @@ def supplier_lead_times_days(store: str | Path, supplier: str) -> np.ndarray:
                                    + ", ".join(f"{s!r} ({n})" for s, n in known))],
                           file=str(path))
     return days
+
+
+def store_provenance(store: str | Path) -> dict[str, object]:
+    """What a store holds, for a run's journal: every ingested file with its SHA-256,
+    rows loaded and quarantined, and the period it covers."""
+    path = Path(store).resolve()
+    con = open_store(path)
+    try:
+        rows = con.sql("SELECT source, table_name, format, sha256, rows_read, rows_loaded, "
+                       "rows_quarantined, period_start, period_end FROM ingests "
+                       "ORDER BY source, table_name").fetchall()
+    finally:
+        con.close()
+    keys = ("source", "table", "format", "sha256", "rows_read", "rows_loaded",
+            "rows_quarantined", "period_start", "period_end")
+    return {"store": str(path), "ingests": [
+        {k: (str(v) if isinstance(v, datetime) else v) for k, v in zip(keys, r, strict=True)}
+        for r in rows]}

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from scenarios.model import RecordedDist, Scenario
 from twin.experiment import ExperimentResult
 
 __all__ = ["JOURNAL_FORMAT", "Journal", "ReplicationFinished", "RunFinished", "RunStarted",
@@ -88,6 +89,8 @@ class Journal:
     journal_hash: str
     records: list[dict[str, Any]] = field(default_factory=list)
     format: int = JOURNAL_FORMAT
+    #: Stores the scenario replays, with every file ingested into them and its SHA-256.
+    data: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(_clean(asdict(self)), indent=2, sort_keys=True, allow_nan=False)
@@ -150,7 +153,24 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         status="completed",
         journal_hash=journal_hash(result),
         records=[_clean(r if isinstance(r, dict) else asdict(r)) for r in records],
+        data=data_provenance(sc),
     )
+
+
+def data_provenance(scenario: Scenario) -> list[dict[str, Any]]:
+    """The recorded data a scenario reads: each store and what was ingested into it."""
+    from edge_replay.replay import store_provenance
+
+    stores: list[Path] = []
+    if scenario.shop is not None:
+        stores.append(scenario.store_path())
+    if scenario.plant is not None:
+        stores += [scenario.resolve(s.lead_time.store) for s in scenario.plant.suppliers
+                   if isinstance(s.lead_time, RecordedDist)]
+    out = []
+    for store in dict.fromkeys(p.resolve() for p in stores):
+        out.append(store_provenance(store))
+    return out
 
 
 def result_tables(result: ExperimentResult) -> dict[str, dict[str, Any]]:

@@ -165,11 +165,16 @@ def test_derive_then_run_on_the_4tu_log(fourtu) -> None:
     assert by_name["Machine 4 - Turning & Milling"].kind == "process"
     text = path.read_text()
     assert "225 work orders, 4521 operation reports" in text
-    result = CliRunner().invoke(cli.app, ["run", str(path), "--json"])
+    out = path.parent / "out"
+    result = CliRunner().invoke(cli.app, ["run", str(path), "--json", "--out", str(out)])
     assert result.exit_code in (0, 1), result.output
     kpis = {k: v["mean"] for k, v in json.loads(result.output)["kpis"].items()}
     # All 225 recorded orders finish: 225 over the 90-day horizon.
     assert kpis["throughput_per_h"] == pytest.approx(225 / (90 * 24))
+    # The journal names the data: the log's SHA-256 as SOURCE.md gives it.
+    [store] = json.loads((out / "journal.json").read_text())["data"]
+    assert {i["sha256"] for i in store["ingests"]} == {
+        "decb1af65bb7a9cd06db8a99ccfd5f2858b66399745fe7e2a4faf5da8dca2877"}
 
 
 @needs_4tu
