@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from rules_engine.cli import print_rules_schema, rules_app
 from scenarios.model import TIME_KPIS, Engine, Kpi
 from twin.errors import ScenarioError, ShocktwinError
 
@@ -33,6 +34,8 @@ schema_app = typer.Typer(help="Print JSON Schemas of the file formats.", no_args
 app.add_typer(schema_app, name="schema")
 shocks_app = typer.Typer(help="The shock types this installation knows.", no_args_is_help=True)
 app.add_typer(shocks_app, name="shocks")
+app.add_typer(rules_app, name="rules")
+schema_app.command("rules")(print_rules_schema)
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)

@@ -1,0 +1,270 @@
+"""The `shocktwin rules` commands: lint a rule-set file, show it compiled, print its schema.
+
+Mounted by the top-level ``cli.py``. Exit codes of ``rules lint``: 0 no errors or warnings
+(info notes allowed), 1 lint found errors or warnings, 2 the file (or the scenario) is
+invalid. Invalid input is reported as in the rest of the CLI: one line per problem on
+stderr, no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from rules_engine.lint import LintFinding
+    from rules_engine.ruleset import CompiledPlan, RuleSet
+
+__all__ = ["EXIT_CLEAN", "EXIT_FINDINGS", "EXIT_INVALID", "print_rules_schema", "rules_app",
+           "schema_rules"]
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+
+rules_app = typer.Typer(
+    help="Rule-set files: inspection plans per material and the triggers that change them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_stdout = Console(soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_to_exit(fn: F) -> F:
+    """The top-level CLI's handling of library errors (one line per problem, exit 2).
+
+    Looked up when the command runs, because ``cli.py`` imports this module to mount it.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cli import _errors_to_exit as handled
+
+        return handled(fn)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@rules_app.command("lint")
+@_errors_to_exit
+def lint_command(
+    file: Annotated[Path, typer.Argument(help="The rule-set file (YAML).")],
+    scenario: Annotated[str | None, typer.Option(
+        help="Check materials, stations and suppliers against this scenario (a file or a "
+             "bundled scenario's name).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Check a rule-set file for mistakes that validation lets through.
+
+    Exit 0 when lint finds no errors or warnings, 1 when it does, 2 when the file is invalid.
+    """
+    from rules_engine.lint import LintSeverity, lint_file
+    from twin.errors import ShocktwinError
+
+    try:
+        sc = _scenario(scenario) if scenario is not None else None
+        findings = lint_file(file, sc)
+    except ShocktwinError as e:
+        if not as_json:
+            raise
+        print(json.dumps({"file": str(file), "valid": False, "problems": [
+            {"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+            for p in e.problems]}, indent=2))
+        raise typer.Exit(EXIT_INVALID) from None
+    failing = [f for f in findings if f.severity is not LintSeverity.INFO]
+    if as_json:
+        print(json.dumps({"file": str(file), "valid": True, "clean": not failing,
+                          "findings": [_finding_json(f) for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            _stdout.print(f"{f.severity.value}: {f} [{f.code.value}]", markup=False,
+                          highlight=False)
+        counts = {s: sum(f.severity is s for f in findings) for s in LintSeverity}
+        summary = ", ".join(f"{n} {_PLURAL[s.value] if n != 1 else s.value}"
+                            for s, n in counts.items())
+        verdict = "ok" if not failing else "lint failed"
+        _stdout.print(f"{verdict}: {file}: {summary}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_FINDINGS if failing else EXIT_CLEAN)
+
+
+_PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
+
+
+def _finding_json(f: LintFinding) -> dict[str, Any]:
+    return {"severity": f.severity.value, "code": f.code.value, "file": f.file,
+            "line": f.line, "path": f.path, "message": f.message}
+
+
+def _scenario(text: str) -> Any:
+    from cli import _scenario_path
+    from scenarios.loader import load_scenario
+
+    return load_scenario(_scenario_path(text))
+
+
+@rules_app.command("show")
+@_errors_to_exit
+def show_command(
+    file: Annotated[Path, typer.Argument(help="The rule-set file (YAML).")],
+    lot_size: Annotated[list[int] | None, typer.Option(
+        "--lot-size", help="Show the plans for these lot sizes only (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Summarise a rule set: each plan with its compiled n/Ac/Re per lot size, and triggers."""
+    from rules_engine.ruleset import compile_plan, load_rules
+
+    ruleset = load_rules(file)
+    compiled = compile_plan(ruleset)
+    lots = list(lot_size or [])
+    # Checked before anything is printed, so bad input leaves no partial output.
+    first = next(iter(compiled.plans.values()))
+    for lot in lots:
+        first.plan_for(lot)
+    if as_json:
+        print(json.dumps(_show_json(ruleset, compiled.plans, lots, compiled.content_hash),
+                         indent=2))
+        return
+    _print_show(ruleset, compiled.plans, lots, compiled.content_hash)
+
+
+def _rows(plan: CompiledPlan, lots: list[int]) -> list[dict[str, Any]]:
+    """One row per lot-size range (or per asked lot size) with n/Ac/Re at each severity."""
+    from rules_engine.sampling import Severity
+
+    rows: list[dict[str, Any]] = []
+    if not plan.ranges:
+        return rows
+    if lots:
+        for lot in lots:
+            row: dict[str, Any] = {"lot_size": lot}
+            for severity in Severity:
+                p = plan.plan_for(lot, severity)
+                if p is not None:
+                    row["code_letter"] = p.code_letter
+                    row[severity.value] = {"n": p.n, "ac": p.ac, "re": p.re,
+                                           "full_inspection": p.full_inspection}
+            rows.append(row)
+        return rows
+    normal = plan.ranges[Severity.NORMAL]
+    for index, r in enumerate(normal):
+        row = {"lot_min": r.lot_min, "lot_max": r.lot_max, "code_letter": r.code_letter}
+        for severity in Severity:
+            cell = plan.ranges[severity][index].cell
+            row[severity.value] = {"n": cell.n, "ac": cell.ac, "re": cell.re}
+        rows.append(row)
+    return rows
+
+
+def _show_json(ruleset: RuleSet, plans: Any, lots: list[int], digest: str) -> dict[str, Any]:
+    data = ruleset.model_dump(mode="json", by_alias=True)
+    data["content_hash"] = digest
+    for plan_data in data["plans"]:
+        plan_data["compiled"] = _rows(plans[plan_data["material"]], lots)
+    return data
+
+
+def _cell_text(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "–"
+    text = f"{cell['n']}/{cell['ac']}/{cell['re']}"
+    return text + " (100 %)" if cell.get("full_inspection") else text
+
+
+def _print_show(ruleset: RuleSet, plans: Any, lots: list[int], digest: str) -> None:
+    from rules_engine.ruleset import SingleSampling
+    from scenarios._units import format_hours
+
+    say = functools.partial(_stdout.print, markup=False, highlight=False)
+    say(f"rule set {ruleset.name} (format {ruleset.version}), content hash {digest}")
+    if ruleset.description.strip():
+        say(" ".join(ruleset.description.split()))
+    for plan in ruleset.plans:
+        compiled = plans[plan.material]
+        station = f" at {plan.station}" if plan.station else ""
+        s = plan.sampling
+        if isinstance(s, SingleSampling):
+            how = (f"single sampling, level {s.level.value}, AQL {s.aql}, {s.switching.value} "
+                   f"switching, starting {s.start.value}")
+        else:
+            how = "100 % inspection"
+        say("")
+        say(f"plan {plan.material}{station}: {how}")
+        if plan.skip_lot is not None:
+            k = plan.skip_lot
+            say(f"  skip-lot: inspect {k.inspect} lot in {k.of} after {k.after_accepted} "
+                "accepted in a row")
+        if plan.first_article is not None:
+            say(f"  first article: {plan.first_article.pieces} pieces of the first lot of a "
+                "new supplier or part")
+        if plan.ai is not None:
+            threshold = ("its own threshold" if plan.ai.threshold is None
+                         else f"threshold {plan.ai.threshold:g}")
+            say(f"  AI inspection: {plan.ai.model}, {threshold}")
+        for c in compiled.characteristics:
+            parts = []
+            if c.spec is not None:
+                parts.append(f"spec [{_limit(c.spec.lsl)}, {_limit(c.spec.usl)}] {c.spec.unit}")
+            if c.chart is not None:
+                numbers = ", ".join(r.value.split("_")[0] for r in c.run_rules)
+                size = "sample size" if c.subgroup_size is None else c.subgroup_size
+                parts.append(f"{c.chart.value} chart (n={size}; {numbers})")
+            if c.cpk_min is not None:
+                parts.append(f"Cpk ≥ {c.cpk_min:g}")
+            if c.ppk_min is not None:
+                parts.append(f"Ppk ≥ {c.ppk_min:g}")
+            say(f"  {c.name}: {'; '.join(parts) or 'recorded only'}")
+        rows = _rows(compiled, lots)
+        if not rows:
+            continue
+        table = Table(title=f"{plan.material}: n/Ac/Re", title_justify="left")
+        for col in ("lot size", "code", "normal", "tightened", "reduced"):
+            table.add_column(col, justify="left" if col == "lot size" else "right",
+                             no_wrap=True)
+        for row in rows:
+            if "lot_size" in row:
+                span = f"{row['lot_size']:,}"
+            elif row["lot_max"] is None:
+                span = f"{row['lot_min']:,} and over"
+            else:
+                span = f"{row['lot_min']:,}–{row['lot_max']:,}"
+            table.add_row(span, row["code_letter"], _cell_text(row.get("normal")),
+                          _cell_text(row.get("tightened")), _cell_text(row.get("reduced")))
+        _stdout.print(table)
+    if ruleset.triggers:
+        say("")
+        say("triggers:")
+    for t in ruleset.triggers:
+        scope = f" [{t.material}]" if t.material else ""
+        hold = f" for {format_hours(t.for_h)}" if t.for_h else ""
+        actions = ", ".join(_action_text(a.model_dump(mode="json")) for a in t.then)
+        say(f"  {t.id}{scope}: when {t.when}{hold} → {actions}")
+
+
+def _limit(x: float | None) -> str:
+    return "–" if x is None else f"{x:g}"
+
+
+def _action_text(fields: dict[str, Any]) -> str:
+    kind = fields.pop("type")
+    return f"{kind} " + " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def schema_rules() -> dict[str, Any]:
+    """The JSON Schema of rule-set files."""
+    from rules_engine.ruleset import rules_json_schema
+
+    return rules_json_schema()
+
+
+def print_rules_schema() -> None:
+    """The JSON Schema of rule-set files (point your editor's YAML plugin at it)."""
+    print(json.dumps(schema_rules(), indent=2))

@@ -1,0 +1,310 @@
+"""Lint of rule sets: impossible conditions, conflicting triggers, references to nothing."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
+from rules_engine.ruleset import parse_rules
+from scenarios import Scenario, load_scenario, reference_scenario
+from twin.errors import Problem, RuleError
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+BASE: dict[str, Any] = {
+    "version": 1,
+    "name": "lint-test",
+    "plans": [{"material": "part", "station": "iqc", "sampling": {"aql": 1.0}}],
+    "triggers": [],
+}
+
+
+def rules(*triggers: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data.update(changes)
+    data["triggers"] = list(triggers)
+    return data
+
+
+def trigger(tid: str, when: str, *actions: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"id": tid, "when": when,
+            "then": list(actions) or [{"type": "tighten", "material": "part"}], **extra}
+
+
+def lint(data: dict[str, Any], scenario: Scenario | None = None) -> list[LintFinding]:
+    return lint_rules(parse_rules(data), scenario)
+
+
+def codes(findings: list[LintFinding]) -> list[tuple[str, LintCode]]:
+    return [(f.path, f.code) for f in findings]
+
+
+# --------------------------------------------------------------------------- examples
+
+
+@pytest.mark.parametrize("name", ["baseline", "weakened", "strict"])
+@pytest.mark.parametrize("scenario", [None, "demo_plant", "valve_quake"])
+def test_example_rule_files_lint_clean(name: str, scenario: str | None) -> None:
+    sc = load_scenario(reference_scenario(scenario)) if scenario else None
+    findings = lint_file(RULES / f"{name}.yaml", sc)
+    assert [f for f in findings if f.severity is not LintSeverity.INFO] == []
+    if sc is None:
+        assert findings == []
+        return
+    # The bundled scenarios buy valves only; the housing plan is for a fuller plant.
+    assert LintCode.UNUSED_PLAN in {f.code for f in findings}
+    assert all("housing" in f.message or f.code is LintCode.LONGER_THAN_HORIZON
+               for f in findings)
+
+
+def test_a_trigger_that_needs_longer_than_the_horizon_is_noted() -> None:
+    sc = load_scenario(reference_scenario("demo_plant"))  # 60 d horizon
+    findings = lint_file(RULES / "baseline.yaml", sc)
+    (note,) = [f for f in findings if f.code is LintCode.LONGER_THAN_HORIZON]
+    assert note.severity is LintSeverity.INFO
+    assert note.path == "triggers[0].for"
+    assert note.line is not None and "for: 60d" in (RULES / "baseline.yaml").read_text(
+    ).splitlines()[note.line - 1]
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@pytest.mark.parametrize("when", [
+    "supplier.cpk < 1 and supplier.cpk > 2",
+    "supplier.cpk > 2 and supplier.otd < 0.9 and supplier.cpk < 1",
+    "supplier.cpk < 1 and supplier.cpk >= 1",
+    "supplier.cpk <= 1 and supplier.cpk > 1",
+    "supplier.cpk == 1 and supplier.cpk == 2",
+    "2 < supplier.cpk < 1",
+    "1 > supplier.cpk and 2 < supplier.cpk",
+    "supplier.otd > 1.5",
+    "supplier.otd < 0",
+    "-1 > supplier.ppm",
+    "lot.rejected_in_last_5 > 5",
+    "supplier.cpk > 1.33 * 2 and supplier.cpk < 2.5",
+    "supplier.cpk > 2 and (supplier.cpk < 1 or supplier.cpk < 0)",
+    "(supplier.cpk < 1 and supplier.cpk > 2) or (kpi.otd > 1)",
+    "1 > 2",
+    "false",
+    "1 == 2 and true",
+    "supplier.cpk < 1 and false and supplier.ppm > 5",
+    "supplier.ppm > 1 and (supplier.otd > 2 or 1 > 3)",
+])
+def test_conditions_that_can_never_be_true(when: str) -> None:
+    findings = lint(rules(trigger("t", when)))
+    assert codes(findings) == [("triggers[0].when", LintCode.NEVER_TRUE)]
+    assert findings[0].severity is LintSeverity.ERROR
+    assert findings[0].message.startswith("can never be true")
+
+
+@pytest.mark.parametrize("when", [
+    "supplier.cpk < 1.33 and supplier.otd < 0.92",
+    "supplier.cpk <= 1 and supplier.cpk >= 1",
+    "supplier.cpk == 1 and supplier.cpk <= 1",
+    "supplier.cpk < 1 or supplier.cpk > 2",
+    "(supplier.cpk < 1 and supplier.cpk > 2) or supplier.ppm > 0",
+    "not (supplier.cpk < 1 and supplier.cpk > 2)",
+    "supplier.otd >= 1",
+    "supplier.otd <= 0",
+    "supplier.cpk < 0",  # Cpk is negative when the mean is outside the limits
+    "supplier.cpk * 2 > 5 and supplier.cpk < 1",  # not a plain bound: not judged
+    "supplier.ppm != 0 and supplier.ppm < 1",
+])
+def test_conditions_that_can_be_true_are_not_flagged(when: str) -> None:
+    assert lint(rules(trigger("t", when))) == []
+
+
+def test_the_contradiction_is_named() -> None:
+    (finding,) = lint(rules(trigger("t", "supplier.cpk < 1 and supplier.cpk > 2")))
+    assert finding.message == "can never be true: supplier.cpk would have to be > 2 and < 1"
+    (finding,) = lint(rules(trigger("t", "supplier.otd > 1.5")))
+    assert finding.message == ("can never be true: supplier.otd would have to be > 1.5 and "
+                               "≤ 1 (its greatest value)")
+
+
+def test_a_constant_true_condition_is_a_warning() -> None:
+    findings = lint(rules(trigger("t", "2 > 1")))
+    assert codes(findings) == [("triggers[0].when", LintCode.ALWAYS_TRUE)]
+    assert findings[0].severity is LintSeverity.WARNING
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+def test_same_condition_with_contradictory_actions_is_a_conflict() -> None:
+    findings = lint(rules(
+        trigger("tight", "supplier.cpk < 1.33", {"type": "tighten", "material": "part"}),
+        trigger("other", "supplier.ppm > 100"),
+        trigger("loose", "supplier.cpk<1.33", {"type": "normal", "material": "part"}),
+    ))
+    assert codes(findings) == [("triggers[2].then[0]", LintCode.CONFLICTING_ACTIONS)]
+    assert "'tight' and 'loose'" in findings[0].message
+    assert "normal and tighten on 'part'" in findings[0].message
+
+
+def test_contradictory_actions_in_one_trigger() -> None:
+    findings = lint(rules(trigger("t", "supplier.cpk < 1", {"type": "inspect_full",
+                                                            "material": "part", "lots": 3},
+                                  {"type": "normal", "material": "part"})))
+    assert codes(findings) == [("triggers[0].then[1]", LintCode.CONFLICTING_ACTIONS)]
+    assert "in one trigger" in findings[0].message
+
+
+def test_different_conditions_or_materials_do_not_conflict() -> None:
+    data = rules(
+        trigger("tight", "supplier.cpk < 1.33", {"type": "tighten", "material": "part"}),
+        trigger("loose", "supplier.cpk >= 1.67", {"type": "normal", "material": "part"}),
+        trigger("a", "supplier.ppm > 9", {"type": "tighten", "material": "part"},
+                material="part"),
+        trigger("b", "supplier.ppm > 9", {"type": "normal", "material": "bolt"},
+                material="bolt"),
+    )
+    data["plans"].append({"material": "bolt", "sampling": "full"})
+    assert lint(data) == []
+
+
+def test_switching_to_two_suppliers_on_one_condition_conflicts() -> None:
+    findings = lint(rules(
+        trigger("a", "supplier.otd < 0.8", {"type": "switch_supplier", "to": "sup"}),
+        trigger("b", "supplier.otd < 0.8", {"type": "switch_supplier", "to": "other"}),
+    ))
+    assert codes(findings) == [("triggers[1].then[0]", LintCode.CONFLICTING_ACTIONS)]
+    assert "'other' and 'sup'" in findings[0].message
+
+
+# --------------------------------------------------------------------------- references
+
+
+def test_actions_on_materials_without_a_plan() -> None:
+    findings = lint(rules(trigger(
+        "t", "supplier.cpk < 1",
+        {"type": "tighten", "material": "bolt"},
+        {"type": "inspect_full", "material": "nut", "lots": 2},
+        {"type": "normal", "material": "part"},
+        {"type": "quarantine", "material": "washer"},
+        material="screw",
+    )))
+    assert codes(findings) == [
+        ("triggers[0].material", LintCode.NO_PLAN),
+        ("triggers[0].then[0].material", LintCode.NO_PLAN),
+        ("triggers[0].then[1].material", LintCode.NO_PLAN),
+        ("triggers[0].then[3].material", LintCode.NO_PLAN),
+    ]
+    assert all(f.severity is LintSeverity.ERROR for f in findings)
+    assert "no plan for material 'bolt'" in findings[1].message
+
+
+def test_references_against_a_scenario(make_scenario: Callable[..., Scenario]) -> None:
+    sc = make_scenario()  # material part from supplier sup; stations iqc, work, release
+    data = rules(
+        trigger("a", "supplier.ppm > 100",
+                {"type": "stop_line", "station": "paint"},
+                {"type": "stop_line", "station": "work"},
+                {"type": "switch_supplier", "to": "acme"},
+                {"type": "quarantine", "material": "glue"},
+                {"type": "quarantine", "material": "part"}),
+        trigger("b", "supplier.otd < 0.5", {"type": "switch_supplier", "to": "sup"}),
+        plans=[{"material": "part", "station": "work", "sampling": "full"},
+               {"material": "gasket", "station": "dock", "sampling": "full"}],
+    )
+    findings = lint(data, sc)
+    assert codes(findings) == [
+        ("plans[0].station", LintCode.NOT_AN_INSPECTION_STATION),
+        ("plans[1].material", LintCode.UNUSED_PLAN),
+        ("plans[1].station", LintCode.UNKNOWN_STATION),
+        ("triggers[0].then[0].station", LintCode.UNKNOWN_STATION),
+        ("triggers[0].then[2].to", LintCode.UNKNOWN_SUPPLIER),
+        ("triggers[0].then[3].material", LintCode.UNKNOWN_MATERIAL),
+    ]
+    severities = [f.severity for f in findings]
+    assert severities == [LintSeverity.WARNING, LintSeverity.INFO, LintSeverity.ERROR,
+                          LintSeverity.ERROR, LintSeverity.ERROR, LintSeverity.ERROR]
+    assert "stations: iqc, work, release" in findings[3].message
+    # Without a scenario stations and suppliers cannot be checked; glue has no plan.
+    assert codes(lint(data)) == [("triggers[0].then[3].material", LintCode.NO_PLAN)]
+
+
+def test_a_supplier_of_another_material(make_scenario: Callable[..., Scenario]) -> None:
+    sc = make_scenario()
+    data = rules(trigger("a", "supplier.otd < 0.5", {"type": "switch_supplier", "to": "sup"},
+                         material="bolt"),
+                 plans=[*BASE["plans"], {"material": "bolt", "sampling": "full"}])
+    findings = lint(data, sc)
+    assert (("triggers[0].then[0].to", LintCode.OTHER_MATERIAL_SUPPLIER)
+            in codes(findings))
+
+
+def write(folder: Path, name: str, data: dict[str, Any]) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_load_rules_files_are_checked(tmp_path: Path) -> None:
+    shutil.copy(RULES / "baseline.yaml", tmp_path / "baseline.yaml")
+    (tmp_path / "broken.yaml").write_text("version: 1\nname: broken\nplans: []\n")
+    path = write(tmp_path, "main.yaml", rules(
+        trigger("fine", "supplier.ppm > 1", {"type": "load_rules", "file": "baseline.yaml"}),
+        trigger("gone", "supplier.ppm > 2", {"type": "load_rules", "file": "missing.yaml"}),
+        trigger("bad", "supplier.ppm > 3", {"type": "load_rules", "file": "broken.yaml"}),
+        trigger("self", "supplier.ppm > 4", {"type": "load_rules", "file": "main.yaml"}),
+    ))
+    findings = lint_file(path)
+    assert codes(findings) == [
+        ("triggers[1].then[0].file", LintCode.MISSING_FILE),
+        ("triggers[2].then[0].file", LintCode.INVALID_FILE),
+        ("triggers[3].then[0].file", LintCode.LOADS_ITSELF),
+    ]
+    assert "broken.yaml:3: plans: List should have at least 1 item" in findings[1].message
+    # Lines point into the file.
+    lines = path.read_text().splitlines()
+    for f in findings:
+        assert f.file == str(path)
+        assert f.line is not None and "file:" in lines[f.line - 1]
+    # Without the file's location there is nothing to resolve against.
+    assert lint_rules(parse_rules(yaml.safe_load(path.read_text()))) == []
+
+
+def test_ai_model_paths_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "alone.onnx").write_bytes(b"x")
+    data = rules(plans=[
+        {"material": "a", "sampling": "full", "ai": {"model": "models/none.onnx"}},
+        {"material": "b", "sampling": "full", "ai": {"model": "alone.onnx"}},
+        {"material": "c", "sampling": "full", "ai": {"model": "steel_plates"}},
+    ])
+    findings = lint_file(write(tmp_path, "ai.yaml", data))
+    assert codes(findings) == [("plans[0].ai.model", LintCode.MISSING_FILE),
+                               ("plans[1].ai.model", LintCode.MISSING_FILE)]
+    assert "metadata file" in findings[1].message
+
+
+def test_duplicate_trigger_ids_are_refused_before_lint(tmp_path: Path) -> None:
+    path = write(tmp_path, "dup.yaml", rules(trigger("t", "supplier.ppm > 1"),
+                                             trigger("t", "supplier.ppm > 2")))
+    with pytest.raises(RuleError) as caught:
+        lint_file(path)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.message) == ("triggers[1].id", "duplicate trigger id 't'")
+    assert problem.line is not None
+
+
+def test_findings_are_problems_in_file_order(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.yaml", rules(
+        trigger("late", "supplier.otd > 2"),
+        trigger("early", "supplier.ppm < 0", {"type": "normal", "material": "nope"}),
+    ))
+    findings = lint_file(path)
+    assert all(isinstance(f, Problem) for f in findings)
+    assert [f.line for f in findings] == sorted(f.line or 0 for f in findings)
+    assert str(findings[0]).startswith(f"{path}:")
+    assert codes(findings) == [("triggers[0].when", LintCode.NEVER_TRUE),
+                               ("triggers[1].when", LintCode.NEVER_TRUE),
+                               ("triggers[1].then[0].material", LintCode.NO_PLAN)]
