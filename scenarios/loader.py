@@ -31,18 +31,22 @@ Loc = tuple[str | int, ...]
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     data, lines = read_yaml(path)
-    return parse_scenario(data, file=str(path), lines=lines).with_base_dir(Path(path).parent)
+    return parse_scenario(data, file=str(path), lines=lines, base_dir=Path(path).parent)
 
 
 def parse_scenario(data: Any, *, file: str | None = None,
-                   lines: dict[Loc, int] | None = None) -> Scenario:
-    """Validate already-parsed data (e.g. a dict) into a Scenario."""
+                   lines: dict[Loc, int] | None = None, base_dir: Path | None = None) -> Scenario:
+    """Validate already-parsed data (e.g. a dict) into a Scenario; files it names (stores,
+    rule sets) are relative to ``base_dir`` (default the working directory), and the rule
+    sets are loaded and checked against the plant."""
+    from scenarios._rules import bind_rules
+
     lines = lines or {}
     if not isinstance(data, dict):
         raise ScenarioError([Problem(file, "", "the top level must be a mapping of keys "
                                      "(version, name, horizon, plant, ...)", 1)], file=file)
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as e:
         problems = list(_problems(e, data, file, lines))
         # Field errors stop the model check of plant-or-shop; say it here as well.
@@ -54,6 +58,8 @@ def parse_scenario(data: Any, *, file: str | None = None,
                 problems.append(Problem(file, "shop", "give plant or shop, not both",
                                         _line_for(lines, ("shop",))))
         raise ScenarioError(problems, file=file) from e
+    sc.with_base_dir(base_dir or Path.cwd())
+    return bind_rules(sc, file)
 
 
 def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:

@@ -59,6 +59,7 @@ __all__ = [
     "RecordedDist",
     "ReleaseStation",
     "ReplayMode",
+    "RuleChange",
     "Scenario",
     "SemanticProblems",
     "Shop",
@@ -275,6 +276,9 @@ class InspectionStation(_Frozen):
                                 "rejected.")
     sample_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of units inspected; "
                                    "the rest pass unseen.")
+    role: Literal["line", "incoming"] = Field("line", description=(
+        "line: units of the routing pass through it; incoming: it inspects delivered lots "
+        "by the rule set's sampling plans before they go into stock (not in the routing)."))
 
 
 
@@ -519,6 +523,14 @@ class Experiment(_Frozen):
                                             "else 1h.")
 
 
+class RuleChange(_Frozen):
+    """A rule set that replaces the one in force at a given time."""
+
+    at: Duration = Field(description="When, from the start of the run.")
+    rules: str = Field(min_length=1, max_length=1024, description="The rule-set file, "
+                       "relative to this one.")
+
+
 class Scenario(_Frozen):
     """A whole scenario: plant, hypothesis and experiment settings."""
 
@@ -536,6 +548,11 @@ class Scenario(_Frozen):
     experiment: Experiment = Field(default_factory=lambda: Experiment())
     shocks: list[SerializeAsAny[Shock]] = Field(default_factory=list, description=(
         "Shocks injected into the run; see `shocktwin shocks list` for the types."))
+    rules: str | None = Field(None, min_length=1, max_length=1024, description=(
+        "The rule set (inspection plans and triggers) in force at the start, a file "
+        "relative to this one."))
+    rule_changes: list[RuleChange] = Field(default_factory=list, max_length=1000, description=(
+        "Rule sets loaded at given times while the twin runs."))
 
     @field_validator("shocks", mode="before")
     @classmethod
@@ -561,6 +578,19 @@ class Scenario(_Frozen):
         return warmup
 
     _base_dir: Path | None = PrivateAttr(None)
+    # Rule sets the scenario refers to, by resolved path; filled by the loader.
+    _rulesets: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def ruleset(self, path: Path) -> Any:
+        """The loaded rule set of a resolved path the scenario refers to."""
+        try:
+            return self._rulesets[str(path.resolve())]
+        except KeyError:
+            raise KeyError(f"rule set {path} was not loaded with the scenario") from None
+
+    def rule_files(self) -> dict[str, str]:
+        """Every rule set the scenario can load, resolved path -> content hash."""
+        return {k: v.content_hash() for k, v in sorted(self._rulesets.items())}
 
     def resolve(self, path_text: str) -> Path:
         """A path named in the file, resolved against the folder of the scenario file."""
@@ -718,7 +748,11 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
             yield ("routing", i), f"station {sid!r} appears twice in the routing"
         routed.add(sid)
     for i, st in enumerate(plant.stations):
-        if st.id not in routed:
+        incoming = st.kind == StationKind.INSPECTION and st.role == "incoming"
+        if incoming and st.id in routed:
+            yield ("stations", i, "role"), (f"incoming inspection station {st.id!r} inspects "
+                                            "lots, so it cannot be in the routing")
+        elif st.id not in routed and not incoming:
             yield ("stations", i, "id"), f"station {st.id!r} is not in the routing"
         if st.kind == StationKind.RELEASE and st.id in routed and plant.routing[-1] != st.id:
             yield ("routing",), f"release station {st.id!r} must be the last step"

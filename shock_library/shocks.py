@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["AIModelDrift", "BorderClosure", "BreakdownBurst", "ContaminatedBatch",
            "DemandSurge", "FloodLogistics", "HeatWave", "InspectorShortage",
            "LeadTimeInflation", "PartialCapacityCut", "PowerOutage", "QualityDrift",
-           "SiteDisaster", "SupplierOutage", "ToolChainSwitch"]
+           "RegulationChange", "SiteDisaster", "SupplierOutage", "ToolChainSwitch"]
 
 
 def _toward(level: float, full: float) -> float | None:
@@ -268,3 +268,28 @@ class AIModelDrift(Shock):
     def _apply(self, plant: Model, level: float) -> None:
         plant.station(self.target or "").detection_factor.set(  # type: ignore[attr-defined]
             self.id, _toward(level, 1.0 - self.detection_loss))
+
+
+@register
+class RegulationChange(Shock):
+    """Regulation change: a new rule set becomes mandatory at the shock's start (tighter
+    AQL or spec limits, a new characteristic) and the rule engine loads it inside the
+    running twin — lots already under inspection finish under the old plan; the journal
+    records ``RulesReloaded`` with both versions' hashes and what changed. Until the lab
+    is set up for the new tests (the duration), inspection at the target takes longer by
+    ``test_time_factor``. The new rules stay in force after the shock. Severity: the test
+    time factor."""
+
+    family = Family.REGULATION
+    target_kind = TargetKind.INSPECTION_STATION
+    severity_axis = "test_time_factor"
+    type: Literal["regulation_change"] = "regulation_change"
+    rules: str = Field(min_length=1, max_length=1024, description="The rule-set file the "
+                       "regulation makes mandatory, relative to the scenario file.")
+    test_time_factor: float = Field(1.5, ge=1, le=20, description="Inspection time factor "
+                                    "while the new tests are being set up.")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        if level > 0.0:
+            plant.reload_rules(self.rules, reason=f"shock {self.id}", once=True)
+        plant.station(self.target or "").speed.set(self.id, _toward(level, self.test_time_factor))

@@ -9,16 +9,21 @@ resources).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scenarios.model import Scenario
+from twin.errors import SimulationError
 from twin.kernel import Kernel
 from twin.model.level import Level
 from twin.model.lever import Lever
 from twin.model.station import Station
 from twin.model.supplier import Buffer, Supplier
+
+if TYPE_CHECKING:
+    from twin.model.incoming import RuleEngine
 
 __all__ = ["Model", "PlantRecord"]
 
@@ -76,6 +81,7 @@ class Model:
         self._warm_areas: dict[str, tuple[float, float]] = {}
         self.events: list[dict[str, Any]] = []
         self._inspection: list[Station] = []
+        self.rules: RuleEngine | None = None
 
     # -- running ------------------------------------------------------------------------
 
@@ -115,6 +121,18 @@ class Model:
             if st.id == station_id:
                 return st
         raise KeyError(station_id)
+
+    def reload_rules(self, path_text: str, *, reason: str, once: bool = False,
+                     relative_to: Path | None = None) -> None:
+        """Load the rule set ``path_text`` (relative to the scenario file, or to
+        ``relative_to``) inside the running twin; loaded with the scenario, so never read
+        from disk here."""
+        if self.rules is None:
+            raise SimulationError(f"{reason}: the plant has no incoming inspection to apply "
+                                  "rules to")
+        path = (relative_to / path_text) if relative_to else self.scenario.resolve(path_text)
+        self.rules.reload(self.scenario.ruleset(path), path.resolve(), reason=reason,
+                          once=once)
 
     def log(self, kind: str, **fields: Any) -> None:
         """A journal record of something that happened during the run."""

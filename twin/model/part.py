@@ -1,8 +1,12 @@
-"""Customer orders and the units made for them; each unit carries its true quality state."""
+"""Customer orders and the units made for them (each carries its true quality state), and
+delivered lots on their way through incoming inspection."""
 
 from __future__ import annotations
 
-__all__ = ["Order", "Part"]
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["LotJob", "Order", "Part"]
 
 
 class Order:
@@ -27,3 +31,23 @@ class Part:
         self.defective = False
         self.start_h = 0.0
         self.needs = 0  # index of the next bill-of-material line still to be picked
+
+
+class LotJob:
+    """A delivered lot waiting for, or under, incoming inspection."""
+
+    __slots__ = ("buffer", "done", "flags", "kind", "material", "ordered", "plan", "sample",
+                 "work_h")
+
+    def __init__(self, material: str, buffer: Any, flags: list[bool], ordered: int,
+                 kind: str, plan: Any, sample: int, work_h: float,
+                 done: Callable[[LotJob, Any], None]) -> None:
+        self.material = material
+        self.buffer = buffer
+        self.flags = flags
+        self.ordered = ordered
+        self.kind = kind  # "sample" or "screen"
+        self.plan = plan
+        self.sample = sample
+        self.work_h = work_h
+        self.done = done  # called with (job, station) when its inspection ends

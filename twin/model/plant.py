@@ -6,6 +6,7 @@ Per-event work stays in Python lists; arrays are built once at the end.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,10 @@ class Plant(Model):
         self.bom = [(self.buffers[m], q) for m, q in plant.materials_per_unit().items()]
 
         specs = {s.id: s for s in plant.stations}
-        for sid in plant.routing:
+        self._incoming_ids = {s.id for s in plant.stations
+                              if isinstance(s, InspectionSpec) and s.role == "incoming"}
+        incoming_ids = [s.id for s in plant.stations if s.id in self._incoming_ids]
+        for sid in [*plant.routing, *incoming_ids]:
             spec = specs[sid]
             if isinstance(spec, ProcessSpec):
                 breakdown = rng(f"station:{sid}:breakdown") if spec.mtbf is not None else None
@@ -93,20 +97,35 @@ class Plant(Model):
                     kernel, warmup_h=warmup, sla_h=spec.sla)
                 self.sla_h = spec.sla
             self.stations.append(st)
-        for here, there in zip(self.stations, self.stations[1:], strict=False):
+        self._routing = plant.routing
+        line = self.stations[: len(plant.routing)]
+        for here, there in itertools.pairwise(line):
             here.next = there.arrive
-        self.stations[-1].next = self._release
-        self._first = self.stations[0].arrive
+        line[-1].next = self._release
+        self._first = line[0].arrive
 
         demand = plant.demand
         self._interarrival = exponential_sampler(rng("demand:arrivals"), 1.0 / demand.rate)
         self._quantity = demand.quantity
         self._due_in = demand.due_in
         self._inspection = [s for s in self.stations if isinstance(s, InspectionStation)]
+        incoming = {st.id: st for st in self.stations
+                    if isinstance(st, InspectionStation) and st.id in self._incoming_ids}
+        if incoming:
+            from twin.model.incoming import RuleEngine
+
+            self.rules = RuleEngine(self, incoming, rng("rules:incoming"))
+            if scenario.rules is not None:
+                path = scenario.resolve(scenario.rules).resolve()
+                self.rules.install(scenario.ruleset(path), path)
+            for buf in self.buffers.values():
+                buf.inbound = self.rules.inbound
 
     # -- running ------------------------------------------------------------------------
 
     def _start(self) -> None:
+        for change in self.scenario.rule_changes:
+            self.kernel.schedule(change.at, self._rule_change, change.rules)
         for buf in self.buffers.values():
             buf.start()
         for st in self.stations:
@@ -114,7 +133,10 @@ class Plant(Model):
         self.kernel.schedule(self._interarrival(), self._arrive)
 
     def wip_count(self) -> int:
-        return sum(s.in_station() for s in self.stations)
+        return sum(s.in_station() for s in self.stations[: len(self._routing)])
+
+    def _rule_change(self, path_text: str) -> None:
+        self.reload_rules(path_text, reason="schedule")
 
     def _arrive(self, _: Any) -> None:
         now = self.kernel.now()

@@ -20,7 +20,7 @@ from typing import Any
 from twin.kernel import Kernel
 from twin.model.level import Level
 from twin.model.lever import Combine, Lever
-from twin.model.part import Part
+from twin.model.part import LotJob, Part
 
 __all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
 
@@ -216,6 +216,15 @@ class InspectionStation(Station):
         self.detection_factor = Lever(f"{station_id}.detection_factor", 1.0)
         self.sample_floor = Lever(f"{station_id}.sample_floor", 0.0, Combine.MAX)
 
+    def arrive_lot(self, job: LotJob) -> None:
+        """A delivered lot (or its screening) queues for the inspectors like a unit."""
+        Station.arrive(self, job)  # type: ignore[arg-type]
+
+    def _work_h(self, part: Any) -> float:
+        if part.__class__ is LotJob:
+            return part.work_h  # type: ignore[no-any-return]
+        return self.service()
+
     def arrive(self, part: Part) -> None:
         fraction = max(self.sample_fraction, self.sample_floor.value)
         if fraction < 1.0 and self.draw() >= fraction:
@@ -225,6 +234,10 @@ class InspectionStation(Station):
         super().arrive(part)
 
     def finish(self, part: Part) -> None:
+        if part.__class__ is LotJob:
+            job: Any = part
+            job.done(job, self)
+            return
         self.inspected += 1
         if part.defective:
             detection = self.detection * self.detection_factor.value

@@ -76,7 +76,11 @@ class Supplier:
         self.lots_delivered += 1
         self.units_delivered += shipped
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
-        buffer.receive(_lot_flags(self.quality_rng, shipped, rate))
+        flags = _lot_flags(self.quality_rng, shipped, rate)
+        if buffer.inbound is None:
+            buffer.receive(flags)
+        else:
+            buffer.inbound(buffer, flags, self.id)
 
     def _capacity_changed(self, capacity: float) -> None:
         if capacity > 0.0 and self._held:
@@ -107,6 +111,8 @@ class Buffer:
         self.kernel = kernel
         self.stockout = Level(1.0 if self.on_hand == 0 else 0.0)
         self.resume: Callable[[Part], None] = _unconnected
+        # Incoming inspection, when a rule set plans it: lots go there before stock.
+        self.inbound: Callable[[Buffer, list[bool], str], None] | None = None
 
     def start(self) -> None:
         self.review()
@@ -122,13 +128,16 @@ class Buffer:
         self.review()
         return True
 
-    def receive(self, flags: list[bool]) -> None:
+    def receive(self, flags: list[bool], ordered: int | None = None) -> None:
+        """Put a lot into stock; ``ordered`` units leave the pipeline (default the lot's
+        size; more when inspection removed some)."""
         now = self.kernel.now()
         if self.on_hand == 0 and flags:
             self.stockout.add(now, -1)
-        self.lots.append(flags)
+        if flags:
+            self.lots.append(flags)
         self.on_hand += len(flags)
-        self.on_order -= len(flags)
+        self.on_order -= len(flags) if ordered is None else ordered
         served: list[Part] = []
         while self.waiting and self.on_hand >= self.waiting[0][1]:
             part, quantity = self.waiting.popleft()

@@ -1,0 +1,110 @@
+"""Loading the rule sets a scenario refers to and checking them against its plant.
+
+A scenario names rule files in ``rules``, ``rule_changes`` and ``regulation_change``
+shocks; a rule set may name more in ``load_rules`` actions (relative to itself). All are
+read when the scenario is loaded, so a bad rule file is reported before anything runs, and
+the run never reads a file half-way through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scenarios.model import Scenario, StationKind
+from twin.errors import Problem, RuleError, ScenarioError
+
+__all__ = ["SUPPORTED_ACTIONS", "SUPPORTED_STATISTICS", "bind_rules"]
+
+#: Trigger actions the twin carries out.
+SUPPORTED_ACTIONS = frozenset({"tighten", "normal", "inspect_full", "load_rules"})
+#: Statistics the twin keeps up to date for triggers.
+SUPPORTED_STATISTICS = frozenset({
+    "lot.rejected_in_last_5", "lot.rejected_in_last_10", "lot.accepted_in_a_row",
+    "lot.defect_rate", "supplier.ppm", "station.queue",
+})
+
+
+def bind_rules(sc: Scenario, file: str | None) -> Scenario:
+    """Load every rule set ``sc`` refers to into it; raise ScenarioError listing every
+    problem (unreadable or invalid rule files, plans that do not fit the plant)."""
+    from rules_engine.ruleset import LoadRules, load_rules
+
+    refs: list[tuple[str, str, Path]] = []  # (scenario path, text, resolved)
+    if sc.rules is not None:
+        refs.append(("rules", sc.rules, sc.resolve(sc.rules)))
+    for i, change in enumerate(sc.rule_changes):
+        refs.append((f"rule_changes[{i}].rules", change.rules, sc.resolve(change.rules)))
+    for i, shock in enumerate(sc.shocks):
+        text = getattr(shock, "rules", None)
+        if isinstance(text, str):
+            refs.append((f"shocks[{i}].rules", text, sc.resolve(text)))
+    if refs and sc.plant is None:
+        raise ScenarioError([Problem(file, refs[0][0], "rule sets apply to a plant; a "
+                                     "replayed shop has no incoming inspection")], file=file)
+    problems: list[Problem] = []
+    loaded: dict[str, Any] = {}
+    queue = list(refs)
+    while queue:
+        where, text, path = queue.pop(0)
+        key = str(path.resolve())
+        if key in loaded:
+            continue
+        if not path.is_file():
+            problems.append(Problem(file, where, f"rule file {text!r} does not exist "
+                                    f"(looked for {path})"))
+            continue
+        try:
+            ruleset = load_rules(path)
+        except RuleError as e:
+            problems.extend(e.problems)
+            continue
+        loaded[key] = ruleset
+        problems.extend(_fit_problems(sc, ruleset, str(path)))
+        for t, trigger in enumerate(ruleset.triggers):
+            for a, action in enumerate(trigger.then):
+                if isinstance(action, LoadRules):
+                    nested = path.parent / action.file
+                    queue.append((f"{path}: triggers[{t}].then[{a}].file", action.file, nested))
+    if problems:
+        raise ScenarioError(problems, file=file)
+    sc._rulesets = loaded
+    return sc
+
+
+def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:
+    plant = sc.plant
+    assert plant is not None
+    buffered = {b.material for b in plant.buffers}
+    incoming = [st.id for st in plant.stations
+                if st.kind == StationKind.INSPECTION and st.role == "incoming"]
+    for i, plan in enumerate(ruleset.plans):
+        if plan.material not in buffered:
+            continue  # a plan for another plant's material; `rules lint` notes it
+        station = plan.station
+        if station is None and not incoming:
+            yield Problem(file, f"plans[{i}]", "the plant has no incoming inspection station "
+                          "(an inspection station with role: incoming) to apply the plan")
+        elif station is not None and station not in incoming:
+            yield Problem(file, f"plans[{i}].station", f"{station!r} is not an incoming "
+                          "inspection station of the plant (incoming: "
+                          + (", ".join(incoming) or "none") + ")")
+    for t, trigger in enumerate(ruleset.triggers):
+        for a, action in enumerate(trigger.then):
+            kind = str(getattr(action, "type", ""))
+            if kind not in SUPPORTED_ACTIONS:
+                yield Problem(file, f"triggers[{t}].then[{a}].type", f"the twin does not carry "
+                              f"out {kind!r} actions (it does: "
+                              f"{', '.join(sorted(SUPPORTED_ACTIONS))})")
+        names = _names(trigger.when)
+        for name in sorted(names - SUPPORTED_STATISTICS):
+            yield Problem(file, f"triggers[{t}].when", f"the twin does not measure {name!r} "
+                          f"(it measures: {', '.join(sorted(SUPPORTED_STATISTICS))})")
+
+
+def _names(expression: str) -> set[str]:
+    from rules_engine.expression import compile_expression
+    from rules_engine.ruleset import STATISTICS
+
+    return set(compile_expression(expression, STATISTICS).names)

@@ -1,0 +1,314 @@
+"""Incoming inspection by the rule set in force, and its reload inside a running twin.
+
+Every lot a supplier delivers of a planned material goes to the plan's incoming inspection
+station before it goes into stock:
+
+- **single sampling**: the lot-size → (n, Ac, Re) lookup of the compiled plan at the
+  material's current severity. The n units drawn hold a hypergeometric number of the lot's
+  defective units; inspectors catch each with the station's detection probability and
+  reject good ones at its false-reject rate. The lot is accepted when fewer than Re
+  nonconforming are found. A lot not accepted is screened 100 % (rectifying inspection)
+  and every unit found nonconforming is removed before the rest goes into stock, so the
+  average outgoing quality follows the textbook AOQ = p·Pa·(N − n)/N (with perfect
+  detection). Inspection time is the station's time per unit for every unit handled.
+- **switching**: each original inspection updates the plan's Z1.4 or ISO 2859-1 switching
+  state (normal ↔ tightened ↔ reduced); a trigger's ``tighten`` overrides it until
+  ``normal``.
+- **100 % inspection**, **skip-lot** (after k accepted in a row, inspect 1 in m lots) and
+  **first article** (extra pieces measured in full on a supplier's first lot).
+- A station whose sample floor a shock sets to 100 % (a tool-chain fall-back) screens
+  every lot.
+
+Triggers are evaluated when their statistics change (after each lot decision), not per
+unit; a condition must hold without a break for its ``for`` duration. ``reload`` replaces
+the rule set: lots already queued or under inspection keep the plan they arrived under,
+switching states carry over for materials that stay planned, and the journal gets a
+``RulesReloaded`` record with both hashes and the changes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rules_engine.ruleset import CompiledPlan, CompiledRules, RuleSet, compile_plan, diff_rules
+from rules_engine.sampling import SamplingPlan, Severity
+from rules_engine.switching import LotOutcome, SwitchingProcedure
+from twin.model.part import LotJob
+from twin.model.station import InspectionStation
+from twin.model.supplier import Buffer
+
+if TYPE_CHECKING:
+    from twin.model.base import Model
+
+__all__ = ["MaterialState", "RuleEngine"]
+
+_PPM_WINDOW_H = 90 * 24.0
+
+
+class MaterialState:
+    """Where one material's inspection stands: switching, overrides and statistics."""
+
+    def __init__(self, plan: CompiledPlan) -> None:
+        self.plan = plan
+        self.switching: SwitchingProcedure | None = plan.switching_procedure()
+        self.override: Severity | None = None
+        self.full_lots = 0
+        self.accepted_in_a_row = 0
+        self.skip_counter = 0
+        self.recent: deque[bool] = deque(maxlen=10)  # accepted?
+        self.last_defect_rate = 0.0
+        self.found: deque[tuple[float, int, int]] = deque()  # (time, inspected, found)
+        self.suppliers_seen: set[str] = set()
+
+    def severity(self) -> Severity:
+        if self.override is not None:
+            return self.override
+        return self.switching.severity if self.switching is not None else self.plan.start
+
+
+class RuleEngine:
+    """The rule set in force for one replication of a plant."""
+
+    def __init__(self, model: Model, stations: dict[str, InspectionStation],
+                 rng: np.random.Generator) -> None:
+        self.model = model
+        self.kernel = model.kernel
+        self.stations = stations  # incoming inspection stations by id
+        self.rng = rng
+        self.ruleset: RuleSet | None = None
+        self.ruleset_path: Path | None = None
+        self.compiled: CompiledRules | None = None
+        self.materials: dict[str, MaterialState] = {}
+        self._trigger_since: dict[tuple[str, str], float] = {}
+        self._trigger_fired: set[tuple[str, str]] = set()
+        self._reasons: set[str] = set()
+        self.lots = 0
+
+    # -- rule sets ----------------------------------------------------------------------
+
+    def install(self, ruleset: RuleSet, path: Path) -> None:
+        """The rule set in force from the start (no reload record)."""
+        self.ruleset, self.ruleset_path = ruleset, path
+        self.compiled = compile_plan(ruleset)
+        self.materials = {m: MaterialState(p) for m, p in self.compiled.plans.items()}
+
+    def reload(self, ruleset: RuleSet, path: Path, *, reason: str, once: bool = False) -> None:
+        """Replace the rule set now; lots already delivered keep their plan."""
+        if once and reason in self._reasons:
+            return
+        self._reasons.add(reason)
+        old, old_compiled = self.ruleset, self.compiled
+        compiled = compile_plan(ruleset)
+        materials: dict[str, MaterialState] = {}
+        for material, plan in compiled.plans.items():
+            state = self.materials.get(material)
+            if state is None or state.plan.switching != plan.switching:
+                materials[material] = MaterialState(plan)
+            else:
+                state.plan = plan  # switching state and statistics carry over
+                materials[material] = state
+        self.ruleset, self.compiled, self.materials = ruleset, compiled, materials
+        self.ruleset_path = path
+        self._trigger_since.clear()
+        self._trigger_fired.clear()
+        self.model.log(
+            "RulesReloaded", reason=reason,
+            from_rules=old.name if old else None,
+            from_hash=old_compiled.content_hash if old_compiled else None,
+            to_rules=ruleset.name, to_hash=compiled.content_hash,
+            changes=diff_rules(old, ruleset) if old is not None else ["rule set installed"])
+
+    # -- lots -----------------------------------------------------------------------------
+
+    def inbound(self, buffer: Buffer, flags: list[bool], supplier_id: str) -> None:
+        """A lot arrives from ``supplier_id`` for ``buffer``."""
+        state = self.materials.get(buffer.material)
+        ordered = len(flags)
+        if state is None or ordered < 2:
+            buffer.receive(flags)
+            return
+        plan = state.plan
+        station = self.stations[plan.station or next(iter(self.stations))]
+        self.lots += 1
+        first_article = 0
+        if plan.first_article is not None and supplier_id not in state.suppliers_seen:
+            first_article = min(plan.first_article.pieces, ordered)
+        state.suppliers_seen.add(supplier_id)
+        sampling: SamplingPlan | None = None
+        if state.full_lots > 0:
+            state.full_lots -= 1
+            kind = "screen"
+        elif station.sample_floor.value >= 1.0:
+            kind = "screen"  # a shock forced 100 % inspection at the station
+        else:
+            sampling = plan.plan_for(ordered, state.severity())
+            kind = "screen" if sampling is None or sampling.full_inspection else "sample"
+            if kind == "sample" and self._skip(state):
+                self.model.log("LotInspected", material=buffer.material, supplier=supplier_id,
+                               lot_size=ordered, decision="skipped", severity=None, n=0,
+                               found=0)
+                buffer.receive(flags)
+                return
+        units = (sampling.n if kind == "sample" and sampling else ordered) + first_article
+        work = sum(station.service() for _ in range(units))
+        job = LotJob(buffer.material, buffer, flags, ordered, kind, sampling,
+                     sampling.n if kind == "sample" and sampling else ordered, work,
+                     self._lot_done)
+        station.arrive_lot(job)
+
+    def _skip(self, state: MaterialState) -> bool:
+        skip = state.plan.skip_lot
+        if skip is None or state.accepted_in_a_row < skip.after_accepted:
+            return False
+        state.skip_counter = (state.skip_counter + 1) % skip.of
+        return state.skip_counter >= skip.inspect
+
+    def _lot_done(self, job: LotJob, station: InspectionStation) -> None:
+        state = self.materials.get(job.material)
+        flags = job.flags
+        detection = min(station.detection * station.detection_factor.value, 1.0)
+        n_def = sum(flags)
+        if job.kind == "sample":
+            n = job.sample
+            k = int(self.rng.hypergeometric(n_def, len(flags) - n_def, n)) if n_def else 0
+            caught = int(self.rng.binomial(k, detection)) if k else 0
+            false = (int(self.rng.binomial(n - k, station.false_reject))
+                     if station.false_reject > 0.0 else 0)
+            found = caught + false
+            plan = job.plan
+            assert plan is not None
+            accepted = found < plan.re
+            _remove(flags, True, caught)
+            _remove(flags, False, false)
+            station.inspected += n
+            station.rejected += found
+            if state is not None:
+                self._record(state, plan, found, n, accepted, station)
+            self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
+                           decision="accepted" if accepted else "screened",
+                           severity=plan.severity.value, n=n, found=found)
+            if not accepted:
+                rest = len(flags) - (n - found)
+                work = sum(station.service() for _ in range(max(rest, 0)))
+                screen = LotJob(job.material, job.buffer, flags, job.ordered, "screen", None,
+                                rest, work, self._lot_done)
+                station.arrive_lot(screen)
+                return
+        else:
+            caught = int(self.rng.binomial(n_def, detection)) if n_def else 0
+            good = len(flags) - n_def
+            false = (int(self.rng.binomial(good, station.false_reject))
+                     if station.false_reject > 0.0 and good else 0)
+            _remove(flags, True, caught)
+            _remove(flags, False, false)
+            station.inspected += job.sample
+            station.rejected += caught + false
+            if job.plan is None and state is not None and job.sample == job.ordered:
+                self._count(state, job.sample, caught + false)
+        job.buffer.receive(flags, ordered=job.ordered)
+
+    def _count(self, state: MaterialState, inspected: int, found: int) -> None:
+        now = self.kernel.now()
+        state.found.append((now, inspected, found))
+        while state.found and state.found[0][0] < now - _PPM_WINDOW_H:
+            state.found.popleft()
+
+    def _record(self, state: MaterialState, plan: SamplingPlan, found: int, n: int,
+                accepted: bool, station: InspectionStation) -> None:
+        self._count(state, n, found)
+        state.recent.append(accepted)
+        state.accepted_in_a_row = state.accepted_in_a_row + 1 if accepted else 0
+        state.last_defect_rate = found / n if n else 0.0
+        if state.switching is not None and state.override is None:
+            switched = state.switching.record(LotOutcome.from_plan(plan, found))
+            if switched is not None:
+                self.model.log("InspectionSwitched", material=state.plan.material,
+                               from_state=switched.from_state.value,
+                               to_state=switched.to_state.value,
+                               reason=switched.reason.value)
+        self._evaluate(state.plan.material, station)
+
+    # -- triggers -------------------------------------------------------------------------
+
+    def statistics(self, material: str) -> dict[str, float]:
+        state = self.materials[material]
+        recent = list(state.recent)
+        inspected = sum(i for _, i, _ in state.found)
+        found = sum(f for _, _, f in state.found)
+        station = self.stations[state.plan.station or next(iter(self.stations))]
+        return {
+            "lot.rejected_in_last_5": float(sum(1 for a in recent[-5:] if not a)),
+            "lot.rejected_in_last_10": float(sum(1 for a in recent if not a)),
+            "lot.accepted_in_a_row": float(state.accepted_in_a_row),
+            "lot.defect_rate": state.last_defect_rate,
+            "supplier.ppm": 1e6 * found / inspected if inspected else 0.0,
+            "station.queue": float(len(station.queue)),
+        }
+
+    def _evaluate(self, material: str, station: InspectionStation) -> None:
+        compiled = self.compiled
+        if compiled is None or not compiled.triggers:
+            return
+        values = self.statistics(material)
+        now = self.kernel.now()
+        for trigger in compiled.triggers:
+            if trigger.material not in (None, material):
+                continue
+            key = (trigger.id, material)
+            if not trigger.condition.evaluate(values):
+                self._trigger_since.pop(key, None)
+                self._trigger_fired.discard(key)
+                continue
+            if key in self._trigger_fired:
+                continue
+            since = self._trigger_since.setdefault(key, now)
+            if now - since >= trigger.for_h:
+                self._fire(trigger, material)
+            elif since == now:
+                self.kernel.schedule(trigger.for_h, self._recheck, (trigger.id, material, since))
+
+    def _recheck(self, arg: tuple[str, str, float]) -> None:
+        trigger_id, material, since = arg
+        key = (trigger_id, material)
+        if self._trigger_since.get(key) != since or key in self._trigger_fired:
+            return  # the condition broke (or the rules changed) in between
+        compiled = self.compiled
+        trigger = next((t for t in compiled.triggers if t.id == trigger_id), None) \
+            if compiled else None
+        if trigger is not None and material in self.materials:
+            self._fire(trigger, material)
+
+    def _fire(self, trigger: Any, material: str) -> None:
+        self._trigger_fired.add((trigger.id, material))
+        self.model.log("TriggerFired", trigger=trigger.id, material=material,
+                       when=trigger.condition.text)
+        for action in trigger.actions:
+            kind = str(action.type)
+            target = self.materials.get(getattr(action, "material", ""), None)
+            if kind == "tighten" and target is not None:
+                target.override = Severity.TIGHTENED
+            elif kind == "normal" and target is not None:
+                target.override = None
+                if target.switching is not None and target.switching.severity != Severity.NORMAL:
+                    target.switching.require_normal()
+            elif kind == "inspect_full" and target is not None:
+                target.full_lots += action.lots
+            elif kind == "load_rules":
+                folder = self.ruleset_path.parent if self.ruleset_path else None
+                self.model.reload_rules(action.file, reason=f"trigger {trigger.id}",
+                                        relative_to=folder)
+
+
+def _remove(flags: list[bool], value: bool, count: int) -> None:
+    """Take ``count`` units with defect flag ``value`` out of a lot."""
+    i = len(flags) - 1
+    while count > 0 and i >= 0:
+        if flags[i] is value:
+            del flags[i]
+            count -= 1
+        i -= 1
+
