@@ -13,7 +13,8 @@ station before it goes into stock:
   detection). Inspection time is the station's time per unit for every unit handled.
 - **switching**: each original inspection updates the plan's Z1.4 or ISO 2859-1 switching
   state (normal ↔ tightened ↔ reduced); a trigger's ``tighten`` overrides it until
-  ``normal``.
+  ``normal``. Once the standard discontinues acceptance inspection, every lot is screened
+  100 % for the rest of the run (the twin does not model the supplier's correction).
 - **100 % inspection**, **skip-lot** (after k accepted in a row, inspect 1 in m lots) and
   **first article** (extra pieces measured in full on a supplier's first lot).
 - A station whose sample floor a shock sets to 100 % (a tool-chain fall-back) screens
@@ -144,6 +145,10 @@ class RuleEngine:
             kind = "screen"
         elif station.sample_floor.value >= 1.0:
             kind = "screen"  # a shock forced 100 % inspection at the station
+        elif state.switching is not None and state.switching.discontinued:
+            # Acceptance sampling is discontinued (5 lots not accepted on tightened) until
+            # the supplier corrects; meanwhile every lot is sorted in full.
+            kind = "screen"
         else:
             sampling = plan.plan_for(ordered, state.severity())
             kind = "screen" if sampling is None or sampling.full_inspection else "sample"
@@ -189,7 +194,7 @@ class RuleEngine:
             if state is not None:
                 self._record(state, plan, found, n, accepted, station)
             self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
-                           decision="accepted" if accepted else "screened",
+                           decision="accepted" if accepted else "rejected_screened",
                            severity=plan.severity.value, n=n, found=found)
             if not accepted:
                 rest = len(flags) - (n - found)
@@ -207,8 +212,12 @@ class RuleEngine:
             _remove(flags, False, false)
             station.inspected += job.sample
             station.rejected += caught + false
-            if job.plan is None and state is not None and job.sample == job.ordered:
-                self._count(state, job.sample, caught + false)
+            if job.sample == job.ordered:  # a whole lot inspected (not a rejected lot's rest)
+                if state is not None:
+                    self._count(state, job.sample, caught + false)
+                self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
+                               decision="inspected_full", severity=None, n=job.sample,
+                               found=caught + false)
         job.buffer.receive(flags, ordered=job.ordered)
 
     def _count(self, state: MaterialState, inspected: int, found: int) -> None:
