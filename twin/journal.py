@@ -91,6 +91,8 @@ class Journal:
     format: int = JOURNAL_FORMAT
     #: Stores the scenario replays, with every file ingested into them and its SHA-256.
     data: list[dict[str, Any]] = field(default_factory=list)
+    #: Rule-set files the scenario can load (path -> content hash).
+    rules: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(_clean(asdict(self)), indent=2, sort_keys=True, allow_nan=False)
@@ -113,7 +115,9 @@ def journal_hash(result: ExperimentResult) -> str:
     """sha256 over the inputs that matter and every number measured."""
     h = hashlib.sha256()
     head = {"scenario_hash": result.scenario.content_hash(), "seed": result.seed,
-            "engine": result.engine.value, "replications": len(result.replications)}
+            "engine": result.engine.value, "replications": len(result.replications),
+            # Rule sets by content, not by path, so a clone elsewhere hashes the same.
+            "rules": sorted(result.scenario.rule_files().values())}
     h.update(json.dumps(head, sort_keys=True).encode())
     for rep in result.replications:
         h.update(json.dumps({"replication": rep.replication, "events": rep.events,
@@ -154,6 +158,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         journal_hash=journal_hash(result),
         records=[_clean(r if isinstance(r, dict) else asdict(r)) for r in records],
         data=data_provenance(sc),
+        rules=sc.rule_files(),
     )
 
 
