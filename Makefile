@@ -22,7 +22,8 @@ $(VENV)/.dev: $(BIN)/python pyproject.toml
 STORE  := $(OUT)/plant.duckdb
 
 # The modelled demo plant, then the bundled real data ingested into an embedded store and
-# replayed: a plant whose supplier lead times are drawn from recorded SCMS deliveries.
+# replayed: a plant whose supplier lead times are drawn from recorded SCMS deliveries, and
+# a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features.
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
 demo: $(VENV)/.runtime
 	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) || test $$? -eq 1
@@ -30,6 +31,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/shocktwin ingest data/secom_labels_uci/secom_labels.data --format secom --db $(STORE)
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
 	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai || test $$? -eq 1
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -40,8 +40,8 @@ from edge_replay._sql import first_line, lit
 from edge_replay.schema import open_store
 from twin.errors import Problem, ReplayError
 
-__all__ = ["TASK_COLUMNS", "ResourceStats", "ShopLog", "open_shop_log", "store_provenance",
-           "supplier_lead_times_days"]
+__all__ = ["TASK_COLUMNS", "FeatureRows", "ResourceStats", "ShopLog", "open_shop_log",
+           "read_features", "store_provenance", "supplier_lead_times_days"]
 
 #: Columns of each task batch, in order.
 TASK_COLUMNS = ("case_id", "release_h", "seq", "resource", "work_h", "after", "wait_h",
@@ -301,3 +301,44 @@ def store_provenance(store: str | Path) -> dict[str, object]:
     return {"store": str(path), "ingests": [
         {k: (str(v) if isinstance(v, datetime) else v) for k, v in zip(keys, r, strict=True)}
         for r in rows]}
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """The recorded feature vectors of one source: names, a (rows, features) matrix and
+    the label of each row."""
+
+    source: str
+    names: tuple[str, ...]
+    matrix: np.ndarray
+    labels: np.ndarray
+    label_names: tuple[str, ...]  # the possible labels, in the source's column order
+    rows: np.ndarray  # 0-based row of each vector in its source (source_line - 1)
+
+
+def read_features(store: str | Path, source: str | None = None) -> FeatureRows:
+    """Every feature vector of ``source`` (the only one when omitted), in entity order."""
+    path = Path(store).resolve()
+    file = str(path)
+    con = open_store(path)
+    try:
+        sources = [r[0] for r in con.sql(
+            "SELECT source FROM feature_sets ORDER BY source").fetchall()]
+        if not sources:
+            raise ReplayError([Problem(file, "features", "the store holds no feature vectors; "
+                                       "ingest them first (e.g. --format steel-plates)")],
+                              file=file)
+        chosen = _choose_source(sources, source, file)
+        names, label_names = con.execute(
+            "SELECT feature_names, label_names FROM feature_sets WHERE source = ?",
+            [chosen]).fetchall()[0]
+        rows = con.execute("SELECT feature_vector, label, source_line FROM features "
+                           "WHERE source = ? ORDER BY source_line", [chosen]).fetchall()
+    except duckdb.Error as e:
+        raise ReplayError(f"cannot read the features: {first_line(e)}", file=file) from e
+    finally:
+        con.close()
+    matrix = np.asarray([r[0] for r in rows], dtype=np.float64).reshape(len(rows), len(names))
+    labels = np.asarray([r[1] for r in rows], dtype=object)
+    lines = np.asarray([r[2] for r in rows], dtype=np.int64) - 1
+    return FeatureRows(chosen, tuple(names), matrix, labels, tuple(label_names or ()), lines)

@@ -42,6 +42,7 @@ from shock_library.base import Shock, TargetKind
 
 __all__ = [
     "TIME_KPIS",
+    "AIGate",
     "Buffer",
     "ConstantDist",
     "Demand",
@@ -263,6 +264,28 @@ class ProcessStation(_Frozen):
         return self
 
 
+class AIGate(_Frozen):
+    """An ONNX inspection model deciding on recorded feature vectors replayed from a store.
+
+    Each unit draws a recorded anomaly from the replication's stream — from the rows the
+    model's metadata calls defective when the unit is defective, else from the rows it
+    calls acceptable — and is rejected when the model's P(reject) reaches the threshold.
+    """
+
+    model: str = Field("steel_plates", min_length=1, max_length=1024, description=(
+        "'steel_plates' (the bundled model) or an .onnx file relative to this one, with its "
+        ".json metadata beside it."))
+    store: str = Field(min_length=1, description="The DuckDB store holding the features, "
+                       "relative to this file.")
+    source: str | None = Field(None, description="Which ingested feature file, when the "
+                               "store holds several.")
+    threshold: float | None = Field(None, gt=0, lt=1, description="P(reject) at or above "
+                                    "which a unit is rejected; default the model's own.")
+    rows: Literal["held_out", "all"] = Field("held_out", description=(
+        "held_out: only the rows the model was not trained on (its documented test split, "
+        "checked by hash), so the twin sees its honest error rates; all: every row."))
+
+
 class InspectionStation(_Frozen):
     """Inspectors who check units; detected defects and false rejects are scrapped."""
 
@@ -276,6 +299,8 @@ class InspectionStation(_Frozen):
                                 "rejected.")
     sample_fraction: float = Field(1.0, gt=0, le=1, description="Fraction of units inspected; "
                                    "the rest pass unseen.")
+    ai: AIGate | None = Field(None, description="Decide with an ONNX model on replayed "
+                              "feature vectors instead of the detection probability.")
     role: Literal["line", "incoming"] = Field("line", description=(
         "line: units of the routing pass through it; incoming: it inspects delivered lots "
         "by the rule set's sampling plans before they go into stock (not in the routing)."))

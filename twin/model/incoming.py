@@ -175,14 +175,17 @@ class RuleEngine:
     def _lot_done(self, job: LotJob, station: InspectionStation) -> None:
         state = self.materials.get(job.material)
         flags = job.flags
-        detection = min(station.detection * station.detection_factor.value, 1.0)
+        gate = station.ai
+        base = gate.decisions.sensitivity if gate is not None else station.detection
+        false_reject = gate.decisions.false_reject_rate if gate is not None \
+            else station.false_reject
+        detection = min(base * station.detection_factor.value, 1.0)
         n_def = sum(flags)
         if job.kind == "sample":
             n = job.sample
             k = int(self.rng.hypergeometric(n_def, len(flags) - n_def, n)) if n_def else 0
             caught = int(self.rng.binomial(k, detection)) if k else 0
-            false = (int(self.rng.binomial(n - k, station.false_reject))
-                     if station.false_reject > 0.0 else 0)
+            false = int(self.rng.binomial(n - k, false_reject)) if false_reject > 0.0 else 0
             found = caught + false
             plan = job.plan
             assert plan is not None
@@ -206,8 +209,8 @@ class RuleEngine:
         else:
             caught = int(self.rng.binomial(n_def, detection)) if n_def else 0
             good = len(flags) - n_def
-            false = (int(self.rng.binomial(good, station.false_reject))
-                     if station.false_reject > 0.0 and good else 0)
+            false = int(self.rng.binomial(good, false_reject)) if false_reject > 0.0 and good \
+                else 0
             _remove(flags, True, caught)
             _remove(flags, False, false)
             station.inspected += job.sample

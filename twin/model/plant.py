@@ -88,6 +88,11 @@ class Plant(Model):
                     detection=spec.detection, false_reject=spec.false_reject,
                     sample_fraction=spec.sample_fraction)
                 st.reject = self._scrap  # type: ignore[attr-defined]
+                if spec.ai is not None:
+                    from twin.model.ai_gate import AIGate, gate_decisions
+
+                    st.ai = AIGate(gate_decisions(scenario, spec.ai),  # type: ignore[attr-defined]
+                                   rng(f"station:{sid}:ai"))
             else:
                 assert isinstance(spec, ReleaseSpec)
                 st = ReleaseStation(

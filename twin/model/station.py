@@ -214,6 +214,7 @@ class InspectionStation(Station):
         self.rejected = 0
         self.passed_unseen = 0
         self.detection_factor = Lever(f"{station_id}.detection_factor", 1.0)
+        self.ai: Any = None  # an AIGate deciding instead of the detection probability
         self.sample_floor = Lever(f"{station_id}.sample_floor", 0.0, Combine.MAX)
 
     def arrive_lot(self, job: LotJob) -> None:
@@ -239,7 +240,15 @@ class InspectionStation(Station):
             job.done(job, self)
             return
         self.inspected += 1
-        if part.defective:
+        ai = self.ai
+        if ai is not None:
+            # The model decides on a recorded anomaly of the unit's true class; a drift
+            # shock (detection_factor < 1) loses a share of its catches.
+            caught = ai.rejects(part.defective)
+            if caught and part.defective:
+                factor = self.detection_factor.value
+                caught = factor >= 1.0 or self.draw() < factor
+        elif part.defective:
             detection = self.detection * self.detection_factor.value
             caught = detection >= 1.0 or self.draw() < detection
         else:
