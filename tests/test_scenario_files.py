@@ -64,7 +64,13 @@ def test_rates() -> None:
         parse_rate_per_h("25")
 
 
-@pytest.mark.parametrize("name", ["demo_plant", "mmc", "valve_quake"])
+BUNDLED = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "scenarios"
+                                  / "reference").glob("*.yaml"))
+# Scenarios replaying data that `make demo` ingests, and the rule examples.
+REPLAY = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "replay").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
 def test_reference_scenarios_validate(name: str, runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(cli.app, ["validate", name])
     assert result.exit_code == 0, result.output
@@ -95,6 +101,13 @@ def test_schema_accepts_the_bundled_scenarios() -> None:
     import yaml
 
     schema = scenario_json_schema()
-    for name in ("demo_plant", "mmc", "valve_quake"):
-        data = yaml.safe_load(reference_scenario(name).read_text())
+    assert {"demo_plant", "mmc", "valve_quake", "regulation_change"} <= set(BUNDLED)
+    for path in [*(reference_scenario(name) for name in BUNDLED), *REPLAY]:
+        data = yaml.safe_load(path.read_text())
         jsonschema.validate(data, schema)
+
+
+@pytest.mark.parametrize("path", REPLAY, ids=lambda p: p.stem)
+def test_replay_scenarios_validate(path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
