@@ -213,7 +213,8 @@ def _time_dist_field(description: str) -> Any:
 
 class Supplier(_Frozen):
     """An external source of one material. The first supplier listed for a material is the
-    one its buffer orders from."""
+    one its buffer orders from; the others are backups, in order, used when it is lost
+    (insolvency, export control) once they are qualified."""
 
     id: Ident
     material: Ident
@@ -222,6 +223,10 @@ class Supplier(_Frozen):
                                                "recorded deliveries.")
     lot_size: int = Field(ge=1, le=10_000_000, description="Units per delivered lot.")
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units defective.")
+    unit_cost: float = Field(0.0, ge=0, le=1e9, description="Price per unit delivered "
+                             "(any currency); gives the cost_per_unit KPI.")
+    qualification: Duration = Field(0.0, description="As a backup: time to qualify it once "
+                                    "it is needed (0: pre-qualified).")
 
 
 
@@ -456,6 +461,7 @@ class Kpi(StrEnum):
     WIP_MEAN = "wip_mean"
     SCRAP = "scrap"
     STOCKOUT_HOURS = "stockout_hours"
+    COST_PER_UNIT = "cost_per_unit"
 
 
 #: KPIs measured in hours; their tolerances are written as durations.

@@ -26,7 +26,9 @@ def record() -> PlantRecord:
                    "inspection_busy_area": np.array([2.0, 4.0, 9.0, 14.0]),
                    "stockout_area": np.array([0.0, 0.0, 1.5, 1.5]),
                    "started": np.zeros(4), "released": np.zeros(4), "scrapped": np.zeros(4),
-                   "wip_count": np.zeros(4), "on_hand_min": np.zeros(4)},
+                   "wip_count": np.zeros(4), "on_hand_min": np.zeros(4),
+                   # Paid for deliveries: 100 by 5 h, 300 by 15 h, 420 by 20 h.
+                   "material_cost": np.array([100.0, 100.0, 300.0, 420.0])},
         stations=(), inspectors=2, sla_h=5.0, events=0)
 
 
@@ -45,6 +47,7 @@ def test_whole_run_kpis_by_hand() -> None:
     assert k["inspection_utilisation"] == pytest.approx((14 - 4) / (2 * 10))
     assert k["scrap"] == 1
     assert k["stockout_hours"] == pytest.approx(1.5)
+    assert k["cost_per_unit"] == pytest.approx((420 - 100) / 4)
 
 
 def test_series_by_hand() -> None:
@@ -56,3 +59,4 @@ def test_series_by_hand() -> None:
     np.testing.assert_allclose(s["scrap"], [1, 1])
     np.testing.assert_allclose(s["escaped_ppm"], [1e6, 1e6 / 4])
     np.testing.assert_allclose(s["inspection_utilisation"], [4 / 20, 10 / 20])
+    np.testing.assert_allclose(s["cost_per_unit"], [100 / 1, 320 / 4])

@@ -86,6 +86,7 @@ def kpis_of(rec: PlantRecord) -> dict[str, float]:
         Kpi.WIP_MEAN.value: _area_between(rec, "wip_area", w, h) / window,
         Kpi.SCRAP.value: float(np.sum(rec.scrap_h >= w)),
         Kpi.STOCKOUT_HOURS.value: _area_between(rec, "stockout_area", w, h),
+        Kpi.COST_PER_UNIT.value: _ratio(_area_between(rec, "material_cost", w, h), released),
     }
 
 
@@ -132,4 +133,7 @@ def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
                                        / (rec.inspectors * width) if rec.inspectors
                                        else np.full(n, np.nan)),
             "stockout_hours": np.diff(_area_at(rec, "stockout_area", edges)),
+            "cost_per_unit": np.where(released > 0, np.diff(_area_at(rec, "material_cost",
+                                                                     edges))
+                                      / np.maximum(released, 1), np.nan),
         }

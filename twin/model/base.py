@@ -51,7 +51,7 @@ class PlantRecord:
 
 
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
-                 "inspection_busy_area", "stockout_area", "on_hand_min")
+                 "inspection_busy_area", "stockout_area", "on_hand_min", "material_cost")
 
 
 class Model:
@@ -178,6 +178,7 @@ class Model:
         snaps["inspection_busy_area"].append(sum(s.busy.area_at(t) for s in self._inspection))
         snaps["stockout_area"].append(sum(b.stockout.area_at(t) for b in self.buffers.values()))
         snaps["on_hand_min"].append(min((b.on_hand for b in self.buffers.values()), default=0))
+        snaps["material_cost"].append(sum(s.cost for s in self.suppliers.values()))
 
     def _station_rows(self) -> list[dict[str, Any]]:
         horizon, warmup = self.scenario.horizon, self.scenario.warmup

@@ -46,20 +46,26 @@ class Plant(Model):
                 return recorded_sampler(scenario, dist, rng)
             return make_sampler(dist, rng)
 
+        by_material: dict[str, list[Supplier]] = {}
         for sup in plant.suppliers:
-            # The first supplier listed for a material is the one its buffer orders from.
-            self.suppliers.setdefault(sup.material, Supplier(
+            # The first supplier listed for a material is the one its buffer orders from;
+            # the others are its backups, in order.
+            built = Supplier(
                 sup.id, sup.material, lead_time(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
                 rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel,
-                rng(f"supplier:{sup.id}:disruption")))
+                rng(f"supplier:{sup.id}:disruption"), unit_cost=sup.unit_cost,
+                qualification_h=sup.qualification)
+            self.suppliers[sup.id] = built
+            by_material.setdefault(sup.material, []).append(built)
         for b in plant.buffers:
-            supplier = self.suppliers[b.material]
-            initial = _lot_flags(rng(f"buffer:{b.id}:initial"), b.initial, supplier.defect_rate)
+            primary, *backups = by_material[b.material]
+            initial = _lot_flags(rng(f"buffer:{b.id}:initial"), b.initial, primary.defect_rate)
             buf = Buffer(b.id, b.material, initial, b.reorder_point,
                          b.order_quantity or next(s.lot_size for s in plant.suppliers
                                                   if s.material == b.material),
-                         supplier, kernel)
+                         primary, kernel, backups)
             buf.resume = self._pick
+            buf.on_switch = self._source_switched
             self.buffers[b.material] = buf
         self.bom = [(self.buffers[m], q) for m, q in plant.materials_per_unit().items()]
 
@@ -139,6 +145,11 @@ class Plant(Model):
 
     def wip_count(self) -> int:
         return sum(s.in_station() for s in self.stations[: len(self._routing)])
+
+    def _source_switched(self, buffer: Buffer, to: Supplier | None, ready_h: float) -> None:
+        self.log("SourceSwitched", buffer=buffer.id, material=buffer.material,
+                 to_supplier=to.id if to is not None else None,
+                 orders_from_h=ready_h if to is not None else None)
 
     def _rule_change(self, path_text: str) -> None:
         self.reload_rules(path_text, reason="schedule")

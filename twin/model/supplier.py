@@ -2,14 +2,18 @@
 replenishment. Every delivered unit's defect state is drawn when its lot is made.
 
 Supplier levers that shocks move: ``capacity`` (share of each lot shipped; at zero nothing
-ships and due lots wait until capacity returns), ``lead_time_factor``, ``lead_time_spread``
-and ``defect_factor``.
+ships and due lots wait until capacity returns), ``allocation`` (share of each order filled
+on time; the rest stays on order with the supplier and ships when the allocation is
+lifted), ``lead_time_factor``, ``lead_time_spread``, ``defect_factor`` and ``price_factor``
+(tariffs). A supplier can also be **lost** for good (insolvency, export control): its open
+orders are cancelled and the buffer moves to its next backup once that one is qualified.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,43 +32,78 @@ def _lot_flags(rng: np.random.Generator, size: int, defect_rate: float) -> list[
     return (rng.random(size) < defect_rate)[::-1].tolist()  # type: ignore[no-any-return]
 
 
+class _Order:
+    __slots__ = ("buffer", "cancelled", "quantity")
+
+    def __init__(self, quantity: int, buffer: Buffer) -> None:
+        self.quantity = quantity
+        self.buffer = buffer
+        self.cancelled = False
+
+
 class Supplier:
     """Delivers lots of one material after a random lead time."""
 
     def __init__(self, supplier_id: str, material: str, lead_time: Callable[[], float],
                  quality_rng: np.random.Generator, defect_rate: float, kernel: Kernel,
-                 disruption_rng: np.random.Generator | None = None) -> None:
+                 disruption_rng: np.random.Generator | None = None, *,
+                 unit_cost: float = 0.0, qualification_h: float = 0.0) -> None:
         self.id = supplier_id
         self.material = material
         self.lead_time = lead_time
         self.quality_rng = quality_rng
         self.defect_rate = defect_rate
         self.kernel = kernel
+        self.unit_cost = unit_cost
+        self.qualification_h = qualification_h
         self.lots_delivered = 0
         self.units_delivered = 0
         self.units_cancelled = 0
+        self.cost = 0.0  # paid for units delivered
+        self.lost = False  # gone for good (insolvent, cut off)
         self.capacity = Lever(f"{supplier_id}.capacity", 1.0, on_change=self._capacity_changed)
+        self.allocation = Lever(f"{supplier_id}.allocation", 1.0,
+                                on_change=self._allocation_changed)
         self.lead_time_factor = Lever(f"{supplier_id}.lead_time_factor", 1.0)
         self.defect_factor = Lever(f"{supplier_id}.defect_factor", 1.0)
+        self.price_factor = Lever(f"{supplier_id}.price_factor", 1.0)
         # Extra log-normal spread of lead times (sigma); drawn from its own stream only
         # while a shock sets it, so undisturbed runs keep their random numbers.
         self.lead_time_spread = Lever(f"{supplier_id}.lead_time_spread", 0.0, Combine.MAX)
         self._disruption_rng = disruption_rng or np.random.default_rng(0)
-        self._held: list[tuple[int, Buffer]] = []
+        self._held: list[_Order] = []
+        self._open: list[_Order] = []
+        self._backlog: list[tuple[int, Buffer]] = []  # beyond the allocation
 
     def order(self, quantity: int, buffer: Buffer) -> None:
+        allocation = self.allocation.value
+        if allocation < 1.0:
+            filled = int(quantity * allocation + 0.5)
+            if filled < quantity:
+                self._backlog.append((quantity - filled, buffer))
+            quantity = filled
+            if quantity == 0:
+                return
+        self._place(quantity, buffer)
+
+    def _place(self, quantity: int, buffer: Buffer) -> None:
         lead = self.lead_time() * self.lead_time_factor.value
         spread = self.lead_time_spread.value
         if spread > 0.0:
             lead *= float(self._disruption_rng.lognormal(0.0, spread))
-        self.kernel.schedule(lead, self._deliver, (quantity, buffer))
+        order = _Order(quantity, buffer)
+        self._open.append(order)
+        self.kernel.schedule(lead, self._deliver, order)
 
-    def _deliver(self, arg: tuple[int, Buffer]) -> None:
+    def _deliver(self, order: _Order) -> None:
+        if order.cancelled:
+            return
         capacity = self.capacity.value
         if capacity <= 0.0:
-            self._held.append(arg)  # ships when the supplier can ship again
+            self._held.append(order)  # ships when the supplier can ship again
             return
-        quantity, buffer = arg
+        self._open.remove(order)
+        quantity, buffer = order.quantity, order.buffer
         shipped = quantity if capacity >= 1.0 else int(quantity * capacity + 0.5)
         if shipped < quantity:
             # The shortfall is cancelled; the buffer's next review orders it again.
@@ -75,6 +114,7 @@ class Supplier:
             return
         self.lots_delivered += 1
         self.units_delivered += shipped
+        self.cost += shipped * self.unit_cost * self.price_factor.value
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
         flags = _lot_flags(self.quality_rng, shipped, rate)
         if buffer.inbound is None:
@@ -85,19 +125,49 @@ class Supplier:
     def _capacity_changed(self, capacity: float) -> None:
         if capacity > 0.0 and self._held:
             held, self._held = self._held, []
-            for arg in held:
-                self._deliver(arg)
+            for order in held:
+                self._deliver(order)
+
+    def _allocation_changed(self, allocation: float) -> None:
+        if allocation >= 1.0 and self._backlog:
+            backlog, self._backlog = self._backlog, []
+            for quantity, buffer in backlog:
+                self._place(quantity, buffer)
+
+    def lose(self, extra_delay_h: float = 0.0) -> None:
+        """The supplier is gone: every open order is cancelled, and each buffer it served
+        moves to its next backup, which takes orders after its qualification time (or
+        ``extra_delay_h``, e.g. a redesign, when that is longer)."""
+        if self.lost:
+            return
+        self.lost = True
+        buffers: dict[int, Buffer] = {}
+        for order in self._open:  # held orders are open too
+            order.cancelled = True
+            order.buffer.on_order -= order.quantity
+            self.units_cancelled += order.quantity
+            buffers[id(order.buffer)] = order.buffer
+        for quantity, buffer in self._backlog:
+            buffer.on_order -= quantity
+            self.units_cancelled += quantity
+            buffers[id(buffer)] = buffer
+        self._open, self._held, self._backlog = [], [], []
+        for buffer in buffers.values():
+            buffer.source_lost(self, extra_delay_h)
 
 
 class Buffer:
     """Incoming stock of one material. Units wait here first-in, first-out when it is empty.
 
     Replenishment is continuous review: whenever the inventory position (on hand + on order
-    − backorders) is at or below the reorder point, order the order quantity.
+    − backorders) is at or below the reorder point, order the order quantity from the active
+    source — the first supplier listed for the material, or, once it is lost, the next
+    backup from the time that one is qualified.
     """
 
     def __init__(self, buffer_id: str, material: str, initial: list[bool], reorder_point: int,
-                 order_quantity: int, supplier: Supplier, kernel: Kernel) -> None:
+                 order_quantity: int, supplier: Supplier, kernel: Kernel,
+                 backups: list[Supplier] | None = None) -> None:
         self.id = buffer_id
         self.material = material
         self.lots: deque[list[bool]] = deque([initial] if initial else [])
@@ -108,11 +178,14 @@ class Buffer:
         self.reorder_point = reorder_point
         self.order_quantity = order_quantity
         self.supplier = supplier
+        self.sources = [supplier, *(backups or [])]
+        self.ready_at_h = 0.0  # the active source takes orders from this time
         self.kernel = kernel
         self.stockout = Level(1.0 if self.on_hand == 0 else 0.0)
         self.resume: Callable[[Part], None] = _unconnected
         # Incoming inspection, when a rule set plans it: lots go there before stock.
         self.inbound: Callable[[Buffer, list[bool], str], None] | None = None
+        self.on_switch: Callable[[Buffer, Supplier | None, float], None] | None = None
 
     def start(self) -> None:
         self.review()
@@ -161,11 +234,37 @@ class Buffer:
             self.stockout.add(self.kernel.now(), 1)
 
     def review(self) -> None:
+        supplier = self.supplier
+        if supplier.lost or self.kernel.now() < self.ready_at_h:
+            return  # no source to order from yet
         position = self.on_hand + self.on_order - self.backorder
         while position <= self.reorder_point:
             self.on_order += self.order_quantity
             position += self.order_quantity
-            self.supplier.order(self.order_quantity, self)
+            supplier.order(self.order_quantity, self)
+
+    def source_lost(self, lost: Supplier, extra_delay_h: float = 0.0) -> None:
+        """Move to the next backup that is not lost; it takes orders once qualified."""
+        if lost is not self.supplier:
+            self.review()
+            return
+        backup = next((s for s in self.sources if not s.lost), None)
+        now = self.kernel.now()
+        if backup is None:
+            if self.on_switch is not None:
+                self.on_switch(self, None, now)
+            return  # nothing left to order from
+        self.supplier = backup
+        self.ready_at_h = now + max(backup.qualification_h, extra_delay_h)
+        if self.on_switch is not None:
+            self.on_switch(self, backup, self.ready_at_h)
+        if self.ready_at_h > now:
+            self.kernel.schedule(self.ready_at_h - now, self._qualified)
+        else:
+            self.review()
+
+    def _qualified(self, _: Any) -> None:
+        self.review()
 
 
 def _unconnected(part: Part) -> None:  # pragma: no cover - wiring error
