@@ -736,8 +736,46 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
         elif want not in kinds[shock.target]:
             yield ("shocks", i, "target"), (
                 f"{shock.target!r} is not a {want.value.replace('_', ' ')}")
-        if shock.start >= s.horizon:
+        if shock.start >= s.horizon and shock.after is None:
             yield ("shocks", i, "start"), "the shock starts after the horizon"
+        for message in shock.scenario_problems(s):
+            yield ("shocks", i), message
+    yield from _composition_problems(s)
+
+
+def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Cascades that point nowhere or in a circle; shocks that cannot combine."""
+    ids = {shock.id: i for i, shock in enumerate(s.shocks)}
+    for i, shock in enumerate(s.shocks):
+        if shock.after is None:
+            continue
+        if shock.onset is not None:
+            yield ("shocks", i, "onset"), "a cascaded shock cannot also have a random onset"
+        if shock.after.shock == shock.id:
+            yield ("shocks", i, "after", "shock"), "a shock cannot follow itself"
+        elif shock.after.shock not in ids:
+            yield ("shocks", i, "after", "shock"), f"unknown shock {shock.after.shock!r}"
+        else:  # walk the chain: a cycle never reaches a shock without `after`
+            seen, current = {shock.id}, s.shocks[ids[shock.after.shock]]
+            while current.after is not None and current.after.shock in ids:
+                if current.id in seen:
+                    yield ("shocks", i, "after"), "the cascade runs in a circle"
+                    break
+                seen.add(current.id)
+                current = s.shocks[ids[current.after.shock]]
+    fixed = [(i, sh) for i, sh in enumerate(s.shocks) if sh.after is None and sh.onset is None]
+    for a, (_, first) in enumerate(fixed):
+        for j, second in fixed[a + 1:]:
+            if first.target != second.target or first.target is None:
+                continue
+            if first.permanent and second.permanent:
+                yield ("shocks", j), (f"{first.target!r} is already lost for good through "
+                                      f"shock {first.id!r}; two permanent losses cannot "
+                                      "combine")
+            elif (first.exclusive and second.exclusive and first.type == second.type
+                  and first.start < second.end_h and second.start < first.end_h):
+                yield ("shocks", j), (f"overlaps shock {first.id!r} on {first.target!r}: two "
+                                      f"{first.type} shocks on one target cannot combine")
 
 
 class SemanticProblems(ValueError):

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from scenarios._units import Duration, PositiveDuration
+from scenarios._units import Duration, PositiveDuration, Rate
 
 if TYPE_CHECKING:
     from twin.model.base import Model
 
-__all__ = ["Family", "Profile", "Recovery", "Shock", "TargetKind"]
+__all__ = ["Cascade", "CascadeOn", "Family", "Onset", "Profile", "Recovery", "Shock",
+           "TargetKind"]
 
 #: Intensity steps used to follow a linear or exponential recovery.
 RAMP_STEPS = 10
@@ -72,6 +73,34 @@ class Recovery(BaseModel):
         return level if level >= EXP_CUTOFF else 0.0
 
 
+class CascadeOn(StrEnum):
+    """What in another shock's course starts a cascaded shock."""
+
+    STARTED = "started"  # the other shock begins
+    ENDED = "ended"  # its full effect ends (recovery begins)
+    STOCKOUT = "stockout"  # the first stock-out of any buffer after it began
+
+
+class Cascade(BaseModel):
+    """Start this shock when another one reaches a point; ``start`` is then the delay
+    after that moment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shock: str = Field(description="Id of the shock this one follows.")
+    on: CascadeOn = CascadeOn.STARTED
+
+
+class Onset(BaseModel):
+    """Random onset: occurrences arrive as a Poisson process from ``start`` on, each with
+    the shock's duration and recovery, for Monte Carlo risk runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate: Rate = Field(description="Occurrences per time unit, e.g. '2/365d'.")
+    max_occurrences: int = Field(100, ge=1, le=10_000)
+
+
 class Shock(BaseModel):
     """Base of every shock. Subclasses set the class variables and ``_apply``."""
 
@@ -83,6 +112,12 @@ class Shock(BaseModel):
     severity_axis: ClassVar[str] = "duration"
     #: A plant-wide shock that acts through the suppliers (so not on a replayed shop).
     acts_on_suppliers: ClassVar[bool] = False
+    #: Two exclusive shocks on one target whose windows overlap cannot combine.
+    exclusive: ClassVar[bool] = False
+    #: The effect is permanent (a lost supplier): a second such shock on the target is void.
+    permanent: ClassVar[bool] = False
+    #: The severity axis is a time (held in hours, written with a unit).
+    severity_is_time: ClassVar[bool] = False
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
     type: str
@@ -91,6 +126,10 @@ class Shock(BaseModel):
     start: Duration = Field(description="When the shock begins, from the start of the run.")
     duration: PositiveDuration = Field(description="How long the full shock lasts.")
     recovery: Recovery = Field(default_factory=lambda: Recovery())
+    after: Cascade | None = Field(None, description="Start when another shock reaches a "
+                                  "point (then start is the delay after it).")
+    onset: Onset | None = Field(None, description="Random onset: Poisson occurrences from "
+                                "start on.")
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -111,7 +150,8 @@ class Shock(BaseModel):
         adapter: TypeAdapter[Any] = TypeAdapter(
             Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
         # Durations are held in hours but written with a unit.
-        checked = adapter.validate_python(f"{value!r}h" if axis == "duration" else value)
+        is_time = axis == "duration" or self.severity_is_time
+        checked = adapter.validate_python(f"{value!r}h" if is_time else value)
         return self.model_copy(update={axis: checked})
 
     def intensity_steps(self) -> list[tuple[float, float]]:
@@ -124,6 +164,10 @@ class Shock(BaseModel):
         if rec.profile is Profile.LINEAR:
             return _linear(steps, end, rec)
         return _exponential(steps, end, rec)
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        """What about this shock does not fit ``scenario`` (beyond its target's kind)."""
+        return []
 
     def apply(self, plant: Model, level: float) -> None:
         """Move the plant's levers for intensity ``level`` (0 removes the effect)."""

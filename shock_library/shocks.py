@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from scenarios._units import Duration, PositiveDuration
 from shock_library.base import Family, Shock, TargetKind
 from shock_library.registry import register
 
 if TYPE_CHECKING:
     from twin.model.base import Model
 
-__all__ = ["AIModelDrift", "BorderClosure", "BreakdownBurst", "ContaminatedBatch",
-           "DemandSurge", "FloodLogistics", "HeatWave", "InspectorShortage",
-           "LeadTimeInflation", "PartialCapacityCut", "PowerOutage", "QualityDrift",
-           "RegulationChange", "SiteDisaster", "SupplierOutage", "ToolChainSwitch"]
+__all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
+           "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge",
+           "ExpeditedOrder", "ExportControl", "FloodLogistics", "HeatWave",
+           "InspectorShortage", "LeadTimeInflation", "MESOutage", "PartialCapacityCut",
+           "PowerOutage", "QualityDrift", "RegulationChange", "SiteDisaster",
+           "SupplierInsolvency", "SupplierOutage", "TariffShock", "ToolChainSwitch"]
 
 
 def _toward(level: float, full: float) -> float | None:
@@ -283,6 +286,7 @@ class RegulationChange(Shock):
     family = Family.REGULATION
     target_kind = TargetKind.INSPECTION_STATION
     severity_axis = "test_time_factor"
+    exclusive = True
     type: Literal["regulation_change"] = "regulation_change"
     rules: str = Field(min_length=1, max_length=1024, description="The rule-set file the "
                        "regulation makes mandatory, relative to the scenario file.")
@@ -293,3 +297,195 @@ class RegulationChange(Shock):
         if level > 0.0:
             plant.reload_rules(self.rules, reason=f"shock {self.id}", once=True)
         plant.station(self.target or "").speed.set(self.id, _toward(level, self.test_time_factor))
+
+
+@register
+class SupplierInsolvency(Shock):
+    """Supplier insolvency: the supplier is lost for good at the start; its open orders are
+    cancelled and the buffer orders from its next backup once that one is contracted and
+    qualified — after the duration (finding and contracting it) or the backup's own
+    qualification time, whichever is longer. Without a backup the material stops. Moves
+    stock-outs and OTD. Severity: the duration."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    permanent = True
+    type: Literal["supplier_insolvency"] = "supplier_insolvency"
+
+    def _apply(self, plant: Model, level: float) -> None:
+        if level > 0.0:
+            plant.supplier(self.target or "").lose(self.duration)
+
+
+@register
+class AllocationCut(Shock):
+    """Allocation cut on a single-sourced part: the supplier fills only part of each order
+    placed in the window; the rest stays on order with it and ships when the allocation is
+    lifted, so the buffer cannot order around it. Moves stock-outs and OTD. Severity: the
+    share of each order withheld."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "cut"
+    type: Literal["allocation_cut"] = "allocation_cut"
+    cut: float = Field(gt=0, le=1, description="Share of each order withheld at full shock.")
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        plant = getattr(scenario, "plant", None)
+        if plant is None:
+            return []
+        material = next((s.material for s in plant.suppliers if s.id == self.target), None)
+        sources = [s.id for s in plant.suppliers if s.material == material]
+        if material is not None and len(sources) > 1:
+            return [f"an allocation cut hits a single-sourced part, but {material!r} has "
+                    f"{len(sources)} suppliers ({', '.join(sources)})"]
+        return []
+
+    def _apply(self, plant: Model, level: float) -> None:
+        plant.supplier(self.target or "").allocation.set(
+            self.id, _toward(level, 1.0 - self.cut))
+
+
+@register
+class ExportControl(Shock):
+    """Export control / technology cut-off: the supplier may no longer ship the component,
+    for good; the part must be redesigned and requalified, so the buffer's backup takes
+    orders only after the duration (redesign and requalification) or its own qualification
+    time if longer. Open orders are cancelled. Moves stock-outs and OTD. Severity: the
+    duration."""
+
+    family = Family.GEOPOLITICS
+    target_kind = TargetKind.SUPPLIER
+    permanent = True
+    type: Literal["export_control"] = "export_control"
+
+    def _apply(self, plant: Model, level: float) -> None:
+        if level > 0.0:
+            plant.supplier(self.target or "").lose(self.duration)
+
+
+@register
+class TariffShock(Shock):
+    """Tariff shock: units delivered by the supplier during the window cost more by the
+    tariff rate. Cost only: lead times, quality and flow are untouched. Moves
+    cost_per_unit. Severity: the tariff rate."""
+
+    family = Family.GEOPOLITICS
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "tariff"
+    type: Literal["tariff_shock"] = "tariff_shock"
+    tariff: float = Field(gt=0, le=10, description="Ad valorem tariff at full shock "
+                          "(0.25 = +25 % on the price).")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        plant.supplier(self.target or "").price_factor.set(
+            self.id, _toward(level, 1.0 + self.tariff))
+
+
+def _needs_rules(shock: Shock, scenario: Any) -> list[str]:
+    plant = getattr(scenario, "plant", None)
+    has_incoming = plant is not None and any(
+        getattr(st, "role", "line") == "incoming" for st in plant.stations)
+    if getattr(scenario, "rules", None) is None or not has_incoming:
+        return [f"a {shock.type} shock acts on the rule engine: give the scenario a rule set "
+                "(rules:) and an incoming inspection station"]
+    return []
+
+
+@register
+class MESOutage(Shock):
+    """MES / data outage: inspection results and statistics stop flowing for the duration,
+    so triggers cannot evaluate and incoming inspection falls back to the safe plan —
+    tightened sampling (or 100 %) — for every lot. Moves inspection load and release lead
+    time. Severity: the duration."""
+
+    family = Family.TECHNOLOGY
+    target_kind = TargetKind.PLANT
+    type: Literal["mes_outage"] = "mes_outage"
+    fallback: Literal["tightened", "full"] = Field("tightened", description="The safe plan "
+                                                  "while data is down.")
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        return _needs_rules(self, scenario)
+
+    def _apply(self, plant: Model, level: float) -> None:
+        assert plant.rules is not None
+        plant.rules.data_down.set(self.id, None if level <= 0.0 else
+                                  (2.0 if self.fallback == "full" else 1.0))
+
+
+@register
+class CyberIncident(Shock):
+    """Cyber incident with data loss: systems are down for the duration — no batch can be
+    released without its electronic record, and incoming inspection runs on the safe plan
+    without triggers — and data back to the recovery point is lost: switching histories and
+    statistics restart, and lots put into stock within the recovery point before the
+    incident lose their inspection records, so they are pulled and inspected again in full.
+    Moves release lead time, OTD and inspection load. Severity: the duration."""
+
+    family = Family.TECHNOLOGY
+    target_kind = TargetKind.PLANT
+    type: Literal["cyber_incident"] = "cyber_incident"
+    recovery_point: Duration = Field(24.0, description="How far back data is lost (RPO).")
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        return _needs_rules(self, scenario)
+
+    def _apply(self, plant: Model, level: float) -> None:
+        assert plant.rules is not None
+        down = level > 0.0
+        plant.rules.data_down.set(self.id, 1.0 if down else None)
+        for st in plant.stations:
+            if st.kind == "release":
+                st.capacity.set(self.id, 0.0 if down else None)
+        if down:
+            plant.rules.lose_data(self.recovery_point, reason=f"shock {self.id}", once=True)
+
+
+@register
+class CustomerRecall(Shock):
+    """Customer audit or recall: units shipped within the look-back before the start are
+    recalled and inspected again in full at the target inspection station; defective ones
+    found are scrapped and made again, and shipments are held (quarantine) for the
+    duration. Moves inspection load, scrap, OTD and throughput. Severity: the look-back."""
+
+    family = Family.REGULATION
+    target_kind = TargetKind.INSPECTION_STATION
+    severity_axis = "lookback"
+    severity_is_time = True
+    type: Literal["customer_recall"] = "customer_recall"
+    lookback: PositiveDuration = Field(description="Units shipped this long before the "
+                                       "start are recalled.")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        down = level > 0.0
+        for st in plant.stations:
+            if st.kind == "release":
+                st.capacity.set(self.id, 0.0 if down else None)
+        if down:
+            plant.recall(self.lookback, plant.station(self.target or ""),
+                         reason=f"shock {self.id}", once=True)
+
+
+@register
+class ExpeditedOrder(Shock):
+    """Expedited order from a supplier — typically a backup, in a cascade after a
+    stock-out: an emergency lot of ``quantity`` units is bought at once, delivered in a
+    fraction of the normal lead time at a price premium, even from a backup not yet
+    qualified (the emergency buy accepts that risk). Moves stock-outs (down) and
+    cost_per_unit (up). Severity: the quantity."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "quantity"
+    type: Literal["expedited_order"] = "expedited_order"
+    quantity: int = Field(ge=1, le=100_000_000, description="Units bought.")
+    lead_time_factor: float = Field(0.25, gt=0, le=1, description="Share of the normal lead "
+                                    "time (air freight).")
+    premium: float = Field(0.5, ge=0, le=20, description="Price premium (0.5 = +50 %).")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        if level > 0.0:
+            plant.expedite(plant.supplier(self.target or ""), self.quantity,
+                           self.lead_time_factor, self.premium, reason=f"shock {self.id}",
+                           once=True)

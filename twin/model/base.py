@@ -57,9 +57,16 @@ SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
 class Model:
     """Book-keeping common to the plant and the shop; subclasses build the components."""
 
-    def __init__(self, scenario: Scenario, kernel: Kernel) -> None:
+    def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int = 0,
+                 replication: int = 0) -> None:
         self.scenario = scenario
         self.kernel = kernel
+        self.seed = seed
+        self.replication = replication
+        # Cascaded shocks waiting for the shock they follow, by its id.
+        self._followers: dict[str, list[Any]] = {}
+        self._stockout_watch: list[Any] = []
+        self._once: set[str] = set()
         self.suppliers: dict[str, Supplier] = {}
         self.buffers: dict[str, Buffer] = {}
         self.stations: list[Station] = []
@@ -90,7 +97,14 @@ class Model:
         horizon = scenario.horizon
         self._start()
         for shock in scenario.shocks:
-            self._schedule_shock(shock)
+            if shock.after is not None:
+                self._followers.setdefault(shock.after.shock, []).append(shock)
+            elif shock.onset is not None:
+                self._schedule_onsets(shock)
+            else:
+                self._schedule_shock(shock)
+        for buffer in self.buffers.values():
+            buffer.on_empty = self._stocked_out
         times = _snapshot_times(horizon, scenario.bucket_h, scenario.warmup)
         if times:
             self.kernel.schedule(times[0], self._snapshot, (times, 0))
@@ -134,13 +148,68 @@ class Model:
         self.rules.reload(self.scenario.ruleset(path), path.resolve(), reason=reason,
                           once=once)
 
+    def once(self, reason: str) -> bool:
+        """True the first time ``reason`` is seen (a one-off shock effect)."""
+        if reason in self._once:
+            return False
+        self._once.add(reason)
+        return True
+
+    def expedite(self, supplier: Supplier, quantity: int, lead_factor: float, premium: float,
+                 *, reason: str, once: bool = False) -> None:
+        """An emergency order of ``quantity`` from ``supplier`` for its material's buffer."""
+        if once and not self.once(reason):
+            return
+        buffer = self.buffers.get(supplier.material)
+        if buffer is None:
+            raise SimulationError(f"{reason}: no buffer holds {supplier.material!r}")
+        supplier.expedite(quantity, buffer, lead_factor, premium)
+        self.log("OrderExpedited", reason=reason, supplier=supplier.id, quantity=quantity)
+
+    def recall(self, lookback_h: float, station: Station, *, reason: str,
+               once: bool = False) -> None:
+        """Recall what was shipped in the last ``lookback_h``: see the plant."""
+        raise SimulationError(f"{reason}: this model cannot recall shipped units")
+
     def log(self, kind: str, **fields: Any) -> None:
         """A journal record of something that happened during the run."""
         self.events.append({"kind": kind, "at_h": self.kernel.now(), **fields})
 
     def _schedule_shock(self, shock: Any) -> None:
         steps = shock.intensity_steps()
-        self.kernel.schedule(steps[0][0], self._shock_step, (shock, steps, 0))
+        self.kernel.schedule(steps[0][0] - self.kernel.now(), self._shock_step,
+                             (shock, steps, 0))
+
+    def _schedule_onsets(self, shock: Any) -> None:
+        """Random onset: Poisson occurrences from the shock's start, from its own stream."""
+        from twin.rng import stream
+
+        rng = stream(self.seed, self.replication, f"shock:{shock.id}:onset")
+        t = shock.start
+        for k in range(shock.onset.max_occurrences):
+            t += float(rng.exponential(1.0 / shock.onset.rate))
+            if t >= self.scenario.horizon:
+                break
+            self._schedule_shock(shock.model_copy(update={
+                "id": f"{shock.id}#{k + 1}", "start": t, "onset": None}))
+
+    def _follow(self, leader: str, moment: str) -> None:
+        """Start the shocks cascading from ``leader`` at ``moment`` (started / ended)."""
+        for follower in self._followers.get(leader, ()):
+            if follower.after.on.value == moment:
+                self._start_cascaded(follower)
+            elif follower.after.on.value == "stockout" and moment == "started":
+                self._stockout_watch.append(follower)
+
+    def _start_cascaded(self, shock: Any) -> None:
+        self._schedule_shock(shock.model_copy(update={
+            "start": self.kernel.now() + shock.start, "after": None}))
+
+    def _stocked_out(self, buffer: Any) -> None:
+        if self._stockout_watch:
+            watching, self._stockout_watch = self._stockout_watch, []
+            for shock in watching:
+                self._start_cascaded(shock)
 
     def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int]) -> None:
         shock, steps, i = arg
@@ -149,8 +218,11 @@ class Model:
             self.log("ShockStarted", shock=shock.id, type=shock.type,
                      target=shock.target, severity=shock.severity())
         shock.apply(self, level)
+        if i == 0:
+            self._follow(shock.id, "started")
         if i == 1:  # by construction, the step at the end of the shock's duration
             self.log("ShockEnded", shock=shock.id, recovered_at_h=steps[-1][0])
+            self._follow(shock.id, "ended")
         if i + 1 < len(steps):
             self.kernel.schedule(steps[i + 1][0] - at, self._shock_step, (shock, steps, i + 1))
 

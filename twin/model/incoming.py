@@ -38,6 +38,7 @@ import numpy as np
 from rules_engine.ruleset import CompiledPlan, CompiledRules, RuleSet, compile_plan, diff_rules
 from rules_engine.sampling import SamplingPlan, Severity
 from rules_engine.switching import LotOutcome, SwitchingProcedure
+from twin.model.lever import Combine, Lever
 from twin.model.part import LotJob
 from twin.model.station import InspectionStation
 from twin.model.supplier import Buffer
@@ -88,6 +89,9 @@ class RuleEngine:
         self._trigger_fired: set[tuple[str, str]] = set()
         self._reasons: set[str] = set()
         self.lots = 0
+        # Data down (MES outage, cyber incident): 1 = sample on the safe tightened plan,
+        # 2 = inspect every lot in full; no statistics, no triggers meanwhile.
+        self.data_down = Lever("rules.data_down", 0.0, Combine.MAX)
 
     # -- rule sets ----------------------------------------------------------------------
 
@@ -145,12 +149,15 @@ class RuleEngine:
             kind = "screen"
         elif station.sample_floor.value >= 1.0:
             kind = "screen"  # a shock forced 100 % inspection at the station
+        elif self.data_down.value >= 2.0:
+            kind = "screen"  # the safe plan while data is down is 100 % inspection
         elif state.switching is not None and state.switching.discontinued:
             # Acceptance sampling is discontinued (5 lots not accepted on tightened) until
             # the supplier corrects; meanwhile every lot is sorted in full.
             kind = "screen"
         else:
-            sampling = plan.plan_for(ordered, state.severity())
+            severity = Severity.TIGHTENED if self.data_down.value >= 1.0 else state.severity()
+            sampling = plan.plan_for(ordered, severity)
             kind = "screen" if sampling is None or sampling.full_inspection else "sample"
             if kind == "sample" and self._skip(state):
                 self.model.log("LotInspected", material=buffer.material, supplier=supplier_id,
@@ -194,7 +201,7 @@ class RuleEngine:
             _remove(flags, False, false)
             station.inspected += n
             station.rejected += found
-            if state is not None:
+            if state is not None and self.data_down.value <= 0.0:
                 self._record(state, plan, found, n, accepted, station)
             self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
                            decision="accepted" if accepted else "rejected_screened",
@@ -215,8 +222,9 @@ class RuleEngine:
             _remove(flags, False, false)
             station.inspected += job.sample
             station.rejected += caught + false
-            if job.sample == job.ordered:  # a whole lot inspected (not a rejected lot's rest)
-                if state is not None:
+            if job.sample == job.ordered:
+                # a whole lot inspected (not a rejected lot's rest, not a re-inspection)
+                if state is not None and self.data_down.value <= 0.0:
                     self._count(state, job.sample, caught + false)
                 self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
                                decision="inspected_full", severity=None, n=job.sample,
@@ -244,6 +252,31 @@ class RuleEngine:
                                reason=switched.reason.value)
         self._evaluate(state.plan.material, station)
 
+    def lose_data(self, recovery_point_h: float, *, reason: str, once: bool = False) -> None:
+        """Records back to the recovery point are gone: switching histories and statistics
+        restart, and lots stocked since then are pulled and inspected again in full."""
+        if once and reason in self._reasons:
+            return
+        self._reasons.add(reason)
+        for material, state in list(self.materials.items()):
+            self.materials[material] = MaterialState(state.plan)
+        self._trigger_since.clear()
+        self._trigger_fired.clear()
+        since = self.kernel.now() - recovery_point_h
+        pulled = 0
+        for buffer in self.model.buffers.values():
+            planned = self.materials.get(buffer.material)
+            if planned is None:
+                continue
+            station = self.stations[planned.plan.station or next(iter(self.stations))]
+            for flags in buffer.pull_recent(since):
+                pulled += len(flags)
+                work = sum(station.service() for _ in range(len(flags)))
+                station.arrive_lot(LotJob(buffer.material, buffer, flags, 0, "screen", None,
+                                          len(flags), work, self._lot_done))
+        self.model.log("DataLost", reason=reason, recovery_point_h=recovery_point_h,
+                       units_reinspected=pulled)
+
     # -- triggers -------------------------------------------------------------------------
 
     def statistics(self, material: str) -> dict[str, float]:
@@ -263,7 +296,7 @@ class RuleEngine:
 
     def _evaluate(self, material: str, station: InspectionStation) -> None:
         compiled = self.compiled
-        if compiled is None or not compiled.triggers:
+        if compiled is None or not compiled.triggers or self.data_down.value > 0.0:
             return
         values = self.statistics(material)
         now = self.kernel.now()

@@ -18,7 +18,7 @@ from scenarios.model import RecordedDist, Scenario
 from scenarios.model import ReleaseStation as ReleaseSpec
 from twin.kernel import Kernel
 from twin.model.base import Model, PlantRecord
-from twin.model.part import Order, Part
+from twin.model.part import LotJob, Order, Part
 from twin.model.station import InspectionStation, ReleaseStation, Station
 from twin.model.supplier import Buffer, Supplier, _lot_flags
 from twin.rng import UniformStream, exponential_sampler, make_sampler, stream
@@ -30,7 +30,7 @@ class Plant(Model):
     """One replication's model of the scenario's plant on ``kernel``."""
 
     def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int) -> None:
-        super().__init__(scenario, kernel)
+        super().__init__(scenario, kernel, seed=seed, replication=replication)
         plant = scenario.plant
         if plant is None:
             raise TypeError("a Plant needs a scenario with a plant section")
@@ -145,6 +145,43 @@ class Plant(Model):
 
     def wip_count(self) -> int:
         return sum(s.in_station() for s in self.stations[: len(self._routing)])
+
+    def recall(self, lookback_h: float, station: Station, *, reason: str,
+               once: bool = False) -> None:
+        """Units shipped in the last ``lookback_h`` come back and are inspected in full at
+        ``station``; the defective ones found are scrapped and made again for a new order
+        due ``due_in`` from now."""
+        if once and not self.once(reason):
+            return
+        now = self.kernel.now()
+        first = int(np.searchsorted(self._release_h, now - lookback_h, side="left"))
+        flags = self._release_escaped[first:]
+        if not flags or not isinstance(station, InspectionStation):
+            self.log("RecallInspected", reason=reason, recalled=len(flags), found=0)
+            return
+        work = sum(station.service() for _ in range(len(flags)))
+        job = LotJob("shipped", None, list(flags), 0, "recall", None, len(flags), work,
+                     self._recall_done)
+        self.log("RecallStarted", reason=reason, recalled=len(flags),
+                 defective=int(sum(flags)))
+        station.arrive_lot(job)
+
+    def _recall_done(self, job: LotJob, station: InspectionStation) -> None:
+        now = self.kernel.now()
+        defective = int(sum(job.flags))
+        detection = min(station.detection * station.detection_factor.value, 1.0)
+        found = sum(1 for _ in range(defective) if station.draw() < detection)
+        station.inspected += job.sample
+        station.rejected += found
+        self._scrap_h.extend([now] * found)
+        self.log("RecallInspected", recalled=job.sample, found=found)
+        if found:
+            order = Order(len(self._order_due_h), now, now + self._due_in, found)
+            self._order_created_h.append(now)
+            self._order_due_h.append(order.due_h)
+            self._order_done_h.append(np.nan)
+            for _ in range(found):
+                self._pick(Part(order))
 
     def _source_switched(self, buffer: Buffer, to: Supplier | None, ready_h: float) -> None:
         self.log("SourceSwitched", buffer=buffer.id, material=buffer.material,

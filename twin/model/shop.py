@@ -84,7 +84,7 @@ class Shop(Model):
 
     def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int,
                  data: ShopData | None = None, keep_finished: bool = False) -> None:
-        super().__init__(scenario, kernel)
+        super().__init__(scenario, kernel, seed=seed, replication=replication)
         shop = scenario.shop
         if shop is None:
             raise TypeError("a Shop needs a scenario with a shop section")

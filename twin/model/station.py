@@ -272,10 +272,10 @@ class ReleaseStation(Station):
         self.immediate = servers is None
 
     def arrive(self, part: Part) -> None:
-        if self.immediate:
+        if self.immediate and self.servers[0].online and not self.queue:
             self.served += 1
             self.next(part)
-        else:
+        else:  # reviewed, or held (quarantine, systems down) until release resumes
             super().arrive(part)
 
     def finish(self, part: Part) -> None:

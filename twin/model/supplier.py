@@ -33,12 +33,13 @@ def _lot_flags(rng: np.random.Generator, size: int, defect_rate: float) -> list[
 
 
 class _Order:
-    __slots__ = ("buffer", "cancelled", "quantity")
+    __slots__ = ("buffer", "cancelled", "price", "quantity")
 
-    def __init__(self, quantity: int, buffer: Buffer) -> None:
+    def __init__(self, quantity: int, buffer: Buffer, price: float = 1.0) -> None:
         self.quantity = quantity
         self.buffer = buffer
         self.cancelled = False
+        self.price = price  # multiplier on the unit price (an expediting premium)
 
 
 class Supplier:
@@ -74,6 +75,7 @@ class Supplier:
         self._held: list[_Order] = []
         self._open: list[_Order] = []
         self._backlog: list[tuple[int, Buffer]] = []  # beyond the allocation
+        self.serves: list[Buffer] = []  # buffers that list it as a source
 
     def order(self, quantity: int, buffer: Buffer) -> None:
         allocation = self.allocation.value
@@ -86,12 +88,20 @@ class Supplier:
                 return
         self._place(quantity, buffer)
 
-    def _place(self, quantity: int, buffer: Buffer) -> None:
-        lead = self.lead_time() * self.lead_time_factor.value
+    def expedite(self, quantity: int, buffer: Buffer, lead_factor: float,
+                 premium: float) -> None:
+        """An emergency order outside the buffer's policy: faster, dearer, and placed even
+        if this supplier is a backup not yet qualified."""
+        buffer.on_order += quantity
+        self._place(quantity, buffer, lead_factor, 1.0 + premium)
+
+    def _place(self, quantity: int, buffer: Buffer, lead_factor: float = 1.0,
+               price: float = 1.0) -> None:
+        lead = self.lead_time() * self.lead_time_factor.value * lead_factor
         spread = self.lead_time_spread.value
         if spread > 0.0:
             lead *= float(self._disruption_rng.lognormal(0.0, spread))
-        order = _Order(quantity, buffer)
+        order = _Order(quantity, buffer, price)
         self._open.append(order)
         self.kernel.schedule(lead, self._deliver, order)
 
@@ -114,7 +124,7 @@ class Supplier:
             return
         self.lots_delivered += 1
         self.units_delivered += shipped
-        self.cost += shipped * self.unit_cost * self.price_factor.value
+        self.cost += shipped * self.unit_cost * self.price_factor.value * order.price
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
         flags = _lot_flags(self.quality_rng, shipped, rate)
         if buffer.inbound is None:
@@ -152,6 +162,8 @@ class Supplier:
             self.units_cancelled += quantity
             buffers[id(buffer)] = buffer
         self._open, self._held, self._backlog = [], [], []
+        for buffer in self.serves:
+            buffers[id(buffer)] = buffer
         for buffer in buffers.values():
             buffer.source_lost(self, extra_delay_h)
 
@@ -171,6 +183,7 @@ class Buffer:
         self.id = buffer_id
         self.material = material
         self.lots: deque[list[bool]] = deque([initial] if initial else [])
+        self.lot_times: deque[float] = deque([0.0] if initial else [])  # when stocked
         self.on_hand = len(initial)
         self.on_order = 0
         self.backorder = 0
@@ -179,6 +192,8 @@ class Buffer:
         self.order_quantity = order_quantity
         self.supplier = supplier
         self.sources = [supplier, *(backups or [])]
+        for source in self.sources:
+            source.serves.append(self)
         self.ready_at_h = 0.0  # the active source takes orders from this time
         self.kernel = kernel
         self.stockout = Level(1.0 if self.on_hand == 0 else 0.0)
@@ -186,6 +201,7 @@ class Buffer:
         # Incoming inspection, when a rule set plans it: lots go there before stock.
         self.inbound: Callable[[Buffer, list[bool], str], None] | None = None
         self.on_switch: Callable[[Buffer, Supplier | None, float], None] | None = None
+        self.on_empty: Callable[[Buffer], None] | None = None
 
     def start(self) -> None:
         self.review()
@@ -209,6 +225,7 @@ class Buffer:
             self.stockout.add(now, -1)
         if flags:
             self.lots.append(flags)
+            self.lot_times.append(now)
         self.on_hand += len(flags)
         self.on_order -= len(flags) if ordered is None else ordered
         served: list[Part] = []
@@ -229,9 +246,25 @@ class Buffer:
                 part.defective = True
             if not flags:
                 lots.popleft()
+                self.lot_times.popleft()
         self.on_hand -= quantity
         if self.on_hand == 0:
             self.stockout.add(self.kernel.now(), 1)
+            if self.on_empty is not None:
+                self.on_empty(self)
+
+    def pull_recent(self, since_h: float) -> list[list[bool]]:
+        """Take the lots stocked at or after ``since_h`` out of stock (e.g. to inspect them
+        again); the oldest stock, used first, stays."""
+        pulled: list[list[bool]] = []
+        while self.lot_times and self.lot_times[-1] >= since_h:
+            self.lot_times.pop()
+            flags = self.lots.pop()
+            self.on_hand -= len(flags)
+            pulled.append(flags)
+        if pulled and self.on_hand == 0:
+            self.stockout.add(self.kernel.now(), 1)
+        return pulled
 
     def review(self) -> None:
         supplier = self.supplier
