@@ -1,4 +1,5 @@
-"""The `shocktwin rules` commands: lint a rule-set file, show it compiled, print its schema.
+"""The `shocktwin rules` commands: lint a rule-set file, show it compiled, draft one from a
+failure table, print its schema.
 
 Mounted by the top-level ``cli.py``. Exit codes of ``rules lint``: 0 no errors or warnings
 (info notes allowed), 1 lint found errors or warnings, 2 the file (or the scenario) is
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -20,7 +24,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from rules_engine.lint import LintFinding
-    from rules_engine.ruleset import CompiledPlan, RuleSet
+    from rules_engine.ruleset import CompiledPlan, Plan, RuleSet
 
 __all__ = ["EXIT_CLEAN", "EXIT_FINDINGS", "EXIT_INVALID", "print_rules_schema", "rules_app",
            "schema_rules"]
@@ -256,6 +260,105 @@ def _limit(x: float | None) -> str:
 def _action_text(fields: dict[str, Any]) -> str:
     kind = fields.pop("type")
     return f"{kind} " + " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+@rules_app.command("derive")
+@_errors_to_exit
+def derive_command(
+    failures: Annotated[Path, typer.Option(
+        "--failures", help="The failure-mode table: FMEA ratings or defect counts per "
+                           "characteristic (.csv, or a YAML list).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the drafted rule set "
+                                                    "(YAML).")],
+    material: Annotated[str | None, typer.Option(
+        help="Draft only this material's plan (default every material in the table).")
+                        ] = None,
+    existing_supplier: Annotated[bool, typer.Option(
+        "--existing-supplier", help="The supplier is not new: start on normal inspection, "
+                                    "without a first article.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")
+                     ] = False,
+) -> None:
+    """Draft inspection plans from a failure-mode table: level and AQL by risk, which
+    characteristics to inspect, first article and tightened start for a new supplier.
+
+    Exit 0 when the rule set was written, 2 for a bad table or an --out that exists.
+    """
+    from rules_engine.failures import assess_row, draft_plan, dump_rules, load_failures
+    from twin.errors import RuleError
+
+    if out.is_dir():
+        raise RuleError("is a directory; give the rule-set file to write", file=str(out))
+    if out.exists() and out.resolve() == failures.resolve():
+        raise RuleError("is the failure table itself", file=str(out))
+    if out.exists() and not force:
+        raise RuleError("exists; pass --force to overwrite it", file=str(out))
+    if not out.parent.is_dir():
+        raise RuleError(f"folder {out.parent} does not exist", file=str(out))
+    rows = load_failures(failures)
+    name = failures.stem if _IDENT.fullmatch(failures.stem) else None
+    ruleset = draft_plan(rows, material=material, new_supplier=not existing_supplier,
+                         name=name, source=failures.name)
+    try:
+        _write_atomically(out, dump_rules(ruleset))
+    except OSError as e:
+        raise RuleError(f"cannot write: {e.strerror or e}", file=str(out)) from None
+
+    drafted = {p.material: {c.name for c in p.characteristics} for p in ruleset.plans}
+    table = Table(title=f"{failures}: risk by row", title_justify="left")
+    for col in ("material", "characteristic", "failure mode", "basis", "risk", "inspected"):
+        table.add_column(col, overflow="fold", no_wrap=col not in ("failure mode", "basis"))
+    for row in rows:
+        if row.material not in drafted:
+            continue
+        a = assess_row(row)
+        table.add_row(row.material, row.characteristic, row.failure_mode or "–",
+                      "; ".join(a.reasons), a.risk.value,
+                      "yes" if row.characteristic in drafted[row.material] else "no")
+    _stdout.print(table)
+    say = functools.partial(_stdout.print, markup=False, highlight=False)
+    for plan in ruleset.plans:
+        say(f"plan {plan.material}: {_plan_text(plan)}")
+    say(f"wrote {out} (rule set {ruleset.name}, content hash {ruleset.content_hash()})")
+
+
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+
+
+def _plan_text(plan: Plan) -> str:
+    from rules_engine.ruleset import SingleSampling
+
+    s = plan.sampling
+    parts = [f"single sampling, level {s.level.value}, AQL {s.aql}, starting {s.start.value}"
+             if isinstance(s, SingleSampling) else "100 % inspection"]
+    if plan.first_article is not None:
+        parts.append(f"first article {plan.first_article.pieces} pieces")
+    names = ", ".join(c.name for c in plan.characteristics) or "none"
+    parts.append(f"inspects {names}")
+    return "; ".join(parts)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename it over: a reader never sees
+    half a file, and a failed write leaves the old one."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private; give it the mode a plain write would have.
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def schema_rules() -> dict[str, Any]:

@@ -1,0 +1,877 @@
+"""Drafting inspection plans from failure history: an FMEA or defect-count table → a RuleSet.
+
+When a shock substitutes a part or a supplier, :func:`draft_plan` turns the part's
+failure-mode table into a rule set with one inspection plan per material: which
+characteristics to inspect, the inspection level and AQL by risk, and for a new supplier a
+first-article inspection and a tightened start. :func:`load_failures` reads the table (CSV, or
+a YAML list of mappings) and reports every bad row at once; :func:`dump_rules` writes the
+drafted rule set as YAML that :func:`~rules_engine.ruleset.load_rules` reads back to the same
+content hash. A draft is a starting point for the quality engineer, not an approved plan.
+
+The table
+=========
+
+One row per failure mode of a characteristic. Columns: ``material`` and ``characteristic``
+(identifiers), optional ``failure_mode`` (text), and at least one risk basis:
+
+* ``severity``, ``occurrence``, ``detection``: FMEA ratings, 1–10 on the AIAG & VDA (2019)
+  scales, given together;
+* ``rpn``: a risk priority number S × O × D (1–1000), alone or with severity (with all three
+  ratings it must equal their product);
+* ``defects`` and ``inspected``: units found nonconforming in units inspected.
+
+``severity`` may also stand alone beside ``rpn`` or the counts. Optional ``lsl``, ``usl`` and
+``unit`` are the specification limits; ``inspect`` (yes/no) overrides whether a
+characteristic is inspected (see below). Several rows may describe one characteristic (one
+per failure mode); rows that give limits for it must give the same ones.
+
+Risk of a row
+=============
+
+A row's risk class is the highest that any basis it gives assigns:
+
+=============================  ===============  =====================  =============
+basis                          high             medium                 low
+=============================  ===============  =====================  =============
+severity S                     S ≥ 9            –                      –
+S, O, D: action priority AP    H                M                      L
+rpn without O and D            RPN ≥ 200        100 ≤ RPN < 200        RPN < 100
+defects / inspected            p₉₅ ≥ 1 %        0.1 % ≤ p₉₅ < 1 %      p₉₅ < 0.1 %
+=============================  ===============  =====================  =============
+
+Action priority is the table of the AIAG & VDA FMEA Handbook (1st edition, 2019) for design
+and process FMEAs, with S, O and D grouped into bands (H high, M medium, L low):
+
+=====  =====  ====  ===  ===  ===
+S      O      D 7–10  5–6  2–4  1
+=====  =====  ====  ===  ===  ===
+9–10   8–10   H     H    H    H
+9–10   6–7    H     H    H    H
+9–10   4–5    H     H    H    M
+9–10   2–3    H     M    L    L
+7–8    8–10   H     H    H    H
+7–8    6–7    H     H    H    M
+7–8    4–5    H     M    M    M
+7–8    2–3    M     M    L    L
+4–6    8–10   H     H    M    M
+4–6    6–7    M     M    M    L
+4–6    4–5    M     L    L    L
+2–3    8–10   M     M    L    L
+=====  =====  ====  ===  ===  ===
+
+Every other combination (O = 1, S = 1, S 4–6 with O ≤ 3, S 2–3 with O ≤ 7) is L.
+
+Why these choices:
+
+* **S ≥ 9 is high whatever O and D say.** Severity belongs to the effect and does not change
+  with the supplier, while O and D were rated for the process being replaced: a substitute
+  has not yet shown that failures are as rare or as well caught.
+* **RPN bands only without O and D.** The handbook replaced RPN by action priority because
+  equal products hide very different risks, and it gives no RPN thresholds; a row that gives
+  only an RPN is banded at 200 and 100, the bands chosen here.
+* **Counts are judged by an upper bound, not the observed rate**, so a small clean sample
+  does not look safe: p₉₅ is the one-sided 95 % upper bound of the Jeffreys interval,
+  ``beta.ppf(0.95, d + ½, n − d + ½)`` (1 when d = n). 0 defects in 50 gives p₉₅ = 3.75 %
+  (high); it takes about 2 000 clean units to get below 0.1 %. At 1 % or more the supplier
+  may not meet the AQL 0.65 the high class samples at; below 0.1 % the process has shown
+  itself well inside every AQL used here.
+
+Plan of a material
+==================
+
+=======  ==========================================  =====================================
+class    sampling (Z1.4 single, z14 switching)       characteristic listed in the plan
+=======  ==========================================  =====================================
+high     level III, AQL 0.65; 100 % if any S = 10     always (``inspect: no`` is refused)
+medium   level II, AQL 1.0                            unless its rows say ``inspect: no``
+low      level II, AQL 2.5                            only when a row says ``inspect: yes``
+=======  ==========================================  =====================================
+
+A plan takes its material's worst class, so its AQL is the tightest and its level the
+highest over the rows. The rule-set format has one sampling per material, so one S = 10
+failure mode puts the whole material on 100 % inspection. A characteristic is listed when
+any of its rows calls for it; listed characteristics with limits get a ``spec``. For a new
+supplier the plan starts on tightened inspection and measures a first article
+(:data:`FIRST_ARTICLE_PIECES` pieces); for a current supplier it starts normal, without one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from scipy import stats
+
+from rules_engine.ruleset import (
+    Characteristic,
+    FirstArticle,
+    FullInspection,
+    Plan,
+    RuleSet,
+    SamplingMethod,
+    SingleSampling,
+    Spec,
+    Switching,
+)
+from rules_engine.sampling import InspectionLevel, Severity
+from scenarios.loader import MAX_FILE_BYTES, Loc, _line_for, _loc_text, _message, read_yaml
+from scenarios.model import Ident, SemanticProblems
+from twin.errors import Problem, RuleError, ScenarioError
+
+__all__ = [
+    "COLUMNS",
+    "FIRST_ARTICLE_PIECES",
+    "HISTORY_CONFIDENCE",
+    "MAX_ROWS",
+    "SAMPLING_BY_RISK",
+    "FailureRow",
+    "Risk",
+    "RiskAssessment",
+    "action_priority",
+    "assess_row",
+    "draft_plan",
+    "dump_rules",
+    "jeffreys_upper_bound",
+    "load_failures",
+    "parse_failures",
+]
+
+
+class Risk(StrEnum):
+    """Risk class of a failure-table row, a characteristic or a material."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """0 for low, 1 medium, 2 high: for taking the worst of several."""
+        return _RANKS[self]
+
+
+_RANKS: Mapping[Risk, int] = MappingProxyType({Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2})
+
+#: Inspection level and AQL of a plan by its material's worst risk class.
+SAMPLING_BY_RISK: Mapping[Risk, tuple[InspectionLevel, str]] = MappingProxyType({
+    Risk.HIGH: (InspectionLevel.III, "0.65"),
+    Risk.MEDIUM: (InspectionLevel.II, "1.0"),
+    Risk.LOW: (InspectionLevel.II, "2.5"),
+})
+
+#: Units of the first lot from a new supplier measured in full (a five-piece layout).
+FIRST_ARTICLE_PIECES = 5
+#: One-sided confidence of the upper bound on a historical defect rate.
+HISTORY_CONFIDENCE = 0.95
+
+# Thresholds of the risk table in the module docstring.
+_SEVERITY_HIGH = 9
+_SEVERITY_FULL = 10
+_RPN_HIGH, _RPN_MEDIUM = 200, 100
+_RATE_HIGH, _RATE_MEDIUM = 0.01, 0.001
+
+#: Rows a failure table may have.
+MAX_ROWS = 5000
+
+# Action priority (AIAG & VDA FMEA Handbook 2019): per severity band and occurrence band, the
+# letters for the detection bands 7–10, 5–6, 2–4, 1. Bands missing here are all L.
+_AP_TABLE: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("9-10", "8-10"): "HHHH", ("9-10", "6-7"): "HHHH", ("9-10", "4-5"): "HHHM",
+    ("9-10", "2-3"): "HMLL",
+    ("7-8", "8-10"): "HHHH", ("7-8", "6-7"): "HHHM", ("7-8", "4-5"): "HMMM",
+    ("7-8", "2-3"): "MMLL",
+    ("4-6", "8-10"): "HHMM", ("4-6", "6-7"): "MMML", ("4-6", "4-5"): "MLLL",
+    ("2-3", "8-10"): "MMLL",
+})  # fmt: skip
+_LETTERS: Mapping[str, Risk] = MappingProxyType({"H": Risk.HIGH, "M": Risk.MEDIUM,
+                                                 "L": Risk.LOW})
+
+_SCALE = "(AIAG & VDA scale)"
+
+
+# --------------------------------------------------------------------------- risk
+
+
+def _band(value: int, bands: Sequence[tuple[int, str]]) -> str:
+    return next(label for low, label in bands if value >= low)
+
+
+def action_priority(severity: int, occurrence: int, detection: int) -> Risk:
+    """The AIAG & VDA (2019) action priority of S, O and D ratings (each 1–10).
+
+    Raises:
+        RuleError: a rating is not a whole number from 1 to 10.
+    """
+    problems = [Problem(None, name, f"must be a whole number from 1 to 10 {_SCALE}, got "
+                        f"{value!r}")
+                for name, value in (("severity", severity), ("occurrence", occurrence),
+                                    ("detection", detection))
+                if isinstance(value, bool) or not isinstance(value, int)
+                or not 1 <= value <= 10]
+    if problems:
+        raise RuleError(problems)
+    s = _band(severity, ((9, "9-10"), (7, "7-8"), (4, "4-6"), (2, "2-3"), (1, "1")))
+    o = _band(occurrence, ((8, "8-10"), (6, "6-7"), (4, "4-5"), (2, "2-3"), (1, "1")))
+    d = (7, 5, 2, 1).index(next(low for low in (7, 5, 2, 1) if detection >= low))
+    return _LETTERS[_AP_TABLE.get((s, o), "LLLL")[d]]
+
+
+def jeffreys_upper_bound(defects: int, inspected: int,
+                         confidence: float = HISTORY_CONFIDENCE) -> float:
+    """One-sided upper confidence bound on a defect rate (a share) from counts.
+
+    The ``confidence`` quantile of the Jeffreys posterior Beta(d + ½, n − d + ½), and 1 when
+    every unit was defective (Brown, Cai & DasGupta 2001). 0 in 50 at 95 % gives 0.0375.
+
+    Raises:
+        RuleError: counts that are not whole numbers with 0 ≤ defects ≤ inspected, inspected
+            ≥ 1, or a confidence outside (0, 1).
+    """
+    problems = []
+    for name, value, low in (("defects", defects, 0), ("inspected", inspected, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            problems.append(Problem(None, name, f"must be a whole number of at least {low}, "
+                                    f"got {value!r}"))
+    if not problems and defects > inspected:
+        problems.append(Problem(None, "defects", f"{defects} defects cannot exceed "
+                                f"{inspected} inspected"))
+    if not (isinstance(confidence, float | int) and 0 < confidence < 1):
+        problems.append(Problem(None, "confidence", f"must be between 0 and 1, got "
+                                f"{confidence!r}"))
+    if problems:
+        raise RuleError(problems)
+    if defects == inspected:
+        return 1.0
+    return float(stats.beta.ppf(confidence, defects + 0.5, inspected - defects + 0.5))
+
+
+# --------------------------------------------------------------------------- the table
+
+
+Rating = Annotated[int, Field(ge=1, le=10)]
+
+
+class FailureRow(BaseModel):
+    """One row of a failure table: a failure mode of a material's characteristic and the
+    evidence of its risk (FMEA ratings, an RPN, or defect counts)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    material: Ident
+    characteristic: Ident
+    failure_mode: str = Field("", max_length=200)
+    severity: Rating | None = None
+    occurrence: Rating | None = None
+    detection: Rating | None = None
+    rpn: int | None = Field(None, ge=1, le=1000)
+    defects: int | None = Field(None, ge=0)
+    inspected: int | None = Field(None, ge=1, le=1_000_000_000)
+    lsl: FiniteFloat | None = None
+    usl: FiniteFloat | None = None
+    unit: str | None = Field(None, min_length=1, max_length=32)
+    inspect: bool | None = Field(None, description="yes: inspect even at low risk; no: do "
+                                 "not inspect at medium risk (refused at high risk).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FailureRow:
+        problems: list[tuple[Loc, str]] = []
+        ratings = {"severity": self.severity, "occurrence": self.occurrence,
+                   "detection": self.detection}
+        if self.occurrence is not None or self.detection is not None:
+            problems.extend(((name,), "give severity, occurrence and detection together")
+                            for name, value in ratings.items() if value is None)
+        if (self.rpn is not None and self.severity is not None
+                and self.occurrence is not None and self.detection is not None):
+            product = self.severity * self.occurrence * self.detection
+            if self.rpn != product:
+                problems.append((("rpn",), f"rpn {self.rpn} is not severity × occurrence × "
+                                 f"detection = {self.severity} × {self.occurrence} × "
+                                 f"{self.detection} = {product}"))
+        if (self.defects is None) != (self.inspected is None):
+            missing = "inspected" if self.inspected is None else "defects"
+            problems.append(((missing,), "give defects and inspected together"))
+        elif (self.defects is not None and self.inspected is not None
+              and self.defects > self.inspected):
+            problems.append((("defects",), f"{self.defects} defects cannot exceed "
+                             f"{self.inspected} inspected"))
+        has_basis = (self.occurrence is not None or self.detection is not None
+                     or self.rpn is not None or self.defects is not None
+                     or self.inspected is not None)
+        if not has_basis:
+            problems.append(((), "no risk basis: give severity, occurrence and detection, "
+                             "or rpn, or defects and inspected"
+                             + (" (severity alone is not enough)" if self.severity else "")))
+        if self.unit is not None and self.lsl is None and self.usl is None:
+            problems.append((("unit",), "a unit without lsl or usl"))
+        if self.unit is None and (self.lsl is not None or self.usl is not None):
+            problems.append((("unit",), "spec limits need a unit"))
+        if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
+            problems.append((("lsl",), f"lsl {self.lsl:g} must be below usl {self.usl:g}"))
+        if not problems and self.inspect is False:
+            risk = assess_row(self)
+            if risk.risk is Risk.HIGH:
+                problems.append((("inspect",), "a high-risk characteristic is always "
+                                 f"inspected ({'; '.join(risk.reasons)})"))
+        if problems:
+            raise SemanticProblems(problems)
+        return self
+
+    @property
+    def has_spec(self) -> bool:
+        """True when the row gives a specification limit."""
+        return self.lsl is not None or self.usl is not None
+
+
+
+#: The columns a failure table may have, in the order of :class:`FailureRow`.
+COLUMNS: tuple[str, ...] = tuple(FailureRow.model_fields)
+_REQUIRED = ("material", "characteristic")
+_BASIS_COLUMNS = ("severity", "rpn", "defects")
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    """A row's risk class, why (one reason per basis), and what it asks of the plan."""
+
+    risk: Risk
+    reasons: tuple[str, ...]
+    #: True when the row asks for 100 % inspection of its material (S = 10).
+    full_inspection: bool
+    #: True when the row asks for its characteristic to be listed in the plan.
+    inspect: bool
+    action_priority: Risk | None = None
+    #: Upper bound on the defect rate (a share) from the row's counts.
+    rate_upper: float | None = None
+
+
+def assess_row(row: FailureRow) -> RiskAssessment:
+    """The risk class of one row by the table in the module docstring."""
+    classes: list[Risk] = []
+    reasons: list[str] = []
+    ap: Risk | None = None
+    upper: float | None = None
+    s, o, d = row.severity, row.occurrence, row.detection
+    if s is not None and o is not None and d is not None:
+        ap = action_priority(s, o, d)
+        classes.append(ap)
+        reasons.append(f"S {s}, O {o}, D {d} → AP {ap.value[0].upper()}")
+    elif row.rpn is not None:
+        rpn_class = (Risk.HIGH if row.rpn >= _RPN_HIGH else
+                     Risk.MEDIUM if row.rpn >= _RPN_MEDIUM else Risk.LOW)
+        classes.append(rpn_class)
+        reasons.append(f"RPN {row.rpn}")
+    if s is not None and s >= _SEVERITY_HIGH:
+        classes.append(Risk.HIGH)
+        if ap is not Risk.HIGH:
+            reasons.append(f"S {s} ≥ {_SEVERITY_HIGH}")
+    if row.defects is not None and row.inspected is not None:
+        upper = jeffreys_upper_bound(row.defects, row.inspected)
+        classes.append(Risk.HIGH if upper >= _RATE_HIGH else
+                       Risk.MEDIUM if upper >= _RATE_MEDIUM else Risk.LOW)
+        reasons.append(f"{row.defects:,} in {row.inspected:,} → p95 ≤ {_percent(upper)}")
+    risk = max(classes, key=lambda r: r.rank, default=Risk.LOW)
+    full = s is not None and s >= _SEVERITY_FULL
+    if full:
+        reasons.append(f"S {s}: 100 %")
+    # Without a say from the table, medium and high are inspected; it cannot drop a high.
+    inspect = risk is not Risk.LOW if row.inspect is None else row.inspect or risk is Risk.HIGH
+    return RiskAssessment(risk=risk, reasons=tuple(reasons), full_inspection=full,
+                          inspect=inspect, action_priority=ap, rate_upper=upper)
+
+
+def _percent(share: float) -> str:
+    pct = 100 * share
+    return f"{pct:.2g} %" if pct < 1 else f"{pct:.3g} %"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+Locate = Callable[[int, Loc], tuple[str, int | None]]
+
+
+def load_failures(path: str | Path) -> list[FailureRow]:
+    """Read and validate a failure table: ``.csv`` (a header row of :data:`COLUMNS` in any
+    order and case; empty cells are missing values; ``#`` comment lines allowed) or
+    ``.yaml``/``.yml`` (a list of mappings with those keys).
+
+    Raises:
+        RuleError: the file is missing, unreadable, empty, not text or invalid; every bad
+            row is listed with the file, its line, the column and the reason.
+    """
+    file = str(path)
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        try:
+            data, lines = read_yaml(path)
+        except ScenarioError as e:
+            raise RuleError(e.problems, file=file) from None
+        return parse_failures(data, file=file, lines=lines)
+    if suffix != ".csv":
+        raise RuleError(f"unknown table format {suffix or '(no suffix)'!r}: give a .csv, "
+                        ".yaml or .yml file", file=file)
+    return _parse_csv(_read_text(Path(path), file), file)
+
+
+def parse_failures(data: Any, *, file: str | None = None,
+                   lines: Mapping[Loc, int] | None = None) -> list[FailureRow]:
+    """Validate already-parsed rows (a list of mappings, e.g. from YAML) into FailureRows."""
+    line_map = dict(lines or {})
+    if not isinstance(data, list):
+        raise RuleError([Problem(file, "", "a failure table must be a list of rows (mappings "
+                                 f"with the keys {', '.join(COLUMNS)})",
+                                 line_map.get((), 1 if file else None))], file=file)
+
+    def locate(index: int, loc: Loc) -> tuple[str, int | None]:
+        full = (index, *loc)
+        return _loc_text(full), (_line_for(line_map, full) if line_map else None)
+
+    return _validate(data, file, locate)
+
+
+def _read_text(path: Path, file: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RuleError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                            file=file)
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise RuleError("no such file", file=file) from None
+    except IsADirectoryError:
+        raise RuleError("is a directory, not a file", file=file) from None
+    except OSError as e:
+        raise RuleError(f"cannot read: {e.strerror}", file=file) from None
+    if b"\x00" in raw:
+        raise RuleError("not a text file (it contains NUL bytes)", file=file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RuleError(f"not UTF-8 text (byte {e.start})", file=file) from None
+    if not text.strip():
+        raise RuleError("the file is empty", file=file)
+    return text
+
+
+def _parse_csv(text: str, file: str) -> list[FailureRow]:
+    # Comment lines are blanked rather than dropped, so line numbers stay the file's.
+    kept = "\n".join("" if line.lstrip().startswith("#") else line
+                     for line in text.split("\n"))
+    reader = csv.reader(io.StringIO(kept, newline=""))
+    header: list[str] | None = None
+    records: list[dict[str, str]] = []
+    row_lines: list[int] = []
+    problems: list[Problem] = []
+    before = header_line = 0
+    try:
+        for cells in reader:
+            start, before = before + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header, header_line = [c.strip().lower() for c in cells], start
+                problems.extend(_header_problems(header, file, start))
+                if problems:
+                    raise RuleError(problems, file=file)
+                continue
+            if len(cells) != len(header):
+                problems.append(Problem(file, "", f"{len(cells)} cells, but the header has "
+                                        f"{len(header)} columns", start))
+                continue
+            if len(records) >= MAX_ROWS:
+                problems.append(Problem(file, "", f"more than {MAX_ROWS:,} rows", start))
+                break
+            records.append({k: v.strip() for k, v in zip(header, cells, strict=True)
+                            if v.strip()})
+            row_lines.append(start)
+    except csv.Error as e:
+        problems.append(Problem(file, "", f"not valid CSV: {e}", reader.line_num))
+    if header is None:
+        raise RuleError("the file has no header row", file=file)
+    if not records and not problems:
+        raise RuleError([Problem(file, "", "the table has no rows, only a header",
+                                 header_line)], file=file)
+
+    def locate(index: int, loc: Loc) -> tuple[str, int | None]:
+        return (str(loc[0]) if loc else ""), row_lines[index]
+
+    rows: list[FailureRow] = []
+    if records:
+        try:
+            rows = _validate(records, file, locate)
+        except RuleError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise RuleError(sorted(problems, key=lambda p: p.line or 0), file=file)
+    return rows
+
+
+def _header_problems(header: list[str], file: str, line: int) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            yield Problem(file, "", "a column has no name", line)
+        elif name in seen:
+            yield Problem(file, name, "duplicate column", line)
+        elif name not in COLUMNS:
+            yield Problem(file, name, f"unknown column (columns: {', '.join(COLUMNS)})", line)
+        seen.add(name)
+    for name in _REQUIRED:
+        if name not in header:
+            yield Problem(file, name, "required column is missing", line)
+    if not any(name in header for name in _BASIS_COLUMNS):
+        yield Problem(file, "", "no risk columns: give severity, occurrence and detection, "
+                      "or rpn, or defects and inspected", line)
+
+
+def _validate(records: Sequence[Any], file: str | None, locate: Locate) -> list[FailureRow]:
+    if not records:
+        raise RuleError([Problem(file, "", "the table has no rows", None)], file=file)
+    if len(records) > MAX_ROWS:
+        raise RuleError([Problem(file, "", f"more than {MAX_ROWS:,} rows", None)], file=file)
+    problems: list[Problem] = []
+    rows: list[tuple[int, FailureRow]] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            path, line = locate(index, ())
+            problems.append(Problem(file, path, "a row must be a mapping of column to value",
+                                    line))
+            continue
+        try:
+            rows.append((index, FailureRow.model_validate(record)))
+        except ValidationError as e:
+            for loc, message in _row_errors(e):
+                path, line = locate(index, loc)
+                problems.append(Problem(file, path, message, line))
+    problems.extend(_cross_row_problems(rows, file, locate))
+    if problems:
+        raise RuleError(sorted(problems, key=lambda p: p.line or 0), file=file)
+    return [row for _, row in rows]
+
+
+def _cross_row_problems(rows: Sequence[tuple[int, FailureRow]], file: str | None,
+                        locate: Locate) -> Iterator[Problem]:
+    """Repeated rows, and limits of one characteristic that differ between its rows."""
+    seen: dict[tuple[str, str, str], int] = {}
+    limits: dict[tuple[str, str], tuple[int, FailureRow]] = {}
+    for index, row in rows:
+        key = (row.material, row.characteristic, row.failure_mode.strip().lower())
+        if key in seen:
+            path, line = locate(index, ("failure_mode",) if row.failure_mode else ())
+            yield Problem(file, path, "the same material, characteristic and failure mode "
+                          f"as {_where(seen[key], locate)}", line)
+        else:
+            seen[key] = index
+        if not row.has_spec:
+            continue
+        first = limits.setdefault((row.material, row.characteristic), (index, row))
+        other = first[1]
+        if (other.lsl, other.usl, other.unit) != (row.lsl, row.usl, row.unit):
+            path, line = locate(index, ("lsl" if row.lsl is not None else "usl",))
+            yield Problem(file, path, f"limits {_limits_text(row)} differ from "
+                          f"{_limits_text(other)} given for {row.characteristic} at "
+                          f"{_where(first[0], locate)}", line)
+
+
+def _where(index: int, locate: Locate) -> str:
+    path, line = locate(index, ())
+    return f"line {line}" if line is not None else path
+
+
+def _limits_text(row: FailureRow) -> str:
+    low = "–" if row.lsl is None else f"{row.lsl:g}"
+    high = "–" if row.usl is None else f"{row.usl:g}"
+    return f"[{low}, {high}] {row.unit}"
+
+
+_BOUNDED = {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}
+_RANGES: Mapping[str, str] = MappingProxyType({
+    "severity": f"from 1 to 10 {_SCALE}", "occurrence": f"from 1 to 10 {_SCALE}",
+    "detection": f"from 1 to 10 {_SCALE}", "rpn": "from 1 to 1000",
+    "defects": "0 or more", "inspected": "from 1 to 1,000,000,000",
+})
+
+
+def _row_errors(e: ValidationError) -> Iterator[tuple[Loc, str]]:
+    for err in e.errors(include_url=False):
+        loc: Loc = tuple(err["loc"])
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, SemanticProblems):
+            for sub, message in inner.problems:
+                yield (*loc, *sub), message
+            continue
+        yield loc, _row_message(err, str(loc[0]) if loc else "")
+
+
+def _row_message(err: Any, column: str) -> str:
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        return f"unknown column (columns: {', '.join(COLUMNS)})"
+    if kind == "missing":
+        return "required, but empty or missing"
+    if kind in _BOUNDED and column in _RANGES:
+        return f"must be {_RANGES[column]}, got {got}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"must be a whole number, got {got!r}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number, got {got!r}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {got!r}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be yes or no, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return ("must be an identifier (a letter first, then letters, digits, '_', '-', '.'; "
+                f"at most 64 characters), got {got!r}")
+    return _message(err)
+
+
+# --------------------------------------------------------------------------- drafting
+
+
+_DRAFTED = "Drafted from a failure-mode table"
+
+
+def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
+               new_supplier: bool = True, station: str | None = "iqc",
+               name: str | None = None, source: str | None = None,
+               first_article_pieces: int = FIRST_ARTICLE_PIECES) -> RuleSet:
+    """A rule set with one inspection plan per material of ``rows``, by the risk mapping of
+    the module docstring.
+
+    Args:
+        rows: the failure table, e.g. from :func:`load_failures`.
+        material: draft only this material's plan (default every material in the table).
+        new_supplier: start on tightened inspection with a first-article inspection of
+            ``first_article_pieces`` units; otherwise start normal, without one.
+        station: the inspection station of the plans (``None``: any the material passes).
+        name: the rule set's name; default ``<material>-draft`` for one material, else
+            ``draft``.
+        source: where the rows came from, named in the description.
+
+    The description says, per plan, which rows set its level and AQL and which
+    characteristics are inspected; :func:`dump_rules` repeats it as a header comment.
+
+    Raises:
+        RuleError: no rows (for ``material``), rows that repeat or contradict each other,
+            or a name, station or piece count the rule-set format refuses.
+    """
+    table = list(rows)
+    wrong = [type(r).__name__ for r in table if not isinstance(r, FailureRow)]
+    if wrong:
+        raise TypeError(f"draft_plan takes FailureRow objects, not {', '.join(set(wrong))}")
+    if not table:
+        raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
+    problems = list(_cross_row_problems(list(enumerate(table)), source,
+                                        lambda i, loc: (_loc_text((i, *loc)), None)))
+    if problems:
+        raise RuleError(problems, file=source)
+    if material is not None:
+        known = list(dict.fromkeys(r.material for r in table))
+        table = [r for r in table if r.material == material]
+        if not table:
+            raise RuleError([Problem(source, "material", f"the table has no rows for "
+                                     f"{material!r} (materials: {', '.join(known)})")],
+                            file=source)
+    by_material: dict[str, list[FailureRow]] = {}
+    for row in table:
+        by_material.setdefault(row.material, []).append(row)
+    if name is None:
+        name = f"{next(iter(by_material))}-draft" if len(by_material) == 1 else "draft"
+    problems = list(_argument_problems(name=name, station=station,
+                                       first_article_pieces=first_article_pieces))
+    if problems:
+        raise RuleError(problems, file=source)
+    start = Severity.TIGHTENED if new_supplier else Severity.NORMAL
+    if new_supplier:
+        who = (f"for a new supplier: plans start on tightened inspection and measure a first "
+               f"article of {first_article_pieces} pieces.")
+    else:
+        who = "for a current supplier: plans start on normal inspection, without a first " \
+              "article."
+    lines = [f"{_DRAFTED}{f' ({source})' if source else ''} {who}"]
+    try:
+        plans = []
+        for mat, mat_rows in by_material.items():
+            plan, note = _draft_material(mat, mat_rows, start=start, station=station,
+                                         first_article=FirstArticle(pieces=first_article_pieces)
+                                         if new_supplier else None)
+            plans.append(plan)
+            lines.append(note)
+        return RuleSet(version=1, name=name, description="\n".join(lines), plans=plans)
+    except ValidationError as e:
+        raise RuleError([Problem(source, _loc_text(tuple(err["loc"])), _row_message(
+            err, str(err["loc"][-1]) if err["loc"] else "")) for err in e.errors(
+            include_url=False)], file=source) from e
+
+
+_IDENT: TypeAdapter[str] = TypeAdapter(Ident)
+_PIECES: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=10_000)])
+
+
+def _argument_problems(**values: Any) -> Iterator[Problem]:
+    """The arguments of :func:`draft_plan` the rule-set format constrains, all at once."""
+    for key, value in values.items():
+        if value is None:
+            continue
+        adapter: TypeAdapter[Any] = _PIECES if key == "first_article_pieces" else _IDENT
+        try:
+            adapter.validate_python(value, strict=True)
+        except ValidationError as e:
+            err = e.errors(include_url=False)[0]
+            message = (f"must be a whole number from 1 to 10,000, got {value!r}"
+                       if adapter is _PIECES else _row_message(err, key))
+            yield Problem(None, key, message)
+
+
+def _draft_material(material: str, rows: list[FailureRow], *, start: Severity,
+                    station: str | None, first_article: FirstArticle | None
+                    ) -> tuple[Plan, str]:
+    assessed = [(row, assess_row(row)) for row in rows]
+    worst = max((a.risk for _, a in assessed), key=lambda r: r.rank)
+    full_rows = [(r, a) for r, a in assessed if a.full_inspection]
+    sampling: SingleSampling | FullInspection
+    if full_rows:
+        sampling = FullInspection(method=SamplingMethod.FULL)
+        how, drivers = "100 % inspection", full_rows
+    else:
+        level, aql = SAMPLING_BY_RISK[worst]
+        sampling = SingleSampling(level=level, aql=aql, switching=Switching.Z14, start=start)
+        how = f"level {level.value}, AQL {aql}"
+        drivers = [(r, a) for r, a in assessed if a.risk is worst]
+    by_name: dict[str, list[tuple[FailureRow, RiskAssessment]]] = {}
+    for row, a in assessed:
+        by_name.setdefault(row.characteristic, []).append((row, a))
+    characteristics: list[Characteristic] = []
+    listed: list[str] = []
+    left_out: list[str] = []
+    for name, items in by_name.items():
+        risk = max((a.risk for _, a in items), key=lambda r: r.rank)
+        if not any(a.inspect for _, a in items):
+            left_out.append(f"{name} ({risk.value})")
+            continue
+        spec = next((Spec(lsl=r.lsl, usl=r.usl, unit=r.unit) for r, _ in items
+                     if r.has_spec and r.unit is not None), None)
+        characteristics.append(Characteristic(name=name, spec=spec))
+        why = "" if risk is not Risk.LOW else ", listed by the table"
+        listed.append(f"{name} ({risk.value}{why})")
+    plan = Plan(material=material, station=station, sampling=sampling,
+                first_article=first_article, characteristics=characteristics)
+    shown = [_driver_text(r, a) for r, a in drivers[:5]]
+    if len(drivers) > 5:
+        shown.append(f"{len(drivers) - 5} more")
+    note = (f"{material}: {how} ({worst.value} risk), set by {_join(shown)}. "
+            f"Inspected: {_join(listed) or 'none'}.")
+    if left_out:
+        note += f" Not inspected: {_join(left_out)}."
+    return plan, note
+
+
+def _driver_text(row: FailureRow, a: RiskAssessment) -> str:
+    mode = f" '{row.failure_mode}'" if row.failure_mode else ""
+    return f"{row.characteristic}{mode} ({'; '.join(a.reasons)})"
+
+
+def _join(items: Sequence[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class _RulesDumper(yaml.SafeDumper):
+    """Safe YAML with multi-line text as literal blocks and no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Items of a block list indented under their key, as in the hand-written files.
+        super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_RulesDumper.add_representer(str, _represent_str)
+
+_WIDTH = 92
+
+
+def dump_rules(ruleset: RuleSet) -> str:
+    """A rule set as YAML text that :func:`~rules_engine.ruleset.load_rules` reads back to
+    the same content hash.
+
+    A header comment repeats the description; for a rule set from :func:`draft_plan` it
+    first gives the risk mapping, so the description's per-plan lines (which rows set the
+    level and AQL) can be checked against it.
+    """
+    data = ruleset.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not data.get("triggers"):
+        data.pop("triggers", None)
+    if not data.get("description"):
+        data.pop("description", None)
+    body = yaml.dump(data, Dumper=_RulesDumper, sort_keys=False, allow_unicode=True,
+                     width=_WIDTH + 8, default_flow_style=None)
+    return _header(ruleset) + body
+
+
+def _header(ruleset: RuleSet) -> str:
+    out: list[str] = []
+    drafted = ruleset.description.startswith(_DRAFTED)
+    if drafted:
+        out.append(f"Rule set {ruleset.name}: inspection plans drafted from a failure-mode "
+                   "table. Review before use.")
+        out.append("")
+        out.extend(_legend())
+    else:
+        out.append(f"Rule set {ruleset.name}.")
+    for paragraph in ruleset.description.split("\n"):
+        words = " ".join(paragraph.split())
+        if words:
+            out.append("")
+            out.extend(textwrap.wrap(words, _WIDTH - 2, break_long_words=False,
+                                     break_on_hyphens=False))
+    # str.split above took every YAML line break out of the text, so each line stays a comment.
+    return "".join(f"# {line}".rstrip() + "\n" for line in out) + "\n"
+
+
+def _legend() -> list[str]:
+    high, medium, low = (SAMPLING_BY_RISK[r] for r in (Risk.HIGH, Risk.MEDIUM, Risk.LOW))
+    return [
+        "Risk class of a row (the highest any of its bases gives):",
+        f"  high    S ≥ {_SEVERITY_HIGH}, action priority H, RPN ≥ {_RPN_HIGH}, or defect "
+        f"rate ≥ {_percent(_RATE_HIGH)}",
+        f"  medium  action priority M, RPN {_RPN_MEDIUM}–{_RPN_HIGH - 1}, or defect rate "
+        f"{_percent(_RATE_MEDIUM)} to {_percent(_RATE_HIGH)}",
+        "  low     anything else",
+        "Action priority: AIAG & VDA FMEA Handbook (2019). Defect rate: Jeffreys "
+        f"{_percent(HISTORY_CONFIDENCE)} upper bound.",
+        "A plan takes its material's worst class:",
+        f"  high    level {high[0].value}, AQL {high[1]} (100 % inspection when S = "
+        f"{_SEVERITY_FULL}); characteristic always inspected",
+        f"  medium  level {medium[0].value}, AQL {medium[1]}; inspected unless the table "
+        "says no",
+        f"  low     level {low[0].value}, AQL {low[1]}; inspected only if the table says yes",
+    ]
