@@ -67,10 +67,47 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
                 if isinstance(action, LoadRules):
                     nested = path.parent / action.file
                     queue.append((f"{path}: triggers[{t}].then[{a}].file", action.file, nested))
+    drafted = dict(_drafts(sc, file, problems))
     if problems:
         raise ScenarioError(problems, file=file)
     sc._rulesets = loaded
+    sc._drafted = drafted
     return sc
+
+
+def _drafts(sc: Scenario, file: str | None,
+            problems: list[Problem]) -> Iterator[tuple[str, Any]]:
+    """The plans drafted from backup suppliers' failure tables."""
+    from rules_engine.failures import draft_plan, load_failures
+
+    plant = sc.plant
+    if plant is None:
+        return
+    incoming = [st.id for st in plant.stations
+                if st.kind == StationKind.INSPECTION and st.role == "incoming"]
+    for i, sup in enumerate(plant.suppliers):
+        if sup.failures is None:
+            continue
+        where = f"plant.suppliers[{i}].failures"
+        if not incoming:
+            problems.append(Problem(file, where, "a drafted plan needs an incoming inspection "
+                                    "station (role: incoming) to apply it"))
+            continue
+        path = sc.resolve(sup.failures)
+        if not path.is_file():
+            problems.append(Problem(file, where, f"failure table {sup.failures!r} does not "
+                                    f"exist (looked for {path})"))
+            continue
+        try:
+            rows = load_failures(path)
+            ruleset = draft_plan(rows, material=sup.material, new_supplier=True,
+                                 station=incoming[0], name=f"drafted-{sup.id}",
+                                 source=path.name)
+        except (RuleError, ValueError) as e:
+            problems.extend(e.problems if isinstance(e, RuleError)
+                            else [Problem(str(path), "", str(e))])
+            continue
+        yield sup.id, ruleset
 
 
 def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:

@@ -227,6 +227,10 @@ class Supplier(_Frozen):
                              "(any currency); gives the cost_per_unit KPI.")
     qualification: Duration = Field(0.0, description="As a backup: time to qualify it once "
                                     "it is needed (0: pre-qualified).")
+    failures: str | None = Field(None, min_length=1, max_length=1024, description=(
+        "As a backup: a failure-mode table (CSV or YAML, relative to this file); when this "
+        "supplier takes over, the rule engine drafts the material's inspection plan from it "
+        "(shocktwin rules derive) and loads it in the running twin."))
 
 
 
@@ -611,6 +615,12 @@ class Scenario(_Frozen):
     _base_dir: Path | None = PrivateAttr(None)
     # Rule sets the scenario refers to, by resolved path; filled by the loader.
     _rulesets: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # Plans drafted from the failure tables of backup suppliers, by supplier id.
+    _drafted: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def drafted_rules(self, supplier_id: str) -> Any:
+        """The rule set drafted for backup ``supplier_id`` from its failure table, if any."""
+        return self._drafted.get(supplier_id)
 
     def ruleset(self, path: Path) -> Any:
         """The loaded rule set of a resolved path the scenario refers to."""
@@ -620,8 +630,11 @@ class Scenario(_Frozen):
             raise KeyError(f"rule set {path} was not loaded with the scenario") from None
 
     def rule_files(self) -> dict[str, str]:
-        """Every rule set the scenario can load, resolved path -> content hash."""
-        return {k: v.content_hash() for k, v in sorted(self._rulesets.items())}
+        """Every rule set the scenario can load, resolved path (or the backup supplier it was
+        drafted for) -> content hash."""
+        out = {k: v.content_hash() for k, v in sorted(self._rulesets.items())}
+        out.update({f"drafted for {k}": v.content_hash() for k, v in sorted(self._drafted.items())})
+        return out
 
     def resolve(self, path_text: str) -> Path:
         """A path named in the file, resolved against the folder of the scenario file."""

@@ -236,3 +236,33 @@ def test_cyber_incident_holds_release_and_reinspects_recent_stock(tmp_path) -> N
     assert lost["at_h"] == 240.0 and lost["units_reinspected"] > 0
     assert rep.kpis["release_lead_time_p95"] > base.kpis["release_lead_time_p95"]
     assert rep.kpis["otd"] < base.kpis["otd"]
+
+
+def test_a_backup_taking_over_brings_its_drafted_plan_into_the_running_twin(tmp_path) -> None:
+    from rules_engine.sampling import single_sampling_plan
+
+    (tmp_path / "backup_fmea.csv").write_text(
+        "material,characteristic,failure_mode,severity,occurrence,detection\n"
+        "part,leak_rate,leak at the seal,9,4,3\n"
+        "part,bore,bore oversize,6,3,3\n")
+    backup = BACKUP | {"failures": "backup_fmea.csv"}
+    doc = deep_update(COVERED, {"horizon": "20d", "rules": "rules.yaml", "shocks": [
+        {"id": "bust", "type": "supplier_insolvency", "target": "sup", "start": "2d",
+         "duration": "1h"}]})
+    doc["plant"]["suppliers"].append(backup)
+    doc["plant"]["stations"].insert(0, {"id": "iqc-in", "kind": "inspection",
+                                        "role": "incoming", "inspectors": 1,
+                                        "time_per_unit": "30s", "detection": 0.95})
+    rules = copy.deepcopy(RULES)
+    rules["triggers"] = []
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    rep = run_replication(load_scenario(path), 0, seed=SEED)
+    [reload] = kinds(rep, "RulesReloaded")
+    assert reload["reason"] == "substitution backup" and reload["at_h"] == 48.0
+    # S 9 makes the backup's valve plan high risk: level III, AQL 0.65, starting tightened.
+    assert "part: AQL 1.0 → 0.65 (stricter)" in reload["changes"]
+    after = [d for d in kinds(rep, "LotInspected") if d["at_h"] > 48.0]
+    plan = single_sampling_plan(500, "III", "0.65", "tightened")
+    assert after and after[0]["severity"] == "tightened" and after[0]["n"] == plan.n

@@ -101,8 +101,10 @@ class RuleEngine:
         self.compiled = compile_plan(ruleset)
         self.materials = {m: MaterialState(p) for m, p in self.compiled.plans.items()}
 
-    def reload(self, ruleset: RuleSet, path: Path, *, reason: str, once: bool = False) -> None:
-        """Replace the rule set now; lots already delivered keep their plan."""
+    def reload(self, ruleset: RuleSet, path: Path, *, reason: str, once: bool = False,
+               fresh: frozenset[str] = frozenset()) -> None:
+        """Replace the rule set now; lots already delivered keep their plan. Switching
+        states carry over, except for the ``fresh`` materials (a new supplier)."""
         if once and reason in self._reasons:
             return
         self._reasons.add(reason)
@@ -111,7 +113,7 @@ class RuleEngine:
         materials: dict[str, MaterialState] = {}
         for material, plan in compiled.plans.items():
             state = self.materials.get(material)
-            if state is None or state.plan.switching != plan.switching:
+            if state is None or state.plan.switching != plan.switching or material in fresh:
                 materials[material] = MaterialState(plan)
             else:
                 state.plan = plan  # switching state and statistics carry over
@@ -126,6 +128,19 @@ class RuleEngine:
             from_hash=old_compiled.content_hash if old_compiled else None,
             to_rules=ruleset.name, to_hash=compiled.content_hash,
             changes=diff_rules(old, ruleset) if old is not None else ["rule set installed"])
+
+    def substitute(self, drafted: RuleSet, material: str, *, reason: str) -> None:
+        """A backup supplier took over ``material``: its drafted plan replaces the
+        material's plan (other materials keep theirs)."""
+        plans = [p for p in drafted.plans if p.material == material]
+        if self.ruleset is None:
+            merged = drafted
+        else:
+            kept = [p for p in self.ruleset.plans if p.material != material]
+            merged = self.ruleset.model_copy(update={
+                "name": f"{self.ruleset.name}+{drafted.name}", "plans": [*kept, *plans]})
+        path = self.ruleset_path or Path(drafted.name)
+        self.reload(merged, path, reason=reason, fresh=frozenset({material}))
 
     # -- lots -----------------------------------------------------------------------------
 

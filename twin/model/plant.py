@@ -187,6 +187,9 @@ class Plant(Model):
         self.log("SourceSwitched", buffer=buffer.id, material=buffer.material,
                  to_supplier=to.id if to is not None else None,
                  orders_from_h=ready_h if to is not None else None)
+        drafted = self.scenario.drafted_rules(to.id) if to is not None else None
+        if drafted is not None and self.rules is not None and to is not None:
+            self.rules.substitute(drafted, buffer.material, reason=f"substitution {to.id}")
 
     def _rule_change(self, path_text: str) -> None:
         self.reload_rules(path_text, reason="schedule")
