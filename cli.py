@@ -74,6 +74,24 @@ def _scenario_path(text: str) -> Path:
 
 # --------------------------------------------------------------------------- run
 
+_EXECUTOR_HELP = "Where replications run: local, process or dask."
+_SCHEDULER_HELP = ("Dask scheduler address (tcp://host:8786); without it --executor dask "
+                   "starts a local cluster of --workers processes.")
+
+
+def _executor(kind: str, workers: int | None, scheduler: str | None) -> Any:
+    from twin.executor import Executor, ExecutorSpec
+
+    try:
+        chosen = Executor(kind)
+    except ValueError:
+        known = ", ".join(e.value for e in Executor)
+        raise ScenarioError(f"--executor must be one of {known}, not {kind!r}") from None
+    if scheduler is not None and chosen is not Executor.DASK:
+        raise ScenarioError("--scheduler goes with --executor dask")
+    return ExecutorSpec(chosen, workers, scheduler)
+
+
 
 @app.command()
 @_errors_to_exit
@@ -88,9 +106,9 @@ def run(
                    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Results format: duckdb or parquet.")
                    ] = "duckdb",
-    executor: Annotated[str, typer.Option(help="Where replications run: local or process.")
-                        ] = "local",
+    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Run a scenario's replications; print KPIs with 95 % CIs and the hypothesis verdict.
@@ -98,19 +116,19 @@ def run(
     Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
     """
     from scenarios.loader import load_scenario
-    from twin.experiment import Executor, run_experiment
+    from twin.experiment import run_experiment
     from twin.journal import journal_hash, make_journal, save_results, utc_now
 
     if fmt not in ("duckdb", "parquet"):
         raise ScenarioError(f"--format must be duckdb or parquet, not {fmt!r}")
-    if executor not in ("local", "process"):
-        raise ScenarioError(f"--executor must be local or process, not {executor!r}")
+    spec = _executor(executor, workers, scheduler)
     path = _scenario_path(scenario)
     sc = load_scenario(path)
     started = utc_now()
     with _progress(f"{sc.name}", enabled=not as_json) as progress:
         result = run_experiment(sc, replications=replications, seed=seed, engine=engine,
-                                executor=Executor(executor), workers=workers, progress=progress)
+                                executor=spec.kind, workers=spec.workers,
+                                scheduler=spec.scheduler, progress=progress)
     ended = utc_now()
     written: list[Path] = []
     if out is not None:

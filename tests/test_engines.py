@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from scenarios import load_scenario
+from twin.errors import SimulationError
 from twin.experiment import run_experiment, run_replication
 from twin.journal import journal_hash
 
@@ -47,11 +49,31 @@ def test_same_seed_same_journal_hash_and_different_seed_differs(make_scenario) -
     assert [r.kpis for r in base.replications] != [r.kpis for r in other.replications]
 
 
-def test_process_executor_gives_the_same_hash(make_scenario) -> None:  # type: ignore[no-untyped-def]
+def test_process_and_dask_executors_give_the_same_hash(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
     sc = make_scenario()
     local = run_experiment(sc, replications=3, seed=4)
     proc = run_experiment(sc, replications=3, seed=4, executor="process", workers=2)
-    assert journal_hash(local) == journal_hash(proc)
+    one = run_experiment(sc, replications=3, seed=4, executor="process", workers=1)
+    dask = run_experiment(sc, replications=3, seed=4, executor="dask", workers=2)
+    assert journal_hash(local) == journal_hash(proc) == journal_hash(one) == journal_hash(dask)
+
+
+def test_an_unreachable_dask_scheduler_fails_fast_and_clearly(make_scenario,
+                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import time
+
+    pytest.importorskip("distributed")
+    import twin.executor
+
+    monkeypatch.setattr(twin.executor, "DASK_CONNECT_TIMEOUT_S", 2)
+    started = time.monotonic()
+    with pytest.raises(SimulationError, match=re.escape(
+            "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s")):
+        run_experiment(make_scenario(), replications=1, executor="dask",
+                       scheduler="tcp://127.0.0.1:9")
+    assert time.monotonic() - started < 20
 
 
 def test_streams_are_per_component(make_scenario) -> None:  # type: ignore[no-untyped-def]

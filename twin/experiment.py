@@ -10,10 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from enum import StrEnum
-from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
@@ -21,6 +18,7 @@ from scipy import stats
 
 from scenarios.model import Engine, Kpi, Scenario, Tolerance
 from twin.errors import SimulationError
+from twin.executor import Executor, ExecutorSpec, Job, run_jobs
 from twin.kernel import make_kernel
 from twin.kpi import kpis_of, series_of
 from twin.model.base import Model
@@ -31,11 +29,6 @@ __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
            "ToleranceCheck", "Verdict", "run_experiment", "run_replication", "summarise"]
 
 Progress = Callable[[int, int], None]
-
-
-class Executor(StrEnum):
-    LOCAL = "local"
-    PROCESS = "process"
 
 
 @dataclass(frozen=True)
@@ -124,15 +117,12 @@ def run_replication(scenario: Scenario, replication: int, *, seed: int,
     )
 
 
-def _run_one(args: tuple[Scenario, int, int, str]) -> ReplicationResult:
-    scenario, replication, seed, engine = args
-    return run_replication(scenario, replication, seed=seed, engine=engine)
-
-
 def run_experiment(scenario: Scenario, *, replications: int | None = None,
                    seed: int | None = None, engine: Engine | str | None = None,
                    executor: Executor | str = Executor.LOCAL, workers: int | None = None,
-                   progress: Progress | None = None) -> ExperimentResult:
+                   scheduler: str | None = None, progress: Progress | None = None,
+                   on_result: Callable[[ReplicationResult], None] | None = None,
+                   ) -> ExperimentResult:
     """Run the scenario's replications (overrides win over the scenario's settings)."""
     exp = scenario.experiment
     n = replications if replications is not None else exp.replications
@@ -140,23 +130,18 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
     engine = Engine(engine if engine is not None else exp.engine)
     if n < 1:
         raise SimulationError("at least one replication is needed")
-    jobs = [(scenario, r, seed, engine.value) for r in range(n)]
-    results: list[ReplicationResult] = []
-    if Executor(executor) is Executor.LOCAL or n == 1:
-        for job in jobs:
-            results.append(_run_one(job))
-            if progress:
-                progress(len(results), n)
-    else:
-        try:
-            with ProcessPoolExecutor(max_workers=workers,
-                                     mp_context=get_context("spawn")) as pool:
-                for res in pool.map(_run_one, jobs):
-                    results.append(res)
-                    if progress:
-                        progress(len(results), n)
-        except OSError as e:
-            raise SimulationError(f"process executor failed: {e}") from e
+    jobs = [Job(scenario, r, seed, engine.value) for r in range(n)]
+    finished = 0
+
+    def done(_: int, result: ReplicationResult) -> None:
+        nonlocal finished
+        finished += 1
+        if on_result is not None:
+            on_result(result)
+        if progress:
+            progress(finished, n)
+
+    results = run_jobs(jobs, ExecutorSpec(Executor(executor), workers, scheduler), done)
     summary = summarise(results)
     return ExperimentResult(scenario=scenario, seed=seed, engine=engine,
                             replications=tuple(results), summary=summary,
