@@ -442,6 +442,178 @@ def replay_check(
           "orders are cut by its window)", highlight=False, markup=False)
 
 
+# --------------------------------------------------------------------------- mtd
+
+
+@app.command()
+@_errors_to_exit
+def mtd(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (with an mtd block), or a "
+                                                 "bundled scenario's name.")],
+    shock: Annotated[list[str] | None, typer.Option(help="Only this shock of the mtd "
+                                                    "block (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for mtd.json and the run log "
+                                             "that --resume continues from.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted search in --out; "
+                                         "finished runs are not repeated.")] = False,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
+    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Maximum tolerable disruption of each shock in the scenario's mtd block, with a 95 %
+    interval, the KPI that breaks first, and TTS / TTR / loss at the MTD.
+
+    Exit 0 when every MTD meets its target (and RTO / MBCO hold), 1 when one does not or a
+    search did not converge, 2 for bad input.
+    """
+    import dataclasses
+
+    from scenarios.loader import load_scenario
+    from twin.mtd import RunStore, find_mtd, iso22301, resilience_at
+
+    spec = _executor(executor, workers, scheduler)
+    if resume and out is None:
+        raise ScenarioError("--resume needs --out, the folder of the interrupted search")
+    path = _scenario_path(scenario)
+    sc = load_scenario(path)
+    if sc.mtd is None:
+        raise ScenarioError(f"{path}: the scenario has no mtd block", file=str(path))
+    items = [i for i in sc.mtd.shocks if not shock or i.shock in shock]
+    unknown = sorted(set(shock or ()) - {i.shock for i in sc.mtd.shocks})
+    if unknown:
+        raise ScenarioError(f"--shock {', '.join(unknown)}: not in the mtd block "
+                            f"({', '.join(i.shock for i in sc.mtd.shocks)})")
+    from twin.executor import Runner
+
+    store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
+    results = []
+    with _progress(f"mtd {sc.name}", enabled=not as_json) as progress, Runner(spec) as runner:
+        for item in items:
+            def note(text: str) -> None:
+                if progress is not None:
+                    progress(0, 0)
+
+            res = find_mtd(sc, item, executor=runner, store=store, seed=seed, progress=note)
+            resilience: dict[str, Any] = {}
+            if res.mtd is not None and res.status == "converged":
+                resilience = resilience_at(sc, item, res.mtd,
+                                           replications=min(sc.mtd.replications, 20),
+                                           executor=runner, store=store, seed=seed,
+                                           kpi=res.binding_kpi)
+            res = dataclasses.replace(
+                res, resilience=resilience,
+                iso22301=iso22301(res, resilience, sc.mtd.rto, sc.mtd.mbco))
+            results.append(res)
+    doc = {"scenario": sc.name, "scenario_hash": sc.content_hash(),
+           "seed": sc.experiment.seed if seed is None else seed,
+           "runs_reused": store.loaded, "shocks": [_mtd_json(r) for r in results]}
+    if out is not None:
+        _write_atomic(out / "mtd.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    if as_json:
+        print(json.dumps(doc, indent=2, allow_nan=False))
+    else:
+        _print_mtd(sc.name, results, out, store.loaded)
+    failed = any(r.meets_target is False or r.status == "not_converged"
+                 or r.iso22301.get("rto_within_mtd") is False
+                 or r.iso22301.get("recovered_within_rto") is False
+                 or r.iso22301.get("mbco_kept") is False for r in results)
+    raise typer.Exit(EXIT_VIOLATED if failed else EXIT_HOLDS)
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, target)
+
+
+def _axis(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    if value == math.inf:
+        return "above range"
+    if value == -math.inf:
+        return "below range"
+    if unit == "h":
+        from scenarios._units import format_hours
+
+        return format_hours(value)
+    return f"{value:.4g}"
+
+
+def _mtd_json(r: Any) -> dict[str, Any]:
+    def num(x: Any) -> Any:
+        if isinstance(x, float):
+            if x == math.inf:
+                return "above_range"
+            if x == -math.inf:
+                return "below_range"
+            return None if math.isnan(x) else x
+        return x
+
+    return {
+        "shock": r.shock, "axis": r.axis, "unit": r.unit, "probability": r.probability,
+        "range": [r.low, r.high], "resolution": r.resolution, "status": r.status,
+        "mtd": num(r.mtd), "ci95": [num(r.ci_low), num(r.ci_high)],
+        "target": r.target, "meets_target": r.meets_target,
+        "binding_kpi": r.binding_kpi, "binding_counts": r.binding_counts,
+        "replications": r.replications, "runs": r.runs,
+        "non_monotone_replications": list(r.non_monotone),
+        "resilience_at_mtd": {k: num(v) for k, v in r.resilience.items()},
+        "iso22301": r.iso22301, "notes": list(r.notes),
+        "thresholds": [{"replication": t.replication, "tolerable": num(t.tolerable),
+                        "failing": num(t.failing), "broken": list(t.broken)}
+                       for t in r.thresholds],
+    }
+
+
+def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> None:
+    table = Table(title=f"{name}: maximum tolerable disruption", show_lines=False)
+    for col in ("shock", "MTD", "95% CI", "target", "binds first", "TTS", "TTR",
+                "loss %·h", "runs"):
+        table.add_column(col, justify="left" if col in ("shock", "binds first") else "right")
+    for r in results:
+        res = r.resilience
+        target = "" if r.target is None else (
+            f"{_axis(r.target, r.unit)} {'✓' if r.meets_target else '✗'}")
+        mtd_text = _axis(r.mtd, r.unit) if r.status != "not_converged" else "not converged"
+        table.add_row(
+            f"{r.shock} ({r.axis})", mtd_text,
+            f"{_axis(r.ci_low, r.unit)} … {_axis(r.ci_high, r.unit)}", target,
+            r.binding_kpi or "–",
+            _axis(res.get("tts_h"), "h") if res and not math.isnan(res["tts_h"]) else "–",
+            _axis(res.get("ttr_h"), "h") if res and not math.isnan(res["ttr_h"]) else "–",
+            f"{res['loss_pct_h']:.0f}" if res and not math.isnan(res["loss_pct_h"]) else "–",
+            str(r.runs))
+    stdout.print(table)
+    for r in results:
+        head = f"{r.shock}: p = {r.probability:.0%} over {r.replications} replications"
+        if r.status == "not_converged":
+            held = [t.tolerable for t in r.thresholds if math.isfinite(t.tolerable)]
+            failed = [t.failing for t in r.thresholds if math.isfinite(t.failing)]
+            span = (f"; bracket reached {_axis(min(held), r.unit)} … "
+                    f"{_axis(max(failed), r.unit)}" if held and failed else "")
+            head += f" — NOT CONVERGED{span}"
+        stdout.print(head, highlight=False, markup=False)
+        for key, value in r.iso22301.items():
+            if isinstance(value, bool):
+                stdout.print(f"  ISO 22301 {key.replace('_', ' ')}: {'yes' if value else 'NO'}",
+                             highlight=False, markup=False)
+        for text in r.notes:
+            stdout.print(f"  note: {text}", highlight=False, markup=False)
+    if reused:
+        stdout.print(f"{reused} runs reused from the earlier search", highlight=False)
+    if out is not None:
+        stdout.print(f"results written to {out}/ (mtd.json, runs.jsonl)", highlight=False,
+                     markup=False)
+
+
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
 
 

@@ -54,6 +54,8 @@ __all__ = [
     "InspectionStation",
     "Kpi",
     "LognormalDist",
+    "Mtd",
+    "MtdShock",
     "NormalDist",
     "Plant",
     "ProcessStation",
@@ -73,6 +75,7 @@ __all__ = [
     "TriangularDist",
     "UniformDist",
     "WeibullDist",
+    "mtd_axis_value",
 ]
 
 SCHEMA_VERSION = 1
@@ -558,6 +561,53 @@ class Experiment(_Frozen):
                                             "else 1h.")
 
 
+_AxisValue = Annotated[float | str, WithJsonSchema({"anyOf": [
+    {"type": "number"}, DURATION_JSON_SCHEMA]})]
+
+
+class MtdShock(_Frozen):
+    """One shock whose maximum tolerable disruption is searched on its severity axis."""
+
+    shock: Ident = Field(description="Id of a shock of this scenario.")
+    low: _AxisValue = Field(description="Lower end of the search range (a duration for "
+                            "time axes).")
+    high: _AxisValue = Field(description="Upper end of the search range.")
+    resolution: _AxisValue | None = Field(None, description="Stop narrowing a replication's "
+                                          "bracket below this width; default 1/64 of the "
+                                          "range.")
+    target: _AxisValue | None = Field(None, description="The MTD the plant must reach; the "
+                                      "result passes or fails against it.")
+
+
+class Mtd(_Frozen):
+    """Maximum tolerable disruption search (``shocktwin mtd``)."""
+
+    shocks: list[MtdShock] = Field(min_length=1, max_length=100)
+    probability: float | None = Field(None, gt=0, lt=1, description="The hypothesis must "
+                                      "hold in at least this share of replications; default "
+                                      "the hypothesis's own.")
+    replications: int = Field(40, ge=2, le=100_000, description="Replications to start "
+                              "with; 36 or more give a two-sided 95 % interval at p = 0.9.")
+    max_replications: int = Field(120, ge=2, le=100_000, description="Replications may be "
+                                  "added up to this many until the interval is narrow enough.")
+    precision: _AxisValue | None = Field(None, description="Add replications until the MTD's "
+                                         "95 % interval is at most this wide.")
+    budget: int = Field(5000, ge=10, le=10_000_000, description="Most simulation runs per "
+                        "shock; beyond it the result is 'not converged' with its bracket.")
+    rto: PositiveDuration | None = Field(None, description="ISO 22301 recovery time "
+                                         "objective; the result says whether RTO <= MTD "
+                                         "(time axes) and whether recovery met it.")
+    mbco: float | None = Field(None, gt=0, le=100, description="ISO 22301 minimum business "
+                               "continuity objective: the lowest acceptable performance, % "
+                               "of the pre-shock level.")
+
+    @model_validator(mode="after")
+    def _counts(self) -> Mtd:
+        if self.max_replications < self.replications:
+            raise ValueError("max_replications is below replications")
+        return self
+
+
 class RuleChange(_Frozen):
     """A rule set that replaces the one in force at a given time."""
 
@@ -588,6 +638,7 @@ class Scenario(_Frozen):
         "relative to this one."))
     rule_changes: list[RuleChange] = Field(default_factory=list, max_length=1000, description=(
         "Rule sets loaded at given times while the twin runs."))
+    mtd: Mtd | None = Field(None, description="Maximum tolerable disruption search.")
 
     @field_validator("shocks", mode="before")
     @classmethod
@@ -754,6 +805,59 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
         for message in shock.scenario_problems(s):
             yield ("shocks", i), message
     yield from _composition_problems(s)
+    yield from _mtd_problems(s)
+
+
+def mtd_axis_value(shock: Shock, value: float | str) -> float:
+    """A value on ``shock``'s severity axis: hours for time axes (a duration with its unit),
+    the number itself for magnitudes."""
+    timed = shock.severity_axis == "duration" or shock.severity_is_time
+    if timed:
+        if not isinstance(value, str):
+            raise ValueError(f"{shock.severity_axis} is a time: write it with a unit, e.g. "
+                             f"'{value}h'")
+        return parse_duration_h(value)
+    if isinstance(value, str):
+        raise ValueError(f"{shock.severity_axis} is a number, not {value!r}")
+    return float(value)
+
+
+def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if s.mtd is None:
+        return
+    shocks = {shock.id: shock for shock in s.shocks}
+    if not s.hypothesis.tolerances:
+        yield ("mtd",), "an MTD search needs a steady-state hypothesis with tolerances"
+    for i, item in enumerate(s.mtd.shocks):
+        shock = shocks.get(item.shock)
+        if shock is None:
+            yield ("mtd", "shocks", i, "shock"), (
+                f"unknown shock {item.shock!r} (shocks: {', '.join(shocks) or 'none'})")
+            continue
+        if shock.onset is not None:
+            yield ("mtd", "shocks", i, "shock"), "a shock with a random onset has no single " \
+                "severity to search; give it a fixed start"
+        values: dict[str, float] = {}
+        for key in ("low", "high", "resolution", "target"):
+            raw = getattr(item, key)
+            if raw is None:
+                continue
+            try:
+                values[key] = mtd_axis_value(shock, raw)
+            except ValueError as e:
+                yield ("mtd", "shocks", i, key), str(e)
+                continue
+            try:
+                shock.with_severity(values[key]) if key in ("low", "high") else None
+            except ValueError as e:
+                first = str(e).splitlines()
+                yield ("mtd", "shocks", i, key), (
+                    f"outside the bounds of {shock.severity_axis}: "
+                    f"{first[-1].strip() if first else e}")
+        if "low" in values and "high" in values and values["low"] >= values["high"]:
+            yield ("mtd", "shocks", i, "high"), "high must be above low"
+        if values.get("resolution", 1.0) <= 0:
+            yield ("mtd", "shocks", i, "resolution"), "resolution must be above zero"
 
 
 def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:

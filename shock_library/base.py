@@ -151,7 +151,7 @@ class Shock(BaseModel):
             Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
         # Durations are held in hours but written with a unit.
         is_time = axis == "duration" or self.severity_is_time
-        checked = adapter.validate_python(f"{value!r}h" if is_time else value)
+        checked = adapter.validate_python(f"{float(value)!r}h" if is_time else value)
         return self.model_copy(update={axis: checked})
 
     def intensity_steps(self) -> list[tuple[float, float]]:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from scenarios.model import Scenario
     from twin.experiment import ReplicationResult
 
-__all__ = ["DASK_CONNECT_TIMEOUT_S", "Executor", "ExecutorSpec", "Job", "run_jobs"]
+__all__ = ["DASK_CONNECT_TIMEOUT_S", "LOCAL", "Executor", "ExecutorSpec", "Job", "Runner",
+           "run_jobs"]
 
 #: How long to wait for a Dask scheduler before giving up with a clear error.
 DASK_CONNECT_TIMEOUT_S = 10
@@ -54,76 +55,118 @@ class ExecutorSpec:
     scheduler: str | None = None
 
 
+#: Run in this process.
+LOCAL = ExecutorSpec()
+
+
 def _run(job: Job) -> ReplicationResult:
     from twin.experiment import run_replication
 
     return run_replication(job.scenario, job.replication, seed=job.seed, engine=job.engine)
 
 
-def run_jobs(jobs: Sequence[Job], spec: ExecutorSpec = ExecutorSpec(),
-             on_result: Callable[[int, ReplicationResult], None] | None = None,
-             ) -> list[ReplicationResult]:
-    """Run ``jobs``; ``on_result(index, result)`` is called as each finishes."""
-    kind = Executor(spec.kind)
-    results: list[Any] = [None] * len(jobs)
+class Runner:
+    """An open executor: a process pool or Dask client kept across batches of jobs (a search
+    runs many small batches; starting workers for each would cost more than the runs)."""
 
-    def done(i: int, res: ReplicationResult) -> None:
-        results[i] = res
-        if on_result is not None:
-            on_result(i, res)
+    def __init__(self, spec: ExecutorSpec) -> None:
+        self.spec = spec
+        self.kind = Executor(spec.kind)
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None
+        self._cluster: Any = None
 
-    if kind is Executor.LOCAL or (len(jobs) <= 1 and kind is Executor.PROCESS):
-        for i, job in enumerate(jobs):
-            done(i, _run(job))
-    elif kind is Executor.PROCESS:
-        _run_pool(jobs, spec.workers, done)
-    else:
-        _run_dask(jobs, spec, done)
-    return results
+    def __enter__(self) -> Runner:
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-def _run_pool(jobs: Sequence[Job], workers: int | None,
-              done: Callable[[int, ReplicationResult], None]) -> None:
-    try:
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
-                                 mp_context=get_context("spawn")) as pool:
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def run(self, jobs: Sequence[Job],
+            on_result: Callable[[int, ReplicationResult], None] | None = None,
+            ) -> list[ReplicationResult]:
+        """Run ``jobs``; ``on_result(index, result)`` is called as each finishes."""
+        results: list[Any] = [None] * len(jobs)
+
+        def done(i: int, res: ReplicationResult) -> None:
+            results[i] = res
+            if on_result is not None:
+                on_result(i, res)
+
+        if self.kind is Executor.LOCAL or (len(jobs) <= 1 and self.kind is Executor.PROCESS):
+            for i, job in enumerate(jobs):
+                done(i, _run(job))
+        elif self.kind is Executor.PROCESS:
+            self._run_pool(jobs, done)
+        else:
+            self._run_dask(jobs, done)
+        return results
+
+    def _run_pool(self, jobs: Sequence[Job],
+                  done: Callable[[int, ReplicationResult], None]) -> None:
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.spec.workers or os.cpu_count(),
+                                                 mp_context=get_context("spawn"))
             pending: dict[Future[ReplicationResult], int] = {
-                pool.submit(_run, job): i for i, job in enumerate(jobs)}
+                self._pool.submit(_run, job): i for i, job in enumerate(jobs)}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     done(pending.pop(future), future.result())
-    except OSError as e:
-        raise SimulationError(f"process executor failed: {e}") from e
+        except OSError as e:
+            raise SimulationError(f"process executor failed: {e}") from e
 
+    def _run_dask(self, jobs: Sequence[Job],
+                  done: Callable[[int, ReplicationResult], None]) -> None:
+        from distributed import as_completed
 
-def _run_dask(jobs: Sequence[Job], spec: ExecutorSpec,
-              done: Callable[[int, ReplicationResult], None]) -> None:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError as e:
-        raise SimulationError("the dask executor needs dask[distributed]: "
-                              "pip install 'shocktwin[dask]'") from e
-    cluster = None
-    try:
-        if spec.scheduler:
-            client = Client(spec.scheduler, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
-        else:
-            cluster = LocalCluster(n_workers=spec.workers or os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
-    except (OSError, TimeoutError) as e:
-        if cluster is not None:
-            cluster.close()
-        where = spec.scheduler or "a local cluster"
-        raise SimulationError(f"cannot reach the Dask scheduler at {where} within "
-                              f"{DASK_CONNECT_TIMEOUT_S} s: {e}") from e
-    try:
+        client = self._connect()
         futures = {client.submit(_run, job, pure=False): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             done(futures[future], future.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as e:
+            raise SimulationError("the dask executor needs dask[distributed]: "
+                                  "pip install 'shocktwin[dask]'") from e
+        spec = self.spec
+        try:
+            if spec.scheduler:
+                self._client = Client(spec.scheduler, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
+            else:
+                self._cluster = LocalCluster(n_workers=spec.workers or os.cpu_count() or 1,
+                                             threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
+                self._client = Client(self._cluster, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
+        except (OSError, TimeoutError) as e:
+            self.close()
+            where = spec.scheduler or "a local cluster"
+            raise SimulationError(f"cannot reach the Dask scheduler at {where} within "
+                                  f"{DASK_CONNECT_TIMEOUT_S} s: {e}") from e
+        return self._client
+
+
+def run_jobs(jobs: Sequence[Job], spec: ExecutorSpec | Runner = LOCAL,
+             on_result: Callable[[int, ReplicationResult], None] | None = None,
+             ) -> list[ReplicationResult]:
+    """Run ``jobs`` on ``spec`` (an open Runner, or a spec opened for this batch only)."""
+    if isinstance(spec, Runner):
+        return spec.run(jobs, on_result)
+    with Runner(spec) as runner:
+        return runner.run(jobs, on_result)

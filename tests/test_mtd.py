@@ -1,0 +1,167 @@
+"""Maximum tolerable disruption: the search, its interval, resilience metrics, resume."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import BASE_PLANT, deep_update
+from scipy import stats
+
+import cli
+from scenarios import parse_scenario
+from scenarios.model import Tolerance
+from twin.errors import ScenarioError
+from twin.experiment import run_replication
+from twin.mtd import RunStore, find_mtd, quantile_interval
+from twin.resilience import resilience_of
+
+# A supplier outage against on-time delivery: stock covers a few days, so the MTD is a
+# few days and depends on where the reorder cycle stands (different per replication).
+MTD_PLANT = deep_update(BASE_PLANT, {
+    "horizon": "16d", "warmup": "1d",
+    "plant": {"buffers": [{"id": "stock", "material": "part", "initial": 2500,
+                           "reorder_point": 1500}]},
+    "shocks": [{"id": "outage", "type": "supplier_outage", "target": "sup", "start": "4d",
+                "duration": "1d"}],
+    "hypothesis": {"probability": 0.75, "tolerances": [{"kpi": "otd", "min": 0.95}]},
+    "mtd": {"shocks": [{"shock": "outage", "low": "1h", "high": "8d", "resolution": "2h"}],
+            "replications": 12, "max_replications": 12},
+    "experiment": {"replications": 12, "seed": 3},
+})
+
+
+def scenario(**changes: Any) -> Any:
+    return parse_scenario(deep_update(MTD_PLANT, changes))
+
+
+def test_order_statistic_interval_matches_the_published_ranks() -> None:
+    # Median of 100: the 95 % interval runs from the 40th to the 61st order statistic
+    # (Conover, Practical Nonparametric Statistics, table A3).
+    assert quantile_interval(100, 0.5) == (40, 61)
+    # Coverage is at least 95 % and one rank narrower on either side would lose it.
+    for n, q in ((40, 0.1), (120, 0.1), (60, 0.25)):
+        lo, hi = quantile_interval(n, q)
+        assert lo is not None and hi is not None
+        coverage = stats.binom.cdf(hi - 1, n, q) - stats.binom.cdf(lo - 1, n, q)
+        assert coverage >= 0.95
+        assert stats.binom.cdf(lo, n, q) > 0.025 and stats.binom.cdf(hi - 2, n, q) < 0.975
+    # Too few replications for a lower bound at p = 0.9: 0.9^n > 0.025 up to n = 35.
+    assert quantile_interval(35, 0.1)[0] is None
+    assert quantile_interval(36, 0.1)[0] == 1
+
+
+@pytest.fixture(scope="module")
+def searched() -> Any:
+    sc = scenario()
+    return sc, find_mtd(sc, sc.mtd.shocks[0])
+
+
+def test_each_replication_holds_at_its_threshold_and_fails_just_above(searched) -> None:
+    sc, result = searched
+    assert result.status == "converged" and result.replications == 12
+    row = next(t for t in result.thresholds if math.isfinite(t.tolerable))
+    outage = sc.shocks[0]
+    for severity, holds in ((row.tolerable, True), (row.failing, False)):
+        variant = sc.model_copy(update={"shocks": [outage.with_severity(severity)]})
+        rep = run_replication(variant, row.replication, seed=sc.experiment.seed)
+        otd = rep.kpis["otd"]
+        assert (otd >= 0.95) is holds, (severity, otd)
+    assert row.failing - row.tolerable <= 2.0
+    assert result.binding_kpi == "otd"
+
+
+def test_the_search_matches_a_dense_grid_with_a_quarter_of_its_runs(searched) -> None:
+    sc, result = searched
+    step = 12.0  # hours
+    grid = np.arange(1.0, 8 * 24.0 + 1e-9, step)
+    holds = np.zeros((grid.size, 12), dtype=bool)
+    for i, severity in enumerate(grid):
+        variant = sc.model_copy(update={"shocks": [sc.shocks[0].with_severity(severity)]})
+        for r in range(12):
+            otd = run_replication(variant, r, seed=sc.experiment.seed).kpis["otd"]
+            holds[i, r] = otd >= 0.95
+    share = holds.mean(axis=1)
+    grid_mtd = float(grid[share >= 0.75].max())
+    # The grid's answer is the last grid point below the true MTD: within one step.
+    assert grid_mtd - 2.0 <= result.mtd < grid_mtd + step + 2.0
+    # A grid as fine as the search's resolution (2 h over 1 h … 8 d) would need 96 points.
+    equal_precision_grid = 12 * (int((8 * 24.0 - 1.0) / 2.0) + 1)
+    assert result.runs <= 0.25 * equal_precision_grid
+    # 12 replications at p = 0.75 bound the interval above only (0.75^12 > 0.025).
+    assert result.ci_low is None
+    assert result.ci_high is not None and result.mtd <= result.ci_high
+
+
+def test_an_interrupted_search_resumes_and_recomputes_nothing(searched, tmp_path) -> None:
+    sc, full = searched
+    # A budget too small to finish stops the first attempt part-way, with its runs stored.
+    short = scenario(mtd={"budget": 40})
+    log = tmp_path / "runs.jsonl"
+    cut = find_mtd(short, short.mtd.shocks[0], store=RunStore(log, resume=False))
+    assert cut.status == "not_converged" and cut.mtd is None
+    stored = len(log.read_text().splitlines())
+    assert 0 < stored <= 40
+    # The budget is part of the search settings, not of the runs: the same runs count.
+    resumed = find_mtd(sc, sc.mtd.shocks[0], store=RunStore(log, resume=True))
+    assert resumed.mtd == full.mtd and resumed.ci_low == full.ci_low
+    assert resumed.runs == full.runs - stored
+    keys = [json.loads(line)["key"] for line in log.read_text().splitlines()]
+    assert len(keys) == len(set(keys))  # nothing run twice
+    with pytest.raises(Exception, match="give --resume"):
+        RunStore(log, resume=False)
+
+
+def test_resilience_metrics_by_hand() -> None:
+    # Daily buckets; onset at 48 h, full shock until 96 h. OTD falls from 1.0 to 0.6.
+    series = {"t_start_h": np.arange(0.0, 168.0, 24.0), "t_end_h": np.arange(24.0, 192.0, 24.0),
+              "otd": np.array([1.0, 1.0, 0.6, 0.8, 0.9, 1.0, 1.0])}
+    m = resilience_of(series, Tolerance(kpi="otd", min=0.95), onset_h=48.0, end_h=96.0)
+    assert m.baseline == 1.0
+    assert m.robustness_pct == pytest.approx(60.0)
+    assert m.tts_h == 0.0  # out of tolerance in the onset bucket
+    assert m.ttr_h == pytest.approx(120.0 - 96.0)  # back within from the bucket at 120 h
+    assert m.loss_pct_h == pytest.approx((40 + 20 + 10) * 24.0)
+    # Lower is better: a lead time doubling is Q = 50 %.
+    lead = {"t_start_h": series["t_start_h"], "t_end_h": series["t_end_h"],
+            "release_lead_time_mean": np.array([2.0, 2.0, 4.0, 2.0, 2.0, 2.0, 2.0])}
+    m = resilience_of(lead, Tolerance(kpi="release_lead_time_mean", max="3h"), onset_h=48.0,
+                      end_h=72.0)
+    assert m.robustness_pct == pytest.approx(50.0) and m.ttr_h == 0.0
+
+
+@pytest.mark.parametrize(("mtd", "message"), [
+    ({"shocks": [{"shock": "nope", "low": "1h", "high": "2d"}]}, "unknown shock 'nope'"),
+    ({"shocks": [{"shock": "outage", "low": "2d", "high": "1d"}]}, "high must be above low"),
+    ({"shocks": [{"shock": "outage", "low": 1, "high": "2d"}]}, "write it with a unit"),
+    ({"shocks": [{"shock": "outage", "low": "1h", "high": "2d"}], "probability": 1.5},
+     "less than 1"),
+])
+def test_bad_mtd_blocks_are_refused(mtd, message) -> None:
+    doc = deep_update(MTD_PLANT, {})
+    doc["mtd"] = mtd
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(doc)
+
+
+def test_cli_exit_code_follows_the_target(tmp_path, runner) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    out = tmp_path / "out"
+    for target, code, extra in (("1d", 0, []), ("7d", 1, ["--resume"])):
+        doc = deep_update(MTD_PLANT, {})
+        doc["mtd"]["shocks"][0]["target"] = target
+        path = tmp_path / f"s-{target}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        # The second target reuses the first search's runs: only the verdict changes.
+        result = runner.invoke(cli.app, ["mtd", str(path), "--json", "--out", str(out),
+                                         *extra])
+        assert result.exit_code == code, result.output
+        assert (json.loads(result.output)["runs_reused"] > 0) is bool(extra)
+        report = json.loads(result.output)["shocks"][0]
+        assert report["meets_target"] is (code == 0)
+        assert report["resilience_at_mtd"]["kpi"] == "otd"
+        assert (out / "mtd.json").is_file()

@@ -1,0 +1,383 @@
+"""Maximum tolerable disruption: the largest severity of a shock for which the steady-state
+hypothesis still holds with probability ≥ p, with a confidence interval.
+
+Method. Replication r runs on its own random-number streams at every severity (common
+random numbers), so it has its own tolerable severity s_r: the hypothesis holds in r below
+it and fails above (checked, see below). s_r is bracketed in [low, high] and found by
+bisection to within the resolution, for all replications in lockstep (each round is one
+batch for the executor). The hypothesis holds with probability P(s_r ≥ s), so the MTD at
+probability p is the (1 − p) quantile of the s_r — with n replications, the order statistic
+s_(k+1), k = ⌊(1 − p) n⌋, the largest severity at which at least p n of them hold. Its 95 %
+interval is the distribution-free order-statistic interval (binomial ranks), so no shape is
+assumed for the s_r. Replications are added until the interval is as narrow as asked, up to
+``max_replications`` and the run budget; a search stopped by the budget says so and gives
+the bracket it reached, never a made-up number.
+
+Monotonicity is checked, not assumed: each replication is also run halfway between low
+and its s_r, where it must hold; every replication where it does not is reported.
+
+Every run's outcome is stored as it finishes (``RunStore``), keyed by everything it
+depends on, so an interrupted search resumes without recomputing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from scenarios.model import MtdShock, Scenario, mtd_axis_value
+from twin.errors import SimulationError
+from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from twin.resilience import resilience_of
+
+__all__ = ["MtdResult", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
+           "quantile_interval", "resilience_at"]
+
+BELOW = -math.inf  # the hypothesis fails already at the range's low end
+ABOVE = math.inf  # it still holds at the range's high end
+
+
+@dataclass(frozen=True)
+class ReplicationThreshold:
+    replication: int
+    tolerable: float  # largest severity tested that holds (BELOW / ABOVE when censored)
+    failing: float  # smallest severity tested that fails (ABOVE when none)
+    broken: tuple[str, ...]  # KPIs outside tolerance at ``failing``
+    monotone: bool
+
+
+@dataclass(frozen=True)
+class MtdResult:
+    shock: str
+    axis: str
+    unit: str  # "h" for time axes, "" for magnitudes
+    probability: float
+    low: float
+    high: float
+    resolution: float
+    status: str  # converged | below_range | above_range | not_converged
+    mtd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    replications: int
+    runs: int
+    thresholds: tuple[ReplicationThreshold, ...]
+    binding_kpi: str | None
+    binding_counts: dict[str, int]
+    non_monotone: tuple[int, ...]
+    target: float | None = None
+    meets_target: bool | None = None
+    resilience: dict[str, float] = field(default_factory=dict)
+    iso22301: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+class RunStore:
+    """Outcomes of finished runs, appended to a JSON-lines file as each completes."""
+
+    def __init__(self, path: Path | None, *, resume: bool) -> None:
+        self.path = path
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.loaded = 0
+        if path is None:
+            return
+        if path.exists() and not resume:
+            raise SimulationError(f"{path} holds runs of an earlier search; give --resume to "
+                                  "continue it, or another --out")
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the line a kill cut short: that run is simply redone
+                if isinstance(record, dict) and "key" in record:
+                    self.cache[record["key"]] = record
+            self.loaded = len(self.cache)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        record = {"key": key, **record}
+        self.cache[key] = record
+        if self.path is None:
+            return
+        line = json.dumps(record, allow_nan=True, separators=(",", ":")) + "\n"
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def quantile_interval(n: int, q: float, level: float = 0.95) -> tuple[int | None, int | None]:
+    """1-based ranks (l, u) of the order statistics bracketing the q quantile of a
+    continuous distribution with coverage ≥ ``level`` (None where the sample is too
+    small for that side)."""
+    alpha = (1.0 - level) / 2.0
+    cdf = stats.binom.cdf(np.arange(n + 1), n, q)  # P(B ≤ j), B = count below the quantile
+    # P(X_(l) ≤ ξ) = P(B ≥ l) ≥ 1 − α  ⇔  P(B ≤ l − 1) ≤ α.
+    lows = [j + 1 for j in range(n) if cdf[j] <= alpha]
+    # P(X_(u) ≥ ξ) = P(B ≤ u − 1) ≥ 1 − α.
+    highs = [j + 1 for j in range(n) if cdf[j] >= 1.0 - alpha]
+    return (max(lows) if lows else None, min(highs) if highs else None)
+
+
+def _scenario_key(sc: Scenario) -> str:
+    # What a run depends on: the scenario without its search settings, and the rule sets.
+    h = hashlib.sha256(sc.model_copy(update={"mtd": None}).content_hash().encode())
+    for digest in sorted(sc.rule_files().values()):
+        h.update(digest.encode())
+    return h.hexdigest()[:32]
+
+
+def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Runner = LOCAL,
+             store: RunStore | None = None, seed: int | None = None,
+             progress: Callable[[str], None] | None = None) -> MtdResult:
+    """Search the MTD of one shock of the scenario's ``mtd`` block."""
+    spec = scenario.mtd
+    if spec is None:
+        raise ValueError("the scenario has no mtd block")
+    shocks = {s.id: s for s in scenario.shocks}
+    shock = shocks[item.shock]
+    timed = shock.severity_axis == "duration" or shock.severity_is_time
+    low, high = mtd_axis_value(shock, item.low), mtd_axis_value(shock, item.high)
+    resolution = (mtd_axis_value(shock, item.resolution) if item.resolution is not None
+                  else (high - low) / 64.0)
+    precision = mtd_axis_value(shock, spec.precision) if spec.precision is not None else None
+    p = spec.probability if spec.probability is not None else scenario.hypothesis.probability
+    seed = scenario.experiment.seed if seed is None else seed
+    engine = scenario.experiment.engine.value
+    store = store or RunStore(None, resume=False)
+    base_key = _scenario_key(scenario)
+    tolerances = scenario.hypothesis.tolerances
+    runs = 0
+
+    def variant(severity: float) -> Scenario:
+        changed = shocks[item.shock].with_severity(severity)
+        copy = scenario.model_copy(update={
+            "shocks": [changed if s.id == item.shock else s for s in scenario.shocks]})
+        return copy
+
+    def evaluate(points: list[tuple[int, float]]) -> dict[tuple[int, float], dict[str, Any]]:
+        nonlocal runs
+        out: dict[tuple[int, float], dict[str, Any]] = {}
+        todo: list[tuple[tuple[int, float], str, Job]] = []
+        for r, s in dict.fromkeys(points):
+            key = f"{base_key}|{item.shock}|{s!r}|{r}|{seed}|{engine}"
+            hit = store.get(key)
+            if hit is not None:
+                out[(r, s)] = hit
+            else:
+                todo.append(((r, s), key, Job(variant(s), r, seed, engine)))
+        if runs + len(todo) > spec.budget:
+            raise _BudgetExceeded
+        jobs = [job for _, _, job in todo]
+
+        def done(i: int, result: Any) -> None:
+            point, key, _ = todo[i]
+            broken = [t.kpi.value for t in tolerances if not t.holds(result.kpis[t.kpi.value])]
+            record = {"holds": not broken, "broken": broken,
+                      "kpis": {k: v for k, v in result.kpis.items()}}
+            store.put(key, record)
+            out[point] = record
+
+        if jobs:
+            run_jobs(jobs, executor, done)
+            runs += len(jobs)
+        return out
+
+    thresholds: dict[int, dict[str, Any]] = {}
+    notes: list[str] = []
+    n_target = spec.replications
+    status = "converged"
+    try:
+        while True:
+            fresh = [r for r in range(n_target) if r not in thresholds]
+            if fresh:
+                _bisect(fresh, low, high, resolution, evaluate, thresholds)
+                if progress:
+                    progress(f"{item.shock}: {len(thresholds)} replications, {runs} runs")
+            mtd, ci = _estimate(thresholds, p)
+            width = (ci[1] - ci[0]) if ci[0] is not None and ci[1] is not None else math.inf
+            done_enough = precision is None or width <= precision
+            if done_enough or n_target >= spec.max_replications:
+                if not done_enough:
+                    notes.append(f"the interval is wider than the precision asked for after "
+                                 f"{n_target} replications (max_replications)")
+                break
+            n_target = min(spec.max_replications, n_target + spec.replications)
+    except _BudgetExceeded:
+        status = "not_converged"
+        notes.append(f"stopped at the budget of {spec.budget} runs")
+    mtd, ci = _estimate(thresholds, p) if thresholds else (None, (None, None))
+    ordered = sorted(thresholds)
+    rows = tuple(ReplicationThreshold(r, thresholds[r]["tolerable"], thresholds[r]["failing"],
+                                      tuple(thresholds[r]["broken"]),
+                                      thresholds[r].get("monotone", True))
+                 for r in ordered)
+    counts = Counter(k for row in rows if row.failing != ABOVE for k in row.broken)
+    if status == "converged":
+        if mtd is not None and mtd == BELOW:
+            status = "below_range"
+        elif mtd is not None and mtd == ABOVE:
+            status = "above_range"
+    non_monotone = tuple(row.replication for row in rows if not row.monotone)
+    if non_monotone:
+        notes.append(f"the hypothesis is not monotone in severity in replications "
+                     f"{', '.join(map(str, non_monotone))}: it fails below their tolerable "
+                     "severity; the MTD assumes monotonicity there")
+    target = mtd_axis_value(shock, item.target) if item.target is not None else None
+    finite = mtd is not None and math.isfinite(mtd)
+    meets = None
+    if target is not None and mtd is not None and status != "not_converged":
+        meets = bool(mtd >= target)
+    result = MtdResult(
+        shock=item.shock, axis=shock.severity_axis, unit="h" if timed else "",
+        probability=p, low=low, high=high, resolution=resolution, status=status,
+        mtd=mtd if finite or status in ("below_range", "above_range") else None,
+        ci_low=ci[0], ci_high=ci[1], replications=len(rows), runs=runs, thresholds=rows,
+        binding_kpi=counts.most_common(1)[0][0] if counts else None,
+        binding_counts=dict(counts), non_monotone=non_monotone, target=target,
+        meets_target=meets, notes=tuple(notes))
+    return result
+
+
+class _BudgetExceeded(Exception):
+    pass
+
+
+def _bisect(reps: list[int], low: float, high: float, resolution: float,
+            evaluate: Callable[[list[tuple[int, float]]], dict[tuple[int, float], Any]],
+            thresholds: dict[int, dict[str, Any]]) -> None:
+    """Bracket and bisect the tolerable severity of ``reps`` in lockstep."""
+    ends = evaluate([(r, low) for r in reps] + [(r, high) for r in reps])
+    brackets: dict[int, list[float]] = {}
+    broken: dict[int, list[str]] = {}
+    for r in reps:
+        at_low, at_high = ends[(r, low)], ends[(r, high)]
+        if not at_low["holds"]:
+            thresholds[r] = {"tolerable": BELOW, "failing": low, "broken": at_low["broken"]}
+        elif at_high["holds"]:
+            thresholds[r] = {"tolerable": ABOVE, "failing": ABOVE, "broken": []}
+        else:
+            brackets[r] = [low, high]
+            broken[r] = at_high["broken"]
+    while brackets:
+        points = [(r, _mid(lo, hi)) for r, (lo, hi) in brackets.items()
+                  if hi - lo > resolution]
+        if not points:
+            break
+        found = evaluate(points)
+        for r, mid in points:
+            if found[(r, mid)]["holds"]:
+                brackets[r][0] = mid
+            else:
+                brackets[r][1] = mid
+                broken[r] = found[(r, mid)]["broken"]
+    # Monotonicity: halfway between low and the tolerable severity it must hold too.
+    checks = [(r, _mid(low, lo)) for r, (lo, _) in brackets.items() if lo > low]
+    verdicts = evaluate(checks) if checks else {}
+    for r, (lo, hi) in brackets.items():
+        point = (r, _mid(low, lo))
+        monotone = verdicts[point]["holds"] if point in verdicts else True
+        thresholds[r] = {"tolerable": lo, "failing": hi, "broken": broken[r],
+                         "monotone": monotone}
+
+
+def _mid(lo: float, hi: float) -> float:
+    # Rounded so that keys of stored runs are stable text.
+    return float(f"{(lo + hi) / 2.0:.10g}")
+
+
+def _estimate(thresholds: dict[int, dict[str, Any]],
+              p: float) -> tuple[float | None, tuple[float | None, float | None]]:
+    values = np.sort(np.array([t["tolerable"] for t in thresholds.values()], dtype=float))
+    n = values.size
+    if n == 0:
+        return None, (None, None)
+    k = math.floor((1.0 - p) * n + 1e-9)
+    mtd = float(values[min(k, n - 1)])
+    lo_rank, hi_rank = quantile_interval(n, 1.0 - p)
+    ci_low = float(values[lo_rank - 1]) if lo_rank is not None else None
+    ci_high = float(values[hi_rank - 1]) if hi_rank is not None else None
+    return mtd, (ci_low, ci_high)
+
+
+def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replications: int,
+                  executor: ExecutorSpec | Runner = LOCAL, store: RunStore | None = None,
+                  seed: int | None = None, kpi: str | None = None) -> dict[str, Any]:
+    """TTS, TTR, robustness and loss of the binding KPI at ``severity`` (over
+    replications), and whether ISO 22301's RTO and MBCO were kept."""
+    shocks = {s.id: s for s in scenario.shocks}
+    changed = shocks[item.shock].with_severity(severity)
+    sc = scenario.model_copy(update={
+        "shocks": [changed if s.id == item.shock else s for s in scenario.shocks]})
+    seed = scenario.experiment.seed if seed is None else seed
+    engine = scenario.experiment.engine.value
+    store = store or RunStore(None, resume=False)
+    tolerance = next((t for t in scenario.hypothesis.tolerances if t.kpi.value == kpi),
+                     scenario.hypothesis.tolerances[0])
+    base_key = f"res|{_scenario_key(scenario)}|{item.shock}|{severity!r}|{tolerance.kpi}"
+    keys = [f"{base_key}|{r}|{seed}|{engine}" for r in range(replications)]
+    todo = [r for r, key in enumerate(keys) if store.get(key) is None]
+
+    def done(i: int, result: Any) -> None:
+        m = resilience_of(result.series, tolerance, onset_h=changed.start,
+                          end_h=changed.end_h, warmup_h=scenario.warmup)
+        store.put(keys[todo[i]], {"robustness_pct": m.robustness_pct, "tts_h": m.tts_h,
+                                  "ttr_h": m.ttr_h, "loss_pct_h": m.loss_pct_h})
+
+    run_jobs([Job(sc, r, seed, engine) for r in todo], executor, done)
+    rows = [store.get(key) or {} for key in keys]
+
+    def column(name: str) -> list[float]:
+        return [float(row.get(name, math.nan)) for row in rows]
+
+    def mean(values: list[float]) -> float:
+        finite = [v for v in values if not math.isnan(v)]
+        return float(np.mean(finite)) if finite else math.nan
+
+    robustness, ttr = column("robustness_pct"), column("ttr_h")
+    return {
+        "kpi": tolerance.kpi.value,
+        "severity": severity,
+        "replications": replications,
+        "robustness_pct": mean(robustness),
+        "robustness_pct_min": min((v for v in robustness if not math.isnan(v)),
+                                  default=math.nan),
+        "tts_h": mean(column("tts_h")),
+        "ttr_h": mean(ttr),
+        "ttr_h_max": max((v for v in ttr if not math.isnan(v)), default=math.nan),
+        "never_recovered": sum(1 for v in ttr if math.isnan(v)),
+        "loss_pct_h": mean(column("loss_pct_h")),
+    }
+
+
+def iso22301(result: MtdResult, resilience: dict[str, Any], rto_h: float | None,
+             mbco_pct: float | None) -> dict[str, Any]:
+    """ISO 22301 checks: RTO within the MTD (time axes), recovery within the RTO, and the
+    performance never below the MBCO."""
+    out: dict[str, Any] = {}
+    if rto_h is not None:
+        out["rto_h"] = rto_h
+        if result.unit == "h" and result.mtd is not None and math.isfinite(result.mtd):
+            out["rto_within_mtd"] = rto_h <= result.mtd
+        ttr_max = resilience.get("ttr_h_max", math.nan)
+        out["recovered_within_rto"] = (resilience.get("never_recovered", 0) == 0
+                                       and not (ttr_max > rto_h))
+    if mbco_pct is not None:
+        out["mbco_pct"] = mbco_pct
+        low = resilience.get("robustness_pct_min", math.nan)
+        out["mbco_kept"] = bool(low >= mbco_pct) if not math.isnan(low) else None
+    return out
