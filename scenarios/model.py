@@ -594,6 +594,9 @@ class Mtd(_Frozen):
                                          "95 % interval is at most this wide.")
     budget: int = Field(5000, ge=10, le=10_000_000, description="Most simulation runs per "
                         "shock; beyond it the result is 'not converged' with its bracket.")
+    others: Literal["remove", "keep"] = Field("remove", description=(
+        "remove: each shock is searched alone (with the shocks that cascade from it); keep: "
+        "with the scenario's other shocks in place."))
     rto: PositiveDuration | None = Field(None, description="ISO 22301 recovery time "
                                          "objective; the result says whether RTO <= MTD "
                                          "(time axes) and whether recovery met it.")

@@ -165,3 +165,16 @@ def test_cli_exit_code_follows_the_target(tmp_path, runner) -> None:  # type: ig
         assert report["meets_target"] is (code == 0)
         assert report["resilience_at_mtd"]["kpi"] == "otd"
         assert (out / "mtd.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["valve_quake", "valve_disruptions"])
+def test_bundled_scenarios_give_mtds_with_intervals(name, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli.app, ["mtd", name, "--json", "--executor", "process",
+                                     "--workers", "2", "--out", str(tmp_path)])
+    assert result.exit_code in (0, 1), result.output
+    for shock in json.loads(result.output)["shocks"]:
+        assert shock["status"] == "converged", shock["shock"]
+        low, high = shock["ci95"]
+        assert low is not None and high is not None and low <= shock["mtd"] <= high
+        assert shock["binding_kpi"] is not None

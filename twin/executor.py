@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
 from multiprocessing import get_context
@@ -125,7 +125,8 @@ class Runner:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     done(pending.pop(future), future.result())
-        except OSError as e:
+        except (OSError, BrokenExecutor) as e:
+            self.close()
             raise SimulationError(f"process executor failed: {e}") from e
 
     def _run_dask(self, jobs: Sequence[Job],

@@ -164,10 +164,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     runs = 0
 
     def variant(severity: float) -> Scenario:
-        changed = shocks[item.shock].with_severity(severity)
-        copy = scenario.model_copy(update={
-            "shocks": [changed if s.id == item.shock else s for s in scenario.shocks]})
-        return copy
+        return _with_severity(scenario, item.shock, severity)
 
     def evaluate(points: list[tuple[int, float]]) -> dict[tuple[int, float], dict[str, Any]]:
         nonlocal runs
@@ -295,6 +292,23 @@ def _bisect(reps: list[int], low: float, high: float, resolution: float,
                          "monotone": monotone}
 
 
+def _with_severity(scenario: Scenario, shock_id: str, severity: float) -> Scenario:
+    """The scenario with the shock at ``severity``; without the other shocks unless the mtd
+    block keeps them (shocks cascading from it stay either way)."""
+    keep_others = scenario.mtd is not None and scenario.mtd.others == "keep"
+    followers = {shock_id}
+    grew = True
+    while grew:  # everything that cascades, directly or not, from the searched shock
+        grew = False
+        for s in scenario.shocks:
+            if s.after is not None and s.after.shock in followers and s.id not in followers:
+                followers.add(s.id)
+                grew = True
+    chosen = [(s.with_severity(severity) if s.id == shock_id else s) for s in scenario.shocks
+              if keep_others or s.id in followers]
+    return scenario.model_copy(update={"shocks": chosen})
+
+
 def _mid(lo: float, hi: float) -> float:
     # Rounded so that keys of stored runs are stable text.
     return float(f"{(lo + hi) / 2.0:.10g}")
@@ -319,10 +333,8 @@ def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replic
                   seed: int | None = None, kpi: str | None = None) -> dict[str, Any]:
     """TTS, TTR, robustness and loss of the binding KPI at ``severity`` (over
     replications), and whether ISO 22301's RTO and MBCO were kept."""
-    shocks = {s.id: s for s in scenario.shocks}
-    changed = shocks[item.shock].with_severity(severity)
-    sc = scenario.model_copy(update={
-        "shocks": [changed if s.id == item.shock else s for s in scenario.shocks]})
+    sc = _with_severity(scenario, item.shock, severity)
+    changed = next(s for s in sc.shocks if s.id == item.shock)
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
@@ -369,6 +381,8 @@ def iso22301(result: MtdResult, resilience: dict[str, Any], rto_h: float | None,
     """ISO 22301 checks: RTO within the MTD (time axes), recovery within the RTO, and the
     performance never below the MBCO."""
     out: dict[str, Any] = {}
+    if not resilience:
+        return out  # no MTD to measure recovery at
     if rto_h is not None:
         out["rto_h"] = rto_h
         if result.unit == "h" and result.mtd is not None and math.isfinite(result.mtd):
