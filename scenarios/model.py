@@ -64,6 +64,8 @@ __all__ = [
     "ReplayMode",
     "RuleChange",
     "Scenario",
+    "Screen",
+    "ScreenNode",
     "SemanticProblems",
     "Shop",
     "ShopResource",
@@ -611,6 +613,25 @@ class Mtd(_Frozen):
         return self
 
 
+class ScreenNode(_Frozen):
+    """A supplier as a node of the screening network."""
+
+    supplier: Ident
+    capacity: Rate = Field(description="Units it can supply per time unit, e.g. '40/h'.")
+    ttr: PositiveDuration = Field(description="Time to recover if it is disrupted.")
+
+
+class Screen(_Frozen):
+    """Network screening by the time-to-survive / time-to-recover LPs (``shocktwin
+    screen``): which supplier disruptions deserve a full simulation."""
+
+    nodes: list[ScreenNode] = Field(min_length=1, max_length=10_000)
+    margin: float = Field(1.0, gt=0, le=1e9, description="Profit per unit of demand not "
+                          "met (any currency); 1 counts lost units.")
+    inventory: Literal["initial", "reorder_point"] = Field(
+        "initial", description="Stock on hand when a node is disrupted.")
+
+
 class RuleChange(_Frozen):
     """A rule set that replaces the one in force at a given time."""
 
@@ -642,6 +663,7 @@ class Scenario(_Frozen):
     rule_changes: list[RuleChange] = Field(default_factory=list, max_length=1000, description=(
         "Rule sets loaded at given times while the twin runs."))
     mtd: Mtd | None = Field(None, description="Maximum tolerable disruption search.")
+    screen: Screen | None = Field(None, description="Network screening (TTS / TTR LPs).")
 
     @field_validator("shocks", mode="before")
     @classmethod
@@ -809,6 +831,26 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
             yield ("shocks", i), message
     yield from _composition_problems(s)
     yield from _mtd_problems(s)
+    yield from _screen_problems(s)
+
+
+def _screen_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if s.screen is None:
+        return
+    if s.plant is None:
+        yield ("screen",), "screening needs a plant with suppliers and a bill of materials"
+        return
+    suppliers = {sup.id for sup in s.plant.suppliers}
+    listed: set[str] = set()
+    for i, node in enumerate(s.screen.nodes):
+        if node.supplier not in suppliers:
+            yield ("screen", "nodes", i, "supplier"), (
+                f"unknown supplier {node.supplier!r} (suppliers: {', '.join(sorted(suppliers))})")
+        elif node.supplier in listed:
+            yield ("screen", "nodes", i, "supplier"), f"{node.supplier!r} is listed twice"
+        listed.add(node.supplier)
+    for sup in sorted(suppliers - listed):
+        yield ("screen", "nodes"), f"supplier {sup!r} needs a node (its capacity and TTR)"
 
 
 def mtd_axis_value(shock: Shock, value: float | str) -> float:
