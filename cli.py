@@ -656,6 +656,68 @@ def screen(
     stdout.print(table)
 
 
+# --------------------------------------------------------------------------- optimize
+
+
+@app.command()
+@_errors_to_exit
+def optimize(
+    scenario: Annotated[str, typer.Argument(help="Scenario file with an optimize block.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for pareto.json.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
+    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Search mitigations with NSGA-II on common random numbers; print and save the
+    Pareto front of the scenario's objectives (cost, KPIs, MTDs).
+
+    Exit 0, or 2 for bad input.
+    """
+    from scenarios.loader import load_scenario
+    from twin.executor import Runner
+    from twin.optimize import optimize as run_optimize
+
+    spec = _executor(executor, workers, scheduler)
+    path = _scenario_path(scenario)
+    sc = load_scenario(path)
+    if sc.optimize is None:
+        raise ScenarioError(f"{path}: the scenario has no optimize block", file=str(path))
+    with _progress(f"optimize {sc.name}", enabled=not as_json) as progress, \
+            Runner(spec) as runner:
+        result = run_optimize(sc, executor=runner, seed=seed, progress=progress)
+
+    def point(c: Any) -> dict[str, Any]:
+        return {"decisions": c.decisions,
+                "objectives": {k: _num(v) for k, v in c.objectives.items()}}
+
+    doc = {"scenario": sc.name, "scenario_hash": sc.content_hash(),
+           "seed": sc.experiment.seed if seed is None else seed,
+           "objectives": [{"name": n, "sense": s} for n, s in
+                          zip(result.objectives, result.senses, strict=True)],
+           "runs": result.runs, "front": [point(c) for c in result.front],
+           "evaluated": [point(c) for c in result.evaluated]}
+    if out is not None:
+        _write_atomic(out / "pareto.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    if as_json:
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return
+    table = Table(title=f"{sc.name}: Pareto front ({len(result.front)} of "
+                        f"{len(result.evaluated)} evaluated, {result.runs} runs)")
+    names = [v.name for v in sc.optimize.variables]
+    for col in names:
+        table.add_column(col)
+    for label, sense in zip(result.objectives, result.senses, strict=True):
+        table.add_column(f"{label} ({sense})", justify="right")
+    for c in sorted(result.front, key=lambda c: c.objectives[result.objectives[0]]):
+        table.add_row(*[str(c.decisions[n]) for n in names],
+                      *[f"{c.objectives[label]:,.4g}" for label in result.objectives])
+    stdout.print(table)
+    if out is not None:
+        stdout.print(f"front written to {out}/pareto.json", highlight=False, markup=False)
+
+
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
 
 

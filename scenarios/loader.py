@@ -7,6 +7,7 @@ refused before any object is built from them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def parse_scenario(data: Any, *, file: str | None = None,
                                         _line_for(lines, ("shop",))))
         raise ScenarioError(problems, file=file) from e
     sc.with_base_dir(base_dir or Path.cwd())
+    sc._source = copy.deepcopy(data)
     return bind_rules(sc, file)
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "AIGate",
     "Buffer",
     "ConstantDist",
+    "DecisionVariable",
     "Demand",
     "Engine",
     "Experiment",
@@ -57,6 +58,8 @@ __all__ = [
     "Mtd",
     "MtdShock",
     "NormalDist",
+    "Objective",
+    "Optimize",
     "Plant",
     "ProcessStation",
     "RecordedDist",
@@ -632,6 +635,72 @@ class Screen(_Frozen):
         "initial", description="Stock on hand when a node is disrupted.")
 
 
+class DecisionVariable(_Frozen):
+    """A setting the optimiser may change: a number in a range, or one of some choices."""
+
+    name: Ident
+    path: str = Field(min_length=1, max_length=300, pattern=r"^[A-Za-z_][A-Za-z0-9_.\[\]]*$",
+                      description="Where in the scenario, e.g. plant.buffers[0].reorder_point "
+                      "or rules.")
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    unit: str | None = Field(None, pattern=r"^(ms|s|sec|min|h|hr|d|w)$", description=(
+        "Written after a number for duration fields, e.g. d for days."))
+    choices: list[Any] | None = Field(None, min_length=2, max_length=1000)
+    cost: float = Field(0.0, ge=0, description="Cost per unit of the value (numbers) or per "
+                        "choice index step; summed into the cost objective.")
+    choice_costs: list[float] | None = Field(None, description="Cost of each choice.")
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> DecisionVariable:
+        if self.choices is None:
+            if self.low is None or self.high is None:
+                raise ValueError("give low and high, or choices")
+            if self.low >= self.high:
+                raise ValueError("high must be above low")
+        elif self.low is not None or self.high is not None:
+            raise ValueError("give low and high, or choices, not both")
+        if self.choice_costs is not None and (
+                self.choices is None or len(self.choice_costs) != len(self.choices)):
+            raise ValueError("choice_costs needs one cost per choice")
+        return self
+
+
+class Objective(_Frozen):
+    """What the optimiser minimises or maximises: a KPI (mean over replications), a shock's
+    MTD (from the mtd block), or the cost of the decisions."""
+
+    kpi: Kpi | None = None
+    mtd: Ident | None = None
+    cost: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Objective:
+        if sum((self.kpi is not None, self.mtd is not None, self.cost)) != 1:
+            raise ValueError("give exactly one of kpi, mtd, cost: true")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.kpi is not None:
+            return self.kpi.value
+        return f"mtd:{self.mtd}" if self.mtd is not None else "cost"
+
+
+class Optimize(_Frozen):
+    """Multi-objective optimisation of mitigations with NSGA-II (``shocktwin optimize``)."""
+
+    variables: list[DecisionVariable] = Field(min_length=1, max_length=50)
+    objectives: list[Objective] = Field(min_length=2, max_length=5)
+    population: int = Field(12, ge=4, le=1000)
+    generations: int = Field(5, ge=1, le=1000)
+    replications: int | None = Field(None, ge=1, le=10_000, description="Replications per "
+                                     "evaluation; default the experiment's.")
+    mtd_replications: int = Field(12, ge=2, le=10_000, description="Replications of each "
+                                  "MTD search inside the optimisation.")
+
+
 class RuleChange(_Frozen):
     """A rule set that replaces the one in force at a given time."""
 
@@ -664,6 +733,7 @@ class Scenario(_Frozen):
         "Rule sets loaded at given times while the twin runs."))
     mtd: Mtd | None = Field(None, description="Maximum tolerable disruption search.")
     screen: Screen | None = Field(None, description="Network screening (TTS / TTR LPs).")
+    optimize: Optimize | None = Field(None, description="Mitigation optimisation (NSGA-II).")
 
     @field_validator("shocks", mode="before")
     @classmethod
@@ -689,6 +759,8 @@ class Scenario(_Frozen):
         return warmup
 
     _base_dir: Path | None = PrivateAttr(None)
+    # The data the scenario was validated from (as written, units and all).
+    _source: dict[str, Any] | None = PrivateAttr(None)
     # Rule sets the scenario refers to, by resolved path; filled by the loader.
     _rulesets: dict[str, Any] = PrivateAttr(default_factory=dict)
     # Plans drafted from the failure tables of backup suppliers, by supplier id.
@@ -832,6 +904,22 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
     yield from _composition_problems(s)
     yield from _mtd_problems(s)
     yield from _screen_problems(s)
+    yield from _optimize_problems(s)
+
+
+def _optimize_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if s.optimize is None:
+        return
+    searched = {m.shock for m in s.mtd.shocks} if s.mtd is not None else set()
+    for i, obj in enumerate(s.optimize.objectives):
+        if obj.mtd is not None and obj.mtd not in searched:
+            yield ("optimize", "objectives", i, "mtd"), (
+                f"shock {obj.mtd!r} is not in the mtd block, which sets its search range")
+    names: set[str] = set()
+    for i, var in enumerate(s.optimize.variables):
+        if var.name in names:
+            yield ("optimize", "variables", i, "name"), f"duplicate variable {var.name!r}"
+        names.add(var.name)
 
 
 def _screen_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
