@@ -20,7 +20,7 @@ from rich.table import Table
 
 from rules_engine.cli import print_rules_schema, rules_app
 from scenarios.model import TIME_KPIS, Engine, Kpi
-from twin.errors import ScenarioError, ShocktwinError
+from twin.errors import Problem, ScenarioError, ShocktwinError
 
 app = typer.Typer(
     name="shocktwin",
@@ -716,6 +716,75 @@ def optimize(
     stdout.print(table)
     if out is not None:
         stdout.print(f"front written to {out}/pareto.json", highlight=False, markup=False)
+
+
+# --------------------------------------------------------------------------- stress
+
+
+@app.command()
+@_errors_to_exit
+def stress(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names) "
+                                                       "with incoming inspection.")],
+    baseline: Annotated[Path, typer.Option(help="The rule set in force today.")],
+    candidate: Annotated[Path, typer.Option(help="The changed rule set.")],
+    tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Allowed MTD drop, as a "
+                                             "share of the baseline MTD.")] = 0.0,
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML file.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the run log (reused by "
+                                             "--resume).")] = None,
+    resume: Annotated[bool, typer.Option(help="Reuse the runs in --out.")] = False,
+    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """The stress gate: compare a candidate rule set with the baseline on common random
+    numbers — MTDs and hypothesis KPIs — and fail on a regression.
+
+    Exit 0 when there is none, 1 on a regression (a significant MTD drop beyond the
+    tolerance, or a KPI tolerance newly broken), 2 for bad input.
+    """
+    import dataclasses
+
+    from reports.gate import junit_xml, markdown_summary
+    from scenarios.loader import load_scenario
+    from twin.executor import Runner
+    from twin.mtd import RunStore
+    from twin.stress import compare_rules
+
+    spec = _executor(executor, workers, scheduler)
+    problems = [Problem(str(f), "", "rule file does not exist") for f in (baseline, candidate)
+                if not f.is_file()]
+    if problems:
+        raise ScenarioError(problems)
+    loaded = [(str(p), load_scenario(p)) for p in map(_scenario_path, scenarios)]
+    store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
+    with Runner(spec) as runner:
+        report = compare_rules(loaded, baseline, candidate, tolerance=tolerance,
+                               executor=runner, store=store)
+    if junit is not None:
+        _write_atomic(junit, junit_xml(report))
+    summary = markdown_summary(report)
+    if markdown is not None:
+        _write_atomic(markdown, summary)
+    if as_json:
+        def clean(x: Any) -> Any:
+            if isinstance(x, float):
+                return _num(x)
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, list | tuple):
+                return [clean(v) for v in x]
+            return x
+
+        doc = clean(dataclasses.asdict(report))
+        doc["failed"] = report.failed
+        print(json.dumps(doc, indent=2, allow_nan=False))
+    else:
+        stdout.print(summary, markup=False, highlight=False)
+    raise typer.Exit(EXIT_VIOLATED if report.failed else EXIT_HOLDS)
 
 
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)

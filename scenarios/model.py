@@ -599,6 +599,8 @@ class Mtd(_Frozen):
                                          "95 % interval is at most this wide.")
     budget: int = Field(5000, ge=10, le=10_000_000, description="Most simulation runs per "
                         "shock; beyond it the result is 'not converged' with its bracket.")
+    scan: int = Field(3, ge=0, le=50, description="Interior points of the range tried "
+                      "before bisecting, so a failure inside the range is not missed.")
     others: Literal["remove", "keep"] = Field("remove", description=(
         "remove: each shock is searched alone (with the shocks that cascade from it); keep: "
         "with the scenario's other shocks in place."))

@@ -13,8 +13,10 @@ assumed for the s_r. Replications are added until the interval is as narrow as a
 ``max_replications`` and the run budget; a search stopped by the budget says so and gives
 the bracket it reached, never a made-up number.
 
-Monotonicity is checked, not assumed: each replication is also run halfway between low
-and its s_r, where it must hold; every replication where it does not is reported.
+Monotonicity is checked, not assumed: the range is first scanned at a few interior points,
+so an effect that rises and falls again (escapes under rectifying inspection peak at the
+plan's AOQL) is found even when the range's upper end holds; s_r is the edge of the first
+failing region, and every replication that holds again above it is reported.
 
 Every run's outcome is stored as it finishes (``RunStore``), keyed by everything it
 depends on, so an interrupted search resumes without recomputing anything.
@@ -202,7 +204,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         while True:
             fresh = [r for r in range(n_target) if r not in thresholds]
             if fresh:
-                _bisect(fresh, low, high, resolution, evaluate, thresholds)
+                _bisect(fresh, low, high, resolution, spec.scan, evaluate, thresholds)
                 if progress:
                     progress(f"{item.shock}: {len(thresholds)} replications, {runs} runs")
             mtd, ci = _estimate(thresholds, p)
@@ -254,22 +256,37 @@ class _BudgetExceeded(Exception):
     pass
 
 
-def _bisect(reps: list[int], low: float, high: float, resolution: float,
+def _bisect(reps: list[int], low: float, high: float, resolution: float, scan: int,
             evaluate: Callable[[list[tuple[int, float]]], dict[tuple[int, float], Any]],
             thresholds: dict[int, dict[str, Any]]) -> None:
-    """Bracket and bisect the tolerable severity of ``reps`` in lockstep."""
-    ends = evaluate([(r, low) for r in reps] + [(r, high) for r in reps])
+    """Scan, bracket and bisect the tolerable severity of ``reps`` in lockstep.
+
+    The range is first scanned at ``scan`` evenly spaced interior points as well as its
+    ends, so a failure in the middle of the range (an effect that rises and falls again,
+    such as escapes under rectifying inspection) is not hidden by a holding upper end. The
+    tolerable severity is then bisected between the last holding point before the first
+    failing one and that failing point. A replication that holds again above a failing
+    point is flagged as non-monotone.
+    """
+    grid = [low + (high - low) * i / (scan + 1) for i in range(scan + 2)]
+    grid = [_round(g) for g in grid]
+    found = evaluate([(r, g) for r in reps for g in grid])
     brackets: dict[int, list[float]] = {}
     broken: dict[int, list[str]] = {}
+    monotone: dict[int, bool] = {}
     for r in reps:
-        at_low, at_high = ends[(r, low)], ends[(r, high)]
-        if not at_low["holds"]:
-            thresholds[r] = {"tolerable": BELOW, "failing": low, "broken": at_low["broken"]}
-        elif at_high["holds"]:
-            thresholds[r] = {"tolerable": ABOVE, "failing": ABOVE, "broken": []}
+        outcomes = [found[(r, g)] for g in grid]
+        first_fail = next((i for i, o in enumerate(outcomes) if not o["holds"]), None)
+        monotone[r] = first_fail is None or not any(o["holds"] for o in outcomes[first_fail:])
+        if first_fail is None:
+            thresholds[r] = {"tolerable": ABOVE, "failing": ABOVE, "broken": [],
+                             "monotone": True}
+        elif first_fail == 0:
+            thresholds[r] = {"tolerable": BELOW, "failing": low,
+                             "broken": outcomes[0]["broken"], "monotone": monotone[r]}
         else:
-            brackets[r] = [low, high]
-            broken[r] = at_high["broken"]
+            brackets[r] = [grid[first_fail - 1], grid[first_fail]]
+            broken[r] = outcomes[first_fail]["broken"]
     while brackets:
         points = [(r, _mid(lo, hi)) for r, (lo, hi) in brackets.items()
                   if hi - lo > resolution]
@@ -282,14 +299,13 @@ def _bisect(reps: list[int], low: float, high: float, resolution: float,
             else:
                 brackets[r][1] = mid
                 broken[r] = found[(r, mid)]["broken"]
-    # Monotonicity: halfway between low and the tolerable severity it must hold too.
-    checks = [(r, _mid(low, lo)) for r, (lo, _) in brackets.items() if lo > low]
-    verdicts = evaluate(checks) if checks else {}
     for r, (lo, hi) in brackets.items():
-        point = (r, _mid(low, lo))
-        monotone = verdicts[point]["holds"] if point in verdicts else True
         thresholds[r] = {"tolerable": lo, "failing": hi, "broken": broken[r],
-                         "monotone": monotone}
+                         "monotone": monotone[r]}
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.10g}")
 
 
 def _with_severity(scenario: Scenario, shock_id: str, severity: float) -> Scenario:
