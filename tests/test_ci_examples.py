@@ -1,0 +1,56 @@
+"""The CI examples are valid YAML and call commands and files that exist."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+import cli
+from scenarios import reference_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples" / "ci").glob("*.yml"))
+
+
+def _commands(doc: object) -> list[str]:
+    """Every shell line of the workflow (GitHub `run:` steps, GitLab `script:` lines)."""
+    out: list[str] = []
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "run" and isinstance(value, str):
+                out.append(value)
+            elif key == "script" and isinstance(value, list):
+                out += [v for v in value if isinstance(v, str)]
+            else:
+                out += _commands(value)
+    elif isinstance(doc, list):
+        for item in doc:
+            out += _commands(item)
+    return out
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_ci_example_is_valid_and_calls_real_commands(path: Path) -> None:
+    doc = yaml.safe_load(path.read_text())
+    commands = [c for c in _commands(doc) if c.strip().startswith("shocktwin ")]
+    assert commands, "the example runs the gate"
+    env = {"RULES": "scenarios/reference/rules/valve_incoming.yaml"}
+    for command in commands:
+        words = shlex.split(command.replace("${RULES}", env["RULES"])
+                            .replace("$RULES", env["RULES"]))
+        assert words[0] == "shocktwin"
+        sub = words[1]
+        group = cli.typer.main.get_command(cli.app)
+        assert sub in group.commands  # type: ignore[attr-defined]
+        if sub == "stress":
+            assert reference_scenario(words[2]).is_file()
+            assert (ROOT / env["RULES"]).is_file()
+            # Every option the example passes is one the command takes.
+            params = {o for p in group.commands["stress"].params  # type: ignore[attr-defined]
+                      for o in getattr(p, "opts", [])}
+            for word in words:
+                if word.startswith("--"):
+                    assert word in params, word
