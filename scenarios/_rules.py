@@ -18,11 +18,12 @@ from twin.errors import Problem, RuleError, ScenarioError
 __all__ = ["SUPPORTED_ACTIONS", "SUPPORTED_STATISTICS", "bind_rules"]
 
 #: Trigger actions the twin carries out.
-SUPPORTED_ACTIONS = frozenset({"tighten", "normal", "inspect_full", "load_rules"})
+SUPPORTED_ACTIONS = frozenset({"tighten", "normal", "inspect_full", "load_rules",
+                               "switch_supplier"})
 #: Statistics the twin keeps up to date for triggers.
 SUPPORTED_STATISTICS = frozenset({
     "lot.rejected_in_last_5", "lot.rejected_in_last_10", "lot.accepted_in_a_row",
-    "lot.defect_rate", "supplier.ppm", "station.queue",
+    "lot.defect_rate", "supplier.ppm", "station.queue", "supplier.cpk", "supplier.otd",
 })
 
 
@@ -134,7 +135,20 @@ def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:
                 yield Problem(file, f"triggers[{t}].then[{a}].type", f"the twin does not carry "
                               f"out {kind!r} actions (it does: "
                               f"{', '.join(sorted(SUPPORTED_ACTIONS))})")
+        materials = [trigger.material] if trigger.material else [p.material
+                                                                   for p in ruleset.plans]
+        for a, action in enumerate(trigger.then):
+            to = getattr(action, "to", None)
+            if to is not None and not any(s.id == to and s.material in materials
+                                          for s in plant.suppliers):
+                yield Problem(file, f"triggers[{t}].then[{a}].to", f"{to!r} is not a "
+                              f"supplier of {', '.join(materials)} in the plant")
         names = _names(trigger.when)
+        if "supplier.otd" in names:
+            for sup in plant.suppliers:
+                if sup.material in materials and sup.promised is None:
+                    yield Problem(file, f"triggers[{t}].when", f"supplier.otd needs a "
+                                  f"promised lead time on supplier {sup.id!r} (promised:)")
         for name in sorted(names - SUPPORTED_STATISTICS):
             yield Problem(file, f"triggers[{t}].when", f"the twin does not measure {name!r} "
                           f"(it measures: {', '.join(sorted(SUPPORTED_STATISTICS))})")

@@ -235,6 +235,9 @@ class Supplier(_Frozen):
                              "(any currency); gives the cost_per_unit KPI.")
     qualification: Duration = Field(0.0, description="As a backup: time to qualify it once "
                                     "it is needed (0: pre-qualified).")
+    promised: PositiveDuration | None = Field(None, description="Promised order-to-delivery "
+                                              "time; a lot later than this is late (the "
+                                              "supplier.otd statistic of triggers).")
     failures: str | None = Field(None, min_length=1, max_length=1024, description=(
         "As a backup: a failure-mode table (CSV or YAML, relative to this file); when this "
         "supplier takes over, the rule engine drafts the material's inspection plan from it "

@@ -180,9 +180,15 @@ def test_the_bundled_regulation_change_reloads_its_plan_mid_run() -> None:
     ({}, _rules(J_NORMAL) | {"plans": [{"material": "part", "station": "release",
                                          "sampling": J_NORMAL}]},
      "'release' is not an incoming inspection station"),
-    ({}, _rules(J_NORMAL, [{"id": "t", "when": "supplier.cpk < 1.33",
+    ({}, _rules(J_NORMAL, [{"id": "t", "when": "spc.signals > 0",
                             "then": [{"type": "tighten", "material": "part"}]}]),
-     "the twin does not measure 'supplier.cpk'"),
+     "the twin does not measure 'spc.signals'"),
+    ({}, _rules(J_NORMAL, [{"id": "t", "when": "supplier.otd < 0.9",
+                            "then": [{"type": "tighten", "material": "part"}]}]),
+     "supplier.otd needs a promised lead time on supplier 'sup'"),
+    ({}, _rules(J_NORMAL, [{"id": "t", "material": "part", "when": "supplier.cpk < 1",
+                            "then": [{"type": "switch_supplier", "to": "nobody"}]}]),
+     "'nobody' is not a supplier of part"),
     ({}, _rules(J_NORMAL, [{"id": "t", "when": "lot.defect_rate > 0.1",
                             "then": [{"type": "stop_line", "station": "release"}]}]),
      "the twin does not carry out 'stop_line' actions"),
@@ -193,3 +199,16 @@ def test_rules_that_the_plant_cannot_apply_are_refused(tmp_path, change, rules,
     doc = deep_update(copy.deepcopy(INCOMING), change)
     with pytest.raises(ScenarioError, match=message):
         load_scenario(_write(tmp_path, doc, rules=rules))
+
+
+def test_the_photoresist_capability_rule_switches_to_the_alternate() -> None:
+    sc = load_scenario(reference_scenario("photoresist_switch"))
+    rep = run_replication(sc, 0, seed=sc.experiment.seed)
+    [fired] = _records(rep, "TriggerFired")
+    # The drift and the slip start on day 20; the rule needs two months of both.
+    assert fired["trigger"] == "incapable-and-late" and fired["at_h"] >= (20 + 60) * 24.0
+    [switched] = _records(rep, "SourceSwitched")
+    assert switched["to_supplier"] == "resist-b" and switched["at_h"] == fired["at_h"]
+    # The two lots after the switch are inspected in full, as the rule says.
+    after = [d["decision"] for d in _records(rep, "LotInspected") if d["at_h"] > fired["at_h"]]
+    assert after[:2] == ["inspected_full", "inspected_full"]

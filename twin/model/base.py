@@ -166,6 +166,9 @@ class Model:
         supplier.expedite(quantity, buffer, lead_factor, premium)
         self.log("OrderExpedited", reason=reason, supplier=supplier.id, quantity=quantity)
 
+    def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
+        raise SimulationError(f"{reason}: this model has no suppliers to switch")
+
     def recall(self, lookback_h: float, station: Station, *, reason: str,
                once: bool = False) -> None:
         """Recall what was shipped in the last ``lookback_h``: see the plant."""

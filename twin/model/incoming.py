@@ -11,6 +11,11 @@ station before it goes into stock:
   and every unit found nonconforming is removed before the rest goes into stock, so the
   average outgoing quality follows the textbook AOQ = p·Pa·(N − n)/N (with perfect
   detection). Inspection time is the station's time per unit for every unit handled.
+- **supplier statistics** for triggers: ``supplier.cpk`` is the Cpk implied by the
+  nonconforming share found at incoming inspection over 30 days (a normal process,
+  one-sided: Φ⁻¹(1 − p)/3, 2.0 when none was found), ``supplier.otd`` the share of the
+  current supplier's lots delivered within its promised lead time over 90 days,
+  ``supplier.ppm`` what was found per million inspected over 90 days.
 - **switching**: each original inspection updates the plan's Z1.4 or ISO 2859-1 switching
   state (normal ↔ tightened ↔ reduced); a trigger's ``tighten`` overrides it until
   ``normal``. Once the standard discontinues acceptance inspection, every lot is screened
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["MaterialState", "RuleEngine"]
 
 _PPM_WINDOW_H = 90 * 24.0
+_CPK_WINDOW_H = 30 * 24.0
 
 
 class MaterialState:
@@ -300,7 +306,17 @@ class RuleEngine:
         inspected = sum(i for _, i, _ in state.found)
         found = sum(f for _, _, f in state.found)
         station = self.stations[state.plan.station or next(iter(self.stations))]
+        now = self.kernel.now()
+        month = [(i, f) for t, i, f in state.found if t >= now - _CPK_WINDOW_H]
+        inspected_30 = sum(i for i, _ in month)
+        found_30 = sum(f for _, f in month)
+        buffer = self.model.buffers.get(material)
+        supplier = buffer.supplier if buffer is not None else None
+        recent_lots = [ok for t, ok in (supplier.deliveries if supplier else ())
+                       if t >= now - _PPM_WINDOW_H]
         return {
+            "supplier.cpk": _implied_cpk(found_30, inspected_30),
+            "supplier.otd": (sum(recent_lots) / len(recent_lots)) if recent_lots else 1.0,
             "lot.rejected_in_last_5": float(sum(1 for a in recent[-5:] if not a)),
             "lot.rejected_in_last_10": float(sum(1 for a in recent if not a)),
             "lot.accepted_in_a_row": float(state.accepted_in_a_row),
@@ -357,10 +373,25 @@ class RuleEngine:
                     target.switching.require_normal()
             elif kind == "inspect_full" and target is not None:
                 target.full_lots += action.lots
+            elif kind == "switch_supplier":
+                self.model.switch_supplier(material, action.to, reason=f"trigger {trigger.id}")
             elif kind == "load_rules":
                 folder = self.ruleset_path.parent if self.ruleset_path else None
                 self.model.reload_rules(action.file, reason=f"trigger {trigger.id}",
                                         relative_to=folder)
+
+
+def _implied_cpk(found: int, inspected: int) -> float:
+    """The Cpk a normal process would need to make the nonconforming share found,
+    Φ⁻¹(1 − p) / 3 (one-sided), capped at 2.0. With nothing found (or nothing inspected)
+    it is 2.0: attribute samples of a few thousand cannot show a Cpk of 1.33 (32 ppm) either
+    way, so only nonconforming units found count as evidence against the supplier."""
+    from scipy.stats import norm
+
+    if inspected <= 0 or found <= 0:
+        return 2.0
+    p = min(found / inspected, 1.0 - 1e-12)
+    return float(min(norm.ppf(1.0 - p) / 3.0, 2.0))
 
 
 def _remove(flags: list[bool], value: bool, count: int) -> None:

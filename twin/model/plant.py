@@ -54,7 +54,7 @@ class Plant(Model):
                 sup.id, sup.material, lead_time(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
                 rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel,
                 rng(f"supplier:{sup.id}:disruption"), unit_cost=sup.unit_cost,
-                qualification_h=sup.qualification)
+                qualification_h=sup.qualification, promised_h=sup.promised)
             self.suppliers[sup.id] = built
             by_material.setdefault(sup.material, []).append(built)
         for b in plant.buffers:
@@ -190,6 +190,16 @@ class Plant(Model):
         drafted = self.scenario.drafted_rules(to.id) if to is not None else None
         if drafted is not None and self.rules is not None and to is not None:
             self.rules.substitute(drafted, buffer.material, reason=f"substitution {to.id}")
+
+    def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
+        """The buffer of ``material`` orders from ``supplier_id`` from now on."""
+        buffer = self.buffers[material]
+        target = self.suppliers[supplier_id]
+        if target is buffer.supplier:
+            return
+        self.log("SupplierSwitchOrdered", reason=reason, material=material,
+                 to_supplier=supplier_id)
+        buffer.switch_to(target)
 
     def _rule_change(self, path_text: str) -> None:
         self.reload_rules(path_text, reason="schedule")

@@ -33,12 +33,14 @@ def _lot_flags(rng: np.random.Generator, size: int, defect_rate: float) -> list[
 
 
 class _Order:
-    __slots__ = ("buffer", "cancelled", "price", "quantity")
+    __slots__ = ("buffer", "cancelled", "placed_h", "price", "quantity")
 
-    def __init__(self, quantity: int, buffer: Buffer, price: float = 1.0) -> None:
+    def __init__(self, quantity: int, buffer: Buffer, price: float = 1.0,
+                 placed_h: float = 0.0) -> None:
         self.quantity = quantity
         self.buffer = buffer
         self.cancelled = False
+        self.placed_h = placed_h
         self.price = price  # multiplier on the unit price (an expediting premium)
 
 
@@ -48,7 +50,8 @@ class Supplier:
     def __init__(self, supplier_id: str, material: str, lead_time: Callable[[], float],
                  quality_rng: np.random.Generator, defect_rate: float, kernel: Kernel,
                  disruption_rng: np.random.Generator | None = None, *,
-                 unit_cost: float = 0.0, qualification_h: float = 0.0) -> None:
+                 unit_cost: float = 0.0, qualification_h: float = 0.0,
+                 promised_h: float | None = None) -> None:
         self.id = supplier_id
         self.material = material
         self.lead_time = lead_time
@@ -57,6 +60,9 @@ class Supplier:
         self.kernel = kernel
         self.unit_cost = unit_cost
         self.qualification_h = qualification_h
+        self.promised_h = promised_h
+        # (delivered at, on time?) of recent lots, for the supplier.otd statistic.
+        self.deliveries: deque[tuple[float, bool]] = deque(maxlen=10_000)
         self.lots_delivered = 0
         self.units_delivered = 0
         self.units_cancelled = 0
@@ -101,7 +107,7 @@ class Supplier:
         spread = self.lead_time_spread.value
         if spread > 0.0:
             lead *= float(self._disruption_rng.lognormal(0.0, spread))
-        order = _Order(quantity, buffer, price)
+        order = _Order(quantity, buffer, price, self.kernel.now())
         self._open.append(order)
         self.kernel.schedule(lead, self._deliver, order)
 
@@ -124,6 +130,9 @@ class Supplier:
             return
         self.lots_delivered += 1
         self.units_delivered += shipped
+        now = self.kernel.now()
+        if self.promised_h is not None:
+            self.deliveries.append((now, now - order.placed_h <= self.promised_h + 1e-9))
         self.cost += shipped * self.unit_cost * self.price_factor.value * order.price
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
         flags = _lot_flags(self.quality_rng, shipped, rate)
@@ -291,6 +300,21 @@ class Buffer:
         self.ready_at_h = now + max(backup.qualification_h, extra_delay_h)
         if self.on_switch is not None:
             self.on_switch(self, backup, self.ready_at_h)
+        if self.ready_at_h > now:
+            self.kernel.schedule(self.ready_at_h - now, self._qualified)
+        else:
+            self.review()
+
+    def switch_to(self, supplier: Supplier) -> None:
+        """Order from ``supplier`` from now on (once it is qualified); orders already placed
+        with the previous supplier still arrive."""
+        if supplier is self.supplier or supplier.lost:
+            return
+        self.supplier = supplier
+        now = self.kernel.now()
+        self.ready_at_h = now + supplier.qualification_h
+        if self.on_switch is not None:
+            self.on_switch(self, supplier, self.ready_at_h)
         if self.ready_at_h > now:
             self.kernel.schedule(self.ready_at_h - now, self._qualified)
         else:
