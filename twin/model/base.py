@@ -8,6 +8,7 @@ resources).
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,13 +77,15 @@ class Model:
         self.released = 0
         self.scrapped = 0
         self.sla_h: float | None = None
-        self._release_h: list[float] = []
-        self._release_lead_h: list[float] = []
-        self._release_escaped: list[bool] = []
-        self._scrap_h: list[float] = []
-        self._order_created_h: list[float] = []
-        self._order_due_h: list[float] = []
-        self._order_done_h: list[float] = []
+        # Per-unit and per-order records in typed arrays (8 bytes an entry, not a Python
+        # float object each): memory grows with the horizon only by what KPIs need.
+        self._release_h = array("d")
+        self._release_lead_h = array("d")
+        self._release_escaped = array("b")
+        self._scrap_h = array("d")
+        self._order_created_h = array("d")
+        self._order_due_h = array("d")
+        self._order_done_h = array("d")
         self._snap_h: list[float] = []
         self._snaps: dict[str, list[float]] = {k: [] for k in SNAPSHOT_KEYS}
         self._warm_areas: dict[str, tuple[float, float]] = {}
@@ -276,13 +279,13 @@ class Model:
         sc = self.scenario
         return PlantRecord(
             horizon_h=sc.horizon, warmup_h=sc.warmup,
-            release_h=np.asarray(self._release_h, dtype=float),
-            release_lead_h=np.asarray(self._release_lead_h, dtype=float),
-            release_escaped=np.asarray(self._release_escaped, dtype=bool),
-            scrap_h=np.asarray(self._scrap_h, dtype=float),
-            order_created_h=np.asarray(self._order_created_h, dtype=float),
-            order_due_h=np.asarray(self._order_due_h, dtype=float),
-            order_done_h=np.asarray(self._order_done_h, dtype=float),
+            release_h=np.frombuffer(self._release_h, dtype=float),
+            release_lead_h=np.frombuffer(self._release_lead_h, dtype=float),
+            release_escaped=np.frombuffer(self._release_escaped, dtype=np.int8).astype(bool),
+            scrap_h=np.sort(np.frombuffer(self._scrap_h, dtype=float)),
+            order_created_h=np.frombuffer(self._order_created_h, dtype=float),
+            order_due_h=np.frombuffer(self._order_due_h, dtype=float),
+            order_done_h=np.frombuffer(self._order_done_h, dtype=float),
             snapshot_h=np.asarray(self._snap_h),
             snapshots={k: np.asarray(v, dtype=float) for k, v in self._snaps.items()},
             stations=tuple(self._station_rows()),

@@ -155,7 +155,7 @@ class Plant(Model):
             return
         now = self.kernel.now()
         first = int(np.searchsorted(self._release_h, now - lookback_h, side="left"))
-        flags = self._release_escaped[first:]
+        flags = [bool(f) for f in self._release_escaped[first:]]
         if not flags or not isinstance(station, InspectionStation):
             self.log("RecallInspected", reason=reason, recalled=len(flags), found=0)
             return
