@@ -7,6 +7,7 @@ holds across machines.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -50,21 +51,45 @@ def twin_vs_simpy() -> dict[str, float]:
     }
 
 
+def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    try:
+        results[name] = fn()
+    except Exception as e:  # a figure that cannot be measured is reported, not fatal
+        results[name] = {"error": f"{type(e).__name__}: {e}"}
+    timings[name] = round(time.perf_counter() - t0, 1)
+    print(f"[{name}: {timings[name]} s]", flush=True)
+
+
 def main() -> None:
-    r = twin_vs_simpy()
-    results = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-               "python": sys.version.split()[0], "twin_vs_simpy": r}
+    from bench import ingest, perf, replay, scaling
+
+    rows = int(os.environ.get("BENCH_ROWS", "10000000"))
+    started = time.perf_counter()
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "cores": os.cpu_count(), "python": sys.version.split()[0], "rows": rows}
+    timings: dict[str, float] = {}
+    _timed("twin_vs_simpy", twin_vs_simpy, results, timings)
+    _timed("ingest", lambda: ingest.run(rows), results, timings)
+    _timed("replay", lambda: replay.run(rows), results, timings)
+    _timed("executors", scaling.executors, results, timings)
+    _timed("mtd_vs_grid", scaling.mtd_vs_grid, results, timings)
+    _timed("memory", perf.rss_vs_horizon, results, timings)
+    _timed("scaling", perf.scaling_exponent, results, timings)
+    _timed("onnx", perf.onnx_batched_vs_per_call, results, timings)
+    results["seconds"] = timings
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(__file__).parent / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print("demo plant, 60 days, best of", REPEATS)
-    print(f"  raw SimPy        {r['raw_simpy_events_per_s']:>12,.0f} events/s "
-          f"{r['raw_simpy_units_per_s']:>10,.0f} units/s")
-    print(f"  twin (SimPy)     {r['twin_events_per_s']:>12,.0f} events/s "
-          f"{r['twin_units_per_s']:>10,.0f} units/s")
-    print(f"  twin_vs_simpy_event_rate_ratio  {r['twin_vs_simpy_event_rate_ratio']:.2f}")
-    print(f"  twin_vs_simpy_unit_rate_ratio   {r['twin_vs_simpy_unit_rate_ratio']:.2f}")
-    print(f"  salabim_vs_simpy_time_ratio     {r['salabim_vs_simpy_time_ratio']:.2f}")
-    print(f"written to {out}")
+    print()
+    for section, values in results.items():
+        if isinstance(values, dict) and section != "seconds":
+            print(section)
+            for key, value in values.items():
+                text = f"{value:,.4g}" if isinstance(value, float) else str(value)
+                print(f"  {key:48} {text:>14}")
+    print(f"total {results['total_seconds']} s; written to {out}")
 
 
 if __name__ == "__main__":
