@@ -663,7 +663,10 @@ def screen(
 @_errors_to_exit
 def optimize(
     scenario: Annotated[str, typer.Argument(help="Scenario file with an optimize block.")],
-    out: Annotated[Path | None, typer.Option(help="Folder for pareto.json.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for pareto.json and the run log "
+                                             "that --resume continues from.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted optimisation in "
+                                         "--out; finished runs are not repeated.")] = False,
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
     executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
@@ -677,16 +680,20 @@ def optimize(
     """
     from scenarios.loader import load_scenario
     from twin.executor import Runner
+    from twin.mtd import RunStore
     from twin.optimize import optimize as run_optimize
 
     spec = _executor(executor, workers, scheduler)
+    if resume and out is None:
+        raise ScenarioError("--resume needs --out, the folder of the interrupted run")
     path = _scenario_path(scenario)
     sc = load_scenario(path)
     if sc.optimize is None:
         raise ScenarioError(f"{path}: the scenario has no optimize block", file=str(path))
     with _progress(f"optimize {sc.name}", enabled=not as_json) as progress, \
             Runner(spec) as runner:
-        result = run_optimize(sc, executor=runner, seed=seed, progress=progress)
+        store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
+        result = run_optimize(sc, executor=runner, seed=seed, progress=progress, store=store)
 
     def point(c: Any) -> dict[str, Any]:
         return {"decisions": c.decisions,

@@ -22,6 +22,7 @@ import numpy as np
 from scenarios.model import DecisionVariable, Scenario
 from twin.errors import Problem, ScenarioError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from twin.mtd import RunStore
 from twin.resilience import LOWER_IS_BETTER
 
 __all__ = ["Candidate", "OptimizeResult", "apply_decisions", "optimize"]
@@ -104,7 +105,7 @@ def _set(data: Any, path: str, value: Any) -> None:
 
 def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
              seed: int | None = None, progress: Callable[[int, int], None] | None = None,
-             ) -> OptimizeResult:
+             store: RunStore | None = None) -> OptimizeResult:
     """Run NSGA-II over the scenario's ``optimize`` block."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
@@ -129,6 +130,7 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
                                    zip(variables, x, strict=True)})
     evaluated: list[Candidate] = []
     runs = 0
+    runs_store = store or RunStore(None, resume=False)
     generations = spec.generations
     population = spec.population
 
@@ -140,17 +142,26 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
         kpis_needed = [o for o in spec.objectives if o.kpi is not None]
         if kpis_needed:
             n = spec.replications or scenario.experiment.replications
-            jobs = [Job(sc, r, seed, scenario.experiment.engine.value) for r in range(n)]
-            results = run_jobs(jobs, executor)
-            runs += len(jobs)
+            engine = scenario.experiment.engine.value
+            base = _run_key(sc)
+            keys = [f"opt|{base}|{r}|{seed}|{engine}" for r in range(n)]
+            todo = [r for r, key in enumerate(keys) if runs_store.get(key) is None]
+
+            def done(i: int, result: Any) -> None:
+                runs_store.put(keys[todo[i]], {"kpis": dict(result.kpis)})
+
+            run_jobs([Job(sc, r, seed, engine) for r in todo], executor, done)
+            runs += len(todo)
+            rows = [runs_store.get(key) or {"kpis": {}} for key in keys]
             for o in kpis_needed:
                 assert o.kpi is not None
-                column = [r.kpis[o.kpi.value] for r in results]
+                column = [float(row["kpis"].get(o.kpi.value, math.nan)) for row in rows]
                 finite = [c for c in column if not math.isnan(c)]
                 values[o.label] = float(np.mean(finite)) if finite else math.nan
         for o in spec.objectives:
             if o.mtd is not None:
-                values[o.label] = _mtd_of(sc, o.mtd, spec.mtd_replications, executor, seed)
+                values[o.label] = _mtd_of(sc, o.mtd, spec.mtd_replications, executor, seed,
+                                          runs_store)
             elif o.cost:
                 values[o.label] = float(sum(_cost(v, xi) for v, xi in
                                             zip(variables, x, strict=True)))
@@ -205,15 +216,24 @@ def _unique(candidates: list[Candidate]) -> list[Candidate]:
     return out
 
 
+def _run_key(sc: Scenario) -> str:
+    import hashlib
+
+    h = hashlib.sha256(sc.content_hash().encode())
+    for digest in sorted(sc.rule_files().values()):
+        h.update(digest.encode())
+    return h.hexdigest()[:32]
+
+
 def _mtd_of(sc: Scenario, shock: str, replications: int, executor: ExecutorSpec | Runner,
-            seed: int) -> float:
+            seed: int, store: RunStore) -> float:
     from twin.mtd import find_mtd
 
     assert sc.mtd is not None
     item = next(i for i in sc.mtd.shocks if i.shock == shock)
     small = sc.model_copy(update={"mtd": sc.mtd.model_copy(update={
         "replications": replications, "max_replications": replications, "precision": None})})
-    result = find_mtd(small, item, executor=executor, seed=seed)
+    result = find_mtd(small, item, executor=executor, seed=seed, store=store)
     if result.mtd is None:
         return math.nan
     return result.mtd if math.isfinite(result.mtd) else (
