@@ -211,14 +211,22 @@ class BorderClosure(Shock):
 class SiteDisaster(Shock):
     """Site disaster (e.g. an earthquake at a supplier): the supplier ships nothing for the
     duration, then capacity comes back gradually (a linear ramp unless told otherwise).
+    With ``backup_after``, the plant activates its backup (the next supplier listed for the
+    material, once qualified) when the site is still down that long after the disaster.
     Severity: the duration."""
 
     family = Family.CLIMATE
     target_kind = TargetKind.SUPPLIER
     type: Literal["site_disaster"] = "site_disaster"
+    backup_after: Duration | None = Field(None, description="Move orders to the backup when "
+                                          "the site is still down this long after the start.")
 
     def _apply(self, plant: Model, level: float) -> None:
         plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
+        if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
+                and plant.once(f"backup plan {self.id}")):
+            plant.kernel.schedule(self.backup_after, lambda _: plant.activate_backup(
+                self.target or "", reason=f"shock {self.id}"))
 
 
 @register

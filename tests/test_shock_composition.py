@@ -285,3 +285,22 @@ def test_the_product_card_shocks_run_in_a_bundled_scenario() -> None:
     # During the tool-chain switch every lot is inspected in full.
     during = [d["decision"] for d in kinds(rep, "LotInspected") if 720.0 <= d["at_h"] < 768.0]
     assert all(d == "inspected_full" for d in during)
+
+
+def test_earthquake_activates_the_backup_and_its_parameter_pack() -> None:
+    from scenarios import reference_scenario
+
+    sc = load_scenario(reference_scenario("valve_earthquake"))
+    rep = run_replication(sc, 0, seed=sc.experiment.seed)
+    [ordered] = kinds(rep, "SupplierSwitchOrdered")
+    assert ordered["at_h"] == (10 + 5) * 24.0 and ordered["to_supplier"] == "valve-kr"
+    [reload] = kinds(rep, "RulesReloaded")
+    assert reload["reason"] == "substitution valve-kr" and reload["at_h"] == ordered["at_h"]
+    # The stem-seal leak (S 9) of the parameter pack makes the new valve's plan high risk.
+    assert "valve: level II → III (larger samples)" in reload["changes"]
+    # Without the backup plan the plant waits for the site: more stock-outs.
+    plain = deep_update(sc._source, {})
+    plain["shocks"][0].pop("backup_after")
+    alone = run_replication(parse_scenario(plain, base_dir=sc._base_dir), 0,
+                            seed=sc.experiment.seed)
+    assert alone.kpis["stockout_hours"] > rep.kpis["stockout_hours"] + 48

@@ -172,6 +172,22 @@ class Model:
     def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
         raise SimulationError(f"{reason}: this model has no suppliers to switch")
 
+    def activate_backup(self, supplier_id: str, *, reason: str) -> None:
+        """Move the orders of ``supplier_id``'s material to its next backup."""
+        supplier = self.supplier(supplier_id)
+        buffer = self.buffers.get(supplier.material)
+        if buffer is None or buffer.supplier is not supplier:
+            return
+        backup = next((s for s in buffer.sources if s is not supplier and not s.lost), None)
+        if backup is None:
+            self.log("BackupMissing", reason=reason, material=supplier.material)
+            return
+        # What the stricken site still owes will not ship in time: order it elsewhere.
+        cancelled = supplier.cancel_orders(buffer)
+        if cancelled:
+            self.log("OrdersCancelled", reason=reason, supplier=supplier.id, units=cancelled)
+        self.switch_supplier(supplier.material, backup.id, reason=reason)
+
     def recall(self, lookback_h: float, station: Station, *, reason: str,
                once: bool = False) -> None:
         """Recall what was shipped in the last ``lookback_h``: see the plant."""

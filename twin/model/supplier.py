@@ -153,6 +153,23 @@ class Supplier:
             for quantity, buffer in backlog:
                 self._place(quantity, buffer)
 
+    def cancel_orders(self, buffer: Buffer) -> int:
+        """Cancel ``buffer``'s open orders (e.g. held at a site that is down), so they can be
+        placed elsewhere; returns the units cancelled."""
+        cancelled = 0
+        keep = []
+        for order in self._open:
+            if order.buffer is buffer:
+                order.cancelled = True
+                buffer.on_order -= order.quantity
+                cancelled += order.quantity
+            else:
+                keep.append(order)
+        self._open = keep
+        self._held = [o for o in self._held if not o.cancelled]
+        self.units_cancelled += cancelled
+        return cancelled
+
     def lose(self, extra_delay_h: float = 0.0) -> None:
         """The supplier is gone: every open order is cancelled, and each buffer it served
         moves to its next backup, which takes orders after its qualification time (or
