@@ -23,7 +23,8 @@ STORE  := $(OUT)/plant.duckdb
 
 # The modelled demo plant, then the bundled real data ingested into an embedded store and
 # replayed: a plant whose supplier lead times are drawn from recorded SCMS deliveries, and
-# a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features.
+# a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features;
+# then the reference cases and their management-review report (out/demo/report.html).
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
 demo: $(VENV)/.runtime
 	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) || test $$? -eq 1
@@ -32,6 +33,13 @@ demo: $(VENV)/.runtime
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
 	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay || test $$? -eq 1
 	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai || test $$? -eq 1
+	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake || test $$? -eq 1
+	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued || test $$? -eq 1
+	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch || test $$? -eq 1
+	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change || test $$? -eq 1
+	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
+	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
+	    $(OUT)/photoresist-switch $(OUT)/regulation-change -o $(OUT)/report.html
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from scenarios.model import Engine, Kpi, Scenario, Tolerance
+from twin.budget import check_budget
 from twin.errors import SimulationError
 from twin.executor import Executor, ExecutorSpec, Job, run_jobs
 from twin.kernel import make_kernel
@@ -130,6 +131,7 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
     engine = Engine(engine if engine is not None else exp.engine)
     if n < 1:
         raise SimulationError("at least one replication is needed")
+    check_budget(scenario, n)
     jobs = [Job(scenario, r, seed, engine.value) for r in range(n)]
     finished = 0
 

@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from scenarios.model import MtdShock, Scenario, mtd_axis_value
+from twin.budget import check_budget
 from twin.errors import SimulationError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from twin.resilience import resilience_of
@@ -161,6 +162,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
+    check_budget(scenario, spec.max_replications)
     base_key = _scenario_key(scenario)
     tolerances = scenario.hypothesis.tolerances
     runs = 0
