@@ -99,12 +99,12 @@ def test_the_search_matches_a_dense_grid_with_a_quarter_of_its_runs(searched) ->
 def test_an_interrupted_search_resumes_and_recomputes_nothing(searched, tmp_path) -> None:
     sc, full = searched
     # A budget too small to finish stops the first attempt part-way, with its runs stored.
-    short = scenario(mtd={"budget": 40})
+    short = scenario(mtd={"budget": 70})
     log = tmp_path / "runs.jsonl"
     cut = find_mtd(short, short.mtd.shocks[0], store=RunStore(log, resume=False))
     assert cut.status == "not_converged" and cut.mtd is None
     stored = len(log.read_text().splitlines())
-    assert 0 < stored <= 40
+    assert 0 < stored <= 70
     # The budget is part of the search settings, not of the runs: the same runs count.
     resumed = find_mtd(sc, sc.mtd.shocks[0], store=RunStore(log, resume=True))
     assert resumed.mtd == full.mtd and resumed.ci_low == full.ci_low
