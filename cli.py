@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from reports.cli import report_command
 from rules_engine.cli import print_rules_schema, rules_app
 from scenarios.model import TIME_KPIS, Engine, Kpi
 from twin.errors import Problem, ScenarioError, ShocktwinError
@@ -36,6 +37,7 @@ shocks_app = typer.Typer(help="The shock types this installation knows.", no_arg
 app.add_typer(shocks_app, name="shocks")
 app.add_typer(rules_app, name="rules")
 schema_app.command("rules")(print_rules_schema)
+app.command("report")(report_command)
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -792,6 +794,25 @@ def stress(
     else:
         stdout.print(summary, markup=False, highlight=False)
     raise typer.Exit(EXIT_VIOLATED if report.failed else EXIT_HOLDS)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@app.command()
+@_errors_to_exit
+def verify(
+    results: Annotated[Path, typer.Argument(help="A results folder (or its journal.json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Check a results folder's hash-chained journal and its tables: any edited, removed,
+    inserted or reordered record is reported.
+
+    Exit 0 when intact, 1 when tampered with, 2 when unreadable.
+    """
+    from twin.verify import verify_command
+
+    raise typer.Exit(verify_command(results, as_json))
 
 
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)

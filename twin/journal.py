@@ -1,9 +1,25 @@
-"""The run journal: what was run, on what, when, with which outcome, and a content hash.
+"""The run journal: what was run, on what, when, with which outcome, and two kinds of hash.
 
-Records are frozen dataclasses named in the past tense. The journal hash covers only what
-determines the results (scenario, seed, engine, replication count and every measured
-number), not times or the platform, so the same inputs give the same hash on any machine
-and executor.
+Records are frozen dataclasses named in the past tense. A journal carries two hashes that
+answer different questions:
+
+- ``journal_hash`` — *can this run be reproduced?* It covers only what determines the
+  results (scenario, seed, engine, replication count, rule sets and every measured number),
+  not times or the platform, so the same inputs give the same hash on any machine and
+  executor. Two runs of one scenario and seed have equal journal hashes.
+- ``chain_hash`` — *was this journal file edited?* Every record carries ``seq`` (its
+  position), ``prev_hash`` and ``hash``: ``hash`` is the sha256 of the record's canonical
+  JSON (everything but ``hash``), and ``prev_hash`` is the ``hash`` of the record before it;
+  the first record's ``prev_hash`` is the hash of the journal header (the fields in
+  :data:`HEADER_FIELDS`, known when the run starts). ``chain_hash`` is the last record's
+  hash. It covers UTC times, the platform and the command line, so it differs from run to
+  run; that is expected. The closing facts (end time, status, ``journal_hash`` and the
+  sha256 of each results table) are in the last record, ``RunFinished``, so they are in the
+  chain too. ``twin.verify`` recomputes the chain and reports what was changed.
+
+A chain shows edits made without recomputing the hashes that follow. Someone who rewrites a
+journal and every hash after the edit, header and ``chain_hash`` included, is only caught by
+comparing ``chain_hash`` with a copy kept elsewhere (a CI log, a ticket).
 """
 
 from __future__ import annotations
@@ -13,6 +29,7 @@ import json
 import math
 import platform
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -24,10 +41,21 @@ import numpy as np
 from scenarios.model import RecordedDist, Scenario
 from twin.experiment import ExperimentResult
 
-__all__ = ["JOURNAL_FORMAT", "Journal", "ReplicationFinished", "RunFinished", "RunStarted",
-           "journal_hash", "make_journal", "utc_now", "version"]
+__all__ = ["CHAIN_FIELDS", "HEADER_FIELDS", "JOURNAL_FORMAT", "Journal", "ReplicationFinished",
+           "RunFinished", "RunStarted", "canonical_json", "chain_records", "header_hash",
+           "journal_hash", "make_journal", "record_hash", "table_digests", "utc_now",
+           "version"]
 
-JOURNAL_FORMAT = 1
+#: 2: records are hash-chained (``seq``, ``prev_hash``, ``hash``; ``chain_hash``), and
+#: ``RunFinished`` carries ``journal_hash`` and the sha256 of each results table.
+JOURNAL_FORMAT = 2
+#: The journal's top-level fields the first record is chained to: all known when the run
+#: starts (the end time, status and hashes are in the last record instead).
+HEADER_FIELDS: tuple[str, ...] = (
+    "format", "version", "platform", "python", "command", "scenario_file", "scenario",
+    "scenario_hash", "seed", "engine", "replications", "started_utc", "data", "rules")
+#: The keys the chain adds to every record.
+CHAIN_FIELDS: tuple[str, ...] = ("seq", "prev_hash", "hash")
 Status = Literal["completed", "failed"]
 
 
@@ -66,6 +94,10 @@ class RunFinished:
     at_utc: str
     status: Status
     hypothesis_holds: bool
+    #: The reproducibility hash, also at the journal's top level.
+    journal_hash: str = ""
+    #: Results table name -> sha256 of its columns (see :func:`table_digests`).
+    tables_sha256: dict[str, str] = field(default_factory=dict)
     kind: str = "RunFinished"
 
 
@@ -93,6 +125,8 @@ class Journal:
     data: list[dict[str, Any]] = field(default_factory=list)
     #: Rule-set files the scenario can load (path -> content hash).
     rules: dict[str, str] = field(default_factory=dict)
+    #: The last record's ``hash`` (see the module docstring); empty when there are no records.
+    chain_hash: str = ""
 
     def to_json(self) -> str:
         return json.dumps(_clean(asdict(self)), indent=2, sort_keys=True, allow_nan=False)
@@ -109,6 +143,77 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of ``value`` that hashes are taken over: sorted keys, no spaces,
+    ASCII only; NaN and infinities are refused (ValueError), as the journal has none."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+
+
+def header_hash(header: Mapping[str, Any]) -> str:
+    """sha256 of the journal's :data:`HEADER_FIELDS` (a missing one counts as null)."""
+    head = {name: header.get(name) for name in HEADER_FIELDS}
+    return hashlib.sha256(canonical_json(head).encode()).hexdigest()
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """sha256 of a record's canonical JSON without its own ``hash`` key."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def chain_records(records: Iterable[Mapping[str, Any]], head: str
+                  ) -> tuple[list[dict[str, Any]], str]:
+    """The records with ``seq``, ``prev_hash`` and ``hash`` added, and the chain's last hash.
+
+    ``records`` must be JSON-ready (see ``_clean``) and hold none of :data:`CHAIN_FIELDS`;
+    ``head`` is the :func:`header_hash` the first record is chained to.
+    """
+    out: list[dict[str, Any]] = []
+    prev = head
+    for seq, record in enumerate(records):
+        taken = [k for k in CHAIN_FIELDS if k in record]
+        if taken:
+            raise ValueError(f"record {seq} already has the chain key(s) {', '.join(taken)}")
+        linked = {**record, "seq": seq, "prev_hash": prev}
+        prev = linked["hash"] = record_hash(linked)
+        out.append(linked)
+    return out, prev
+
+
+def table_digests(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """sha256 of each table's columns (name, kind and values, in order).
+
+    Columns are numpy arrays or lists of text, as :func:`result_tables` makes them or as they
+    are read back from DuckDB or Parquet; integers hash as int64 and floats as float64 with
+    one NaN, so a table hashes the same before writing and after reading.
+    """
+    out: dict[str, str] = {}
+    for name, columns in tables.items():
+        h = hashlib.sha256()
+        for column, values in columns.items():
+            tag, data = _column_bytes(values)
+            h.update(canonical_json([column, tag, len(values)]).encode())
+            h.update(data)
+        out[name] = h.hexdigest()
+    return out
+
+
+def _column_bytes(values: Any) -> tuple[str, bytes]:
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return "int64", np.ascontiguousarray(arr, dtype="<i8").tobytes()
+    if arr.dtype.kind == "b":
+        return "bool", np.ascontiguousarray(arr, dtype="u1").tobytes()
+    if arr.dtype.kind == "f":
+        floats = np.asarray(arr, dtype="<f8")
+        # NaN has many bit patterns; a store may hand back another one than was written.
+        floats = np.where(np.isnan(floats), np.nan, floats).astype("<f8")
+        return "float64", np.ascontiguousarray(floats).tobytes()
+    text = json.dumps([_clean(v) for v in arr.tolist()], ensure_ascii=True, allow_nan=False)
+    return "json", text.encode()
 
 
 def journal_hash(result: ExperimentResult) -> str:
@@ -135,30 +240,51 @@ def journal_hash(result: ExperimentResult) -> str:
 def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
                  scenario_file: str | None, command: list[str] | None = None) -> Journal:
     sc = result.scenario
+    digest = journal_hash(result)
     records: list[Any] = [RunStarted(started_utc, sc.name, sc.content_hash(), result.seed,
                                      result.engine.value, len(result.replications))]
     for r in result.replications:
         records += [{"replication": r.replication, **e} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
-    records.append(RunFinished(ended_utc, "completed", result.verdict.holds))
+    records.append(RunFinished(ended_utc, "completed", result.verdict.holds, digest,
+                               table_digests(result_tables(result))))
+    header: dict[str, Any] = _clean({
+        "format": JOURNAL_FORMAT,
+        "version": version(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "command": list(command or []),
+        "scenario_file": str(Path(scenario_file).resolve()) if scenario_file else None,
+        "scenario": sc.model_dump(mode="json"),
+        "scenario_hash": sc.content_hash(),
+        "seed": result.seed,
+        "engine": result.engine.value,
+        "replications": len(result.replications),
+        "started_utc": started_utc,
+        "data": data_provenance(sc),
+        "rules": sc.rule_files(),
+    })
+    chained, last = chain_records(
+        [_clean(r if isinstance(r, dict) else asdict(r)) for r in records], header_hash(header))
     return Journal(
-        version=version(),
-        platform=platform.platform(),
-        python=sys.version.split()[0],
-        command=list(command or []),
-        scenario_file=str(Path(scenario_file).resolve()) if scenario_file else None,
-        scenario=sc.model_dump(mode="json"),
-        scenario_hash=sc.content_hash(),
-        seed=result.seed,
-        engine=result.engine.value,
-        replications=len(result.replications),
+        version=header["version"],
+        platform=header["platform"],
+        python=header["python"],
+        command=header["command"],
+        scenario_file=header["scenario_file"],
+        scenario=header["scenario"],
+        scenario_hash=header["scenario_hash"],
+        seed=header["seed"],
+        engine=header["engine"],
+        replications=header["replications"],
         started_utc=started_utc,
         ended_utc=ended_utc,
         status="completed",
-        journal_hash=journal_hash(result),
-        records=[_clean(r if isinstance(r, dict) else asdict(r)) for r in records],
-        data=data_provenance(sc),
-        rules=sc.rule_files(),
+        journal_hash=digest,
+        records=chained,
+        data=header["data"],
+        rules=header["rules"],
+        chain_hash=last,
     )
 
 
