@@ -89,17 +89,22 @@ def _in_child(kind: str, db: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run(rows: int = 10_000_000, workdir: Path | None = None) -> dict[str, float]:
+def run(rows: int = 10_000_000, workdir: Path | None = None,
+        store: Path | None = None) -> dict[str, float]:
+    """Measure on ``store`` (an ingested operations store), or on a new one of ``rows``
+    generated rows."""
     from bench.ingest import MAPPING_YAML, write_operations_csv
     from edge_replay.ingest import ingest
 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         folder = Path(tmp)
-        csv, mapping, db = folder / "ops.csv", folder / "ops.yaml", folder / "ops.duckdb"
-        write_operations_csv(csv, rows)
-        mapping.write_text(MAPPING_YAML)
-        ingest(csv, "csv", db, mapping)
-        csv.unlink()
+        db = store
+        if db is None:
+            csv, mapping, db = folder / "ops.csv", folder / "ops.yaml", folder / "ops.duckdb"
+            write_operations_csv(csv, rows)
+            mapping.write_text(MAPPING_YAML)
+            ingest(csv, "csv", db, mapping)
+            csv.unlink()
         anchor = _in_child("anchor", str(db))
         feed = _in_child("feed", str(db))
         replay = _in_child("replay", str(db))
