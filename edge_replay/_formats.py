@@ -1,10 +1,11 @@
 """Readers for each source format: file checks, DuckDB reads, and a staging plan per table.
 
-Every reader reads its file with DuckDB's own reader into the temporary table ``__src`` (every
-CSV column as text, so that one bad value quarantines one row instead of failing the read),
-exposes it as ``__rel`` with the line and the raw row, and returns one ``Plan`` per store
-table it fills. The quirks of each recorded dataset are handled here; see each dataset's
-SOURCE.md for where they come from.
+Every reader reads its file with DuckDB's own reader, every CSV column as text, so that one bad
+value quarantines one row instead of failing the read, and returns one ``Plan`` per store
+table it fills. Readers with one plan and no use for the line in a field read the file
+straight into the stage (``DirectRead``); the others first copy it into the temporary table
+``__src``, exposed with the line of each row as ``__rel``. The quirks of each recorded dataset
+are handled here; see each dataset's SOURCE.md for where they come from.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import mmap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from edge_replay._sql import first_line, ident, lit, quoted_value, run, text_of
-from edge_replay._stage import LINE, RAW, Check, Field, Plan
+from edge_replay._stage import LINE, RAW, Check, DirectRead, Field, Plan
 from edge_replay.mapping import LocatedMapping, SourceMapping
 from edge_replay.schema import TABLES, Column, InspectionResult, Table
 from twin.errors import Problem, ReplayError
@@ -54,7 +57,8 @@ class Reading:
     """What a reader found: the plans to load and how many records the source has."""
 
     plans: tuple[Plan, ...]
-    source_rows: int
+    #: None: as many as the first plan reads (known once it is staged).
+    source_rows: int | None
     feature_names: tuple[str, ...] = ()
     #: The possible labels of a feature source; None: take the labels found in the data.
     label_names: tuple[str, ...] | None = None
@@ -163,8 +167,7 @@ def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
 # --- reading into __src / __rel ------------------------------------------------------------
 
 
-def _load_csv(
-    con: duckdb.DuckDBPyConnection,
+def _csv_relation(
     path: Path,
     columns: Sequence[str],
     *,
@@ -173,25 +176,32 @@ def _load_csv(
     quote: str = '"',
     escape: str = '"',
     strict: bool = True,
-) -> int:
-    """Read a CSV file, every column as text, into ``__src``; returns the number of rows.
-
-    A record that cannot be split into the expected fields (too many or too few, broken
-    quotes, bad encoding) makes the whole file refused, every such line listed: the fields of
-    such a record cannot be told apart, and it usually means a wrong delimiter or format.
-    """
+) -> str:
+    """SQL reading a CSV file, every column as text, its broken records kept in ``__rejects``."""
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    try:
-        run(
-            con,
-            "CREATE OR REPLACE TEMP TABLE __src AS SELECT * FROM read_csv("
-            f"{lit(str(path))}, columns = {spec}, header = {str(header).lower()}, "
-            f"delim = {lit(delim)}, quote = {lit(quote)}, escape = {lit(escape)}, "
-            f"auto_detect = false, strict_mode = {str(strict).lower()}, "
-            "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans')",
-        )
-    except duckdb.Error as e:
-        raise _refuse(path, f"cannot read as CSV: {first_line(e)}") from e
+    return (
+        f"SELECT * FROM read_csv({lit(str(path))}, columns = {spec}, "
+        f"header = {str(header).lower()}, delim = {lit(delim)}, quote = {lit(quote)}, "
+        f"escape = {lit(escape)}, auto_detect = false, strict_mode = {str(strict).lower()}, "
+        "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans')"
+    )
+
+
+def _raw_json(columns: Sequence[str]) -> str:
+    """SQL for the raw row ``r`` as a JSON object, field name → value as read."""
+    return "to_json({" + ", ".join(f"{lit(c)}: r.{ident(c)}" for c in columns) + "})"
+
+
+def _cannot_read_csv(path: Path) -> Callable[[duckdb.Error], ReplayError]:
+    return lambda e: _refuse(path, f"cannot read as CSV: {first_line(e)}")
+
+
+def _refuse_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse the file if reading it found records that cannot be split into their fields.
+
+    Every such line is listed: the fields of such a record cannot be told apart, and it usually
+    means a wrong delimiter or format.
+    """
     # DuckDB reports a short record once per missing field; one problem per line is enough.
     rejects = run(
         con,
@@ -210,15 +220,120 @@ def _load_csv(
                 Problem(str(path), "", f"… and {n_rejects - MAX_LISTED} more lines like these")
             )
         raise ReplayError(problems, file=str(path))
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: Sequence[str],
+    *,
+    header: bool,
+    delim: str = ",",
+    quote: str = '"',
+    escape: str = '"',
+    strict: bool = True,
+) -> int:
+    """Read a CSV file, every column as text, into ``__src``; returns the number of rows.
+
+    For readers that make several plans of one file, or need the line in a field. A record
+    that cannot be split into the expected fields (too many or too few, broken quotes, bad
+    encoding) makes the whole file refused, every such line listed.
+    """
+    relation = _csv_relation(
+        path, columns, header=header, delim=delim, quote=quote, escape=escape, strict=strict
+    )
+    try:
+        run(con, f"CREATE OR REPLACE TEMP TABLE __src AS {relation}")
+    except duckdb.Error as e:
+        raise _cannot_read_csv(path)(e) from e
+    _refuse_rejects(con, path)
     offset = 2 if header else 1
-    raw = "to_json({" + ", ".join(f"{lit(c)}: s.{ident(c)}" for c in columns) + "})"
     run(
         con,
         f"CREATE OR REPLACE TEMP VIEW __rel AS "
-        f"SELECT rowid + {offset} AS {LINE}, {raw} AS {RAW}, s.* FROM __src AS s",
+        f"SELECT rowid + {offset} AS {LINE}, s.* FROM __src AS s",
     )
     (n,), = run(con, "SELECT count(*) FROM __src")
     return int(n)
+
+
+def _direct_csv(
+    path: Path, columns: Sequence[str], *, delim: str = ","
+) -> tuple[str, DirectRead]:
+    """A relation reading a CSV file with a header straight into the stage, and its checks.
+
+    For single-plan readers: no copy of the file is made, and its records are split once. A
+    record that cannot be split into the expected fields makes the file refused, as in
+    ``_load_csv``, once the stage is built.
+    """
+    def reread(lines: np.ndarray, scratch: Path) -> str | None:
+        if not _copy_lines(path, lines.astype(np.int64), scratch):
+            return None
+        return _csv_relation(scratch, columns, header=True, delim=delim)
+
+    return _csv_relation(path, columns, header=True, delim=delim), DirectRead(
+        first_line=2,
+        refusal=_cannot_read_csv(path),
+        check=lambda con: _refuse_rejects(con, path),
+        reread=reread,
+    )
+
+
+#: Bytes read at a time when looking for lines, and lines copied at a time.
+_BLOCK_BYTES = 16 << 20
+_BLOCK_LINES = 1 << 16
+
+
+def _copy_lines(source: Path, lines: np.ndarray, target: Path) -> bool:
+    """Copy line 1 and ``lines`` (1-based, ascending) of ``source`` to ``target``, in order.
+
+    Lines end at LF, which they keep (with any CR before it). False when ``source`` has fewer
+    lines than asked for. Vectorised: the file is searched for line ends in large blocks.
+    """
+    # Line n runs from just after the (n-1)-th LF to its own, the n-th: 0-based LF n-2 to n-1.
+    ends_at = lines - 1
+    needed = np.unique(np.concatenate(([0], ends_at - 1, ends_at)))
+    needed = needed[needed >= 0]
+    found = np.full(len(needed), -1, dtype=np.int64)
+    seen = size = 0
+    with source.open("rb") as f:
+        while block := f.read(_BLOCK_BYTES):
+            lf = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            lo, hi = np.searchsorted(needed, [seen, seen + len(lf)])
+            found[lo:hi] = lf[needed[lo:hi] - seen] + size
+            seen += len(lf)
+            size += len(block)
+    # A last line without LF ends at the end of the file.
+    after = np.where(found >= 0, found + 1, np.where(needed == seen, size, -1))
+
+    def end_of(lf_index: np.ndarray) -> np.ndarray:
+        return after[np.searchsorted(needed, lf_index)]
+
+    starts = np.where(lines > 1, end_of(np.maximum(ends_at - 1, 0)), 0)
+    ends = end_of(ends_at)
+    header_end = int(end_of(np.zeros(1, dtype=np.int64))[0])
+    if (ends < 0).any() or (starts < 0).any() or header_end < 0:
+        return False
+    with (
+        source.open("rb") as f,
+        mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+        target.open("wb") as out,
+    ):
+        data = np.frombuffer(mapped, dtype=np.uint8)
+        try:
+            out.write(data[:header_end].tobytes())
+            for i in range(0, len(lines), _BLOCK_LINES):
+                out.write(_gather(data, starts[i:i + _BLOCK_LINES], ends[i:i + _BLOCK_LINES]))
+        finally:
+            del data  # the map cannot close while an array still points into it
+    return True
+
+
+def _gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """The byte ranges ``[starts, ends)`` of ``data``, one after the other."""
+    lengths = ends - starts
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return data[offsets + np.arange(int(lengths.sum()))].tobytes()
 
 
 def _col(name: str, null_values: Sequence[str] = ()) -> str:
@@ -270,6 +385,7 @@ def read_4tu_production(
             "operator": Field(_col("Worker ID"), label="Worker ID"),
             "report_type": Field(_col("Report Type"), label="Report Type"),
         },
+        raw=_raw_json(header),
     )
     # One work order per case. Part and order quantity are repeated on every report of the
     # case; if the reports disagree the order is quarantined rather than one value guessed.
@@ -425,7 +541,7 @@ def read_scms(
     check_text_file(path)
     header = read_header(path, ",")
     _require_columns(path, header, _SCMS_COLUMNS, _SCMS_UNUSED)
-    n = _load_csv(con, path, header, header=True)
+    relation, direct = _direct_csv(path, header)
 
     def text(name: str, parse: str = "{t}", expected: str = "text", lenient: bool = False) -> Field:
         nulls: tuple[str, ...] = ()
@@ -437,7 +553,7 @@ def read_scms(
 
     plan = Plan(
         Table.SUPPLIER_DELIVERIES,
-        "SELECT * FROM __rel",
+        relation,
         {
             "delivery_id": text("ID"),
             "order_ref": text("PO / SO #"),
@@ -456,8 +572,10 @@ def read_scms(
             "freight_usd": text("Freight Cost (USD)", _NUMBER, "a number", lenient=True),
             "weight_kg": text("Weight (Kilograms)", _NUMBER, "a number", lenient=True),
         },
+        raw=_raw_json(header),
+        direct=direct,
     )
-    return Reading((plan,), n)
+    return Reading((plan,), None)
 
 
 # --- UCI Steel Plates Faults -----------------------------------------------------------------
@@ -497,7 +615,10 @@ def _steel_names(path: Path) -> list[str]:
 
 
 def _vector(texts: Sequence[tuple[str, str]]) -> tuple[Field, dict[str, str], tuple[Check, ...]]:
-    """A ``feature_vector`` field from (text SQL, label) pairs, with a check per element."""
+    """A ``feature_vector`` field from (text SQL, label) pairs, with a check per element.
+
+    Each text is a helper ``__x<i>``, which the field and the checks refer to.
+    """
     helpers = {f"__x{i}": t for i, (t, _) in enumerate(texts)}
     values = [f"try_cast(__x{i} AS DOUBLE)" for i in range(len(texts))]
     checks: list[Check] = []
@@ -513,8 +634,8 @@ def _vector(texts: Sequence[tuple[str, str]]) -> tuple[Field, dict[str, str], tu
         ]
     # Lenient: the elements are checked one by one above, each against its own column name.
     field = Field(
-        "'(' || array_to_string([" + ", ".join(t for t, _ in texts) + "], ',') || ')'",
-        "[" + ", ".join(f"try_cast({t} AS DOUBLE)" for t, _ in texts) + "]",
+        "'(' || array_to_string([" + ", ".join(helpers) + "], ',') || ')'",
+        "[" + ", ".join(values) + "]",
         lenient=True,
     )
     return field, helpers, tuple(checks)
@@ -563,7 +684,7 @@ def read_steel_plates(
         f"|| CAST(({n_set}) AS VARCHAR)",
     )
     label = "CASE " + " ".join(
-        f"WHEN {t} = '1' THEN {lit(c)}" for t, c in zip(flags.values(), classes, strict=True)
+        f"WHEN {h} = '1' THEN {lit(c)}" for h, c in zip(flags, classes, strict=True)
     ) + " END"
     plan = Plan(
         Table.FEATURES,
@@ -575,6 +696,7 @@ def read_steel_plates(
         },
         helpers={**helpers, **flags},
         checks=(*checks, *flag_checks, one_class),
+        raw=_raw_json(names),
     )
     return Reading((plan,), n, tuple(features), tuple(classes))
 
@@ -610,17 +732,23 @@ def _generic_parse(col: Column, mapping: SourceMapping, source_type: str) -> tup
     if col.sql_type == "DOUBLE":
         return _NUMBER, "a number"
     if col.sql_type == "BOOLEAN":
-        yes = ", ".join(lit(v.lower()) for v in mapping.true_values)
-        no = ", ".join(lit(v.lower()) for v in mapping.false_values)
+        # CASE ... WHEN rather than IN: DuckDB turns a long IN list into a join.
+        words = [(v, "true") for v in mapping.true_values]
+        words += [(v, "false") for v in mapping.false_values]
+        cases = " ".join(f"WHEN {lit(v.lower())} THEN {b}" for v, b in words)
         return (
-            f"CASE WHEN lower({{t}}) IN ({yes}) THEN true WHEN lower({{t}}) IN ({no}) "
-            "THEN false END",
+            f"CASE lower({{t}}) {cases} END",
             "one of " + ", ".join((*mapping.true_values, *mapping.false_values)),
         )
     return "{t}", "text"
 
 
-def _generic_plan(mapping: SourceMapping, source_types: Mapping[str, str]) -> Plan:
+def _generic_plan(
+    mapping: SourceMapping,
+    source_types: Mapping[str, str],
+    relation: str = "SELECT * FROM __rel",
+    direct: DirectRead | None = None,
+) -> Plan:
     spec = TABLES[mapping.table]
     fields: dict[str, Field] = {}
     for src, target in mapping.columns.items():
@@ -633,7 +761,9 @@ def _generic_plan(mapping: SourceMapping, source_types: Mapping[str, str]) -> Pl
             [(_col(c, mapping.null_values), c) for c in mapping.feature_columns]
         )
         fields["feature_vector"] = vector
-    return Plan(mapping.table, "SELECT * FROM __rel", fields, helpers, checks)
+    return Plan(
+        mapping.table, relation, fields, helpers, checks, _raw_json(list(source_types)), direct
+    )
 
 
 def _unknown_columns(
@@ -666,9 +796,9 @@ def read_generic_csv(
     refusal = _unknown_columns(located, header, path)
     if refusal is not None:
         raise refusal
-    n = _load_csv(con, path, header, header=True, delim=mapping.delimiter)
-    return Reading((_generic_plan(mapping, dict.fromkeys(header, "VARCHAR")),), n,
-                   tuple(mapping.feature_columns))
+    relation, direct = _direct_csv(path, header, delim=mapping.delimiter)
+    plan = _generic_plan(mapping, dict.fromkeys(header, "VARCHAR"), relation, direct)
+    return Reading((plan,), None, tuple(mapping.feature_columns))
 
 
 def read_generic_parquet(
@@ -695,11 +825,10 @@ def read_generic_parquet(
         )
     except duckdb.Error as e:
         raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e
-    raw = "to_json({" + ", ".join(f"{lit(c)}: s.{ident(c)}" for c in types) + "})"
     run(
         con,
         "CREATE OR REPLACE TEMP VIEW __rel AS "
-        f"SELECT file_row_number + 1 AS {LINE}, {raw} AS {RAW}, s.* FROM __src AS s",
+        f"SELECT file_row_number + 1 AS {LINE}, s.* FROM __src AS s",
     )
     (n,), = run(con, "SELECT count(*) FROM __src")
     return Reading((_generic_plan(mapping, types),), int(n), tuple(mapping.feature_columns))

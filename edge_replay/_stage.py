@@ -1,28 +1,40 @@
 """Staging of source rows into a store table: parse, check, then load or quarantine in bulk.
 
 A format reader describes *how* each schema column is read from its source (a ``Plan``); this
-module does the rest the same way for every format, in set-based SQL: it parses every row into
-a temporary stage table together with the list of problems found, marks duplicates, then
-writes the clean rows to the table and the others to ``quarantine`` with their reasons.
+module does the rest the same way for every format, in set-based SQL:
+
+1. One pass over the source parses every row into a temporary stage table with its typed
+   values and a flag for "has a problem". Only the flagged rows, usually few, also get the list
+   of their problems and their raw text; building those for every row would cost more than
+   the whole rest of the load.
+2. Duplicates among the clean rows are found by a hash of their key, then confirmed on the
+   key values themselves; only rows whose hash is shared are compared. Their raw text is read
+   again from the source.
+3. The clean rows are appended to the table, the others to ``quarantine`` with their reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
 import duckdb
+import numpy as np
 
 from edge_replay._sql import ident, lit, quoted_value, run
 from edge_replay.schema import TABLES, Table, TableCheck
+from twin.errors import ReplayError
 
 __all__ = [
     "LINE",
     "RAW",
     "Check",
+    "DirectRead",
     "Field",
     "LoadResult",
     "Plan",
@@ -32,11 +44,19 @@ __all__ = [
     "quarantined_rows",
 ]
 
-#: Columns every plan relation provides: the row's line in the source and the raw row as JSON.
+#: Columns a plan relation provides: the row's line in the source and the raw row as JSON.
 LINE = "__line"
 RAW = "__raw"
+_BAD = "__bad"
 _PROBLEMS = "__problems"
+_DUP = "__dup"
+_KEY = "__key"
+_ROW_HASH = "__row_hash"
 _PROBLEM_TYPE = "STRUCT(\"column\" VARCHAR, message VARCHAR)"
+#: The source row as a struct in the staging query, so that the raw text can be built from it
+#: for the flagged rows only. Named ``r`` like the relation, so that ``r."col"`` reads the same
+#: in a field's SQL and in ``Plan.raw``.
+_ROW = "r"
 
 
 @dataclass(frozen=True)
@@ -69,11 +89,34 @@ class Check:
 
 
 @dataclass(frozen=True)
+class DirectRead:
+    """A plan relation that reads the source file itself, rather than a copy of it.
+
+    Such a relation has no ``__line`` column: it yields one row per record, in file order, and
+    record ``n`` (from 0) is on line ``first_line + n``. The stage keeps that order, so a row's
+    line is its position in the stage. ``refusal`` turns a failure of the read into the
+    reader's refusal; ``check`` runs once the stage is built and refuses the source if the read
+    found records it could not use (it raises ReplayError).
+
+    ``reread(lines, scratch)`` gives a relation like the first, over just the given lines
+    (ascending), copied to the file ``scratch``; None when it cannot. Its rows are checked
+    against the stage, so it may assume one record per line.
+    """
+
+    first_line: int
+    refusal: Callable[[duckdb.Error], ReplayError]
+    check: Callable[[duckdb.DuckDBPyConnection], None]
+    reread: Callable[[np.ndarray, Path], str | None]
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything needed to stage one source into one table.
 
-    ``relation`` is SQL usable in ``FROM`` with the columns ``__line`` and ``__raw``.
-    ``helpers`` are extra SQL values over ``r`` that ``checks`` can refer to by name.
+    ``relation`` is SQL usable in ``FROM`` with the column ``__line`` (unless ``direct`` is
+    set). ``raw`` is SQL over its row ``r`` giving the row's raw text as JSON; it is evaluated
+    only for quarantined rows. ``helpers`` are extra SQL values over ``r``, computed first:
+    fields and checks can refer to them by name.
     """
 
     table: Table
@@ -81,6 +124,8 @@ class Plan:
     fields: Mapping[str, Field]
     helpers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     checks: tuple[Check, ...] = ()
+    raw: str = f"{_ROW}.{RAW}"
+    direct: DirectRead | None = None
 
 
 class LoadResult(NamedTuple):
@@ -103,11 +148,17 @@ class RowProblem(NamedTuple):
     message: str
 
 
-def _problem(when: str, column: str, message: str) -> str:
+class _Problem(NamedTuple):
+    when: str
+    column: str
+    message: str
+
+
+def _problem_struct(p: _Problem) -> str:
     # coalesce: a NULL message would make the whole reason NULL, and the row unexplained.
     return (
-        f"CASE WHEN ({when}) THEN {{'column': {lit(column)}, "
-        f"'message': coalesce(({message}), 'invalid value')}} END"
+        f"CASE WHEN ({p.when}) THEN {{'column': {lit(p.column)}, "
+        f"'message': coalesce(({p.message}), 'invalid value')}} END"
     )
 
 
@@ -115,90 +166,55 @@ def _stage_name(table: Table) -> str:
     return ident(f"__stage_{table}")
 
 
+def _dups_name(table: Table) -> str:
+    return ident(f"__dups_{table}")
+
+
+def _quarantine_name(table: Table) -> str:
+    return ident(f"__quarantine_{table}")
+
+
 def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult:
     """Stage ``plan``'s rows, then append the clean ones to its table and the rest to quarantine.
 
-    The stage table is kept until ``drop_stage`` so that a refusal can quote its problems.
+    The stage is kept until ``drop_stage`` so that a refusal can quote its problems.
     """
     spec = TABLES[plan.table]
     stage = _stage_name(plan.table)
     columns = spec.data_columns
     labels = {c.name: (plan.fields[c.name].label if c.name in plan.fields else "") or c.name
               for c in columns}
-
-    inner = [f"r.{LINE}", f"r.{RAW}"]
-    for col in columns:
-        f = plan.fields.get(col.name)
-        t_name = ident(f"__t_{col.name}")
-        if f is None:
-            inner.append(f"NULL::VARCHAR AS {t_name}")
-            inner.append(f"CAST({col.default or 'NULL'} AS {col.sql_type}) AS {ident(col.name)}")
-            continue
-        text = f"({f.text})"
-        # replace, not format: parse templates may hold user-given formats with braces.
-        value = f"CAST(({f.parse.replace('{t}', text)}) AS {col.sql_type})"
-        if col.default is not None:
-            # Only absent text takes the default; unreadable text stays NULL to be reported.
-            value = f"CASE WHEN {text} IS NULL THEN {col.default} ELSE {value} END"
-        inner.append(f"{text} AS {t_name}")
-        inner.append(f"{value} AS {ident(col.name)}")
-    inner += [f"({sql}) AS {ident(name)}" for name, sql in plan.helpers.items()]
-
-    problems: list[str] = []
-    for col in columns:
-        f = plan.fields.get(col.name)
-        t_name, c_name, label = ident(f"__t_{col.name}"), ident(col.name), labels[col.name]
-        if f is not None and not f.lenient:
-            problems.append(
-                _problem(
-                    f"{t_name} IS NOT NULL AND {c_name} IS NULL",
-                    label,
-                    f"'cannot read ' || {quoted_value(t_name)} || ' as ' || {lit(f.expected)}",
-                )
-            )
-        if col.required and col.default is None:
-            problems.append(
-                _problem(f"{t_name} IS NULL AND {c_name} IS NULL", label, "'missing value'")
-            )
-        if col.non_negative:
-            problems.append(
-                _problem(f"{c_name} < 0", label, f"'negative: ' || CAST({c_name} AS VARCHAR)")
-            )
-    rules: tuple[TableCheck | Check, ...] = (*spec.checks, *plan.checks)
-    for rule in rules:
-        problems.append(_problem(rule.when, labels.get(rule.column, rule.column), rule.message))
-    problem_list = (
-        f"list_filter([{', '.join(problems)}], lambda p: p IS NOT NULL)"
-        if problems
-        else f"[]::{_PROBLEM_TYPE}[]"
-    )
-    outer = [LINE, RAW, *(ident(c.name) for c in columns), *(ident(h) for h in plan.helpers)]
-    run(
-        con,
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS "
-        f"SELECT {', '.join(outer)}, {problem_list} AS {_PROBLEMS} "
-        f"FROM (SELECT {', '.join(inner)} FROM ({plan.relation}) AS r) AS s",
-    )
-    _mark_duplicates(con, plan.table, stage, labels)
+    # A direct stage is in file order, so a row's line follows from its position.
+    line = LINE if plan.direct is None else f"(rowid + {plan.direct.first_line})"
+    _build_stage(con, plan, labels)
+    n_dups = _mark_duplicates(con, plan, line, labels)
+    _create_quarantine_view(con, plan.table, line)
 
     names = ", ".join(ident(c.name) for c in columns)
-    run(
-        con,
+    insert = (
         f"INSERT INTO {ident(plan.table)} (source, source_line, {names}) "
-        f"SELECT ?, {LINE}, {names} FROM {stage} WHERE len({_PROBLEMS}) = 0 ORDER BY {LINE}",
-        [source],
+        f"SELECT ?, {line}, {names} FROM {stage} WHERE NOT ({_BAD} OR {_DUP})"
     )
+    if plan.direct is None:
+        run(con, f"{insert} ORDER BY {LINE}", [source])
+    else:
+        # Each row carries its line, so the rows of a large direct read are stored in whatever
+        # order the threads finish: keeping file order costs over a tenth of the whole load.
+        run(con, "SET preserve_insertion_order = false")
+        run(con, insert, [source])
+        run(con, "SET preserve_insertion_order = true")
     run(
         con,
         "INSERT INTO quarantine (source, table_name, source_line, raw, reason) "
-        f"SELECT ?, ?, {LINE}, {RAW}, array_to_string(list_transform({_PROBLEMS}, "
-        f"lambda p: p.column || ': ' || p.message), '; ') "
-        f"FROM {stage} WHERE len({_PROBLEMS}) > 0 ORDER BY {LINE}",
+        "SELECT ?, ?, line, raw, array_to_string(list_transform(problems, "
+        "lambda p: p.column || ': ' || p.message), '; ') "
+        f"FROM {_quarantine_name(plan.table)} ORDER BY line",
         [source, str(plan.table)],
     )
-    (read, loaded), = run(
-        con, f"SELECT count(*), count(*) FILTER (WHERE len({_PROBLEMS}) = 0) FROM {stage}"
+    (read, clean), = run(
+        con, f"SELECT count(*), count(*) FILTER (WHERE NOT {_BAD}) FROM {stage}"
     )
+    loaded = clean - n_dups
     start: datetime | None = None
     end: datetime | None = None
     if spec.period is not None:
@@ -211,28 +227,197 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
     return LoadResult(plan.table, read, loaded, read - loaded, start, end)
 
 
-def _mark_duplicates(
-    con: duckdb.DuckDBPyConnection, table: Table, stage: str, labels: Mapping[str, str]
+def _build_stage(
+    con: duckdb.DuckDBPyConnection, plan: Plan, labels: Mapping[str, str]
 ) -> None:
-    """Add a problem to every clean row whose key an earlier clean row already has.
+    """Parse and check every row of ``plan`` into its stage table, in one pass.
+
+    The stage holds the typed values, ``__bad`` (the row has a problem), and for those rows
+    only, the list of problems and the raw text. For the duplicate check it also holds the
+    hash of the key of each clean row, and for a direct read the hash of its raw row, by which
+    the raw text of a duplicate is found again.
+
+    The query must stay free of joins (an ``IN`` list of five values or more is one): a join
+    may reorder rows, and a direct stage gets a row's line from its position.
+    """
+    spec = TABLES[plan.table]
+    helpers = [f"({sql}) AS {ident(name)}" for name, sql in plan.helpers.items()]
+    inner = ["*"]
+    if plan.direct is None:
+        inner.append(f"{_ROW}.{LINE} AS {LINE}")
+    problems: list[_Problem] = []
+    for col in spec.data_columns:
+        f = plan.fields.get(col.name)
+        t_name, c_name, label = ident(f"__t_{col.name}"), ident(col.name), labels[col.name]
+        if f is None:
+            inner.append(f"NULL::VARCHAR AS {t_name}")
+            inner.append(f"CAST({col.default or 'NULL'} AS {col.sql_type}) AS {c_name}")
+        else:
+            text = f"({f.text})"
+            # replace, not format: parse templates may hold user-given formats with braces.
+            value = f"CAST(({f.parse.replace('{t}', text)}) AS {col.sql_type})"
+            if col.default is not None:
+                # Only absent text takes the default; unreadable text stays NULL to be reported.
+                value = f"CASE WHEN {text} IS NULL THEN {col.default} ELSE {value} END"
+            inner.append(f"{text} AS {t_name}")
+            inner.append(f"{value} AS {c_name}")
+        if f is not None and not f.lenient:
+            problems.append(_Problem(
+                f"{t_name} IS NOT NULL AND {c_name} IS NULL",
+                label,
+                f"'cannot read ' || {quoted_value(t_name)} || ' as ' || {lit(f.expected)}",
+            ))
+        if col.required and col.default is None:
+            problems.append(
+                _Problem(f"{t_name} IS NULL AND {c_name} IS NULL", label, "'missing value'")
+            )
+        if col.non_negative:
+            problems.append(
+                _Problem(f"{c_name} < 0", label, f"'negative: ' || CAST({c_name} AS VARCHAR)")
+            )
+    rules: tuple[TableCheck | Check, ...] = (*spec.checks, *plan.checks)
+    problems += [_Problem(r.when, labels.get(r.column, r.column), r.message) for r in rules]
+
+    # OR of all conditions: TRUE as soon as one is, and NULL (no problem) otherwise.
+    bad = (
+        "coalesce(" + " OR ".join(f"({p.when})" for p in problems) + ", false)"
+        if problems
+        else "false"
+    )
+    problem_list = (
+        f"list_filter([{', '.join(_problem_struct(p) for p in problems)}], "
+        "lambda p: p IS NOT NULL)"
+        if problems
+        else f"[]::{_PROBLEM_TYPE}[]"
+    )
+    in_check = f"NOT {_BAD} AND ({spec.key_when})"
+    key = f"hash({', '.join(ident(k) for k in spec.key)})" if spec.key else "NULL"
+    row_hash = f"hash({_ROW})" if plan.direct is not None else "NULL"
+    outer = [
+        *([LINE] if plan.direct is None else []),
+        *(ident(c.name) for c in spec.data_columns),
+        _BAD,
+        f"false AS {_DUP}",
+        f"CASE WHEN {_BAD} THEN {problem_list} END AS {_PROBLEMS}",
+        f"CASE WHEN {_BAD} THEN {plan.raw} END AS {RAW}",
+        f"CAST(CASE WHEN {in_check} THEN {key} END AS UBIGINT) AS {_KEY}",
+        f"CAST(CASE WHEN {in_check} THEN {row_hash} END AS UBIGINT) AS {_ROW_HASH}",
+    ]
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {_stage_name(plan.table)} AS "
+        f"SELECT {', '.join(outer)} "
+        f"FROM (SELECT *, {bad} AS {_BAD} FROM (SELECT {', '.join(inner)} "
+        f"FROM (SELECT {', '.join([f'{_ROW} AS {_ROW}', *helpers])} "
+        f"FROM ({plan.relation}) AS {_ROW}) AS s) AS s) AS s"
+    )
+    if plan.direct is None:
+        run(con, sql)
+        return
+    try:
+        run(con, sql)
+    except duckdb.Error as e:
+        raise plan.direct.refusal(e) from e
+    plan.direct.check(con)
+
+
+def _mark_duplicates(
+    con: duckdb.DuckDBPyConnection, plan: Plan, line: str, labels: Mapping[str, str]
+) -> int:
+    """Mark every clean row whose key an earlier clean row already has; returns how many.
 
     Only clean rows take part, so that a row quarantined for another reason does not push out
-    a later, usable row with the same key.
+    a later, usable row with the same key. The rows whose key hash is shared are found first;
+    the key values themselves then decide among those few. Each duplicate goes to the
+    duplicates table with its problem and its raw text, and ``__dup`` is set in the stage.
     """
-    spec = TABLES[table]
+    spec = TABLES[plan.table]
+    stage, dups = _stage_name(plan.table), _dups_name(plan.table)
+    empty = (
+        f"CREATE OR REPLACE TEMP TABLE {dups} "
+        f"(line BIGINT, first_line BIGINT, problem {_PROBLEM_TYPE}, raw VARCHAR)"
+    )
     if not spec.key:
-        return
-    column = labels[spec.key[0]] if len(spec.key) <= 2 else "(row)"
-    before, _, after = spec.duplicate_message.partition("{first}")
-    message = f"{lit(before)} || CAST(d.first_line AS VARCHAR) || {lit(after)}"
+        run(con, empty)
+        return 0
     keys = ", ".join(ident(k) for k in spec.key)
     run(
         con,
-        f"UPDATE {stage} SET {_PROBLEMS} = list_append({_PROBLEMS}, "
-        f"{{'column': {lit(column)}, 'message': {message}}}) "
-        f"FROM (SELECT {LINE} AS line, min({LINE}) OVER (PARTITION BY {keys}) AS first_line "
-        f"FROM {stage} WHERE len({_PROBLEMS}) = 0 AND ({spec.key_when})) AS d "
-        f"WHERE {stage}.{LINE} = d.line AND d.first_line < d.line",
+        f"CREATE OR REPLACE TEMP TABLE {dups} AS "
+        f"SELECT line, first_line, row_hash FROM ("
+        f"SELECT {line} AS line, min({line}) OVER (PARTITION BY {keys}) AS first_line, "
+        f"{_ROW_HASH} AS row_hash FROM {stage} "
+        f"WHERE {_KEY} IN (SELECT {_KEY} FROM {stage} WHERE {_KEY} IS NOT NULL "
+        f"GROUP BY {_KEY} HAVING count(*) > 1)) WHERE first_line < line",
+    )
+    (n,), = run(con, f"SELECT count(*) FROM {dups}")
+    if n == 0:
+        run(con, empty)
+        return 0
+    run(con, f"UPDATE {stage} SET {_DUP} = true WHERE {line} IN (SELECT line FROM {dups})")
+    column = labels[spec.key[0]] if len(spec.key) <= 2 else "(row)"
+    before, _, after = spec.duplicate_message.partition("{first}")
+    message = f"{lit(before)} || CAST(d.first_line AS VARCHAR) || {lit(after)}"
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {dups} AS "
+        f"SELECT d.line, d.first_line, "
+        f"{{'column': {lit(column)}, 'message': {message}}}::{_PROBLEM_TYPE} AS problem, w.raw "
+        f"FROM {dups} AS d LEFT JOIN ({_duplicate_raws(con, plan)}) AS w ON w.line = d.line",
+    )
+    return int(n)
+
+
+def _duplicate_raws(con: duckdb.DuckDBPyConnection, plan: Plan) -> str:
+    """SQL giving (line, raw) for the duplicates in the duplicates table.
+
+    The stage holds no raw text for clean rows, so the source is read again for them. A direct
+    read has no line to look them up by, and numbering the rows as they are read costs more
+    than the read itself: its lines are copied out (``DirectRead.reread``) and read back, and
+    each is taken only if the hash of its raw row is the one the stage holds for that line.
+    Only if that fails (a record spanning lines, say) is the whole source numbered and read.
+    """
+    dups = _dups_name(plan.table)
+    if plan.direct is not None:
+        raws = ident(f"__dup_raws_{plan.table}")
+        lines = con.execute(f"SELECT line FROM {dups} ORDER BY line").fetchnumpy()["line"]
+        with tempfile.TemporaryDirectory(prefix="edge-replay-") as scratch:
+            relation = plan.direct.reread(lines, Path(scratch) / "duplicates.csv")
+            if relation is not None:
+                try:
+                    run(
+                        con,
+                        f"CREATE OR REPLACE TEMP TABLE {raws} AS SELECT d.line, w.raw FROM ("
+                        f"SELECT line, row_hash, row_number() OVER (ORDER BY line) AS i "
+                        f"FROM {dups}) AS d JOIN ("
+                        f"SELECT row_number() OVER () AS i, hash({_ROW}) AS row_hash, "
+                        f"{plan.raw} AS raw FROM ({relation}) AS {_ROW}) AS w "
+                        "ON w.i = d.i AND w.row_hash = d.row_hash",
+                    )
+                    (matched,), = run(con, f"SELECT count(*) FROM {raws}")
+                except duckdb.Error:
+                    matched = -1
+                if matched == len(lines):
+                    return f"SELECT line, raw FROM {raws}"
+        lined = (
+            f"SELECT row_number() OVER () + {plan.direct.first_line - 1} AS {LINE}, {_ROW} "
+            f"FROM ({plan.relation}) AS {_ROW}"
+        )
+    else:
+        lined = f"SELECT {_ROW}.{LINE} AS {LINE}, {_ROW} FROM ({plan.relation}) AS {_ROW}"
+    return (
+        f"SELECT s.{LINE} AS line, {plan.raw} AS raw FROM ({lined}) AS s "
+        f"WHERE s.{LINE} IN (SELECT line FROM {dups})"
+    )
+
+
+def _create_quarantine_view(con: duckdb.DuckDBPyConnection, table: Table, line: str) -> None:
+    """The view of a staged table's quarantined rows: line, raw text, and list of problems."""
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP VIEW {_quarantine_name(table)} AS "
+        f"SELECT {line} AS line, {RAW} AS raw, {_PROBLEMS} AS problems "
+        f"FROM {_stage_name(table)} WHERE {_BAD} "
+        f"UNION ALL SELECT line, raw, [problem] FROM {_dups_name(table)}",
     )
 
 
@@ -240,17 +425,20 @@ def quarantined_rows(
     con: duckdb.DuckDBPyConnection, table: Table, limit: int
 ) -> tuple[list[RowProblem], int]:
     """The first ``limit`` problems of a staged table's quarantined rows, and how many in all."""
-    stage = _stage_name(table)
+    view = _quarantine_name(table)
     rows = run(
         con,
-        f"SELECT {LINE}, p.column, p.message FROM (SELECT {LINE}, unnest({_PROBLEMS}) AS p "
-        f"FROM {stage}) ORDER BY {LINE} LIMIT ?",
+        f"SELECT line, p.column, p.message FROM (SELECT line, unnest(problems) AS p "
+        f"FROM {view}) ORDER BY line LIMIT ?",
         [limit],
     )
-    (total,), = run(con, f"SELECT coalesce(sum(len({_PROBLEMS})), 0) FROM {stage}")
+    (total,), = run(con, f"SELECT coalesce(sum(len(problems)), 0) FROM {view}")
     return [RowProblem(table, line, col, msg) for line, col, msg in rows], int(total)
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """Drop the stage table of ``table``, if any."""
+    """Drop the stage of ``table`` (table, duplicates and quarantine view), if any."""
+    run(con, f"DROP VIEW IF EXISTS {_quarantine_name(table)}")
+    run(con, f"DROP TABLE IF EXISTS {ident(f'__dup_raws_{table}')}")
+    run(con, f"DROP TABLE IF EXISTS {_dups_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {_stage_name(table)}")

@@ -173,6 +173,7 @@ def ingest(
                 file=str(db_path),
             ) from e
         try:
+            _configure(con)
             prepare_store(con, file=str(db_path))
             counts, source_rows, replaced = _load(con, source_path, fmt, located)
             the_mapping = located.mapping if located is not None else None
@@ -212,6 +213,17 @@ def ingest(
         replaced_previous=replaced,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB settings for one ingest.
+
+    Threads stay at DuckDB's default, one per core it may use: twice as many gave no gain on
+    2 cores and took a quarter more memory. Insertion order is preserved, as the stage of a
+    direct read gets each row's line from its position; ``load_plan`` lifts it where order
+    does not matter.
+    """
+    run(con, "SET preserve_insertion_order = true")
 
 
 def _to_format(fmt: SourceFormat | str) -> SourceFormat:
@@ -307,6 +319,11 @@ def _load(
     if reading.source_rows == 0:
         raise ReplayError([Problem(key, "", "no data rows")], file=key)
     results = [load_plan(con, plan, key) for plan in reading.plans]
+    source_rows = reading.source_rows
+    if source_rows is None:
+        source_rows = results[0].rows_read
+        if source_rows == 0:
+            raise ReplayError([Problem(key, "", "no data rows")], file=key)
     if all(r.rows_loaded == 0 for r in results):
         raise _nothing_usable(con, source, results)
     for r in results:
@@ -326,7 +343,7 @@ def _load(
             "INSERT INTO feature_sets VALUES (?, ?, ?)",
             [key, list(reading.feature_names), list(labels)],
         )
-    return results, reading.source_rows, previous > 0
+    return results, source_rows, previous > 0
 
 
 def _nothing_usable(

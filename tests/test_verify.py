@@ -202,6 +202,15 @@ def test_removed_shock_records_are_one_finding(run_dir: Path) -> None:
     assert "records 4–5" in report.findings[0].message
 
 
+def test_a_journal_emptied_of_records_is_found(run_dir: Path) -> None:
+    def empty(doc: Doc) -> None:
+        doc["records"] = []
+        doc["chain_hash"] = ""
+
+    report = tamper(run_dir, empty)
+    assert (FindingKind.REMOVED, 0, None) in found(report)
+
+
 def test_a_removed_tail_is_found(run_dir: Path) -> None:
     report = tamper(run_dir, lambda doc: doc["records"].pop())
     assert (FindingKind.REMOVED, 10, None) in found(report)

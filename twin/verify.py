@@ -35,8 +35,9 @@ from twin.journal import (
     table_digests,
 )
 
-__all__ = ["EXIT_INTACT", "EXIT_TAMPERED", "EXIT_UNREADABLE", "Finding", "FindingKind",
-           "JournalError", "VerifyReport", "render_report", "verify_command", "verify_journal"]
+__all__ = ["CLOSING_FIELDS", "EXIT_INTACT", "EXIT_TAMPERED", "EXIT_UNREADABLE", "Finding",
+           "FindingKind", "JournalError", "VerifyReport", "render_report", "verify_command",
+           "verify_journal"]
 
 EXIT_INTACT, EXIT_TAMPERED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -155,7 +156,7 @@ def render_report(report: VerifyReport, *, as_json: bool = False) -> str:
     """The report as the ``verify`` command prints it: text lines, or JSON."""
     if as_json:
         return json.dumps(report.to_dict(), indent=2)
-    checked = ", ".join(p.name for p in report.tables) or "no results tables beside it"
+    checked = ", ".join(p.name for p in report.tables) or "no results tables (none beside it)"
     if report.intact:
         return (f"{report.journal}: intact — {report.records} records, chain hash "
                 f"{report.chain_hash}, journal hash {report.journal_hash}; checked against "
@@ -328,8 +329,8 @@ class _Chain:
 
     def _removed(self) -> Iterator[Finding]:
         if not self.placed:
-            if self.entries or self.chain_hash:
-                yield Finding(FindingKind.REMOVED, "no record of the chain is left", 0)
+            # A run's journal always holds RunStarted ... RunFinished.
+            yield Finding(FindingKind.REMOVED, "no record of the chain is left", 0)
             return
         top = max(self.placed)
         missing = [s for s in range(top + 1) if s not in self.placed]
