@@ -69,11 +69,18 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
     file = str(path)
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                                file=file)
-        raw = p.read_bytes()
+        st = p.stat()
+        if p.is_dir():
+            raise IsADirectoryError
+        if not p.is_file():  # a pipe or a device could block or never end
+            raise ScenarioError("not a regular file", file=file)
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is {st.st_size:,} bytes; the limit is "
+                                f"{MAX_FILE_BYTES:,}", file=file)
+        with p.open("rb") as fh:  # never more than the limit, whatever stat said
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is over the limit of {MAX_FILE_BYTES:,} bytes", file=file)
     except FileNotFoundError:
         raise ScenarioError("no such file", file=file) from None
     except IsADirectoryError:
@@ -106,6 +113,9 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
         raise ScenarioError(f"not valid YAML: {e}", file=file) from None
     except RecursionError:
         raise ScenarioError("YAML nested too deeply", file=file) from None
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as e:
+        # yaml's safe constructors fail this way on some scalars (dates, numbers).
+        raise ScenarioError(f"not valid YAML: a value cannot be read ({e})", file=file) from None
     finally:
         loader.dispose()
     return data, _line_map(node)
@@ -175,12 +185,12 @@ def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
 
     try:
         total = size(root, 0)
-    except _Recursive as e:
-        yield Problem(file, "", "a YAML anchor refers to itself", e.node.start_mark.line + 1)
-        return
-    except _TooDeep as e:
+    except _TooDeep as e:  # before its base class _Recursive
         yield Problem(file, "", "YAML nested more than 200 levels deep",
                       e.node.start_mark.line + 1)
+        return
+    except _Recursive as e:
+        yield Problem(file, "", "a YAML anchor refers to itself", e.node.start_mark.line + 1)
         return
     if total > MAX_YAML_NODES:
         yield Problem(file, "", f"the YAML expands to more than {MAX_YAML_NODES:,} values once "

@@ -345,9 +345,11 @@ class ReleaseStation(_Frozen):
         return self
 
 
-def _station_kind(value: Any) -> str:
-    kind = value.get("kind", "process") if isinstance(value, dict) else value.kind
-    return str(kind)
+def _station_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return str(value.get("kind", "process"))
+    kind = getattr(value, "kind", None)
+    return str(kind) if kind is not None else None  # not a station: the union reports it
 
 
 Station = Annotated[
@@ -837,7 +839,7 @@ def _validate_shocks(value: Any) -> Any:
             out.append(item)
             continue
         kind = item.get("type") if isinstance(item, dict) else None
-        if kind not in types:
+        if not isinstance(kind, str) or kind not in types:
             known = ", ".join(sorted(types))
             problems.append(((i, "type"), f"unknown shock type {kind!r} (known: {known})"))
             continue
