@@ -44,7 +44,7 @@ from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from twin.resilience import resilience_of
 
 __all__ = ["MtdResult", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
-           "quantile_interval", "resilience_at"]
+           "quantile_interval", "resilience_at", "run_key"]
 
 BELOW = -math.inf  # the hypothesis fails already at the range's low end
 ABOVE = math.inf  # it still holds at the range's high end
@@ -136,9 +136,11 @@ def quantile_interval(n: int, q: float, level: float = 0.95) -> tuple[int | None
     return (max(lows) if lows else None, min(highs) if highs else None)
 
 
-def _scenario_key(sc: Scenario) -> str:
-    # What a run depends on: the scenario without its search settings, and the rule sets.
-    h = hashlib.sha256(sc.model_copy(update={"mtd": None}).content_hash().encode())
+def run_key(sc: Scenario) -> str:
+    """What a run's outcome depends on: the scenario without its search and optimisation
+    settings, and the content of its rule sets (keys of stored runs)."""
+    h = hashlib.sha256(sc.model_copy(update={"mtd": None, "optimize": None})
+                       .content_hash().encode())
     for digest in sorted(sc.rule_files().values()):
         h.update(digest.encode())
     return h.hexdigest()[:32]
@@ -163,7 +165,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
     check_budget(scenario, spec.max_replications)
-    base_key = _scenario_key(scenario)
+    base_key = run_key(scenario)
     tolerances = scenario.hypothesis.tolerances
     runs = 0
 
@@ -358,7 +360,7 @@ def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replic
     store = store or RunStore(None, resume=False)
     tolerance = next((t for t in scenario.hypothesis.tolerances if t.kpi.value == kpi),
                      scenario.hypothesis.tolerances[0])
-    base_key = f"res|{_scenario_key(scenario)}|{item.shock}|{severity!r}|{tolerance.kpi}"
+    base_key = f"res|{run_key(scenario)}|{item.shock}|{severity!r}|{tolerance.kpi}"
     keys = [f"{base_key}|{r}|{seed}|{engine}" for r in range(replications)]
     todo = [r for r, key in enumerate(keys) if store.get(key) is None]
 

@@ -22,7 +22,7 @@ import numpy as np
 from scenarios.model import DecisionVariable, Scenario
 from twin.errors import Problem, ScenarioError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from twin.mtd import RunStore
+from twin.mtd import RunStore, run_key
 from twin.resilience import LOWER_IS_BETTER
 
 __all__ = ["Candidate", "OptimizeResult", "apply_decisions", "optimize"]
@@ -143,7 +143,7 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
         if kpis_needed:
             n = spec.replications or scenario.experiment.replications
             engine = scenario.experiment.engine.value
-            base = _run_key(sc)
+            base = run_key(sc)
             keys = [f"opt|{base}|{r}|{seed}|{engine}" for r in range(n)]
             todo = [r for r, key in enumerate(keys) if runs_store.get(key) is None]
 
@@ -214,15 +214,6 @@ def _unique(candidates: list[Candidate]) -> list[Candidate]:
             seen.add(key)
             out.append(c)
     return out
-
-
-def _run_key(sc: Scenario) -> str:
-    import hashlib
-
-    h = hashlib.sha256(sc.content_hash().encode())
-    for digest in sorted(sc.rule_files().values()):
-        h.update(digest.encode())
-    return h.hexdigest()[:32]
 
 
 def _mtd_of(sc: Scenario, shock: str, replications: int, executor: ExecutorSpec | Runner,

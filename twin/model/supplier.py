@@ -177,19 +177,16 @@ class Supplier:
         if self.lost:
             return
         self.lost = True
-        buffers: dict[int, Buffer] = {}
-        for order in self._open:  # held orders are open too
-            order.cancelled = True
-            order.buffer.on_order -= order.quantity
-            self.units_cancelled += order.quantity
-            buffers[id(order.buffer)] = order.buffer
+        buffers: dict[int, Buffer] = {id(o.buffer): o.buffer for o in self._open}
         for quantity, buffer in self._backlog:
             buffer.on_order -= quantity
             self.units_cancelled += quantity
             buffers[id(buffer)] = buffer
-        self._open, self._held, self._backlog = [], [], []
+        self._backlog = []
         for buffer in self.serves:
             buffers[id(buffer)] = buffer
+        for buffer in buffers.values():
+            self.cancel_orders(buffer)  # held orders are open too
         for buffer in buffers.values():
             buffer.source_lost(self, extra_delay_h)
 
