@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import cli
@@ -93,5 +91,6 @@ def test_bad_candidates_are_refused(tmp_path, runner) -> None:  # type: ignore[n
     result = runner.invoke(cli.app, ["stress", str(SCENARIO), "--baseline", str(BASELINE),
                                      "--candidate", str(not_rules), "--json"])
     assert result.exit_code == 2
-    assert json.dumps  # the refusal is one line per problem, no traceback
+    # The refusal is one line per problem with file and path, no traceback.
+    assert all(line.startswith("error: ") for line in result.output.strip().splitlines())
     assert "Traceback" not in result.output
