@@ -117,26 +117,24 @@ def _raised_in(kind: type[BaseException], function: str) -> Callable[[BaseExcept
     return hit
 
 
-def _yaml_constructor_crash(error: BaseException) -> bool:
+def _mapping_constructor_crash(error: BaseException) -> bool:
     frames = traceback.extract_tb(error.__traceback__)
     innermost = frames[-1].filename.replace(os.sep, "/") if frames else ""
     return (isinstance(error, ValueError | TypeError | KeyError | IndexError | AttributeError
                        | OverflowError)
-            and innermost.endswith("yaml/constructor.py"))
+            and innermost.endswith("yaml/constructor.py")
+            and any(f.name == "locate_mapping" for f in frames))
 
 
 KNOWN_CRASHES: dict[str, Callable[[BaseException], bool]] = {
     # PyYAML's safe constructors raise plain exceptions for scalars typed by tag or by look
-    # (``!!float abc``, ``!!bool maybe``, ``2024-02-30``); the loaders catch yaml.YAMLError.
-    "yaml constructor": _yaml_constructor_crash,
+    # (``!!float abc``, ``2024-02-30``); locate_mapping catches only yaml.YAMLError.
+    "mapping yaml constructor": _mapping_constructor_crash,
     # edge_replay.mapping._key_lines follows a recursive anchor until RecursionError.
     "mapping recursion": _raised_in(RecursionError, "_key_lines"),
-    # scenarios.model._station_kind reads ``.kind`` of a station that is not a mapping.
-    "station kind": _raised_in(AttributeError, "_station_kind"),
-    # Unhashable values (a list, a mapping) looked up in a set or dict inside a validator:
+    # SourceMapping._loadable looks an unhashable ``table`` (a list, a mapping) up in a set:
     # a TypeError, which pydantic does not turn into a validation error.
     "mapping table": _raised_in(TypeError, "_loadable"),
-    "shock type": _raised_in(TypeError, "_validate_shocks"),
     # A CSV source shorter than the sniffed block that ends inside a UTF-8 sequence passes
     # check_text_file (decoded with final=False); read_header then fails to decode it.
     "csv cut utf-8": _raised_in(UnicodeDecodeError, "read_header"),
