@@ -29,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from scenarios.model import Scenario
+from twin.budget import check_budget
 from twin.errors import Problem, ScenarioError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from twin.mtd import BELOW, MtdResult, RunStore, find_mtd
@@ -141,6 +142,7 @@ def compare_rules(scenarios: list[tuple[str, Scenario]], baseline: Path, candida
 def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
              executor: ExecutorSpec | Runner, store: RunStore | None) -> ScenarioComparison:
     n = base.experiment.replications
+    check_budget(base, 2 * n, file=file)
     seed = base.experiment.seed
     engine = base.experiment.engine.value
     runs_b = run_jobs([Job(base, r, seed, engine) for r in range(n)], executor)
