@@ -92,8 +92,10 @@ def check_text_file(path: Path) -> None:
     if nul >= 0:
         raise _refuse(path, f"binary file (NUL byte at offset {nul}), not CSV text")
     try:
-        # Incremental: the sniffed block may end inside a multi-byte character.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        # The sniffed block may end inside a multi-byte character, unless it is the whole
+        # file: then a cut character is an error (final=True).
+        whole = len(head) < _SNIFF_BYTES
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
     except UnicodeDecodeError as e:
         raise _refuse(
             path,

@@ -23,14 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edge_replay.schema import LOADABLE_TABLES, TABLES, InspectionResult, Table
-from twin.errors import Problem, ReplayError
+from scenarios.loader import read_yaml
+from twin.errors import Problem, ReplayError, ScenarioError
 
 __all__ = ["LocatedMapping", "SourceMapping", "load_mapping", "locate_mapping", "mapping_problems"]
 
@@ -82,7 +81,7 @@ class SourceMapping(BaseModel):
     @classmethod
     def _loadable(cls, table: object) -> object:
         # Before the enum check, so the message lists only the tables a source can fill.
-        if table not in {t.value for t in LOADABLE_TABLES}:
+        if not isinstance(table, str) or table not in {t.value for t in LOADABLE_TABLES}:
             raise ValueError(
                 f"{table!r} cannot be filled from a source; choose one of "
                 + ", ".join(LOADABLE_TABLES)
@@ -206,24 +205,14 @@ def load_mapping(path: str | Path) -> SourceMapping:
 
 def locate_mapping(path: str | Path) -> LocatedMapping:
     """``load_mapping``, keeping the file name and the line of each key."""
-    p = Path(path)
-    file = str(p)
+    file = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise ReplayError([Problem(file, "", "mapping file does not exist")], file=file) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ReplayError([Problem(file, "", f"cannot read mapping file: {e}")], file=file) from e
-    try:
-        data = yaml.safe_load(text)
-        lines = _key_lines(yaml.compose(text))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ReplayError(
-            [Problem(file, "", f"not valid YAML: {getattr(e, 'problem', None) or e}", line)],
-            file=file,
-        ) from e
+        # The scenario reader's safe YAML: size limit, regular files only, alias bombs and
+        # recursive anchors refused, constructor failures reported as problems.
+        data, value_lines = read_yaml(path)
+    except ScenarioError as e:
+        raise ReplayError(e.problems, file=file) from None
+    lines = {tuple(str(x) for x in loc): line for loc, line in value_lines.items()}
     if not isinstance(data, dict):
         raise ReplayError(
             [Problem(file, "", "a mapping file must be a YAML mapping with 'table' and 'columns'")],
@@ -247,18 +236,3 @@ def locate_mapping(path: str | Path) -> LocatedMapping:
         raise ReplayError(problems, file=file)
     return LocatedMapping(mapping, file, lines)
 
-
-def _key_lines(node: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """1-based line of every mapping key in a composed YAML document, by key path."""
-    lines: dict[tuple[str, ...], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            path = (*prefix, str(key.value))
-            lines[path] = key.start_mark.line + 1
-            lines.update(_key_lines(value, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            path = (*prefix, str(i))
-            lines[path] = item.start_mark.line + 1
-            lines.update(_key_lines(item, path))
-    return lines

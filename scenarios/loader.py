@@ -61,6 +61,8 @@ def parse_scenario(data: Any, *, file: str | None = None,
         raise ScenarioError(problems, file=file) from e
     sc.with_base_dir(base_dir or Path.cwd())
     sc._source = copy.deepcopy(data)
+    sc._file = file
+    sc._lines = dict(lines)
     return bind_rules(sc, file)
 
 
@@ -211,19 +213,21 @@ class _TooDeep(_Recursive):
 def _line_map(root: yaml.Node) -> dict[Loc, int]:
     lines: dict[Loc, int] = {}
 
-    def walk(node: yaml.Node, loc: Loc, depth: int) -> None:
+    # A key's line is where the key is written, not where its value starts (a block
+    # mapping's value starts on the next line).
+    def walk(node: yaml.Node, loc: Loc, line: int, depth: int) -> None:
         if loc in lines or depth > 60:
             return
-        lines[loc] = node.start_mark.line + 1
+        lines[loc] = line
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if isinstance(k, yaml.ScalarNode):
-                    walk(v, (*loc, str(k.value)), depth + 1)
+                    walk(v, (*loc, str(k.value)), k.start_mark.line + 1, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
-                walk(v, (*loc, i), depth + 1)
+                walk(v, (*loc, i), v.start_mark.line + 1, depth + 1)
 
-    walk(root, (), 0)
+    walk(root, (), root.start_mark.line + 1, 0)
     return lines
 
 
