@@ -557,7 +557,8 @@ class _Compiler:
                 f"{context} must be {_KIND_WORDS[kind]}, "
                 f"but {self.label(node)} is {_KIND_WORDS[part.kind]}",
             )
-        return part.run
+        # Never computed: folding 'a' * 10**9 would build the text while checking.
+        return _refused
 
     def fold(self, run: _Eval, kind: ValueKind, parts: Iterable[_Node]) -> _Node:
         """A part whose inputs are all constant, computed now when that succeeds.
@@ -591,6 +592,15 @@ class _Compiler:
         return self.report(node, f"{self.label(node)} is not allowed")
 
     def name(self, node: ast.expr, name: str) -> _Node:
+        segment = self.source.segment(node)
+        if not segment.isascii():
+            # The parser folds names to NFKC: a fullwidth or mathematical spelling would run
+            # as the ASCII name it only resembles, unseen by grep or a diff.
+            return self.report(
+                node,
+                f"{segment!r} only resembles {name!r}: names must be written in ASCII "
+                "letters, digits and '_'",
+            )
         if name in _TRUE_NAMES:
             return _Node(run=_constant(True), kind=ValueKind.BOOLEAN, constant=True, value=True)
         if name in _FALSE_NAMES:
@@ -960,6 +970,11 @@ def _out_of_range(result: Any, left: Any, right: Any, label: str) -> Any:
     if _is_nan_or_infinite(left) or _is_nan_or_infinite(right):
         return result
     raise _Failure(f"{label} is too large")
+
+
+def _refused(values: Mapping[str, Any]) -> Any:
+    """Stands for an operand of the wrong kind (already reported): never computed."""
+    raise _Failure("an operand of the wrong kind")
 
 
 def _arithmetic(

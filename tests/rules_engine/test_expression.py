@@ -199,11 +199,15 @@ def test_constant_parts_are_computed_once_at_compile_time() -> None:
     assert compiled.evaluate({"lot.size": 1536}) is False
 
 
-def test_nfkc_identifiers_read_the_normalised_name() -> None:
-    # Python normalises identifiers with NFKC, so a full-width letter names the same variable.
-    compiled = compile_expression("ｓupplier.cpk < 1", NAMES)
-    assert compiled.names == {"supplier.cpk"}
-    assert compiled.evaluate({"supplier.cpk": 0.5}) is True
+def test_names_that_only_normalise_to_a_declared_name_are_refused() -> None:
+    # Python folds identifiers to NFKC: a full-width letter would read the ASCII name it only
+    # resembles. The message shows both spellings; text in quotes may use any letters.
+    with pytest.raises(RuleError) as caught:
+        compile_expression("ｓupplier.cpk < 1", NAMES)
+    (problem,) = caught.value.problems
+    assert "'ｓupplier.cpk'" in problem.message and "'supplier.cpk'" in problem.message
+    assert "ASCII" in problem.message
+    assert compile_expression("supplier.state == 'geprüft'", NAMES).names == {"supplier.state"}
 
 
 def test_blank_space_around_the_text_and_comments_are_allowed() -> None:
