@@ -274,8 +274,10 @@ def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
-    """Check scenario files; list every problem with file, line and path. Exit 2 if any."""
+    """Check scenario files, and that what they ask for fits the run budget (memory,
+    CPU-days); list every problem with file, line and path. Exit 2 if any."""
     from scenarios.loader import load_scenario
+    from twin.budget import check_plan
 
     report: list[dict[str, Any]] = []
     bad = False
@@ -283,6 +285,7 @@ def validate(
         path = _scenario_path(text)
         try:
             sc = load_scenario(path)
+            check_plan(sc)
             report.append({"file": str(path), "valid": True, "name": sc.name,
                            "scenario_hash": sc.content_hash(), "problems": []})
             if not as_json:
@@ -406,8 +409,8 @@ def replay_check(
 
     sc = load_scenario(_scenario_path(scenario))
     if sc.shop is None:
-        raise ScenarioError(f"{scenario}: replay-check needs a scenario with a shop section",
-                            file=scenario)
+        raise ScenarioError("replay-check needs a scenario with a shop section",
+                            file=str(_scenario_path(scenario)))
     chosen = (ReplayMode.BOOTSTRAP, ReplayMode.FIT) if modes else ()
     f = check_replay(sc, modes=chosen, replications=replications, seed=sc.experiment.seed)
     if as_json:
@@ -481,7 +484,7 @@ def mtd(
     path = _scenario_path(scenario)
     sc = load_scenario(path)
     if sc.mtd is None:
-        raise ScenarioError(f"{path}: the scenario has no mtd block", file=str(path))
+        raise ScenarioError("the scenario has no mtd block", file=str(path))
     items = [i for i in sc.mtd.shocks if not shock or i.shock in shock]
     unknown = sorted(set(shock or ()) - {i.shock for i in sc.mtd.shocks})
     if unknown:
@@ -637,7 +640,7 @@ def screen(
     path = _scenario_path(scenario)
     sc = load_scenario(path)
     if sc.screen is None:
-        raise ScenarioError(f"{path}: the scenario has no screen block", file=str(path))
+        raise ScenarioError("the scenario has no screen block", file=str(path))
     rows = run_screen(network_of(sc))
     if as_json:
         print(json.dumps({"scenario": sc.name, "nodes": [
@@ -691,7 +694,7 @@ def optimize(
     path = _scenario_path(scenario)
     sc = load_scenario(path)
     if sc.optimize is None:
-        raise ScenarioError(f"{path}: the scenario has no optimize block", file=str(path))
+        raise ScenarioError("the scenario has no optimize block", file=str(path))
     with _progress(f"optimize {sc.name}", enabled=not as_json) as progress, \
             Runner(spec) as runner:
         store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
@@ -803,6 +806,9 @@ def stress(
 @_errors_to_exit
 def verify(
     results: Annotated[Path, typer.Argument(help="A results folder (or its journal.json).")],
+    chain_hash: Annotated[str | None, typer.Option(
+        "--chain-hash", help="The chain hash as recorded elsewhere (a review's minutes, the CI "
+        "log): a journal rewritten as a whole, chain and all, no longer matches it.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Check a results folder's hash-chained journal and its tables: any edited, removed,
@@ -812,7 +818,12 @@ def verify(
     """
     from twin.verify import verify_command
 
-    raise typer.Exit(verify_command(results, as_json))
+    if chain_hash is not None:
+        chain_hash = chain_hash.strip().lower()
+        if len(chain_hash) != 64 or any(c not in "0123456789abcdef" for c in chain_hash):
+            raise ScenarioError("--chain-hash must be a SHA-256 in hex (64 characters, as "
+                                "printed by run and verify)")
+    raise typer.Exit(verify_command(results, as_json, chain_hash=chain_hash))
 
 
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)

@@ -768,6 +768,9 @@ class Scenario(_Frozen):
     _base_dir: Path | None = PrivateAttr(None)
     # The data the scenario was validated from (as written, units and all).
     _source: dict[str, Any] | None = PrivateAttr(None)
+    # The file it was read from and the line of each key, to point later findings there.
+    _file: str | None = PrivateAttr(None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
     # Rule sets the scenario refers to, by resolved path; filled by the loader.
     _rulesets: dict[str, Any] = PrivateAttr(default_factory=dict)
     # Plans drafted from the failure tables of backup suppliers, by supplier id.
@@ -790,6 +793,20 @@ class Scenario(_Frozen):
         out = {k: v.content_hash() for k, v in sorted(self._rulesets.items())}
         out.update({f"drafted for {k}": v.content_hash() for k, v in sorted(self._drafted.items())})
         return out
+
+    @property
+    def source_file(self) -> str | None:
+        """The file the scenario was read from (None when built in code)."""
+        return self._file
+
+    def line_of(self, *loc: str | int) -> int | None:
+        """The line of ``loc`` (e.g. ``"experiment", "replications"``) in the source file, or
+        of its nearest parent written there; None when built in code."""
+        for end in range(len(loc), 0, -1):
+            line = self._lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None
 
     def resolve(self, path_text: str) -> Path:
         """A path named in the file, resolved against the folder of the scenario file."""
@@ -990,10 +1007,12 @@ def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
             try:
                 shock.with_severity(values[key]) if key in ("low", "high") else None
             except ValueError as e:
-                first = str(e).splitlines()
+                from pydantic import ValidationError
+
+                reason = (e.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+                          if isinstance(e, ValidationError) and e.errors() else str(e))
                 yield ("mtd", "shocks", i, key), (
-                    f"outside the bounds of {shock.severity_axis}: "
-                    f"{first[-1].strip() if first else e}")
+                    f"outside the bounds of {shock.severity_axis}: {reason}")
         if "low" in values and "high" in values and values["low"] >= values["high"]:
             yield ("mtd", "shocks", i, "high"), "high must be above low"
         if values.get("resolution", 1.0) <= 0:

@@ -179,3 +179,16 @@ def test_shocks_list_and_show(runner) -> None:  # type: ignore[no-untyped-def]
     assert "capacity" in shown["schema"]["properties"]
     bad = runner.invoke(cli.app, ["shocks", "show", "meteor"])
     assert bad.exit_code == 2 and "unknown shock type 'meteor'" in bad.output
+
+
+@pytest.mark.parametrize("command, block", [("mtd", "mtd"), ("screen", "screen"),
+                                            ("optimize", "optimize"),
+                                            ("replay-check", "shop section")])
+def test_a_command_without_its_block_names_the_file_once(runner, tmp_path, command: str,  # type: ignore[no-untyped-def]
+                                                         block: str) -> None:
+    path = write(tmp_path)
+    result = runner.invoke(cli.app, [command, str(path)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: ") and block in line
+    assert line.count(str(path)) == 1, line

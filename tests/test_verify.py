@@ -12,7 +12,6 @@ from typing import Any
 
 import duckdb
 import pytest
-import typer
 from conftest import BASE_PLANT, deep_update
 from typer.testing import CliRunner
 
@@ -33,7 +32,6 @@ from twin.verify import (
     FindingKind,
     JournalError,
     VerifyReport,
-    verify_command,
     verify_journal,
 )
 
@@ -358,35 +356,36 @@ def test_a_damaged_results_store_is_unreadable(run_dir: Path) -> None:
 # --------------------------------------------------------------------------- the command
 
 
-def _verify_app() -> typer.Typer:
-    """The ``verify`` command as the CLI mounts it (see ``verify_command``)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-    @app.command()
-    @cli._errors_to_exit
-    def verify(results: Path, as_json: bool = typer.Option(False, "--json")) -> None:
-        raise typer.Exit(verify_command(results, as_json))
-
-    return app
-
-
 def test_command_exit_codes(run_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    app = _verify_app()
-    ok = runner.invoke(app, [str(run_dir)])
+    ok = runner.invoke(cli.app, ["verify", str(run_dir)])
     assert ok.exit_code == 0, ok.output
     assert "intact" in ok.stdout
-    as_json = runner.invoke(app, [str(run_dir), "--json"])
+    as_json = runner.invoke(cli.app, ["verify", str(run_dir), "--json"])
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)["intact"] is True
 
     tamper(run_dir, lambda doc: doc["records"].pop(6))
-    bad = runner.invoke(app, [str(run_dir)])
+    bad = runner.invoke(cli.app, ["verify", str(run_dir)])
     assert bad.exit_code == 1
     assert "TAMPERED" in bad.stdout and "record 6: removed" in bad.stdout
-    data = json.loads(runner.invoke(app, [str(run_dir), "--json"]).stdout)
+    data = json.loads(runner.invoke(cli.app, ["verify", str(run_dir), "--json"]).stdout)
     assert data["intact"] is False
     assert {"kind": "removed", "index": 6}.items() <= data["findings"][0].items()
 
-    missing = runner.invoke(app, [str(tmp_path / "nowhere")])
+    missing = runner.invoke(cli.app, ["verify", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
     assert "no such file" in missing.stderr and "Traceback" not in missing.output
+
+
+def test_command_checks_a_chain_hash_kept_elsewhere(run_dir: Path) -> None:
+    runner = CliRunner()
+    original = load(run_dir)["chain_hash"]
+    ok = runner.invoke(cli.app, ["verify", str(run_dir), "--chain-hash", original.upper()])
+    assert ok.exit_code == 0, ok.output
+    other = "0" * 64
+    moved = runner.invoke(cli.app, ["verify", str(run_dir), "--chain-hash", other])
+    assert moved.exit_code == 1
+    assert "kept elsewhere" in moved.stdout
+    bad = runner.invoke(cli.app, ["verify", str(run_dir), "--chain-hash", "abc"])
+    assert bad.exit_code == 2
+    assert "--chain-hash must be a SHA-256" in bad.stderr and "Traceback" not in bad.output

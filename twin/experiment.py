@@ -131,7 +131,7 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
     engine = Engine(engine if engine is not None else exp.engine)
     if n < 1:
         raise SimulationError("at least one replication is needed")
-    check_budget(scenario, n)
+    check_budget(scenario, n, kept=n)
     jobs = [Job(scenario, r, seed, engine.value) for r in range(n)]
     finished = 0
 

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from scenarios.model import MtdShock, Scenario, mtd_axis_value
-from twin.budget import check_budget
+from twin.budget import check_budget, mtd_runs
 from twin.errors import SimulationError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from twin.resilience import resilience_of
@@ -95,8 +95,8 @@ class RunStore:
         if path is None:
             return
         if path.exists() and not resume:
-            raise SimulationError(f"{path} holds runs of an earlier search; give --resume to "
-                                  "continue it, or another --out")
+            raise SimulationError("it holds runs of an earlier search; give --resume to "
+                                  "continue it, or another --out", file=str(path))
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -164,7 +164,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
-    check_budget(scenario, spec.max_replications)
+    check_budget(scenario, mtd_runs(scenario, item.shock))
     base_key = run_key(scenario)
     tolerances = scenario.hypothesis.tolerances
     runs = 0

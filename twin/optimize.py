@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.model import DecisionVariable, Scenario
-from twin.budget import check_budget
+from twin.budget import check_budget, optimize_runs
 from twin.errors import Problem, ScenarioError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from twin.mtd import RunStore, run_key
@@ -125,8 +125,7 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
     senses = tuple("max" if o.mtd is not None or (o.kpi is not None and o.kpi.value
                                                   not in LOWER_IS_BETTER) else "min"
                    for o in spec.objectives)
-    check_budget(scenario, (spec.replications or scenario.experiment.replications)
-                 * spec.population * spec.generations)
+    check_budget(scenario, optimize_runs(scenario))
     # Both ends of every range must give a valid scenario before anything runs.
     for x in (xl, xu):
         apply_decisions(scenario, {v.name: _decode(v, xi) for v, xi in

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.model import ReplayMode, Scenario
+from twin.budget import check_budget
 from twin.kernel import make_kernel
 from twin.model.shop import Shop
 from twin.replay_data import load_shop_data
@@ -86,6 +87,13 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
     trace = scenario.model_copy(update={
         "shop": scenario.shop.model_copy(update={"mode": ReplayMode.TRACE}), "shocks": [],
         "warmup": 0.0})
+    resampled = [scenario.model_copy(update={
+        "shop": scenario.shop.model_copy(update={"mode": mode}), "shocks": [],
+        "horizon": log.span_h, "warmup": 0.0}) for mode in modes]
+    # Everything is sized before anything runs.
+    check_budget(trace, 1, kept=1)
+    for sc in resampled:
+        check_budget(sc, replications, kept=replications)
     shop = Shop(trace, make_kernel("simpy"), seed=seed, replication=0, data=data,
                 keep_finished=True)
     shop.run()
@@ -112,10 +120,7 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
             busy / (spec.servers * window) if window > 0 else 0.0))
 
     checks = []
-    for mode in modes:
-        sc = scenario.model_copy(update={
-            "shop": scenario.shop.model_copy(update={"mode": mode}), "shocks": [],
-            "horizon": log.span_h, "warmup": 0.0})
+    for mode, sc in zip(modes, resampled, strict=True):
         reps = [run_replication(sc, r, seed=seed) for r in range(replications)]
         checks.append(ModeCheck(
             mode.value, replications,

@@ -142,7 +142,7 @@ def compare_rules(scenarios: list[tuple[str, Scenario]], baseline: Path, candida
 def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
              executor: ExecutorSpec | Runner, store: RunStore | None) -> ScenarioComparison:
     n = base.experiment.replications
-    check_budget(base, 2 * n, file=file)
+    check_budget(base, 2 * n, kept=2 * n, file=file)
     seed = base.experiment.seed
     engine = base.experiment.engine.value
     runs_b = run_jobs([Job(base, r, seed, engine) for r in range(n)], executor)

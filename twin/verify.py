@@ -167,12 +167,12 @@ def render_report(report: VerifyReport, *, as_json: bool = False) -> str:
     return "\n".join(lines)
 
 
-def verify_command(results: Path, as_json: bool) -> int:
+def verify_command(results: Path, as_json: bool, *, chain_hash: str | None = None) -> int:
     """Body of ``shocktwin verify``: print the report; the exit code (0 intact, 1 tampered).
 
     An unreadable journal raises JournalError, which the CLI turns into exit code 2.
     """
-    report = verify_journal(results)
+    report = verify_journal(results, chain_hash=chain_hash)
     print(render_report(report, as_json=as_json))
     return report.exit_code
 
