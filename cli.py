@@ -133,15 +133,24 @@ def run(
                                 scheduler=spec.scheduler, progress=progress)
     ended = utc_now()
     written: list[Path] = []
+    chain = None
     if out is not None:
         journal = make_journal(result, started_utc=started, ended_utc=ended,
                                scenario_file=str(path), command=sys.argv)
         written = save_results(result, journal, out, fmt)
+        chain = journal.chain_hash
     digest = journal_hash(result)
     if as_json:
-        print(json.dumps(_result_json(result, digest, written), indent=2, allow_nan=False))
+        doc = _result_json(result, digest, written)
+        if chain is not None:
+            doc["chain_hash"] = chain
+        print(json.dumps(doc, indent=2, allow_nan=False))
     else:
         _print_result(result, digest, written)
+        if chain is not None:
+            stdout.print(f"chain hash {chain} (keep it to check the results later: "
+                         f"shocktwin verify {out} --chain-hash {chain})", highlight=False,
+                         markup=False, soft_wrap=True)
     raise typer.Exit(EXIT_HOLDS if result.verdict.holds else EXIT_VIOLATED)
 
 

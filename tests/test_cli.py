@@ -70,6 +70,9 @@ def test_run_writes_journal_and_tables(runner, tmp_path, fmt) -> None:  # type: 
                         ).fetchone()[0]
     assert total > 0
     assert not list(out.glob(".*tmp")), "no temporary files left behind"
+    # The chain hash is printed to be kept elsewhere, and is the journal's.
+    assert f"chain hash {journal['chain_hash']}" in result.stdout
+    assert f"--chain-hash {journal['chain_hash']}" in result.stdout
 
 
 def test_validate_lists_problems_of_every_file(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -184,7 +184,7 @@ def test_hostile_expression_is_refused_in_a_rule_file(tmp_path: Path, text: str)
     assert timed(refuse) < QUICK_S
 
 
-# --------------------------------------------------------------------------- look-alikes and text arithmetic
+# ------------------------------------------------------------- look-alikes, text arithmetic
 
 
 @pytest.mark.parametrize("text", ["\uff53upplier.cpk < 1", "\U0001d42cupplier.cpk < 1",

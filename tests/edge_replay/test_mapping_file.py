@@ -45,7 +45,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_missing_mapping_file(tmp_path: Path) -> None:
-    with pytest.raises(ReplayError, match="nope.yaml: no such file"):
+    with pytest.raises(ReplayError, match=r"nope\.yaml: no such file"):
         load_mapping(tmp_path / "nope.yaml")
 
 
