@@ -12,10 +12,10 @@ from twin.experiment import run_experiment
 
 def test_an_absurd_horizon_is_refused_with_its_estimate(make_scenario) -> None:  # type: ignore[no-untyped-def]
     sc = make_scenario(horizon="100000000d", warmup="1d")
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(SimulationError) as caught:
         run_experiment(sc, replications=1)
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     text = str(caught.value)
     # 15 units an hour for 2.4e9 hours: 3.6e10 units, about 2,146 GiB of records.
     assert "36,000,000,000 units per replication" in text and "GiB" in text

@@ -30,7 +30,7 @@ from rules_engine.ruleset import STATISTICS, load_rules
 from scenarios import load_scenario
 from twin.errors import RuleError, ShocktwinError
 
-#: Longest an expression or a YAML file may take to be refused, in seconds.
+#: Longest an expression or a YAML file may take to be refused, in CPU seconds.
 QUICK_S = 2.0
 
 WHERE = "triggers[0].when"
@@ -129,9 +129,10 @@ def test_the_corpus_is_large_and_distinct() -> None:
 
 
 def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    """CPU seconds ``action`` took (wall time would fail on a busy machine)."""
+    started = time.process_time()
     action()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 @pytest.mark.parametrize("text", _params(HOSTILE))
@@ -289,10 +290,10 @@ def test_a_huge_rule_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None
     path = rule_file(tmp_path, "supplier.cpk < 1")
     with path.open("a") as fh:
         fh.write("# " + "x" * (5 * 1024 * 1024) + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(RuleError, match="the limit is"):
         load_rules(path)
-    assert time.perf_counter() - started < QUICK_S
+    assert time.process_time() - started < QUICK_S
 
 
 def test_expression_length_limit_is_what_the_messages_say() -> None:
@@ -313,9 +314,9 @@ def test_run_refuses_an_absurd_size_up_front(tmp_path: Path, changes: dict[str, 
     path = tmp_path / "scenario.yaml"
     path.write_text(yaml.safe_dump(deep_update(BASE_PLANT, changes)))
     out = tmp_path / "out"
-    started = time.perf_counter()
+    started = time.process_time()
     result = CliRunner().invoke(cli.app, ["run", str(path), "--out", str(out)])
-    assert time.perf_counter() - started < 5 * QUICK_S
+    assert time.process_time() - started < 5 * QUICK_S
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     for fragment in fragments:
