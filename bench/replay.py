@@ -12,7 +12,8 @@ into a store, then measures, each in a fresh process:
   log's span): tasks/s, events, and the peak RSS of the process — the figure the
   memory goal (< 1 GB for 10 M rows) is about.
 
-Run small: ``python -m bench.replay 200000``.
+Run small: ``python -m bench.replay 200000``; ``python -m bench.replay --store ops.duckdb``
+measures an ingested store again without generating a new one.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def _main(argv: list[str]) -> None:
         kind, db = argv[1], argv[2]
         fn = {"anchor": _child_anchor, "feed": _child_feed, "replay": _child_replay}[kind]
         print(json.dumps(fn(db)))
+        return
+    if argv and argv[0] == "--store":
+        print(json.dumps(run(store=Path(argv[1]).resolve()), indent=2))
         return
     rows = int(argv[0]) if argv else 10_000_000
     print(json.dumps(run(rows), indent=2))

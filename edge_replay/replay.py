@@ -77,19 +77,14 @@ class ShopLog:
     operations: int
     resources: tuple[ResourceStats, ...]
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        con = open_store(self.store)
-        # Bounded memory: the window functions and the sort spill to disk beyond this.
-        con.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
-        con.execute("SET temp_directory = ?", [tempfile.gettempdir()])
-        return con
-
     def task_batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """Every task, ordered by case release then case then sequence, in record batches."""
-        con = self._connect()
+        con = _connect(self.store)
         try:
-            reader = con.sql(_tasks_sql(self.source)).to_arrow_reader(batch_rows)
-            yield from reader
+            # Closed here, not when the frame goes: a generator or an exception the caller
+            # keeps would hold the result, and with it DuckDB's memory and spill files.
+            with con.sql(_tasks_sql(self.source)).to_arrow_reader(batch_rows) as reader:
+                yield from reader
         except duckdb.Error as e:
             raise ReplayError(f"cannot read the operations: {first_line(e)}",
                               file=str(self.store)) from e
@@ -102,7 +97,7 @@ class ShopLog:
 
     def case_lead_times(self) -> dict[str, tuple[float, float]]:
         """Recorded (release_h, end_h) of every case: first start and last end."""
-        con = self._connect()
+        con = _connect(self.store)
         try:
             rows = con.sql(
                 f"SELECT case_id, {_hours('min(start_ts)', self.t0)}, "
@@ -111,6 +106,25 @@ class ShopLog:
         finally:
             con.close()
         return {str(c): (float(a), float(b)) for c, a, b in rows}
+
+
+def _connect(store: Path) -> duckdb.DuckDBPyConnection:
+    """The store opened for the replay's queries: DuckDB's memory is bounded, and the
+    window functions and sorts spill to the temporary directory beyond it."""
+    file = str(store)
+    con = open_store(store)
+    try:
+        con.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
+        # Connections to one store in a process share its database, whose temporary
+        # directory cannot be set again once something has spilled there.
+        tmp = tempfile.gettempdir()
+        (current,), = con.execute("SELECT current_setting('temp_directory')").fetchall()
+        if current != tmp:
+            con.execute("SET temp_directory = ?", [tmp])
+    except duckdb.Error as e:
+        con.close()
+        raise ReplayError(f"cannot read the operations: {first_line(e)}", file=file) from e
+    return con
 
 
 def open_shop_log(store: str | Path, source: str | None = None) -> ShopLog:
@@ -122,7 +136,8 @@ def open_shop_log(store: str | Path, source: str | None = None) -> ShopLog:
     """
     path = Path(store).resolve()
     file = str(path)
-    con = open_store(path)
+    # The capacity sweep sorts every start and end of the log: it needs the same bound.
+    con = _connect(path)
     try:
         sources = [r[0] for r in con.sql(
             "SELECT DISTINCT source FROM operations ORDER BY source").fetchall()]
