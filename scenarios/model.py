@@ -81,6 +81,7 @@ __all__ = [
     "UniformDist",
     "WeibullDist",
     "mtd_axis_value",
+    "mtd_range",
 ]
 
 SCHEMA_VERSION = 1
@@ -977,6 +978,15 @@ def mtd_axis_value(shock: Shock, value: float | str) -> float:
     if isinstance(value, str):
         raise ValueError(f"{shock.severity_axis} is a number, not {value!r}")
     return float(value)
+
+
+def mtd_range(shock: Shock, item: MtdShock) -> tuple[float, float, float]:
+    """(low, high, resolution) of an MTD search on ``shock``'s severity axis; the resolution
+    defaults to 1/64 of the range."""
+    low, high = mtd_axis_value(shock, item.low), mtd_axis_value(shock, item.high)
+    resolution = (mtd_axis_value(shock, item.resolution) if item.resolution is not None
+                  else (high - low) / 64.0)
+    return low, high, resolution
 
 
 def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:

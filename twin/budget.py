@@ -113,15 +113,13 @@ def mtd_runs(scenario: Scenario, shock_id: str) -> int:
     bisected down to the resolution, capped by the block's ``budget``."""
     import math
 
-    from scenarios.model import mtd_axis_value
+    from scenarios.model import mtd_range
 
     spec = scenario.mtd
     assert spec is not None
     item = next(i for i in spec.shocks if i.shock == shock_id)
     shock = next(s for s in scenario.shocks if s.id == shock_id)
-    low, high = mtd_axis_value(shock, item.low), mtd_axis_value(shock, item.high)
-    resolution = (mtd_axis_value(shock, item.resolution) if item.resolution is not None
-                  else (high - low) / 64.0)
+    low, high, resolution = mtd_range(shock, item)
     steps = math.ceil(math.log2(max((high - low) / resolution, 1.0))) if resolution > 0 else 64
     return min(spec.budget, spec.max_replications * (spec.scan + 2 + steps))
 

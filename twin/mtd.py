@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from scenarios.model import MtdShock, Scenario, mtd_axis_value
+from scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
 from twin.budget import check_budget, mtd_runs
 from twin.errors import SimulationError
 from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
@@ -156,9 +156,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     shocks = {s.id: s for s in scenario.shocks}
     shock = shocks[item.shock]
     timed = shock.severity_axis == "duration" or shock.severity_is_time
-    low, high = mtd_axis_value(shock, item.low), mtd_axis_value(shock, item.high)
-    resolution = (mtd_axis_value(shock, item.resolution) if item.resolution is not None
-                  else (high - low) / 64.0)
+    low, high, resolution = mtd_range(shock, item)
     precision = mtd_axis_value(shock, spec.precision) if spec.precision is not None else None
     p = spec.probability if spec.probability is not None else scenario.hypothesis.probability
     seed = scenario.experiment.seed if seed is None else seed
