@@ -6,13 +6,12 @@ violated, 2 the input is invalid. Library errors become one line per problem on 
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +20,8 @@ from rich.table import Table
 from reports.cli import report_command
 from rules_engine.cli import print_rules_schema, rules_app
 from scenarios.model import TIME_KPIS, Engine, Kpi
+from twin.cli_errors import EXIT_INVALID, stderr
+from twin.cli_errors import errors_to_exit as _errors_to_exit
 from twin.errors import Problem, ScenarioError, ShocktwinError
 
 app = typer.Typer(
@@ -40,25 +41,8 @@ schema_app.command("rules")(print_rules_schema)
 app.command("report")(report_command)
 
 stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_HOLDS, EXIT_VIOLATED, EXIT_INVALID = 0, 1, 2
-
-
-def _errors_to_exit(fn: F) -> F:
-    """Turn library errors into one clear line per problem and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ShocktwinError as e:
-            for problem in e.problems:
-                stderr.print(f"error: {problem}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_INVALID) from None
-
-    return wrapper  # type: ignore[return-value]
+EXIT_HOLDS, EXIT_VIOLATED = 0, 1
 
 
 def _scenario_path(text: str) -> Path:

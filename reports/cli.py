@@ -6,31 +6,17 @@ folder is missing or unreadable (one line per problem on stderr, nothing written
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
+from twin.cli_errors import errors_to_exit as _errors_to_exit
+
 __all__ = ["report_command"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _errors_to_exit(fn: F) -> F:
-    """The top-level CLI's handling of library errors (one line per problem, exit 2).
-
-    Looked up when the command runs, because ``cli.py`` imports this module to mount it.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cli import _errors_to_exit as handled
-
-        return handled(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @_errors_to_exit

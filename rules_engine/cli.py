@@ -14,13 +14,14 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from twin.cli_errors import errors_to_exit as _errors_to_exit
 
 if TYPE_CHECKING:
     from rules_engine.lint import LintFinding
@@ -40,22 +41,8 @@ rules_app = typer.Typer(
 )
 
 _stdout = Console(soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _errors_to_exit(fn: F) -> F:
-    """The top-level CLI's handling of library errors (one line per problem, exit 2).
-
-    Looked up when the command runs, because ``cli.py`` imports this module to mount it.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cli import _errors_to_exit as handled
-
-        return handled(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @rules_app.command("lint")
