@@ -399,11 +399,7 @@ def _check_header(doc: Mapping[str, Any], chain: _Chain,
     for key in sorted(known - set(doc)):
         yield Finding(FindingKind.HEADER, f"top-level field {key!r} is missing")
     first = chain.first()
-    if first is not None and first.kind == "RunStarted":
-        for head_key, record_key in _STARTED.items():
-            if head_key in doc and doc[head_key] != first.get(record_key):
-                yield Finding(FindingKind.HEADER, f"{head_key} is {doc[head_key]!r}, but the "
-                              f"chained RunStarted record has {first.get(record_key)!r}")
+    yield from _header_against(doc, first, "RunStarted", _STARTED)
     scenario = doc.get("scenario")
     if isinstance(scenario, dict) and isinstance(doc.get("scenario_hash"), str):
         try:
@@ -415,17 +411,23 @@ def _check_header(doc: Mapping[str, Any], chain: _Chain,
                 and (first is None or first.prev != _header_hash(doc))):
             yield Finding(FindingKind.HEADER, "the scenario copy does not hash to "
                           "scenario_hash: the scenario was edited")
-    last = chain.last()
-    if last is not None and last.kind == "RunFinished":
-        for key, record_key in _FINISHED.items():
-            if key in doc and doc[key] != last.get(record_key):
-                yield Finding(FindingKind.HEADER, f"{key} is {doc[key]!r}, but the chained "
-                              f"RunFinished record has {last.get(record_key)!r}")
+    yield from _header_against(doc, chain.last(), "RunFinished", _FINISHED)
     stored = doc.get("chain_hash")
     if expected_chain is not None and stored != expected_chain:
         yield Finding(FindingKind.HEADER, f"chain_hash is {stored!r}, not {expected_chain!r} "
                       "as kept elsewhere: the journal was rewritten")
 
+
+
+def _header_against(doc: Mapping[str, Any], entry: _Entry | None, kind: str,
+                    fields: Mapping[str, str]) -> Iterator[Finding]:
+    """Header fields that differ from the chained ``kind`` record they copy."""
+    if entry is None or entry.kind != kind:
+        return
+    for key, record_key in fields.items():
+        if key in doc and doc[key] != entry.get(record_key):
+            yield Finding(FindingKind.HEADER, f"{key} is {doc[key]!r}, but the chained "
+                          f"{kind} record has {entry.get(record_key)!r}")
 
 # --------------------------------------------------------------------------- tables
 
