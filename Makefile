@@ -1,23 +1,23 @@
-# Two commands matter: `make demo` and `make test`. Both build .venv from pyproject.toml.
+# Two commands matter: `make demo` and `make test`. Both build .venv from the lock
+# (requirements.lock, hashes checked), then install shocktwin itself without dependencies.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
+LOCK   := requirements.lock
+# The newest releases of every dependency, in their own venv: drift shows up here first.
+LATEST := .venv-latest
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all test-latest lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.runtime: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e .
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
-
-$(VENV)/.dev: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $@ $(VENV)/.runtime
 
 STORE  := $(OUT)/plant.duckdb
 
@@ -26,7 +26,7 @@ STORE  := $(OUT)/plant.duckdb
 # a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features;
 # then the reference cases and their management-review report (out/demo/report.html).
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
-demo: $(VENV)/.runtime
+demo: $(VENV)/.installed
 	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) || test $$? -eq 1
 	$(BIN)/shocktwin ingest data/scms_delivery_history/SCMS_Delivery_History_Dataset.csv --format scms --db $(STORE)
 	$(BIN)/shocktwin ingest data/secom_labels_uci/secom_labels.data --format secom --db $(STORE)
@@ -41,22 +41,47 @@ demo: $(VENV)/.runtime
 	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
 	    $(OUT)/photoresist-switch $(OUT)/regulation-change -o $(OUT)/report.html
 
-test: $(VENV)/.dev
+test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: $(VENV)/.dev
+test-all: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
-lint: $(VENV)/.dev
+# The same checks against whatever was released last: run on a schedule (examples/ci), and
+# before `make lock`, so a new release that breaks us is seen before it is locked in.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(LATEST)/bin/python -m pip install -q --disable-pip-version-check --upgrade -e '.[dev]'
+	$(LATEST)/bin/ruff check .
+	$(LATEST)/bin/python -m mypy
+	$(LATEST)/bin/python -m pytest -m "not slow" -q -p no:cacheprovider
+
+# Re-resolve the lock to the newest releases that fit pyproject.toml (needs the network).
+# uv is used only to write the file; installing it needs nothing but pip.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --disable-pip-version-check uv
+	printf 'setuptools>=77\nwheel\npip\n' > .venv-lock/build.in
+	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --universal \
+	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/lock.txt
+	{ printf '# The whole dependency set, locked with hashes: `make lock` writes it (read the README,\n'; \
+	  printf '# "Dependencies", before changing it), `make test` and `make demo` install exactly this.\n'; \
+	  sed 's|\.venv-lock/build\.in|the build tools (setuptools, wheel, pip)|' .venv-lock/lock.txt; } > $(LOCK)
+	rm -rf .venv-lock
+
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) out .pytest_cache .mypy_cache .ruff_cache
