@@ -7,6 +7,8 @@ refused before any object is built from them.
 
 from __future__ import annotations
 
+import contextlib
+
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,8 @@ __all__ = ["MAX_FILE_BYTES", "MAX_YAML_NODES", "load_scenario", "parse_scenario"
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: Nodes a document may expand to once aliases are followed (defeats "billion laughs").
 MAX_YAML_NODES = 200_000
+#: Collections nested deeper than this are refused before anything is composed.
+MAX_YAML_DEPTH = 200
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Loc = tuple[str | int, ...]
@@ -99,6 +103,7 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
         raise ScenarioError("the file is empty", file=file)
     loader = _Loader(text)
     try:
+        _check_depth(text, file)
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError("the file holds no YAML document", file=file)
@@ -107,6 +112,10 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
             raise ScenarioError(problems, file=file)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
+        # libyaml may refuse deep flow nesting while scanning ahead, before our count reaches
+        # its limit; the pure-Python parser (iterative, no such limit) tells which it was.
+        with contextlib.suppress(yaml.YAMLError):  # then the first error is the one to report
+            _check_depth(text, file, yaml.SafeLoader)
         line = e.problem_mark.line + 1 if e.problem_mark is not None else None
         reason = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
         raise ScenarioError([Problem(file, "", f"not valid YAML: {reason}", line)],
@@ -161,7 +170,7 @@ def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
             return sizes[key]
         if key in on_stack:
             raise _Recursive(node)
-        if depth > 200:
+        if depth > MAX_YAML_DEPTH:
             raise _TooDeep(node)
         on_stack.add(key)
         total = 1
@@ -188,7 +197,7 @@ def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
     try:
         total = size(root, 0)
     except _TooDeep as e:  # before its base class _Recursive
-        yield Problem(file, "", "YAML nested more than 200 levels deep",
+        yield Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
                       e.node.start_mark.line + 1)
         return
     except _Recursive as e:
@@ -199,6 +208,21 @@ def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
                       "aliases are followed (an alias bomb?)", None)
         return
     yield from dup
+
+
+def _check_depth(text: str, file: str, loader: type[yaml.SafeLoader] = _Loader) -> None:
+    """Refuse deep nesting from the event stream, before anything is composed: the limit is
+    ours, whatever depth the YAML library would itself accept or refuse."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ScenarioError([Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} "
+                                             "levels deep", event.start_mark.line + 1)],
+                                    file=file)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 class _Recursive(Exception):
