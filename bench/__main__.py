@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from bench.raw_simpy import run_raw_demo
-from scenarios import load_scenario, reference_scenario
-from twin.experiment import run_replication
+from shocktwin.scenarios import load_scenario, reference_scenario
+from shocktwin.twin.experiment.replication import run_replication
 
 REPEATS = 3
 

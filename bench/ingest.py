@@ -122,7 +122,7 @@ def _peak_rss_mb() -> float:
 
 
 def _child_ingest(source: str, fmt: str, db: str, mapping: str) -> dict[str, Any]:
-    from edge_replay.ingest import ingest
+    from shocktwin.edge_replay.ingest import ingest
 
     t0 = time.perf_counter()
     report = ingest(source, fmt, db, mapping or None)

@@ -20,8 +20,8 @@ _REPO = Path(__file__).resolve().parents[1]
 
 
 def _child_rss(days: float) -> dict[str, float]:
-    from scenarios import load_scenario, reference_scenario
-    from twin.experiment import run_replication
+    from shocktwin.scenarios import load_scenario, reference_scenario
+    from shocktwin.twin.experiment.replication import run_replication
 
     sc = load_scenario(reference_scenario("demo_plant"))
     sc = sc.model_copy(update={"horizon": days * 24.0})
@@ -50,8 +50,8 @@ def rss_vs_horizon(days: float = 60.0) -> dict[str, float]:
 def scaling_exponent() -> dict[str, float]:
     """Wall time against parts released from 10⁴ to 10⁶ on the demo plant; the slope of
     log(time) on log(parts). Goal 1.0 ± 0.1."""
-    from scenarios import load_scenario, reference_scenario
-    from twin.experiment import run_replication
+    from shocktwin.scenarios import load_scenario, reference_scenario
+    from shocktwin.twin.experiment.replication import run_replication
 
     sc = load_scenario(reference_scenario("demo_plant"))
     rate = 25.0  # units per hour
@@ -71,7 +71,7 @@ def scaling_exponent() -> dict[str, float]:
 
 def onnx_batched_vs_per_call(rows: int = 2000) -> dict[str, float]:
     """Per-row cost of the bundled ONNX model called once per row and in one batch."""
-    from rules_engine.ai_inspection import load_inspection_model
+    from shocktwin.rules_engine.ai_inspection import load_inspection_model
 
     model = load_inspection_model()
     rng = np.random.default_rng(1)

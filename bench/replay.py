@@ -51,7 +51,7 @@ def _child_anchor(db: str) -> dict[str, Any]:
 
 
 def _child_feed(db: str) -> dict[str, Any]:
-    from twin.replay_data import ShopData
+    from shocktwin.twin.experiment.feed import ShopData
 
     t0 = time.perf_counter()
     n = 0
@@ -63,10 +63,10 @@ def _child_feed(db: str) -> dict[str, Any]:
 def _child_replay(db: str) -> dict[str, Any]:
     import math
 
-    from edge_replay.replay import open_shop_log
-    from scenarios.loader import parse_scenario
-    from twin.kernel import make_kernel
-    from twin.model.shop import Shop
+    from shocktwin.edge_replay.replay import open_shop_log
+    from shocktwin.scenarios.loader import parse_scenario
+    from shocktwin.twin.kernel import make_kernel
+    from shocktwin.twin.model.shop import Shop
 
     t0 = time.perf_counter()
     log = open_shop_log(db)
@@ -95,7 +95,7 @@ def run(rows: int = 10_000_000, workdir: Path | None = None,
     """Measure on ``store`` (an ingested operations store), or on a new one of ``rows``
     generated rows."""
     from bench.ingest import MAPPING_YAML, write_operations_csv
-    from edge_replay.ingest import ingest
+    from shocktwin.edge_replay.ingest import ingest
 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         folder = Path(tmp)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from scenarios import load_scenario, parse_scenario, reference_scenario
-from twin.executor import Executor, ExecutorSpec, Job, Runner
+from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
+from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, Runner
 
 __all__ = ["executors", "mtd_vs_grid", "run"]
 
@@ -71,7 +71,7 @@ _MTD_PLANT: dict[str, Any] = {
 
 def mtd_vs_grid() -> dict[str, float]:
     """The MTD search against a dense grid with the search's resolution as its step."""
-    from twin.mtd import find_mtd
+    from shocktwin.twin.resilience.mtd import find_mtd
 
     sc = parse_scenario(_MTD_PLANT)
     item = sc.mtd.shocks[0]  # type: ignore[union-attr]

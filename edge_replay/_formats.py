@@ -21,11 +21,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from edge_replay._sql import first_line, ident, lit, quoted_value, run, text_of
-from edge_replay._stage import LINE, RAW, Check, DirectRead, Field, Plan
-from edge_replay.mapping import LocatedMapping, SourceMapping
-from edge_replay.schema import TABLES, Column, InspectionResult, Table
-from twin.errors import Problem, ReplayError
+from shocktwin.edge_replay._sql import first_line, ident, lit, quoted_value, run, text_of
+from shocktwin.edge_replay._stage import LINE, RAW, Check, DirectRead, Field, Plan
+from shocktwin.edge_replay.mapping import LocatedMapping, SourceMapping
+from shocktwin.edge_replay.schema import TABLES, Column, InspectionResult, Table
+from shocktwin.errors import Problem, ReplayError
 
 __all__ = [
     "Reader",

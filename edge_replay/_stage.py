@@ -26,9 +26,9 @@ from typing import NamedTuple
 import duckdb
 import numpy as np
 
-from edge_replay._sql import ident, lit, quoted_value, run
-from edge_replay.schema import TABLES, Table, TableCheck
-from twin.errors import ReplayError
+from shocktwin.edge_replay._sql import ident, lit, quoted_value, run
+from shocktwin.edge_replay.schema import TABLES, Table, TableCheck
+from shocktwin.errors import ReplayError
 
 __all__ = [
     "LINE",

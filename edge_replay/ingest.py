@@ -33,12 +33,17 @@ from typing import Final
 
 import duckdb
 
-from edge_replay import _formats
-from edge_replay._sql import first_line, run
-from edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
-from edge_replay.mapping import LocatedMapping, SourceMapping, locate_mapping, mapping_problems
-from edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
-from twin.errors import Problem, ReplayError
+from shocktwin.edge_replay import _formats
+from shocktwin.edge_replay._sql import first_line, run
+from shocktwin.edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
+from shocktwin.edge_replay.mapping import (
+    LocatedMapping,
+    SourceMapping,
+    locate_mapping,
+    mapping_problems,
+)
+from shocktwin.edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
+from shocktwin.errors import Problem, ReplayError
 
 __all__ = ["GENERIC_FORMATS", "IngestReport", "SourceFormat", "TableCounts", "ingest"]
 

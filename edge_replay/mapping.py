@@ -27,9 +27,9 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from edge_replay.schema import LOADABLE_TABLES, TABLES, InspectionResult, Table
-from scenarios.loader import read_yaml
-from twin.errors import Problem, ReplayError, ScenarioError
+from shocktwin.edge_replay.schema import LOADABLE_TABLES, TABLES, InspectionResult, Table
+from shocktwin.errors import Problem, ReplayError, ScenarioError
+from shocktwin.scenarios.loader import read_yaml
 
 __all__ = ["LocatedMapping", "SourceMapping", "load_mapping", "locate_mapping", "mapping_problems"]
 

@@ -36,9 +36,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from edge_replay._sql import first_line, lit
-from edge_replay.schema import open_store
-from twin.errors import Problem, ReplayError
+from shocktwin.edge_replay._sql import first_line, lit
+from shocktwin.edge_replay.schema import open_store
+from shocktwin.errors import Problem, ReplayError
 
 __all__ = ["TASK_COLUMNS", "FeatureRows", "ResourceStats", "ShopLog", "open_shop_log",
            "read_features", "store_provenance", "supplier_lead_times_days"]

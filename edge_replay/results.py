@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from twin.errors import SimulationError
+from shocktwin.errors import SimulationError
 
 __all__ = ["ResultsFormat", "write_results"]
 

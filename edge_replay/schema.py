@@ -33,8 +33,8 @@ from typing import Final
 
 import duckdb
 
-from edge_replay._sql import first_line
-from twin.errors import Problem, ReplayError
+from shocktwin.edge_replay._sql import first_line
+from shocktwin.errors import Problem, ReplayError
 
 __all__ = [
     "LOADABLE_TABLES",

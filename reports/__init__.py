@@ -5,6 +5,12 @@ The only package that imports plotly.
 
 from __future__ import annotations
 
-from reports.html import SECTIONS, ResultsFolder, load_results, render_report, write_report
+from shocktwin.reports.html import (
+    SECTIONS,
+    ResultsFolder,
+    load_results,
+    render_report,
+    write_report,
+)
 
 __all__ = ["SECTIONS", "ResultsFolder", "load_results", "render_report", "write_report"]

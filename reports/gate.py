@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape, quoteattr
 
-from twin.stress import StressReport
+from shocktwin.twin.resilience.stress import StressReport
 
 __all__ = ["junit_xml", "markdown_summary"]
 

@@ -28,8 +28,8 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from reports import _figures as figs
-from twin.errors import Problem, ShocktwinError, SimulationError
+from shocktwin.errors import Problem, ShocktwinError, SimulationError
+from shocktwin.reports import _figures as figs
 
 __all__ = ["REPORT_FORMAT", "SECTIONS", "ParetoFront", "ResultsFolder", "load_results",
            "render_report", "write_report"]
@@ -444,7 +444,7 @@ def _holds(value: float, bounds: tuple[float | None, float | None]) -> bool:
 
 
 def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
-    from twin.experiment import confidence_interval
+    from shocktwin.twin.experiment.replication import confidence_interval
 
     s = confidence_interval("", np.asarray(values, dtype=float))
     return s.mean, s.ci_low, s.ci_high, s.n
@@ -1017,7 +1017,7 @@ def _integrity(f: ResultsFolder) -> tuple[bool | None, list[str]]:
         return None, []
     if f.journal.get("format") == 1:
         return None, ["a format 1 journal is not hash-chained, so edits cannot be detected"]
-    from twin.verify import verify_journal
+    from shocktwin.twin.journal.verify import verify_journal
 
     try:
         checked = verify_journal(f.path)

@@ -3,7 +3,7 @@ trigger-expression language of rule sets."""
 
 from __future__ import annotations
 
-from rules_engine.ai_inspection import (
+from shocktwin.rules_engine.ai_inspection import (
     AIInspectionModel,
     Disposition,
     InspectionCounts,
@@ -11,15 +11,15 @@ from rules_engine.ai_inspection import (
     count_decisions,
     load_inspection_model,
 )
-from rules_engine.capability import CapabilityIndices, cp, cpk, process_capability
-from rules_engine.expression import (
+from shocktwin.rules_engine.capability import CapabilityIndices, cp, cpk, process_capability
+from shocktwin.rules_engine.expression import (
     CompiledExpression,
     EvaluationError,
     ValueKind,
     check_expression,
     compile_expression,
 )
-from rules_engine.failures import (
+from shocktwin.rules_engine.failures import (
     SAMPLING_BY_RISK,
     FailureRow,
     Risk,
@@ -32,8 +32,8 @@ from rules_engine.failures import (
     load_failures,
     parse_failures,
 )
-from rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
-from rules_engine.ruleset import (
+from shocktwin.rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
+from shocktwin.rules_engine.ruleset import (
     STATISTICS,
     Action,
     ActionType,
@@ -51,7 +51,7 @@ from rules_engine.ruleset import (
     read_rules,
     rules_json_schema,
 )
-from rules_engine.sampling import (
+from shocktwin.rules_engine.sampling import (
     AQL_SERIES,
     CODE_LETTERS,
     InspectionLevel,
@@ -66,7 +66,7 @@ from rules_engine.sampling import (
     plan_table,
     single_sampling_plan,
 )
-from rules_engine.spc import (
+from shocktwin.rules_engine.spc import (
     ChartConstants,
     ChartKind,
     ControlChart,
@@ -82,7 +82,7 @@ from rules_engine.spc import (
     xbar_r_chart,
     xbar_r_limits,
 )
-from rules_engine.switching import (
+from shocktwin.rules_engine.switching import (
     InspectionState,
     InspectionSwitched,
     LotOutcome,

@@ -32,7 +32,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import ArrayLike, NDArray
 
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rules_engine.spc import individuals_chart, xbar_r_chart
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine.spc import individuals_chart, xbar_r_chart
 
 __all__ = [
     "CapabilityIndices",

@@ -37,7 +37,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
 
 __all__ = [
     "FUNCTIONS",

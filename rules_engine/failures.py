@@ -119,7 +119,8 @@ from pydantic import (
 )
 from scipy import stats
 
-from rules_engine.ruleset import (
+from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.rules_engine.ruleset import (
     Characteristic,
     FirstArticle,
     FullInspection,
@@ -130,10 +131,16 @@ from rules_engine.ruleset import (
     Spec,
     Switching,
 )
-from rules_engine.sampling import InspectionLevel, Severity
-from scenarios.loader import MAX_FILE_BYTES, Loc, _line_for, _loc_text, _message, read_yaml
-from scenarios.model import Ident, SemanticProblems
-from twin.errors import Problem, RuleError, ScenarioError
+from shocktwin.rules_engine.sampling import InspectionLevel, Severity
+from shocktwin.scenarios.loader import (
+    MAX_FILE_BYTES,
+    Loc,
+    _line_for,
+    _loc_text,
+    _message,
+    read_yaml,
+)
+from shocktwin.scenarios.model import Ident, SemanticProblems
 
 __all__ = [
     "COLUMNS",

@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from rules_engine.expression import ValueKind, compile_expression
-from rules_engine.ruleset import (
+from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine.expression import ValueKind, compile_expression
+from shocktwin.rules_engine.ruleset import (
     STATISTICS,
     InspectFull,
     LoadRules,
@@ -35,10 +36,9 @@ from rules_engine.ruleset import (
     load_rules,
     read_rules,
 )
-from scenarios._units import format_hours
-from scenarios.loader import Loc, _line_for, _loc_text
-from scenarios.model import Scenario, StationKind
-from twin.errors import Problem, RuleError
+from shocktwin.scenarios.loader import Loc, _line_for, _loc_text
+from shocktwin.scenarios.model import Scenario, StationKind
+from shocktwin.units import format_hours
 
 __all__ = ["LintCode", "LintFinding", "LintSeverity", "lint_file", "lint_rules"]
 

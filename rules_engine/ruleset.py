@@ -41,8 +41,13 @@ from pydantic import (
     model_validator,
 )
 
-from rules_engine.expression import CompiledExpression, check_expression, compile_expression
-from rules_engine.sampling import (
+from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.rules_engine.expression import (
+    CompiledExpression,
+    check_expression,
+    compile_expression,
+)
+from shocktwin.rules_engine.sampling import (
     AQL_SERIES,
     InspectionLevel,
     PlanCell,
@@ -51,12 +56,11 @@ from rules_engine.sampling import (
     normalise_aql,
     single_sampling_plan,
 )
-from rules_engine.spc import NelsonRule, WesternElectricRule
-from rules_engine.switching import SwitchingProcedure, SwitchingVariant
-from scenarios._units import Duration, format_hours
-from scenarios.loader import Loc, _message, _problems, read_yaml
-from scenarios.model import Ident, SemanticProblems
-from twin.errors import Problem, RuleError, ScenarioError
+from shocktwin.rules_engine.spc import NelsonRule, WesternElectricRule
+from shocktwin.rules_engine.switching import SwitchingProcedure, SwitchingVariant
+from shocktwin.scenarios.loader import Loc, _message, _problems, read_yaml
+from shocktwin.scenarios.model import Ident, SemanticProblems
+from shocktwin.units import Duration, format_hours
 
 __all__ = [
     "BUNDLED_AI_MODEL",
@@ -833,7 +837,7 @@ def compile_plan(ruleset: RuleSet) -> CompiledRules:
 
 def _lot_ranges() -> tuple[tuple[int, int | None], ...]:
     # Table I's lot-size ranges; a code letter is the same for every lot of one range.
-    from rules_engine.sampling import _code_letter_table
+    from shocktwin.rules_engine.sampling import _code_letter_table
 
     return tuple((r.lot_min, r.lot_max) for r in _code_letter_table())
 

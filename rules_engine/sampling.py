@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
 
 __all__ = [
     "AQL_SERIES",

@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
 
 __all__ = [
     "ChartConstants",

@@ -37,7 +37,11 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rules_engine.sampling import SamplingPlan, Severity, acceptance_number_one_step_tighter
+from shocktwin.rules_engine.sampling import (
+    SamplingPlan,
+    Severity,
+    acceptance_number_one_step_tighter,
+)
 
 __all__ = [
     "InspectionState",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from scenarios.loader import load_scenario, parse_scenario, scenario_json_schema
-from scenarios.model import Engine, Kpi, Scenario
+from shocktwin.scenarios.loader import load_scenario, parse_scenario, scenario_json_schema
+from shocktwin.scenarios.model import Engine, Kpi, Scenario
 
 __all__ = ["Engine", "Kpi", "Scenario", "load_scenario", "parse_scenario",
            "reference_scenario", "scenario_json_schema"]
@@ -14,7 +14,7 @@ __all__ = ["Engine", "Kpi", "Scenario", "load_scenario", "parse_scenario",
 
 def reference_scenario(name: str) -> Path:
     """Path of a bundled reference scenario by name, e.g. ``"mmc"``."""
-    path = Path(str(resources.files("scenarios.reference") / f"{name}.yaml"))
+    path = Path(str(resources.files("shocktwin.scenarios.reference") / f"{name}.yaml"))
     if not path.is_file():
         raise FileNotFoundError(name)
     return path

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scenarios.model import Scenario, StationKind
-from twin.errors import Problem, RuleError, ScenarioError
+from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.scenarios.model import Scenario, StationKind
 
 __all__ = ["SUPPORTED_ACTIONS", "SUPPORTED_STATISTICS", "bind_rules"]
 
@@ -30,7 +30,7 @@ SUPPORTED_STATISTICS = frozenset({
 def bind_rules(sc: Scenario, file: str | None) -> Scenario:
     """Load every rule set ``sc`` refers to into it; raise ScenarioError listing every
     problem (unreadable or invalid rule files, plans that do not fit the plant)."""
-    from rules_engine.ruleset import LoadRules, load_rules
+    from shocktwin.rules_engine.ruleset import LoadRules, load_rules
 
     refs: list[tuple[str, str, Path]] = []  # (scenario path, text, resolved)
     if sc.rules is not None:
@@ -79,7 +79,7 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
 def _drafts(sc: Scenario, file: str | None,
             problems: list[Problem]) -> Iterator[tuple[str, Any]]:
     """The plans drafted from backup suppliers' failure tables."""
-    from rules_engine.failures import draft_plan, load_failures
+    from shocktwin.rules_engine.failures import draft_plan, load_failures
 
     plant = sc.plant
     if plant is None:
@@ -155,7 +155,7 @@ def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:
 
 
 def _names(expression: str) -> set[str]:
-    from rules_engine.expression import compile_expression
-    from rules_engine.ruleset import STATISTICS
+    from shocktwin.rules_engine.expression import compile_expression
+    from shocktwin.rules_engine.ruleset import STATISTICS
 
     return set(compile_expression(expression, STATISTICS).names)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from scenarios.model import ReplayMode
-from twin.fitting import fit_durations
+from shocktwin.scenarios.model import ReplayMode
+from shocktwin.twin.experiment.fitting import fit_durations
 
 __all__ = ["DerivedScenario", "ResourceSummary", "derive_scenario", "resource_id"]
 
@@ -80,7 +80,7 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
     ``store_ref`` is how the scenario names the store (default: the path as given); write it
     relative to where the scenario file will live.
     """
-    from twin.replay_data import ShopData
+    from shocktwin.twin.experiment.feed import ShopData
 
     data = ShopData(Path(store), source)
     log = data.log

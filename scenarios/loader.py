@@ -8,7 +8,6 @@ refused before any object is built from them.
 from __future__ import annotations
 
 import contextlib
-
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from scenarios.model import Scenario, SemanticProblems
-from twin.errors import Problem, ScenarioError
+from shocktwin.errors import Problem, ScenarioError
+from shocktwin.scenarios.model import Scenario, SemanticProblems
 
 __all__ = ["MAX_FILE_BYTES", "MAX_YAML_NODES", "load_scenario", "parse_scenario",
            "read_yaml", "scenario_json_schema"]
@@ -44,7 +43,7 @@ def parse_scenario(data: Any, *, file: str | None = None,
     """Validate already-parsed data (e.g. a dict) into a Scenario; files it names (stores,
     rule sets) are relative to ``base_dir`` (default the working directory), and the rule
     sets are loaded and checked against the plant."""
-    from scenarios._rules import bind_rules
+    from shocktwin.scenarios._rules import bind_rules
 
     lines = lines or {}
     if not isinstance(data, dict):
@@ -138,7 +137,7 @@ def scenario_json_schema() -> dict[str, Any]:
 
     from pydantic import Field, TypeAdapter
 
-    from shock_library.registry import shock_types
+    from shocktwin.shock_library.registry import shock_types
 
     schema = Scenario.model_json_schema()
     # The shocks list takes every registered type, told apart by its "type" field.
@@ -218,8 +217,9 @@ def _check_depth(text: str, file: str, loader: type[yaml.SafeLoader] = _Loader) 
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
                 raise ScenarioError([Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} "
-                                             "levels deep", event.start_mark.line + 1)],
+                                             "levels deep", mark.line + 1 if mark else None)],
                                     file=file)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1

@@ -30,7 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from scenarios._units import (
+from shocktwin.shock_library.base import Shock, TargetKind
+from shocktwin.units import (
     DURATION_JSON_SCHEMA,
     Duration,
     DurationText,
@@ -38,7 +39,6 @@ from scenarios._units import (
     Rate,
     parse_duration_h,
 )
-from shock_library.base import Shock, TargetKind
 
 __all__ = [
     "TIME_KPIS",
@@ -844,7 +844,7 @@ def _validate_shocks(value: Any) -> Any:
     """Each shock by its ``type``; every problem of every shock at once."""
     from pydantic import ValidationError
 
-    from shock_library.registry import shock_types
+    from shocktwin.shock_library.registry import shock_types
 
     if not isinstance(value, list):
         return value

@@ -3,8 +3,8 @@ registry (built-ins and the ``shocktwin.shocks`` entry points)."""
 
 from __future__ import annotations
 
-from shock_library.base import Family, Profile, Recovery, Shock, TargetKind
-from shock_library.registry import ENTRY_POINT_GROUP, register, shock_type, shock_types
+from shocktwin.shock_library.base import Family, Profile, Recovery, Shock, TargetKind
+from shocktwin.shock_library.registry import ENTRY_POINT_GROUP, register, shock_type, shock_types
 
 __all__ = ["ENTRY_POINT_GROUP", "Family", "Profile", "Recovery", "Shock", "TargetKind",
            "register", "shock_type", "shock_types"]

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from scenarios._units import Duration, PositiveDuration, Rate
+from shocktwin.units import Duration, PositiveDuration, Rate
 
 if TYPE_CHECKING:
-    from twin.model.base import Model
+    from shocktwin.twin.model.base import Model
 
 __all__ = ["Cascade", "CascadeOn", "Family", "Onset", "Profile", "Recovery", "Shock",
            "TargetKind"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import metadata
 
-from shock_library.base import Shock
+from shocktwin.shock_library.base import Shock
 
 __all__ = ["ENTRY_POINT_GROUP", "register", "shock_type", "shock_types"]
 
@@ -28,7 +28,7 @@ def register(cls: type[Shock]) -> type[Shock]:
 @cache
 def shock_types() -> dict[str, type[Shock]]:
     """Every known shock type by name: built-ins first, then installed plug-ins."""
-    import shock_library.shocks  # noqa: F401  (registers the built-ins)
+    import shocktwin.shock_library.shocks  # noqa: F401  (registers the built-ins)
 
     types = dict(_BUILTIN)
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from scenarios._units import Duration, PositiveDuration
-from shock_library.base import Family, Shock, TargetKind
-from shock_library.registry import register
+from shocktwin.shock_library.base import Family, Shock, TargetKind
+from shocktwin.shock_library.registry import register
+from shocktwin.units import Duration, PositiveDuration
 
 if TYPE_CHECKING:
-    from twin.model.base import Model
+    from shocktwin.twin.model.base import Model
 
 __all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
            "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge",

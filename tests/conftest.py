@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scenarios import Scenario, parse_scenario, reference_scenario
+from shocktwin.scenarios import Scenario, parse_scenario, reference_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

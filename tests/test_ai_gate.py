@@ -9,12 +9,12 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from edge_replay.ingest import ingest
-from rules_engine.ai_inspection import load_inspection_model
-from scenarios import load_scenario
-from twin.errors import RuleError
-from twin.experiment import run_replication
-from twin.model.ai_gate import gate_decisions
+from shocktwin.edge_replay.ingest import ingest
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.ai_inspection import load_inspection_model
+from shocktwin.scenarios import load_scenario
+from shocktwin.twin.experiment.replication import run_replication
+from shocktwin.twin.model.ai_gate import gate_decisions
 
 STEEL = ROOT / "data" / "steel_plates_faults_uci" / "Faults.NNA"
 SCENARIO = ROOT / "scenarios" / "replay" / "steel_ai.yaml"

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from twin.errors import SimulationError
-from twin.experiment import run_experiment
+from shocktwin.errors import SimulationError
+from shocktwin.twin.experiment.replication import run_experiment
 
 
 def test_an_absurd_horizon_is_refused_with_its_estimate(make_scenario) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def test_absurd_replication_counts_are_refused(make_scenario) -> None:  # type: 
 
 
 def test_ordinary_runs_pass_the_check(make_scenario) -> None:  # type: ignore[no-untyped-def]
-    from twin.budget import check_budget
+    from shocktwin.twin.experiment.budget import check_budget
 
     check_budget(make_scenario(), 1000)
 
@@ -38,7 +38,7 @@ def test_validate_refuses_an_absurd_plan_naming_file_and_line(runner, tmp_path) 
     import yaml
     from conftest import BASE_PLANT, deep_update
 
-    import cli
+    from shocktwin import cli
 
     path = tmp_path / "absurd.yaml"
     path.write_text(yaml.safe_dump(deep_update(BASE_PLANT, {
@@ -54,7 +54,7 @@ def test_validate_refuses_an_absurd_plan_naming_file_and_line(runner, tmp_path) 
 
 
 def test_kept_results_are_bounded_but_searches_keep_none(make_scenario) -> None:  # type: ignore[no-untyped-def]
-    from twin.budget import MAX_MEMORY_GIB, check_budget
+    from shocktwin.twin.experiment.budget import MAX_MEMORY_GIB, check_budget
 
     sc = make_scenario(horizon="3000d", plant={"demand": {"rate": "1/d"}})
     # Just over the limit with results kept; MTD-style runs keep only KPIs.
@@ -65,7 +65,7 @@ def test_kept_results_are_bounded_but_searches_keep_none(make_scenario) -> None:
 
 
 def test_mtd_runs_count_the_scan_and_bisection(make_scenario) -> None:  # type: ignore[no-untyped-def]
-    from twin.budget import mtd_runs
+    from shocktwin.twin.experiment.budget import mtd_runs
 
     sc = make_scenario(
         shocks=[{"id": "q", "type": "supplier_outage", "target": "sup", "start": "5d",

@@ -6,10 +6,11 @@ import shlex
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 
-import cli
-from scenarios import reference_scenario
+from shocktwin import cli
+from shocktwin.scenarios import reference_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "ci").glob("*.yml"))
@@ -43,7 +44,7 @@ def test_ci_example_is_valid_and_calls_real_commands(path: Path) -> None:
                             .replace("$RULES", env["RULES"]))
         assert words[0] == "shocktwin"
         sub = words[1]
-        group = cli.typer.main.get_command(cli.app)
+        group = typer.main.get_command(cli.app)
         assert sub in group.commands  # type: ignore[attr-defined]
         if sub == "stress":
             assert reference_scenario(words[2]).is_file()

@@ -11,7 +11,7 @@ import typer
 import yaml
 from conftest import BASE_PLANT, deep_update
 
-import cli
+from shocktwin import cli
 
 
 def write(tmp_path: Path, **changes: object) -> Path:

@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios import parse_scenario
-from twin.experiment import run_replication
+from shocktwin.scenarios import parse_scenario
+from shocktwin.twin.experiment.replication import run_replication
 
 durations = st.sampled_from(["1min", "3min", "6min", "10min"])
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BASE_PLANT, ROOT, deep_update
+from conftest import BASE_PLANT, deep_update
 
-from edge_replay.schema import open_store
+from shocktwin.edge_replay.schema import open_store
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs a POSIX system")
 
-CLI = [sys.executable, str(ROOT / "cli.py")]
+CLI = [sys.executable, "-m", "shocktwin"]
 MAPPING = """table: operations
 columns: {order: case_id, step: activity, machine: resource, began: start_ts, ended: end_ts}
 timestamp_format: "%Y-%m-%d %H:%M:%S"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scenarios import load_scenario
-from twin.errors import SimulationError
-from twin.experiment import run_experiment, run_replication
-from twin.journal import journal_hash
+from shocktwin.errors import SimulationError
+from shocktwin.scenarios import load_scenario
+from shocktwin.twin.experiment.replication import run_experiment, run_replication
+from shocktwin.twin.journal.record import journal_hash
 
 CHECKED = ("throughput_per_h", "release_lead_time_mean", "release_lead_time_p95",
            "wip_mean", "inspection_utilisation", "scrap")
@@ -65,9 +65,10 @@ def test_an_unreachable_dask_scheduler_fails_fast_and_clearly(make_scenario,
     import time
 
     pytest.importorskip("distributed")
-    import twin.executor
 
-    monkeypatch.setattr(twin.executor, "DASK_CONNECT_TIMEOUT_S", 2)
+    from shocktwin.twin.experiment import executor
+
+    monkeypatch.setattr(executor, "DASK_CONNECT_TIMEOUT_S", 2)
     started = time.monotonic()
     with pytest.raises(SimulationError, match=re.escape(
             "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s")):
@@ -80,8 +81,8 @@ def test_streams_are_per_component(make_scenario) -> None:  # type: ignore[no-un
     # Giving inspection random times (so it now draws numbers) must not change the demand
     # stream: exactly the same orders arrive (common random numbers). With one generator
     # shared by all components, inspection's draws would shift the later arrivals.
-    from twin.kernel import make_kernel
-    from twin.model.plant import Plant
+    from shocktwin.twin.kernel import make_kernel
+    from shocktwin.twin.model.plant import Plant
 
     slower = make_scenario(plant={"stations": [
         {"id": "iqc", "kind": "inspection", "inspectors": 1,

@@ -37,11 +37,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-import cli
-from edge_replay.ingest import ingest
-from rules_engine.ruleset import STATISTICS, load_rules
-from scenarios import load_scenario
-from twin.errors import ShocktwinError
+from shocktwin import cli
+from shocktwin.edge_replay.ingest import ingest
+from shocktwin.errors import ShocktwinError
+from shocktwin.rules_engine.ruleset import STATISTICS, load_rules
+from shocktwin.scenarios import load_scenario
 
 #: A case that runs longer than this has hung (the watchdog interrupts it).
 HANG_S = 20.0
@@ -444,7 +444,7 @@ def check_rules(root: Path, data: bytes) -> None:
 
 
 def test_the_valid_rules_strategy_makes_valid_rule_sets() -> None:
-    from rules_engine.ruleset import parse_rules
+    from shocktwin.rules_engine.ruleset import parse_rules
 
     for doc in _examples(valid_rules(), 25):
         parse_rules(doc)
@@ -616,7 +616,7 @@ _PROBE = """
 import resource, signal, sys
 resource.setrlimit(resource.RLIMIT_AS, (1_200_000_000, 1_200_000_000))
 {imports}
-from twin.errors import ShocktwinError
+from shocktwin.errors import ShocktwinError
 signal.alarm({timeout_s})
 try:
     {call}
@@ -728,7 +728,7 @@ _OPS_MAPPING = "table: operations\ncolumns: {order: case_id, step: activity}\n"
     pytest.param("null_values: &a [*a]\n", id="recursive-anchor"),
 ])
 def test_mapping_loader_refuses_bad_yaml(tmp_path: Path, extra: str) -> None:
-    from edge_replay.mapping import load_mapping
+    from shocktwin.edge_replay.mapping import load_mapping
 
     path = tmp_path / "mapping.yaml"
     text = _OPS_MAPPING + extra

@@ -20,11 +20,11 @@ import yaml
 from conftest import deep_update
 from scipy import stats
 
-from rules_engine.ruleset import load_rules
-from rules_engine.switching import LotOutcome, SwitchingProcedure
-from scenarios import load_scenario, reference_scenario
-from twin.errors import ScenarioError
-from twin.experiment import run_replication
+from shocktwin.errors import ScenarioError
+from shocktwin.rules_engine.ruleset import load_rules
+from shocktwin.rules_engine.switching import LotOutcome, SwitchingProcedure
+from shocktwin.scenarios import load_scenario, reference_scenario
+from shocktwin.twin.experiment.replication import run_replication
 
 # One supplier, lots of 1,000, an incoming inspection station that misses nothing and
 # rejects nothing good; units go straight to release, so every defect that passes

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.kpi import kpis_of, series_of
-from twin.model.plant import PlantRecord
+from shocktwin.twin.experiment.kpi import kpis_of, series_of
+from shocktwin.twin.model.plant import PlantRecord
 
 
 def record() -> PlantRecord:

@@ -11,13 +11,13 @@ import pytest
 from conftest import BASE_PLANT, deep_update
 from scipy import stats
 
-import cli
-from scenarios import parse_scenario
-from scenarios.model import Tolerance
-from twin.errors import ScenarioError
-from twin.experiment import run_replication
-from twin.mtd import RunStore, find_mtd, quantile_interval
-from twin.resilience import resilience_of
+from shocktwin import cli
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import parse_scenario
+from shocktwin.scenarios.model import Tolerance
+from shocktwin.twin.experiment.replication import run_replication
+from shocktwin.twin.resilience.mtd import RunStore, find_mtd, quantile_interval
+from shocktwin.twin.resilience.recovery import resilience_of
 
 # A supplier outage against on-time delivery: stock covers a few days, so the MTD is a
 # few days and depends on where the reorder cycle stands (different per replication).

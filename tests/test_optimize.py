@@ -8,10 +8,10 @@ import pytest
 import yaml
 from conftest import BASE_PLANT, deep_update
 
-import cli
-from scenarios import load_scenario
-from twin.errors import ScenarioError
-from twin.optimize import apply_decisions, optimize
+from shocktwin import cli
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import load_scenario
+from shocktwin.twin.resilience.optimize import apply_decisions, optimize
 
 PLANT = deep_update(BASE_PLANT, {
     "horizon": "12d",
@@ -60,7 +60,7 @@ def test_common_random_numbers_make_more_stock_never_worse(tmp_path) -> None:
     sc = load(tmp_path)
     low = apply_decisions(sc, {"reorder_point": 300, "inspectors": 1})
     high = apply_decisions(sc, {"reorder_point": 3000, "inspectors": 1})
-    from twin.experiment import run_replication
+    from shocktwin.twin.experiment.replication import run_replication
 
     a = run_replication(low, 0, seed=1).kpis["stockout_hours"]
     b = run_replication(high, 0, seed=1).kpis["stockout_hours"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scenarios import load_scenario, parse_scenario, reference_scenario
-from twin.experiment import run_experiment
+from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
+from shocktwin.twin.experiment.replication import run_experiment
 
 
 def erlang_c_wq(lam: float, mu: float, c: int) -> float:

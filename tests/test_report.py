@@ -17,14 +17,14 @@ from test_mtd import MTD_PLANT
 from test_optimize import PLANT as OPTIMIZE_PLANT
 from typer.testing import CliRunner
 
-import cli
-from reports import SECTIONS, load_results, render_report, write_report
-from reports.cli import report_command
-from scenarios import reference_scenario
-from scenarios.loader import parse_scenario, read_yaml
-from twin.errors import SimulationError
-from twin.experiment import ExperimentResult, run_experiment
-from twin.journal import make_journal, save_results
+from shocktwin import cli
+from shocktwin.cli.report import report_command
+from shocktwin.errors import SimulationError
+from shocktwin.reports import SECTIONS, load_results, render_report, write_report
+from shocktwin.scenarios import reference_scenario
+from shocktwin.scenarios.loader import parse_scenario, read_yaml
+from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
+from shocktwin.twin.journal.record import make_journal, save_results
 
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
 ATTR_PAYLOAD = '"><img src=x onerror=alert(1)>'

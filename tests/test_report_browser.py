@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from test_report import mtd_search, optimize_front, regulation_change, save
 
-from reports import write_report
-from twin.experiment import run_experiment
+from shocktwin.reports import write_report
+from shocktwin.twin.experiment.replication import run_experiment
 
 pytestmark = pytest.mark.slow
 

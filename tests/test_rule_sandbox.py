@@ -24,11 +24,11 @@ import yaml
 from conftest import BASE_PLANT, ROOT, deep_update
 from typer.testing import CliRunner
 
-import cli
-from rules_engine.expression import MAX_TEXT_CHARS, check_expression, compile_expression
-from rules_engine.ruleset import STATISTICS, load_rules
-from scenarios import load_scenario
-from twin.errors import RuleError, ShocktwinError
+from shocktwin import cli
+from shocktwin.errors import RuleError, ShocktwinError
+from shocktwin.rules_engine.expression import MAX_TEXT_CHARS, check_expression, compile_expression
+from shocktwin.rules_engine.ruleset import STATISTICS, load_rules
+from shocktwin.scenarios import load_scenario
 
 #: Longest an expression or a YAML file may take to be refused, in CPU seconds.
 QUICK_S = 2.0

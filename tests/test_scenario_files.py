@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from scenarios import load_scenario, reference_scenario, scenario_json_schema
-from scenarios._units import parse_duration_h, parse_rate_per_h
+from shocktwin import cli
+from shocktwin.scenarios import load_scenario, reference_scenario, scenario_json_schema
+from shocktwin.units import parse_duration_h, parse_rate_per_h
 
 BAD = Path(__file__).parent / "bad_scenarios"
 # Files that cannot carry an "# expect:" comment.

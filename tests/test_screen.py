@@ -7,10 +7,10 @@ import math
 import pytest
 from conftest import deep_update
 
-import cli
-from scenarios import parse_scenario
-from twin.errors import ScenarioError
-from twin.screen import network_of, screen
+from shocktwin import cli
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import parse_scenario
+from shocktwin.twin.resilience.screen import network_of, screen
 
 # One product at 10 units/h needs 1 A and 2 B. A comes from A1 (15/h) with a backup A2
 # (5/h, qualified 48 h after it is needed); B from B1 (25/h). Stock: 200 A, 600 B.

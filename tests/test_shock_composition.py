@@ -14,10 +14,10 @@ import pytest
 import yaml
 from conftest import BASE_PLANT, deep_update
 
-from scenarios import load_scenario, parse_scenario
-from shock_library import shock_types
-from twin.errors import ScenarioError
-from twin.experiment import run_replication
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import load_scenario, parse_scenario
+from shocktwin.shock_library import shock_types
+from shocktwin.twin.experiment.replication import run_replication
 
 SEED = 11
 COVERED = deep_update(BASE_PLANT, {"plant": {"buffers": [
@@ -239,7 +239,7 @@ def test_cyber_incident_holds_release_and_reinspects_recent_stock(tmp_path) -> N
 
 
 def test_a_backup_taking_over_brings_its_drafted_plan_into_the_running_twin(tmp_path) -> None:
-    from rules_engine.sampling import single_sampling_plan
+    from shocktwin.rules_engine.sampling import single_sampling_plan
 
     (tmp_path / "backup_fmea.csv").write_text(
         "material,characteristic,failure_mode,severity,occurrence,detection\n"
@@ -269,7 +269,7 @@ def test_a_backup_taking_over_brings_its_drafted_plan_into_the_running_twin(tmp_
 
 
 def test_the_product_card_shocks_run_in_a_bundled_scenario() -> None:
-    from scenarios import reference_scenario
+    from shocktwin.scenarios import reference_scenario
 
     sc = load_scenario(reference_scenario("valve_disruptions"))
     calm = sc.model_copy(update={"shocks": []})
@@ -288,7 +288,7 @@ def test_the_product_card_shocks_run_in_a_bundled_scenario() -> None:
 
 
 def test_earthquake_activates_the_backup_and_its_parameter_pack() -> None:
-    from scenarios import reference_scenario
+    from shocktwin.scenarios import reference_scenario
 
     sc = load_scenario(reference_scenario("valve_earthquake"))
     rep = run_replication(sc, 0, seed=sc.experiment.seed)

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from conftest import BASE_PLANT, deep_update
 
-from scenarios import parse_scenario
-from shock_library import ENTRY_POINT_GROUP, registry
-from twin.experiment import run_replication
+from shocktwin.scenarios import parse_scenario
+from shocktwin.shock_library import ENTRY_POINT_GROUP, registry
+from shocktwin.twin.experiment.replication import run_replication
 
 PLUGIN = '''
 from typing import Literal
 
 from pydantic import Field
 
-from shock_library import Family, Shock, TargetKind
+from shocktwin.shock_library import Family, Shock, TargetKind
 
 
 class RushWeek(Shock):

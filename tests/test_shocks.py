@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from conftest import BASE_PLANT, deep_update
 
-from scenarios import parse_scenario
-from shock_library import Profile, Recovery, shock_types
-from twin.errors import ScenarioError
-from twin.experiment import run_experiment, run_replication
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import parse_scenario
+from shocktwin.shock_library import Profile, Recovery, shock_types
+from shocktwin.twin.experiment.replication import run_experiment, run_replication
 
 SEED = 11
 # The test plant with stock cover: 15 units/h (360 a day), lead time ~2 days, reorder at
@@ -118,7 +118,7 @@ def test_every_builtin_has_doc_family_and_axis() -> None:
 
 def test_shock_input_problems_all_listed() -> None:
     with pytest.raises(ScenarioError) as err:
-        from scenarios.loader import parse_scenario as parse
+        from shocktwin.scenarios.loader import parse_scenario as parse
 
         parse(deep_update(BASE_PLANT, {"shocks": [
             {"id": "a", "type": "meteor", "start": "1d", "duration": "1d"},
@@ -134,7 +134,7 @@ def test_shock_input_problems_all_listed() -> None:
     assert "shocks[3].cut" in text
     # Type errors stop before the cross-checks; fix them and the targets are checked.
     with pytest.raises(ScenarioError) as err:
-        from scenarios.loader import parse_scenario as parse
+        from shocktwin.scenarios.loader import parse_scenario as parse
 
         parse(deep_update(BASE_PLANT, {"shocks": [
             {"id": "b", "type": "supplier_outage", "target": "nobody", "start": "1d",
@@ -195,7 +195,7 @@ def test_ai_model_drift_lets_defects_escape(base) -> None:  # type: ignore[no-un
 def test_bundled_valve_quake_journals_both_shocks(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    import cli
+    from shocktwin import cli
 
     out = tmp_path / "out"
     result = runner.invoke(cli.app, ["run", "valve_quake", "-n", "2", "--out", str(out)])

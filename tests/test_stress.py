@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import cli
-from scenarios import load_scenario, reference_scenario
-from twin.errors import ScenarioError
-from twin.mtd import RunStore
-from twin.stress import compare_rules
+from shocktwin import cli
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import load_scenario, reference_scenario
+from shocktwin.twin.resilience.mtd import RunStore
+from shocktwin.twin.resilience.stress import compare_rules
 
 SCENARIO = reference_scenario("valve_quality")
 RULES = SCENARIO.parent / "rules"

@@ -15,10 +15,10 @@ import pytest
 from conftest import BASE_PLANT, deep_update
 from typer.testing import CliRunner
 
-import cli
-from scenarios import parse_scenario
-from twin.experiment import ExperimentResult, run_experiment
-from twin.journal import (
+from shocktwin import cli
+from shocktwin.scenarios import parse_scenario
+from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
+from shocktwin.twin.journal.record import (
     JOURNAL_FORMAT,
     chain_records,
     header_hash,
@@ -26,7 +26,7 @@ from twin.journal import (
     record_hash,
     save_results,
 )
-from twin.verify import (
+from shocktwin.twin.journal.verify import (
     EXIT_INTACT,
     EXIT_TAMPERED,
     FindingKind,

@@ -1,44 +1,11 @@
-"""The discrete-event twin of a plant and everything that runs it."""
+"""The discrete-event twin and everything that runs it.
+
+Sub-packages, lowest layer first: ``kernel`` (engine adapters), ``model`` (the engine-neutral
+plant), ``experiment`` (replications, executors, budget, recorded-data feeds), ``journal``
+(tamper-evident records and their verification) and ``resilience`` (KPIs over time, MTD,
+recovery, stress gate, optimisation, screening). Importing this package imports none of them.
+"""
 
 from __future__ import annotations
 
-from twin.errors import (
-    Problem,
-    ReplayError,
-    RuleError,
-    ScenarioError,
-    ShockError,
-    ShocktwinError,
-    SimulationError,
-)
-from twin.experiment import (
-    Executor,
-    ExperimentResult,
-    KpiSummary,
-    ReplicationResult,
-    Verdict,
-    run_experiment,
-    run_replication,
-)
-from twin.journal import Journal, journal_hash, make_journal, save_results
-
-__all__ = [
-    "Executor",
-    "ExperimentResult",
-    "Journal",
-    "KpiSummary",
-    "Problem",
-    "ReplayError",
-    "ReplicationResult",
-    "RuleError",
-    "ScenarioError",
-    "ShockError",
-    "ShocktwinError",
-    "SimulationError",
-    "Verdict",
-    "journal_hash",
-    "make_journal",
-    "run_experiment",
-    "run_replication",
-    "save_results",
-]
+__all__: list[str] = []

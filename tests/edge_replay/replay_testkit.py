@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edge_replay.schema import open_store
+from shocktwin.edge_replay.schema import open_store
 
 __all__ = ["BAD", "REPO_DATA", "SHARED_DATA", "new_store", "rows"]
 

@@ -13,8 +13,8 @@ from typing import Literal
 import pytest
 from replay_testkit import BAD, new_store, rows
 
-from edge_replay.ingest import ingest
-from twin.errors import ReplayError
+from shocktwin.edge_replay.ingest import ingest
+from shocktwin.errors import ReplayError
 
 
 @pytest.fixture

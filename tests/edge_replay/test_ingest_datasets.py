@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from replay_testkit import REPO_DATA, SHARED_DATA, new_store, rows
 
-from edge_replay.ingest import IngestReport, SourceFormat, ingest
-from edge_replay.schema import Table
+from shocktwin.edge_replay.ingest import IngestReport, SourceFormat, ingest
+from shocktwin.edge_replay.schema import Table
 
 
 @pytest.fixture

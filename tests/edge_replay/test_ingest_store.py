@@ -17,12 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replay_testkit import REPO_DATA, new_store, rows
 
-import edge_replay._stage
-import edge_replay.ingest
-from edge_replay.ingest import IngestReport, ingest
-from edge_replay.mapping import SourceMapping
-from edge_replay.schema import SCHEMA_VERSION, Table, open_store
-from twin.errors import ReplayError
+from shocktwin.edge_replay.ingest import IngestReport, ingest
+from shocktwin.edge_replay.mapping import SourceMapping
+from shocktwin.edge_replay.schema import SCHEMA_VERSION, Table, open_store
+from shocktwin.errors import ReplayError
 
 
 @pytest.fixture
@@ -80,9 +78,9 @@ def test_same_file_by_another_path_is_the_same_source(
 @pytest.mark.parametrize(
     ("target", "exception"),
     [
-        ("edge_replay.ingest._record_ingest", RuntimeError),
-        ("edge_replay.ingest.load_plan", KeyboardInterrupt),
-        ("edge_replay.ingest._fsync", OSError),
+        ("shocktwin.edge_replay.ingest._record_ingest", RuntimeError),
+        ("shocktwin.edge_replay.ingest.load_plan", KeyboardInterrupt),
+        ("shocktwin.edge_replay.ingest._fsync", OSError),
     ],
 )
 def test_failed_ingest_leaves_the_previous_store_intact(
@@ -117,7 +115,8 @@ def test_failed_first_ingest_leaves_no_store(
     def fail(*args: object, **kwargs: object) -> object:
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(importlib.import_module("edge_replay.ingest"), "_record_ingest", fail)
+    monkeypatch.setattr(importlib.import_module("shocktwin.edge_replay.ingest"), "_record_ingest",
+                        fail)
     with pytest.raises(RuntimeError):
         ingest(secom, "secom", store)
     assert not store.exists()
@@ -313,4 +312,6 @@ def test_stage_tables_are_not_kept(secom: Path, store: Path) -> None:
     names = {n for (n,) in rows(store, "SELECT table_name FROM duckdb_tables()")}
     assert names == {t.value for t in Table}
     assert not any(name.startswith("__") for name in names)
-    assert edge_replay._stage.LINE.startswith("__")
+    from shocktwin.edge_replay import _stage
+
+    assert _stage.LINE.startswith("__")

@@ -8,9 +8,9 @@ import pydantic
 import pytest
 from replay_testkit import BAD
 
-from edge_replay.mapping import SourceMapping, load_mapping, mapping_problems
-from edge_replay.schema import Table
-from twin.errors import ReplayError
+from shocktwin.edge_replay.mapping import SourceMapping, load_mapping, mapping_problems
+from shocktwin.edge_replay.schema import Table
+from shocktwin.errors import ReplayError
 
 
 def test_good_mapping_loads() -> None:

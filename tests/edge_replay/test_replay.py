@@ -12,17 +12,17 @@ import yaml
 from replay_testkit import SHARED_DATA, new_store
 from typer.testing import CliRunner
 
-import cli
-from edge_replay.ingest import ingest
-from edge_replay.mapping import SourceMapping
-from edge_replay.replay import open_shop_log
-from edge_replay.schema import Table
-from scenarios import load_scenario
-from scenarios.derive import derive_scenario
-from scenarios.model import ReplayMode
-from twin.errors import ScenarioError
-from twin.experiment import run_replication
-from twin.replay_check import check_replay
+from shocktwin import cli
+from shocktwin.edge_replay.ingest import ingest
+from shocktwin.edge_replay.mapping import SourceMapping
+from shocktwin.edge_replay.replay import open_shop_log
+from shocktwin.edge_replay.schema import Table
+from shocktwin.errors import ScenarioError
+from shocktwin.scenarios import load_scenario
+from shocktwin.scenarios.derive import derive_scenario
+from shocktwin.scenarios.model import ReplayMode
+from shocktwin.twin.experiment.replay_check import check_replay
+from shocktwin.twin.experiment.replication import run_replication
 
 FOURTU = SHARED_DATA / "production_4tu" / "Production_Data.csv"
 needs_4tu = pytest.mark.skipif(
@@ -213,8 +213,8 @@ def test_supplier_lead_times_replay_recorded_deliveries(tmp_path) -> None:
     import numpy as np
     from replay_testkit import REPO_DATA
 
-    from scenarios.model import RecordedDist
-    from twin.replay_data import recorded_sampler
+    from shocktwin.scenarios.model import RecordedDist
+    from shocktwin.twin.experiment.feed import recorded_sampler
 
     db = new_store(tmp_path)
     ingest(REPO_DATA / "scms_delivery_history" / "SCMS_Delivery_History_Dataset.csv", "scms",

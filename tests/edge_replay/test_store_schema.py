@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from edge_replay import schema
-from edge_replay.schema import (
+from shocktwin.edge_replay import schema
+from shocktwin.edge_replay.schema import (
     SCHEMA_VERSION,
     TABLES,
     VIEWS,
@@ -20,7 +20,7 @@ from edge_replay.schema import (
     open_store,
     prepare_store,
 )
-from twin.errors import ReplayError
+from shocktwin.errors import ReplayError
 
 SCHEMA_MD = Path(schema.__file__).with_name("SCHEMA.md")
 

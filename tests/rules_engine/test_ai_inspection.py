@@ -16,14 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from rules_engine.ai_inspection import (
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.ai_inspection import (
     AIInspectionModel,
     Disposition,
     InspectionCounts,
     count_decisions,
     load_inspection_model,
 )
-from twin.errors import RuleError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIRS = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules_engine.capability import cp, cpk, process_capability
-from twin.errors import RuleError
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.capability import cp, cpk, process_capability
 
 
 def test_cpk_of_an_off_centre_process() -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules_engine.expression import (
+from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine.expression import (
     MAX_DEPTH,
     MAX_NODES,
     MAX_TEXT_CHARS,
@@ -22,7 +23,6 @@ from rules_engine.expression import (
     check_expression,
     compile_expression,
 )
-from twin.errors import Problem, RuleError
 
 NAMES = frozenset(
     {

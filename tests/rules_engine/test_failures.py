@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from scipy import integrate, special
 from typer.testing import CliRunner
 
-import rules_engine
-from rules_engine.cli import EXIT_CLEAN, EXIT_INVALID, rules_app
-from rules_engine.failures import (
+from shocktwin import rules_engine
+from shocktwin.cli.rules import EXIT_CLEAN, EXIT_INVALID, rules_app
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.failures import (
     COLUMNS,
     FailureRow,
     Risk,
@@ -29,7 +30,7 @@ from rules_engine.failures import (
     load_failures,
     parse_failures,
 )
-from rules_engine.ruleset import (
+from shocktwin.rules_engine.ruleset import (
     FullInspection,
     RuleSet,
     SingleSampling,
@@ -37,8 +38,7 @@ from rules_engine.ruleset import (
     compile_plan,
     load_rules,
 )
-from rules_engine.sampling import InspectionLevel, Severity
-from twin.errors import RuleError
+from shocktwin.rules_engine.sampling import InspectionLevel, Severity
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_failures"

@@ -6,10 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from rules_engine.capability import cp, cpk, process_capability
-from rules_engine.sampling import code_letter, normalise_aql, plan_table, single_sampling_plan
-from rules_engine.spc import chart_constants, xbar_r_limits
-from twin.errors import RuleError
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.capability import cp, cpk, process_capability
+from shocktwin.rules_engine.sampling import (
+    code_letter,
+    normalise_aql,
+    plan_table,
+    single_sampling_plan,
+)
+from shocktwin.rules_engine.spc import chart_constants, xbar_r_limits
 
 # (call, the path and a message fragment of each problem, in order)
 BAD_CALLS: list[tuple[str, Callable[[], object], list[tuple[str, str]]]] = [

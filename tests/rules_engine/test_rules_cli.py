@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from rules_engine.cli import (
+from shocktwin.cli.rules import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INVALID,
@@ -18,7 +18,7 @@ from rules_engine.cli import (
     rules_app,
     schema_rules,
 )
-from rules_engine.ruleset import rules_json_schema
+from shocktwin.rules_engine.ruleset import rules_json_schema
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_rules"
@@ -187,7 +187,7 @@ def test_show_of_an_invalid_file(runner: CliRunner) -> None:
 
 
 def mounted_app() -> typer.Typer:
-    """An app wired the way the top-level cli.py mounts these commands."""
+    """An app wired the way shocktwin.cli.app mounts these commands."""
     app = typer.Typer(no_args_is_help=True, add_completion=False)
     schema_app = typer.Typer(no_args_is_help=True)
     app.add_typer(schema_app, name="schema")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
-from rules_engine.ruleset import parse_rules
-from scenarios import Scenario, load_scenario, reference_scenario
-from twin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
+from shocktwin.rules_engine.ruleset import parse_rules
+from shocktwin.scenarios import Scenario, load_scenario, reference_scenario
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 

@@ -13,8 +13,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules_engine.expression import compile_expression
-from rules_engine.ruleset import (
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.expression import compile_expression
+from shocktwin.rules_engine.ruleset import (
     STATISTICS,
     FullInspection,
     InspectFull,
@@ -29,10 +30,14 @@ from rules_engine.ruleset import (
     parse_rules,
     rules_json_schema,
 )
-from rules_engine.sampling import AQL_SERIES, InspectionLevel, Severity, single_sampling_plan
-from rules_engine.spc import NelsonRule, WesternElectricRule
-from rules_engine.switching import SwitchingVariant
-from twin.errors import RuleError
+from shocktwin.rules_engine.sampling import (
+    AQL_SERIES,
+    InspectionLevel,
+    Severity,
+    single_sampling_plan,
+)
+from shocktwin.rules_engine.spc import NelsonRule, WesternElectricRule
+from shocktwin.rules_engine.switching import SwitchingVariant
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"

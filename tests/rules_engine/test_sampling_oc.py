@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules_engine.sampling import (
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.sampling import (
     AQL_SERIES,
     CODE_LETTERS,
     InspectionLevel,
@@ -20,7 +21,6 @@ from rules_engine.sampling import (
     plan_table,
     single_sampling_plan,
 )
-from twin.errors import RuleError
 
 
 def _plan(severity: Severity, letter: str, aql: str) -> SamplingPlan:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules_engine.sampling import (
+from shocktwin.rules_engine.sampling import (
     AQL_SERIES,
     CODE_LETTERS,
     InspectionLevel,

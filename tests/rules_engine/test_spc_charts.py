@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rules_engine.spc import (
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.spc import (
     ChartKind,
     chart_constants,
     individuals_chart,
@@ -13,7 +14,6 @@ from rules_engine.spc import (
     xbar_r_chart,
     xbar_r_limits,
 )
-from twin.errors import RuleError
 
 # Montgomery, Example 6.5: viscosity of aircraft primer paint, 15 batches.
 VISCOSITY = [

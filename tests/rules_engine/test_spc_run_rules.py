@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rules_engine.spc import (
+from shocktwin.errors import RuleError
+from shocktwin.rules_engine.spc import (
     NelsonRule,
     WesternElectricRule,
     nelson_rules,
     p_chart,
     western_electric_rules,
 )
-from twin.errors import RuleError
 
 # For each Nelson rule: a series that must trigger it (with the indices that complete the
 # pattern) and a near miss that must not.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules_engine.sampling import Severity, single_sampling_plan
-from rules_engine.switching import (
+from shocktwin.rules_engine.sampling import Severity, single_sampling_plan
+from shocktwin.rules_engine.switching import (
     InspectionState,
     InspectionSwitched,
     LotOutcome,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twin.kernel.base import Handler, Kernel
+from shocktwin.twin.kernel.base import Handler, Kernel
 
 __all__ = ["Handler", "Kernel", "make_kernel"]
 
@@ -10,11 +10,11 @@ __all__ = ["Handler", "Kernel", "make_kernel"]
 def make_kernel(engine: str) -> Kernel:
     """A fresh kernel for ``engine`` ("simpy" or "salabim")."""
     if engine == "simpy":
-        from twin.kernel.simpy_kernel import SimpyKernel
+        from shocktwin.twin.kernel.simpy_kernel import SimpyKernel
 
         return SimpyKernel()
     if engine == "salabim":
-        from twin.kernel.salabim_kernel import SalabimKernel
+        from shocktwin.twin.kernel.salabim_kernel import SalabimKernel
 
         return SalabimKernel()
     raise ValueError(f"unknown engine {engine!r}")

@@ -11,7 +11,7 @@ from typing import Any
 
 import salabim as sim
 
-from twin.kernel.base import Handler
+from shocktwin.twin.kernel.base import Handler
 
 __all__ = ["SalabimKernel"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import simpy
 from simpy.events import Timeout
 
-from twin.kernel.base import Handler
+from shocktwin.twin.kernel.base import Handler
 
 __all__ = ["SimpyKernel"]
 

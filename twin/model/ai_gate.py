@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scenarios.model import AIGate as AIGateSpec
-from scenarios.model import Scenario
-from twin.errors import Problem, RuleError
-from twin.rng import BLOCK
+from shocktwin.errors import Problem, RuleError
+from shocktwin.scenarios.model import AIGate as AIGateSpec
+from shocktwin.scenarios.model import Scenario
+from shocktwin.twin.model.rng import BLOCK
 
 if TYPE_CHECKING:
-    from edge_replay.replay import FeatureRows
+    from shocktwin.edge_replay.replay import FeatureRows
 
 __all__ = ["AIGate", "GateDecisions", "gate_decisions"]
 
@@ -53,8 +53,8 @@ class GateDecisions:
 @functools.lru_cache(maxsize=8)
 def _decisions(model_path: str | None, store: Path, source: str | None, threshold: float | None,
                held_out: bool, mtime_ns: int) -> GateDecisions:
-    from edge_replay.replay import read_features
-    from rules_engine.ai_inspection import load_inspection_model
+    from shocktwin.edge_replay.replay import read_features
+    from shocktwin.rules_engine.ai_inspection import load_inspection_model
 
     model = load_inspection_model(model_path)
     rows = read_features(store, source)

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scenarios.model import Scenario
-from twin.errors import SimulationError
-from twin.kernel import Kernel
-from twin.model.level import Level
-from twin.model.lever import Lever
-from twin.model.station import Station
-from twin.model.supplier import Buffer, Supplier
+from shocktwin.errors import SimulationError
+from shocktwin.scenarios.model import Scenario
+from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.level import Level
+from shocktwin.twin.model.lever import Lever
+from shocktwin.twin.model.station import Station
+from shocktwin.twin.model.supplier import Buffer, Supplier
 
 if TYPE_CHECKING:
-    from twin.model.incoming import RuleEngine
+    from shocktwin.twin.model.incoming import RuleEngine
 
 __all__ = ["Model", "PlantRecord"]
 
@@ -204,7 +204,7 @@ class Model:
 
     def _schedule_onsets(self, shock: Any) -> None:
         """Random onset: Poisson occurrences from the shock's start, from its own stream."""
-        from twin.rng import stream
+        from shocktwin.twin.model.rng import stream
 
         rng = stream(self.seed, self.replication, f"shock:{shock.id}:onset")
         t = shock.start

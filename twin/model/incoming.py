@@ -40,16 +40,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rules_engine.ruleset import CompiledPlan, CompiledRules, RuleSet, compile_plan, diff_rules
-from rules_engine.sampling import SamplingPlan, Severity
-from rules_engine.switching import LotOutcome, SwitchingProcedure
-from twin.model.lever import Combine, Lever
-from twin.model.part import LotJob
-from twin.model.station import InspectionStation
-from twin.model.supplier import Buffer
+from shocktwin.rules_engine.ruleset import (
+    CompiledPlan,
+    CompiledRules,
+    RuleSet,
+    compile_plan,
+    diff_rules,
+)
+from shocktwin.rules_engine.sampling import SamplingPlan, Severity
+from shocktwin.rules_engine.switching import LotOutcome, SwitchingProcedure
+from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.part import LotJob
+from shocktwin.twin.model.station import InspectionStation
+from shocktwin.twin.model.supplier import Buffer
 
 if TYPE_CHECKING:
-    from twin.model.base import Model
+    from shocktwin.twin.model.base import Model
 
 __all__ = ["MaterialState", "RuleEngine"]
 

@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.model import InspectionStation as InspectionSpec
-from scenarios.model import ProcessStation as ProcessSpec
-from scenarios.model import RecordedDist, Scenario
-from scenarios.model import ReleaseStation as ReleaseSpec
-from twin.kernel import Kernel
-from twin.model.base import Model, PlantRecord
-from twin.model.part import LotJob, Order, Part
-from twin.model.station import InspectionStation, ReleaseStation, Station
-from twin.model.supplier import Buffer, Supplier, _lot_flags
-from twin.rng import UniformStream, exponential_sampler, make_sampler, stream
+from shocktwin.scenarios.model import InspectionStation as InspectionSpec
+from shocktwin.scenarios.model import ProcessStation as ProcessSpec
+from shocktwin.scenarios.model import RecordedDist, Scenario
+from shocktwin.scenarios.model import ReleaseStation as ReleaseSpec
+from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.base import Model, PlantRecord
+from shocktwin.twin.model.part import LotJob, Order, Part
+from shocktwin.twin.model.rng import UniformStream, exponential_sampler, make_sampler, stream
+from shocktwin.twin.model.station import InspectionStation, ReleaseStation, Station
+from shocktwin.twin.model.supplier import Buffer, Supplier, _lot_flags
 
 __all__ = ["Plant", "PlantRecord"]
 
@@ -41,7 +41,7 @@ class Plant(Model):
 
         def lead_time(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
             if isinstance(dist, RecordedDist):
-                from twin.replay_data import recorded_sampler
+                from shocktwin.twin.experiment.feed import recorded_sampler
 
                 return recorded_sampler(scenario, dist, rng)
             return make_sampler(dist, rng)
@@ -95,7 +95,7 @@ class Plant(Model):
                     sample_fraction=spec.sample_fraction)
                 st.reject = self._scrap  # type: ignore[attr-defined]
                 if spec.ai is not None:
-                    from twin.model.ai_gate import AIGate, gate_decisions
+                    from shocktwin.twin.model.ai_gate import AIGate, gate_decisions
 
                     st.ai = AIGate(gate_decisions(scenario, spec.ai),  # type: ignore[attr-defined]
                                    rng(f"station:{sid}:ai"))
@@ -123,7 +123,7 @@ class Plant(Model):
         incoming = {st.id: st for st in self.stations
                     if isinstance(st, InspectionStation) and st.id in self._incoming_ids}
         if incoming:
-            from twin.model.incoming import RuleEngine
+            from shocktwin.twin.model.incoming import RuleEngine
 
             self.rules = RuleEngine(self, incoming, rng("rules:incoming"))
             if scenario.rules is not None:

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.model import ReplayMode, Scenario, StationKind
-from twin.errors import Problem, ReplayError
-from twin.kernel import Kernel
-from twin.model.base import Model
-from twin.model.station import Station
-from twin.replay_data import JobSpec, ShopData, load_shop_data
-from twin.rng import exponential_sampler, stream
+from shocktwin.errors import Problem, ReplayError
+from shocktwin.scenarios.model import ReplayMode, Scenario, StationKind
+from shocktwin.twin.experiment.feed import JobSpec, ShopData, load_shop_data
+from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.base import Model
+from shocktwin.twin.model.rng import exponential_sampler, stream
+from shocktwin.twin.model.station import Station
 
 __all__ = ["Job", "Shop", "ShopResource", "Task"]
 

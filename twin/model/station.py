@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from twin.kernel import Kernel
-from twin.model.level import Level
-from twin.model.lever import Combine, Lever
-from twin.model.part import LotJob, Part
+from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.level import Level
+from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.part import LotJob, Part
 
 __all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from twin.kernel import Kernel
-from twin.model.level import Level
-from twin.model.lever import Combine, Lever
-from twin.model.part import Part
+from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.level import Level
+from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.part import Part
 
 __all__ = ["Buffer", "Supplier"]
 

@@ -16,8 +16,8 @@ conservative orders of magnitude, not predictions.
 
 from __future__ import annotations
 
-from scenarios.model import Scenario
-from twin.errors import Problem, SimulationError
+from shocktwin.errors import Problem, SimulationError
+from shocktwin.scenarios.model import Scenario
 
 __all__ = ["BYTES_PER_BUCKET", "BYTES_PER_UNIT", "MAX_BUCKETS", "MAX_CPU_DAYS",
            "MAX_MEMORY_GIB", "UNITS_PER_S", "check_budget", "check_plan", "mtd_runs",
@@ -92,8 +92,8 @@ def _size(scenario: Scenario) -> tuple[float, float, str]:
         units = demand.rate * demand.quantity * scenario.horizon
         return units, units, (f"units per replication ({demand.rate:g}/h x {demand.quantity}"
                               f" x {scenario.horizon:,.0f} h)")
-    from scenarios.model import ReplayMode
-    from twin.replay_data import load_shop_data
+    from shocktwin.scenarios.model import ReplayMode
+    from shocktwin.twin.experiment.feed import load_shop_data
 
     assert scenario.shop is not None
     if not scenario.store_path().is_file():
@@ -113,7 +113,7 @@ def mtd_runs(scenario: Scenario, shock_id: str) -> int:
     bisected down to the resolution, capped by the block's ``budget``."""
     import math
 
-    from scenarios.model import mtd_range
+    from shocktwin.scenarios.model import mtd_range
 
     spec = scenario.mtd
     assert spec is not None

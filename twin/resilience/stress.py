@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from scenarios.model import Scenario
-from twin.budget import check_budget
-from twin.errors import Problem, ScenarioError
-from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from twin.mtd import BELOW, MtdResult, RunStore, find_mtd
+from shocktwin.errors import Problem, ScenarioError
+from shocktwin.scenarios.model import Scenario
+from shocktwin.twin.experiment.budget import check_budget
+from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.resilience.mtd import BELOW, MtdResult, RunStore, find_mtd
 
 __all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressReport",
            "compare_rules", "scenario_with_rules"]
@@ -100,7 +100,7 @@ class StressReport:
 
 def scenario_with_rules(scenario: Scenario, rules: Path, file: str | None = None) -> Scenario:
     """The scenario with ``rules`` in force, its rule sets loaded and checked again."""
-    from scenarios._rules import bind_rules
+    from shocktwin.scenarios._rules import bind_rules
 
     return bind_rules(scenario.model_copy(update={"rules": str(rules.resolve())}), file)
 
@@ -109,7 +109,7 @@ def compare_rules(scenarios: list[tuple[str, Scenario]], baseline: Path, candida
                   tolerance: float = 0.0, executor: ExecutorSpec | Runner = LOCAL,
                   store: RunStore | None = None) -> StressReport:
     """Compare the candidate rule set with the baseline on every scenario."""
-    from rules_engine.ruleset import load_rules
+    from shocktwin.rules_engine.ruleset import load_rules
 
     base_rules, cand_rules = load_rules(baseline), load_rules(candidate)
     base_materials = {p.material for p in base_rules.plans}

@@ -1,6 +1,6 @@
 """How every command reports bad input: one line per problem on stderr, exit code 2.
 
-Shared by the top-level ``cli.py`` and the command groups it mounts (``rules``, ``report``).
+Shared by ``shocktwin.cli.app`` and the command groups it mounts (``rules``, ``report``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from twin.errors import ShocktwinError
+from shocktwin.errors import ShocktwinError
 
 __all__ = ["EXIT_INVALID", "errors_to_exit", "stderr"]
 

@@ -1,7 +1,7 @@
 """The `shocktwin rules` commands: lint a rule-set file, show it compiled, draft one from a
 failure table, print its schema.
 
-Mounted by the top-level ``cli.py``. Exit codes of ``rules lint``: 0 no errors or warnings
+Mounted by ``shocktwin.cli.app``. Exit codes of ``rules lint``: 0 no errors or warnings
 (info notes allowed), 1 lint found errors or warnings, 2 the file (or the scenario) is
 invalid. Invalid input is reported as in the rest of the CLI: one line per problem on
 stderr, no traceback.
@@ -21,11 +21,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.cli_errors import errors_to_exit as _errors_to_exit
+from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 
 if TYPE_CHECKING:
-    from rules_engine.lint import LintFinding
-    from rules_engine.ruleset import CompiledPlan, Plan, RuleSet
+    from shocktwin.rules_engine.lint import LintFinding
+    from shocktwin.rules_engine.ruleset import CompiledPlan, Plan, RuleSet
 
 __all__ = ["EXIT_CLEAN", "EXIT_FINDINGS", "EXIT_INVALID", "print_rules_schema", "rules_app",
            "schema_rules"]
@@ -58,8 +58,8 @@ def lint_command(
 
     Exit 0 when lint finds no errors or warnings, 1 when it does, 2 when the file is invalid.
     """
-    from rules_engine.lint import LintSeverity, lint_file
-    from twin.errors import ShocktwinError
+    from shocktwin.errors import ShocktwinError
+    from shocktwin.rules_engine.lint import LintSeverity, lint_file
 
     try:
         sc = _scenario(scenario) if scenario is not None else None
@@ -96,8 +96,8 @@ def _finding_json(f: LintFinding) -> dict[str, Any]:
 
 
 def _scenario(text: str) -> Any:
-    from cli import _scenario_path
-    from scenarios.loader import load_scenario
+    from shocktwin.cli.app import _scenario_path
+    from shocktwin.scenarios.loader import load_scenario
 
     return load_scenario(_scenario_path(text))
 
@@ -111,7 +111,7 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Summarise a rule set: each plan with its compiled n/Ac/Re per lot size, and triggers."""
-    from rules_engine.ruleset import compile_plan, load_rules
+    from shocktwin.rules_engine.ruleset import compile_plan, load_rules
 
     ruleset = load_rules(file)
     compiled = compile_plan(ruleset)
@@ -129,7 +129,7 @@ def show_command(
 
 def _rows(plan: CompiledPlan, lots: list[int]) -> list[dict[str, Any]]:
     """One row per lot-size range (or per asked lot size) with n/Ac/Re at each severity."""
-    from rules_engine.sampling import Severity
+    from shocktwin.rules_engine.sampling import Severity
 
     rows: list[dict[str, Any]] = []
     if not plan.ranges:
@@ -171,8 +171,8 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
 
 
 def _print_show(ruleset: RuleSet, plans: Any, lots: list[int], digest: str) -> None:
-    from rules_engine.ruleset import SingleSampling
-    from scenarios._units import format_hours
+    from shocktwin.rules_engine.ruleset import SingleSampling
+    from shocktwin.units import format_hours
 
     say = functools.partial(_stdout.print, markup=False, highlight=False)
     say(f"rule set {ruleset.name} (format {ruleset.version}), content hash {digest}")
@@ -271,8 +271,8 @@ def derive_command(
 
     Exit 0 when the rule set was written, 2 for a bad table or an --out that exists.
     """
-    from rules_engine.failures import assess_row, draft_plan, dump_rules, load_failures
-    from twin.errors import RuleError
+    from shocktwin.errors import RuleError
+    from shocktwin.rules_engine.failures import assess_row, draft_plan, dump_rules, load_failures
 
     if out.is_dir():
         raise RuleError("is a directory; give the rule-set file to write", file=str(out))
@@ -313,7 +313,7 @@ _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
 
 
 def _plan_text(plan: Plan) -> str:
-    from rules_engine.ruleset import SingleSampling
+    from shocktwin.rules_engine.ruleset import SingleSampling
 
     s = plan.sampling
     parts = [f"single sampling, level {s.level.value}, AQL {s.aql}, starting {s.start.value}"
@@ -350,7 +350,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def schema_rules() -> dict[str, Any]:
     """The JSON Schema of rule-set files."""
-    from rules_engine.ruleset import rules_json_schema
+    from shocktwin.rules_engine.ruleset import rules_json_schema
 
     return rules_json_schema()
 

@@ -16,11 +16,11 @@ from enum import StrEnum
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
-from twin.errors import SimulationError
+from shocktwin.errors import SimulationError
 
 if TYPE_CHECKING:
-    from scenarios.model import Scenario
-    from twin.experiment import ReplicationResult
+    from shocktwin.scenarios.model import Scenario
+    from shocktwin.twin.experiment.replication import ReplicationResult
 
 __all__ = ["DASK_CONNECT_TIMEOUT_S", "LOCAL", "Executor", "ExecutorSpec", "Job", "Runner",
            "run_jobs"]
@@ -60,7 +60,7 @@ LOCAL = ExecutorSpec()
 
 
 def _run(job: Job) -> ReplicationResult:
-    from twin.experiment import run_replication
+    from shocktwin.twin.experiment.replication import run_replication
 
     return run_replication(job.scenario, job.replication, seed=job.seed, engine=job.engine)
 

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
-from twin.budget import check_budget, mtd_runs
-from twin.errors import SimulationError
-from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from twin.resilience import resilience_of
+from shocktwin.errors import SimulationError
+from shocktwin.scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
+from shocktwin.twin.experiment.budget import check_budget, mtd_runs
+from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.resilience.recovery import resilience_of
 
 __all__ = ["MtdResult", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
            "quantile_interval", "resilience_at", "run_key"]

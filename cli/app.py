@@ -17,12 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from reports.cli import report_command
-from rules_engine.cli import print_rules_schema, rules_app
-from scenarios.model import TIME_KPIS, Engine, Kpi
-from twin.cli_errors import EXIT_INVALID, stderr
-from twin.cli_errors import errors_to_exit as _errors_to_exit
-from twin.errors import Problem, ScenarioError, ShocktwinError
+from shocktwin.cli._errors import EXIT_INVALID, stderr
+from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
+from shocktwin.cli.report import report_command
+from shocktwin.cli.rules import print_rules_schema, rules_app
+from shocktwin.errors import Problem, ScenarioError, ShocktwinError
+from shocktwin.scenarios.model import TIME_KPIS, Engine, Kpi
 
 app = typer.Typer(
     name="shocktwin",
@@ -50,7 +50,7 @@ def _scenario_path(text: str) -> Path:
     path = Path(text)
     if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in text:
         return path
-    from scenarios import reference_scenario
+    from shocktwin.scenarios import reference_scenario
 
     try:
         return reference_scenario(text)
@@ -66,7 +66,7 @@ _SCHEDULER_HELP = ("Dask scheduler address (tcp://host:8786); without it --execu
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None) -> Any:
-    from twin.executor import Executor, ExecutorSpec
+    from shocktwin.twin.experiment.executor import Executor, ExecutorSpec
 
     try:
         chosen = Executor(kind)
@@ -101,9 +101,9 @@ def run(
 
     Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
     """
-    from scenarios.loader import load_scenario
-    from twin.experiment import run_experiment
-    from twin.journal import journal_hash, make_journal, save_results, utc_now
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.experiment.replication import run_experiment
+    from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
 
     if fmt not in ("duckdb", "parquet"):
         raise ScenarioError(f"--format must be duckdb or parquet, not {fmt!r}")
@@ -208,7 +208,7 @@ def _fmt(kpi: str, x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "–"
     if kpi in TIME_KPIS:
-        from scenarios._units import format_hours
+        from shocktwin.units import format_hours
 
         return format_hours(x)
     if kpi in _SHARES:
@@ -269,8 +269,8 @@ def validate(
 ) -> None:
     """Check scenario files, and that what they ask for fits the run budget (memory,
     CPU-days); list every problem with file, line and path. Exit 2 if any."""
-    from scenarios.loader import load_scenario
-    from twin.budget import check_plan
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.experiment.budget import check_plan
 
     report: list[dict[str, Any]] = []
     bad = False
@@ -307,9 +307,9 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Load recorded shop-floor data into the store; unusable rows go to quarantine."""
-    from edge_replay.ingest import SourceFormat
-    from edge_replay.ingest import ingest as run_ingest
-    from twin.errors import ReplayError
+    from shocktwin.edge_replay.ingest import SourceFormat
+    from shocktwin.edge_replay.ingest import ingest as run_ingest
+    from shocktwin.errors import ReplayError
 
     try:
         kind = SourceFormat(fmt)
@@ -352,9 +352,9 @@ def derive(
     import os
     import tempfile
 
-    from scenarios.derive import derive_scenario
-    from scenarios.model import ReplayMode
-    from twin.errors import Problem, ScenarioError
+    from shocktwin.errors import Problem, ScenarioError
+    from shocktwin.scenarios.derive import derive_scenario
+    from shocktwin.scenarios.model import ReplayMode
 
     try:
         replay_mode = ReplayMode(mode)
@@ -395,10 +395,10 @@ def replay_check(
     """Replay the scenario's log with no shocks and compare the twin with the record."""
     import dataclasses
 
-    from scenarios import load_scenario
-    from scenarios.model import ReplayMode
-    from twin.errors import ScenarioError
-    from twin.replay_check import check_replay
+    from shocktwin.errors import ScenarioError
+    from shocktwin.scenarios import load_scenario
+    from shocktwin.scenarios.model import ReplayMode
+    from shocktwin.twin.experiment.replay_check import check_replay
 
     sc = load_scenario(_scenario_path(scenario))
     if sc.shop is None:
@@ -468,8 +468,8 @@ def mtd(
     """
     import dataclasses
 
-    from scenarios.loader import load_scenario
-    from twin.mtd import RunStore, find_mtd, iso22301, resilience_at
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.resilience.mtd import RunStore, find_mtd, iso22301, resilience_at
 
     spec = _executor(executor, workers, scheduler)
     if resume and out is None:
@@ -483,7 +483,7 @@ def mtd(
     if unknown:
         raise ScenarioError(f"--shock {', '.join(unknown)}: not in the mtd block "
                             f"({', '.join(i.shock for i in sc.mtd.shocks)})")
-    from twin.executor import Runner
+    from shocktwin.twin.experiment.executor import Runner
 
     store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
     results = []
@@ -539,7 +539,7 @@ def _axis(value: float | None, unit: str) -> str:
     if value == -math.inf:
         return "below range"
     if unit == "h":
-        from scenarios._units import format_hours
+        from shocktwin.units import format_hours
 
         return format_hours(value)
     return f"{value:.4g}"
@@ -626,9 +626,9 @@ def screen(
 
     Exit 0, or 2 for bad input.
     """
-    from scenarios.loader import load_scenario
-    from twin.screen import network_of
-    from twin.screen import screen as run_screen
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.resilience.screen import network_of
+    from shocktwin.twin.resilience.screen import screen as run_screen
 
     path = _scenario_path(scenario)
     sc = load_scenario(path)
@@ -676,10 +676,10 @@ def optimize(
 
     Exit 0, or 2 for bad input.
     """
-    from scenarios.loader import load_scenario
-    from twin.executor import Runner
-    from twin.mtd import RunStore
-    from twin.optimize import optimize as run_optimize
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.experiment.executor import Runner
+    from shocktwin.twin.resilience.mtd import RunStore
+    from shocktwin.twin.resilience.optimize import optimize as run_optimize
 
     spec = _executor(executor, workers, scheduler)
     if resume and out is None:
@@ -753,11 +753,11 @@ def stress(
     """
     import dataclasses
 
-    from reports.gate import junit_xml, markdown_summary
-    from scenarios.loader import load_scenario
-    from twin.executor import Runner
-    from twin.mtd import RunStore
-    from twin.stress import compare_rules
+    from shocktwin.reports.gate import junit_xml, markdown_summary
+    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.twin.experiment.executor import Runner
+    from shocktwin.twin.resilience.mtd import RunStore
+    from shocktwin.twin.resilience.stress import compare_rules
 
     spec = _executor(executor, workers, scheduler)
     problems = [Problem(str(f), "", "rule file does not exist") for f in (baseline, candidate)
@@ -809,7 +809,7 @@ def verify(
 
     Exit 0 when intact, 1 when tampered with, 2 when unreadable.
     """
-    from twin.verify import verify_command
+    from shocktwin.twin.journal.verify import verify_command
 
     if chain_hash is not None:
         chain_hash = chain_hash.strip().lower()
@@ -832,7 +832,7 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Look up a single sampling plan (MIL-STD-105E / ANSI/ASQ Z1.4) and its OC curve."""
-    from rules_engine.sampling import oc_curve, single_sampling_plan
+    from shocktwin.rules_engine.sampling import oc_curve, single_sampling_plan
 
     p = single_sampling_plan(lot_size, level, aql, severity)
     pa = oc_curve(p, OC_RATES)
@@ -862,7 +862,7 @@ def shocks_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """Every shock type: family, target, severity axis and what it does."""
-    from shock_library import shock_types
+    from shocktwin.shock_library import shock_types
 
     rows = [cls.describe() for cls in shock_types().values()]
     rows.sort(key=lambda r: (r["family"], r["type"]))
@@ -888,8 +888,8 @@ def shocks_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
     """A shock type's documentation and the JSON Schema of its parameters."""
-    from shock_library import shock_types
-    from twin.errors import ShockError
+    from shocktwin.errors import ShockError
+    from shocktwin.shock_library import shock_types
 
     types = shock_types()
     if shock not in types:
@@ -909,7 +909,7 @@ def shocks_show(
 @schema_app.command("scenario")
 def schema_scenario() -> None:
     """The JSON Schema of scenario files (point your editor's YAML plugin at it)."""
-    from scenarios.loader import scenario_json_schema
+    from shocktwin.scenarios.loader import scenario_json_schema
 
     print(json.dumps(scenario_json_schema(), indent=2))
 
@@ -917,7 +917,7 @@ def schema_scenario() -> None:
 @app.command("version")
 def version_cmd() -> None:
     """Print the version."""
-    from twin.journal import version
+    from shocktwin.twin.journal.record import version
 
     print(version())
 

@@ -1,6 +1,6 @@
 """The `shocktwin report` command: the management-review HTML report of results folders.
 
-Mounted by the top-level ``cli.py``. Exit 0 when the report was written, 2 when a results
+Mounted by ``shocktwin.cli.app``. Exit 0 when the report was written, 2 when a results
 folder is missing or unreadable (one line per problem on stderr, nothing written).
 """
 
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from twin.cli_errors import errors_to_exit as _errors_to_exit
+from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 
 __all__ = ["report_command"]
 
@@ -33,8 +33,8 @@ def report_command(
     the hypothesis verdict with 95 % CIs, resilience curves, KPI distributions, rule-set
     changes, the Pareto front of mitigations, data provenance and what is needed to
     reproduce each run."""
-    from reports.html import write_report
-    from twin.journal import utc_now
+    from shocktwin.reports.html import write_report
+    from shocktwin.twin.journal.record import utc_now
 
     path = write_report(results, out, title=title, generated_utc=utc_now())
     typer.echo(f"report written to {path}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.model import Kpi, Tolerance
+from shocktwin.scenarios.model import Kpi, Tolerance
 
 __all__ = ["LOWER_IS_BETTER", "ResilienceMetrics", "resilience_of"]
 

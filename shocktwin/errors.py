@@ -1,6 +1,6 @@
 """The exception hierarchy: one base, one subclass per kind of bad input or failure.
 
-Library code raises these and never prints or exits; ``cli.py`` turns them into one clear
+Library code raises these and never prints or exits; ``shocktwin.cli`` turns them into one clear
 line per problem and exit code 2.
 """
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.model import Kpi
-from twin.model.plant import PlantRecord
+from shocktwin.scenarios.model import Kpi
+from shocktwin.twin.model.plant import PlantRecord
 
 __all__ = ["SERIES_COLUMNS", "kpis_of", "series_of"]
 

@@ -38,8 +38,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from scenarios.model import RecordedDist, Scenario
-from twin.experiment import ExperimentResult
+from shocktwin.scenarios.model import RecordedDist, Scenario
+from shocktwin.twin.experiment.replication import ExperimentResult
 
 __all__ = ["CHAIN_FIELDS", "HEADER_FIELDS", "JOURNAL_FORMAT", "Journal", "ReplicationFinished",
            "RunFinished", "RunStarted", "canonical_json", "chain_records", "header_hash",
@@ -290,7 +290,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
 
 def data_provenance(scenario: Scenario) -> list[dict[str, Any]]:
     """The recorded data a scenario reads: each store and what was ingested into it."""
-    from edge_replay.replay import store_provenance
+    from shocktwin.edge_replay.replay import store_provenance
 
     stores: list[Path] = []
     if scenario.shop is not None:
@@ -340,6 +340,6 @@ def result_tables(result: ExperimentResult) -> dict[str, dict[str, Any]]:
 def save_results(result: ExperimentResult, journal: Journal, out_dir: str | Path,
                  fmt: str = "duckdb") -> list[Path]:
     """Write the journal and the measurement tables under ``out_dir``."""
-    from edge_replay.results import write_results
+    from shocktwin.edge_replay.results import write_results
 
     return write_results(out_dir, journal.to_json(), result_tables(result), fmt)

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.model import DecisionVariable, Scenario
-from twin.budget import check_budget, optimize_runs
-from twin.errors import Problem, ScenarioError
-from twin.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from twin.mtd import RunStore, run_key
-from twin.resilience import LOWER_IS_BETTER
+from shocktwin.errors import Problem, ScenarioError
+from shocktwin.scenarios.model import DecisionVariable, Scenario
+from shocktwin.twin.experiment.budget import check_budget, optimize_runs
+from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.resilience.mtd import RunStore, run_key
+from shocktwin.twin.resilience.recovery import LOWER_IS_BETTER
 
 __all__ = ["Candidate", "OptimizeResult", "apply_decisions", "optimize"]
 
@@ -66,7 +66,7 @@ def _cost(var: DecisionVariable, x: float) -> float:
 
 def apply_decisions(scenario: Scenario, decisions: dict[str, Any]) -> Scenario:
     """The scenario as written with each variable's value put at its path, validated."""
-    from scenarios.loader import parse_scenario
+    from shocktwin.scenarios.loader import parse_scenario
 
     source = scenario._source
     if source is None or scenario.optimize is None:
@@ -220,7 +220,7 @@ def _unique(candidates: list[Candidate]) -> list[Candidate]:
 
 def _mtd_of(sc: Scenario, shock: str, replications: int, executor: ExecutorSpec | Runner,
             seed: int, store: RunStore) -> float:
-    from twin.mtd import find_mtd
+    from shocktwin.twin.resilience.mtd import find_mtd
 
     assert sc.mtd is not None
     item = next(i for i in sc.mtd.shocks if i.shock == shock)

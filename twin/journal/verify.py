@@ -26,8 +26,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from twin.errors import SimulationError
-from twin.journal import (
+from shocktwin.errors import SimulationError
+from shocktwin.twin.journal.record import (
     HEADER_FIELDS,
     JOURNAL_FORMAT,
     header_hash,

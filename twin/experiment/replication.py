@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from scenarios.model import Engine, Kpi, Scenario, Tolerance
-from twin.budget import check_budget
-from twin.errors import SimulationError
-from twin.executor import Executor, ExecutorSpec, Job, run_jobs
-from twin.kernel import make_kernel
-from twin.kpi import kpis_of, series_of
-from twin.model.base import Model
-from twin.model.plant import Plant
-from twin.model.shop import Shop
+from shocktwin.errors import SimulationError
+from shocktwin.scenarios.model import Engine, Kpi, Scenario, Tolerance
+from shocktwin.twin.experiment.budget import check_budget
+from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, run_jobs
+from shocktwin.twin.experiment.kpi import kpis_of, series_of
+from shocktwin.twin.kernel import make_kernel
+from shocktwin.twin.model.base import Model
+from shocktwin.twin.model.plant import Plant
+from shocktwin.twin.model.shop import Shop
 
 __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
            "ToleranceCheck", "Verdict", "run_experiment", "run_replication", "summarise"]

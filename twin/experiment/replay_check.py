@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.model import ReplayMode, Scenario
-from twin.budget import check_budget
-from twin.kernel import make_kernel
-from twin.model.shop import Shop
-from twin.replay_data import load_shop_data
+from shocktwin.scenarios.model import ReplayMode, Scenario
+from shocktwin.twin.experiment.budget import check_budget
+from shocktwin.twin.experiment.feed import load_shop_data
+from shocktwin.twin.kernel import make_kernel
+from shocktwin.twin.model.shop import Shop
 
 __all__ = ["ModeCheck", "ReplayFidelity", "ResourceCheck", "check_replay"]
 
@@ -78,7 +78,7 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
                  replications: int = 10, seed: int = 1) -> ReplayFidelity:
     """Trace-replay ``scenario`` without shocks and compare with its log; optionally also
     run the resampling ``modes`` for ``replications`` each."""
-    from twin.experiment import run_replication
+    from shocktwin.twin.experiment.replication import run_replication
 
     if scenario.shop is None:
         raise ValueError("replay-check needs a scenario with a shop section")

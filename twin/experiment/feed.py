@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scenarios.model import RecordedDist, Scenario
-from twin.fitting import ZeroInflated, fit_durations
-from twin.model.lever import Lever
-from twin.rng import BLOCK, Sampler
+from shocktwin.scenarios.model import RecordedDist, Scenario
+from shocktwin.twin.experiment.fitting import ZeroInflated, fit_durations
+from shocktwin.twin.model.lever import Lever
+from shocktwin.twin.model.rng import BLOCK, Sampler
 
 __all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "ShopData", "ShopFits", "load_shop_data",
            "recorded_sampler"]
@@ -56,7 +56,7 @@ class ShopData:
     """The recorded jobs of one source of a store."""
 
     def __init__(self, store: Path, source: str | None) -> None:
-        from edge_replay.replay import open_shop_log
+        from shocktwin.edge_replay.replay import open_shop_log
 
         self.log = open_shop_log(store, source)
         self.resource_names = [r.name for r in self.log.resources]
@@ -178,7 +178,7 @@ def _cached(store: Path, source: str | None, mtime_ns: int, size: int) -> ShopDa
 def load_shop_data(scenario: Scenario) -> ShopData:
     """The recorded jobs a shop scenario replays, cached per process while the store is
     unchanged."""
-    from twin.errors import Problem, ReplayError
+    from shocktwin.errors import Problem, ReplayError
 
     if scenario.shop is None:
         raise ValueError("the scenario has no shop")
@@ -193,7 +193,7 @@ def load_shop_data(scenario: Scenario) -> ShopData:
 
 @functools.lru_cache(maxsize=16)
 def _lead_times_h(store: Path, supplier: str, mtime_ns: int, size: int) -> np.ndarray:
-    from edge_replay.replay import supplier_lead_times_days
+    from shocktwin.edge_replay.replay import supplier_lead_times_days
 
     return supplier_lead_times_days(store, supplier) * 24.0
 
@@ -201,7 +201,7 @@ def _lead_times_h(store: Path, supplier: str, mtime_ns: int, size: int) -> np.nd
 def recorded_sampler(scenario: Scenario, dist: RecordedDist,
                      rng: np.random.Generator) -> Callable[[], float]:
     """Draws (hours) from a supplier's recorded lead times: resampled, or fitted."""
-    from twin.errors import Problem, ReplayError
+    from shocktwin.errors import Problem, ReplayError
 
     store = scenario.resolve(dist.store).resolve()
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scenarios.model import (
+from shocktwin.scenarios.model import (
     ConstantDist,
     ExponentialDist,
     GammaDist,

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from scenarios.model import Scenario
-from twin.errors import Problem, SimulationError
+from shocktwin.errors import Problem, SimulationError
+from shocktwin.scenarios.model import Scenario
 
 __all__ = ["Network", "NodeRisk", "network_of", "screen"]
 

@@ -1,0 +1,136 @@
+"""Reading and writing files safely: one bounded reader, one atomic writer.
+
+Every file the product opens goes through :func:`read_bytes`: a regular file only (a pipe or a
+device could block or never end), never more than a limit, whatever ``stat`` says. Every file
+it writes goes through :func:`write_atomic`: the whole file or nothing, created with the mode
+a plain ``open()`` would give under the caller's umask, or with the mode of the file it
+replaces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from shocktwin.errors import ShocktwinError
+
+__all__ = ["DEFAULT_READ_LIMIT", "TEMP_SUFFIX", "creation_mode", "read_bytes", "read_text",
+           "temp_path", "write_atomic"]
+
+#: Bytes read at the most from any one input file unless the caller says otherwise.
+DEFAULT_READ_LIMIT = 64 * 1024 * 1024
+#: Temporary files of an atomic write end with this; the next write cleans up stale ones.
+TEMP_SUFFIX = ".tmp"
+
+_umask_lock = threading.Lock()
+
+
+def creation_mode(replacing: Path | None = None) -> int:
+    """The permission bits a new file should get: those of the file it replaces, or
+    0o666 less the caller's umask (what ``open(path, "w")`` gives)."""
+    if replacing is not None:
+        with contextlib.suppress(OSError):
+            return replacing.stat().st_mode & 0o7777
+    with _umask_lock:  # os.umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def read_bytes(path: str | Path, *, limit: int = DEFAULT_READ_LIMIT,
+               error: type[ShocktwinError] = ShocktwinError) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or ``error`` saying why not."""
+    file = str(path)
+    p = Path(path)
+    try:
+        st = p.stat()
+        if p.is_dir():
+            raise error("is a directory, not a file", file=file)
+        if not p.is_file():
+            raise error("not a regular file", file=file)
+        if st.st_size > limit:
+            raise error(f"file is {st.st_size:,} bytes; the limit is {limit:,}", file=file)
+        with p.open("rb") as fh:  # never more than the limit, whatever stat said
+            raw = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise error("no such file", file=file) from None
+    except OSError as e:
+        raise error(f"cannot read: {e.strerror}", file=file) from None
+    if len(raw) > limit:
+        raise error(f"file is over the limit of {limit:,} bytes", file=file)
+    return raw
+
+
+def read_text(path: str | Path, *, limit: int = DEFAULT_READ_LIMIT,
+              error: type[ShocktwinError] = ShocktwinError) -> str:
+    """A UTF-8 text file read with :func:`read_bytes`' checks; NUL bytes are refused."""
+    raw = read_bytes(path, limit=limit, error=error)
+    if b"\x00" in raw:
+        raise error("not a text file (it contains NUL bytes)", file=str(path))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise error(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
+
+
+def temp_path(target: Path) -> Path:
+    """A fresh temporary path beside ``target`` (same filesystem, so a rename is atomic)."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
+                                dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _stale_temps(target: Path) -> Iterator[Path]:
+    with contextlib.suppress(OSError):
+        yield from target.parent.glob(f".{_glob_escape(target.name)}.*{TEMP_SUFFIX}")
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
+def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], object], *,
+                 mode: int | None = None, fsync: bool = True,
+                 error: type[ShocktwinError] = ShocktwinError) -> Path:
+    """Write ``target`` as a whole or not at all; returns its path.
+
+    ``content`` is text (UTF-8), bytes, or a function that writes a file at the path it is
+    given (the path does not exist yet, so a database may create it). The file gets ``mode``
+    if given, else the mode of the file it replaces, else what the caller's umask allows.
+    Temporary files left by a killed earlier write of the same target are removed first.
+    An OS failure (read-only folder, full disk) is raised as ``error`` naming the target.
+    """
+    path = Path(target)
+    bits = mode if mode is not None else creation_mode(path if path.exists() else None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in _stale_temps(path):
+            stale.unlink(missing_ok=True)
+        tmp = temp_path(path)
+    except OSError as e:
+        raise error(f"cannot write: {e.strerror or e}", file=str(path)) from e
+    try:
+        if callable(content):
+            tmp.unlink()
+            content(tmp)
+        else:
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                if fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        os.chmod(tmp, bits)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise error(f"cannot write: {e.strerror or e}", file=str(path)) from e
+        raise
+    return path
