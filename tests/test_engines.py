@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from conftest import BASE_PLANT, deep_update
 from scipy import stats
 
 from shocktwin.errors import SimulationError
-from shocktwin.scenarios import load_scenario
+from shocktwin.scenarios import load_scenario, parse_scenario
 from shocktwin.twin.experiment.replication import run_experiment, run_replication
 from shocktwin.twin.journal.record import journal_hash
+from shocktwin.twin.kernel import make_kernel
 
 CHECKED = ("throughput_per_h", "release_lead_time_mean", "release_lead_time_p95",
            "wip_mean", "inspection_utilisation", "scrap")
@@ -36,6 +40,42 @@ def test_same_seed_gives_identical_results_on_both_engines(make_scenario) -> Non
     b = run_replication(sc, 0, seed=5, engine="salabim")
     assert a.kpis == b.kpis
     assert a.events == b.events
+
+
+@pytest.mark.parametrize("engine", ["simpy", "salabim"])
+def test_events_at_the_horizon_do_not_run(engine: str) -> None:
+    # The kernel contract: run(until) runs events before ``until`` only, ends with the
+    # clock at ``until``, and leaves later events (and those exactly at it) pending.
+    kernel = make_kernel(engine)
+    ran: list[tuple[str, float]] = []
+
+    def record(label: str) -> None:
+        ran.append((label, kernel.now()))
+        if label == "before":  # scheduled during the run, landing exactly on the horizon
+            kernel.schedule(6.0, record, "chained_at")
+
+    for delay, label in ((4.0, "before"), (9.999, "just_before"), (10.0, "at"),
+                         (10.5, "after"), (0.0, "now")):
+        kernel.schedule(delay, record, label)
+    kernel.run(10.0)
+    assert ran == [("now", 0.0), ("before", 4.0), ("just_before", 9.999)]
+    assert kernel.now() == 10.0
+    # What was left pending runs on the next stretch, in schedule order for ties.
+    kernel.run(11.0)
+    assert [label for label, _ in ran[3:]] == ["at", "chained_at", "after"]
+    assert kernel.now() == 11.0
+
+
+def test_a_shock_ending_at_the_horizon_gives_the_same_journal_on_both_engines() -> None:
+    # 10-day horizon; the outage ends at exactly 240 h, so its end must not run on either.
+    sc = parse_scenario(deep_update(BASE_PLANT, {"shocks": [
+        {"id": "o", "type": "supplier_outage", "target": "sup", "start": "2d",
+         "duration": "8d"}]}))
+    a = run_experiment(sc, replications=2, seed=5, engine="simpy")
+    b = run_experiment(sc, replications=2, seed=5, engine="salabim")
+    assert [[e["kind"] for e in r.log] for r in a.replications] == [["ShockStarted"]] * 2
+    # The hash names the engine; with that field aligned every measured number must match.
+    assert journal_hash(dataclasses.replace(b, engine=a.engine)) == journal_hash(a)
 
 
 def test_same_seed_same_journal_hash_and_different_seed_differs(make_scenario) -> None:  # type: ignore[no-untyped-def]

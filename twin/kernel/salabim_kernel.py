@@ -7,6 +7,7 @@ component, which salabim's own event list wakes at the right time.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import salabim as sim
@@ -62,5 +63,9 @@ class SalabimKernel:
         self.scheduled += 1
 
     def run(self, until_h: float) -> None:
+        # salabim wakes its main component at ``till`` with priority +inf by default, i.e.
+        # after every event due at that time, so events at the horizon would run. Timers
+        # use priority 0; waking main at -inf (and urgent) ends the run before any of them,
+        # as the contract and the SimPy adapter do. Events at ``until_h`` stay pending.
         if until_h > self.now():
-            self.env.run(till=until_h)
+            self.env.run(till=until_h, priority=-math.inf, urgent=True)
