@@ -65,6 +65,7 @@ def _child_replay(db: str) -> dict[str, Any]:
 
     from shocktwin.edge_replay.replay import open_shop_log
     from shocktwin.scenarios.loader import parse_scenario
+    from shocktwin.twin.experiment.feed import RecordedFeeds
     from shocktwin.twin.kernel import make_kernel
     from shocktwin.twin.model.shop import Shop
 
@@ -76,7 +77,7 @@ def _child_replay(db: str) -> dict[str, Any]:
             {"id": f"r{i}", "name": r.name, "servers": r.capacity}
             for i, r in enumerate(log.resources)]},
         "experiment": {"bucket": "1d"}})
-    shop = Shop(sc, make_kernel("simpy"), seed=1, replication=0)
+    shop = Shop(sc, make_kernel("simpy"), seed=1, replication=0, feeds=RecordedFeeds(sc))
     record = shop.run()
     return {"rows": log.operations, "jobs": shop.started, "finished": shop.released,
             "events": record.events, "seconds": time.perf_counter() - t0,

@@ -353,8 +353,8 @@ def derive(
     import tempfile
 
     from shocktwin.errors import Problem, ScenarioError
-    from shocktwin.scenarios.derive import derive_scenario
     from shocktwin.scenarios.model import ReplayMode
+    from shocktwin.twin.experiment.derive import derive_scenario
 
     try:
         replay_mode = ReplayMode(mode)

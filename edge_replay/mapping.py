@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shocktwin.edge_replay.schema import LOADABLE_TABLES, TABLES, InspectionResult, Table
 from shocktwin.errors import Problem, ReplayError, ScenarioError
-from shocktwin.scenarios.loader import read_yaml
+from shocktwin.source import read_yaml
 
 __all__ = ["LocatedMapping", "SourceMapping", "load_mapping", "locate_mapping", "mapping_problems"]
 

@@ -17,7 +17,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
-from scipy import stats
+
+from shocktwin.interval import t_band
 
 __all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_figure",
            "pareto_figure", "plan_figure", "resilience_figure", "text"]
@@ -66,19 +67,6 @@ def kpi_label(kpi: str) -> str:
     return kpi
 
 
-def _t_band(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean per column and its 95 % Student-t interval over the rows (NaNs left out)."""
-    finite = np.isfinite(matrix)
-    n = finite.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, np.nansum(matrix, axis=0) / np.maximum(n, 1), np.nan)
-        dev = np.where(finite, matrix - mean, 0.0)
-        sd = np.sqrt((dev ** 2).sum(axis=0) / np.maximum(n - 1, 1))
-        t = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
-        half = t * sd / np.sqrt(np.maximum(n, 1))
-    return mean, mean - half, mean + half
-
-
 def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                       windows: Sequence[ShockWindow], warmup_h: float,
                       tolerances: Mapping[str, tuple[float | None, float | None]],
@@ -106,7 +94,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
     for row, kpi in enumerate(kpis, start=1):
         matrix = np.full((ids.size, n_buckets), np.nan)
         matrix[row_of, buckets] = np.asarray(series[kpi], dtype=float)
-        mean, low, high = _t_band(matrix)
+        mean, low, high = t_band(matrix)
         # Every KPI is >= 0 and shares are <= 1: the t-band is shown within that range.
         low = np.maximum(low, 0.0)
         if kpi in _SHARE_KPIS:

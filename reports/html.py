@@ -28,7 +28,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from shocktwin.errors import Problem, ShocktwinError, SimulationError
+from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationError
 from shocktwin.reports import _figures as figs
 
 __all__ = ["REPORT_FORMAT", "SECTIONS", "ParetoFront", "ResultsFolder", "load_results",
@@ -271,49 +271,26 @@ def _read_mtd(file: Path, problems: list[Problem]) -> dict[str, Any] | None:
 def _read_tables(folder: Path, names: Iterable[str],
                  problems: list[Problem]) -> dict[str, dict[str, np.ndarray]]:
     """The run's tables from ``results.duckdb`` or from ``NAME.parquet`` files."""
-    import duckdb
+    from shocktwin.edge_replay.result_tables import (
+        RESULTS_DB,
+        read_duckdb_tables,
+        read_parquet_tables,
+    )
 
-    out: dict[str, dict[str, np.ndarray]] = {}
-    db = folder / "results.duckdb"
-    order = {"series": " ORDER BY replication, bucket", "replications": " ORDER BY replication"}
+    order = {"series": "replication, bucket", "replications": "replication"}
+    db = folder / RESULTS_DB
     try:
         if db.is_file():
-            con = duckdb.connect(str(db), read_only=True)
-            try:
-                present = {r[0] for r in con.execute(
-                    "SELECT table_name FROM information_schema.tables").fetchall()}
-                for name in names:
-                    if name in present:
-                        out[name] = _columns(con.execute(
-                            f'SELECT * FROM "{name}"{order.get(name, "")}').fetchnumpy())
-            finally:
-                con.close()
+            tables = read_duckdb_tables(db, names, order=order)
         else:
-            con = duckdb.connect()
-            try:
-                for name in names:
-                    file = folder / f"{name}.parquet"
-                    if file.is_file():
-                        out[name] = _columns(con.execute(
-                            f"SELECT * FROM read_parquet(?){order.get(name, '')}",
-                            [str(file)]).fetchnumpy())
-            finally:
-                con.close()
-    except duckdb.Error as e:
-        problems.append(Problem(str(db if db.is_file() else folder), "",
-                                f"results tables cannot be read: {e}"))
-    return out
-
-
-def _columns(raw: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for k, v in raw.items():
-        if isinstance(v, np.ma.MaskedArray):
-            masked: Any = v
-            v = (masked.astype(float).filled(np.nan) if masked.dtype.kind in "iuf"
-                 else masked.filled(None))
-        out[str(k)] = np.asarray(v)
-    return out
+            tables = read_parquet_tables({n: folder / f"{n}.parquet" for n in names},
+                                         order=order)
+    except ReplayError as e:
+        problems.extend(Problem(p.file, p.path, f"results tables: {p.message}")
+                        for p in e.problems)
+        return {}
+    return {name: {k: np.asarray(v) for k, v in columns.items()}
+            for name, columns in tables.items()}
 
 
 def _pareto(doc: Any, where: str, problems: list[Problem]) -> ParetoFront | None:

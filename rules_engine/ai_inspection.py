@@ -48,7 +48,7 @@ __all__ = [
 # enough that the float32 copy of one chunk stays small (4096 × 27 × 4 B ≈ 0.4 MB).
 DEFAULT_BATCH_ROWS: Final = 4096
 
-_PACKAGE = "rules_engine"
+_PACKAGE = "shocktwin.rules_engine"
 _BUNDLED_DIR = "models"
 _BUNDLED_STEM = "steel_plates"
 _SHA256_HEX_DIGITS = 64
@@ -240,12 +240,14 @@ def load_inspection_model(path: str | os.PathLike[str] | None = None) -> AIInspe
     ``path`` names an ``.onnx`` file; its metadata is the ``.json`` file of the same stem
     beside it. A missing or corrupt file, metadata that is incomplete, a sha256 that does not
     match, or a graph whose inputs and outputs disagree with the metadata raise
-    :class:`~twin.errors.RuleError`. Loading the same bytes again returns the same object.
+    :class:`~shocktwin.errors.RuleError`. Loading the same bytes again returns the same object.
     """
     model_source: Traversable | Path
     metadata_source: Traversable | Path
     if path is None:
         folder = resources.files(_PACKAGE).joinpath(_BUNDLED_DIR)
+        if isinstance(folder, Path):  # a real folder: resolved like a given path, below
+            folder = folder.resolve()
         model_source = folder.joinpath(f"{_BUNDLED_STEM}.onnx")
         metadata_source = folder.joinpath(f"{_BUNDLED_STEM}.json")
     else:

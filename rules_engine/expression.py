@@ -23,7 +23,6 @@ statistic that is not yet defined makes a comparison false rather than stopping 
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import numbers
 import operator
@@ -37,7 +36,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from shocktwin.errors import Problem, RuleError
+from shocktwin.errors import Problem, RuleError, close_names
 
 __all__ = [
     "FUNCTIONS",
@@ -616,7 +615,7 @@ class _Compiler:
         message = f"unknown {what} {self.written(node, name)}"
         if what == "function":
             message = f"{message}: only {_FUNCTION_LIST} can be called"
-        close = _suggestions(name, known)
+        close = close_names(name, known)
         return f"{message}; did you mean {' or '.join(map(repr, close))}?" if close else message
 
     def attribute(self, node: ast.Attribute) -> _Node:
@@ -830,20 +829,6 @@ class _Compiler:
                 )
         run = _FUNCTION_BUILDERS[function](runs, self.label(node))
         return self.fold(run, ValueKind.NUMBER, args)
-
-
-def _suggestions(name: str, known: Iterable[str]) -> list[str]:
-    """Close matches for an unknown name; ``cpk`` also finds ``supplier.cpk``."""
-    candidates = sorted(known)
-    close = difflib.get_close_matches(name, candidates, n=1)
-    if close:
-        return close
-    last = name.rpartition(".")[2]
-    by_last: dict[str, list[str]] = {}
-    for candidate in candidates:
-        by_last.setdefault(candidate.rpartition(".")[2], []).append(candidate)
-    matches = difflib.get_close_matches(last, sorted(by_last), n=1)
-    return by_last[matches[0]][:3] if matches else []
 
 
 def _identifiers(node: ast.AST) -> list[str]:

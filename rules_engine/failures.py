@@ -132,15 +132,16 @@ from shocktwin.rules_engine.ruleset import (
     Switching,
 )
 from shocktwin.rules_engine.sampling import InspectionLevel, Severity
-from shocktwin.scenarios.loader import (
+from shocktwin.source import (
     MAX_FILE_BYTES,
+    Ident,
     Loc,
-    _line_for,
-    _loc_text,
-    _message,
+    SemanticProblems,
+    error_message,
+    line_for,
+    loc_text,
     read_yaml,
 )
-from shocktwin.scenarios.model import Ident, SemanticProblems
 
 __all__ = [
     "COLUMNS",
@@ -448,7 +449,7 @@ def parse_failures(data: Any, *, file: str | None = None,
 
     def locate(index: int, loc: Loc) -> tuple[str, int | None]:
         full = (index, *loc)
-        return _loc_text(full), (_line_for(line_map, full) if line_map else None)
+        return loc_text(full), (line_for(line_map, full) if line_map else None)
 
     return _validate(data, file, locate)
 
@@ -647,7 +648,7 @@ def _row_message(err: Any, column: str) -> str:
     if kind == "string_pattern_mismatch":
         return ("must be an identifier (a letter first, then letters, digits, '_', '-', '.'; "
                 f"at most 64 characters), got {got!r}")
-    return _message(err)
+    return error_message(err)
 
 
 # --------------------------------------------------------------------------- drafting
@@ -687,7 +688,7 @@ def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
     if not table:
         raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
     problems = list(_cross_row_problems(list(enumerate(table)), source,
-                                        lambda i, loc: (_loc_text((i, *loc)), None)))
+                                        lambda i, loc: (loc_text((i, *loc)), None)))
     if problems:
         raise RuleError(problems, file=source)
     if material is not None:
@@ -724,7 +725,7 @@ def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
             lines.append(note)
         return RuleSet(version=1, name=name, description="\n".join(lines), plans=plans)
     except ValidationError as e:
-        raise RuleError([Problem(source, _loc_text(tuple(err["loc"])), _row_message(
+        raise RuleError([Problem(source, loc_text(tuple(err["loc"])), _row_message(
             err, str(err["loc"][-1]) if err["loc"] else "")) for err in e.errors(
             include_url=False)], file=source) from e
 

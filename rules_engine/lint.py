@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shocktwin.errors import Problem, RuleError
 from shocktwin.rules_engine.expression import ValueKind, compile_expression
@@ -36,9 +37,12 @@ from shocktwin.rules_engine.ruleset import (
     load_rules,
     read_rules,
 )
-from shocktwin.scenarios.loader import Loc, _line_for, _loc_text
-from shocktwin.scenarios.model import Scenario, StationKind
+from shocktwin.source import Loc, line_for, loc_text
+from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import format_hours
+
+if TYPE_CHECKING:
+    from shocktwin.scenarios.model import Scenario
 
 __all__ = ["LintCode", "LintFinding", "LintSeverity", "lint_file", "lint_rules"]
 
@@ -121,7 +125,7 @@ class _Checker:
 
     def finding(self, loc: Loc, message: str, code: LintCode,
                 severity: LintSeverity = LintSeverity.ERROR) -> LintFinding:
-        return LintFinding(self.file, _loc_text(loc), message, _line_for(self.lines, loc),
+        return LintFinding(self.file, loc_text(loc), message, line_for(self.lines, loc),
                            severity=severity, code=code)
 
     def run(self) -> Iterator[LintFinding]:
@@ -253,7 +257,7 @@ class _Checker:
 
     def condition(self, i: int, trigger: Trigger) -> Iterator[LintFinding]:
         loc: Loc = ("triggers", i, "when")
-        compiled = compile_expression(trigger.when, STATISTICS, where=_loc_text(loc))
+        compiled = compile_expression(trigger.when, STATISTICS, where=loc_text(loc))
         if not compiled.names:
             # Reads nothing, so it is a constant; a failure is left for the run to report.
             try:

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.errors import Problem, RuleError, ScenarioError, unknown_name
 from shocktwin.rules_engine.expression import (
     CompiledExpression,
     check_expression,
@@ -58,8 +58,14 @@ from shocktwin.rules_engine.sampling import (
 )
 from shocktwin.rules_engine.spc import NelsonRule, WesternElectricRule
 from shocktwin.rules_engine.switching import SwitchingProcedure, SwitchingVariant
-from shocktwin.scenarios.loader import Loc, _message, _problems, read_yaml
-from shocktwin.scenarios.model import Ident, SemanticProblems
+from shocktwin.source import (
+    Ident,
+    Loc,
+    SemanticProblems,
+    error_message,
+    read_yaml,
+    validation_problems,
+)
 from shocktwin.units import Duration, format_hours
 
 __all__ = [
@@ -455,12 +461,14 @@ def _check_variants(value: Any, key: str, kinds: Mapping[str, type[BaseModel]], 
     kind = value.get(key, default)
     if not isinstance(kind, str) or kind not in kinds:
         where: Loc = (key,) if key in value else ()
-        shown = f"unknown {what} {key} {kind!r}" if key in value else f"{what} needs a {key!r}"
-        return value, [(where, f"{shown} (known: {', '.join(kinds)})")]
+        shown = (unknown_name(f"{what} {key}", kind, kinds) if key in value
+                 else f"{what} needs a {key!r} (known: {', '.join(kinds)})")
+        return value, [(where, shown)]
     try:
         return kinds[kind].model_validate(value), []
     except ValidationError as e:
-        return value, [(tuple(err["loc"]), _message(err)) for err in e.errors(include_url=False)]
+        return value, [(tuple(err["loc"]), error_message(err))
+                       for err in e.errors(include_url=False)]
 
 
 class Plan(_Frozen):
@@ -707,7 +715,7 @@ def parse_rules(data: Any, *, file: str | None = None,
     try:
         return RuleSet.model_validate(data)
     except ValidationError as e:
-        raise RuleError(list(_problems(e, data, file, line_map)), file=file) from e
+        raise RuleError(list(validation_problems(e, data, file, line_map)), file=file) from e
 
 
 def rules_json_schema() -> dict[str, Any]:

@@ -148,7 +148,7 @@ class SamplingPlan:
 
 def _data_text(name: str) -> str:
     return (
-        resources.files("rules_engine").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+        resources.files("shocktwin.rules_engine").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     )
 
 

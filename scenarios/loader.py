@@ -1,36 +1,23 @@
 """Loading scenario files: read → parse YAML safely → validate → Scenario, or ScenarioError.
 
 A ScenarioError lists every problem at once with the file, the path inside it and the line.
-YAML is parsed with the safe loader; duplicate keys, recursive anchors and alias bombs are
-refused before any object is built from them.
+Reading and the YAML checks are the foundation's (``shocktwin.source``), shared by every
+loader.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from shocktwin.errors import Problem, ScenarioError
-from shocktwin.scenarios.model import Scenario, SemanticProblems
+from shocktwin.scenarios.model import Scenario
+from shocktwin.source import Loc, line_for, read_yaml, validation_problems
 
-__all__ = ["MAX_FILE_BYTES", "MAX_YAML_NODES", "load_scenario", "parse_scenario",
-           "read_yaml", "scenario_json_schema"]
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
-#: Nodes a document may expand to once aliases are followed (defeats "billion laughs").
-MAX_YAML_NODES = 200_000
-#: Collections nested deeper than this are refused before anything is composed.
-MAX_YAML_DEPTH = 200
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-Loc = tuple[str | int, ...]
-
+__all__ = ["load_scenario", "parse_scenario", "scenario_json_schema"]
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
@@ -52,7 +39,7 @@ def parse_scenario(data: Any, *, file: str | None = None,
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as e:
-        problems = list(_problems(e, data, file, lines))
+        problems = list(validation_problems(e, data, file, lines))
         # Field errors stop the model check of plant-or-shop; say it here as well.
         if not any(p.path in ("plant", "shop", "") for p in problems):
             if "plant" not in data and "shop" not in data:
@@ -60,75 +47,13 @@ def parse_scenario(data: Any, *, file: str | None = None,
                                         "a job shop replayed from an MES log)", None))
             elif "plant" in data and "shop" in data:
                 problems.append(Problem(file, "shop", "give plant or shop, not both",
-                                        _line_for(lines, ("shop",))))
+                                        line_for(lines, ("shop",))))
         raise ScenarioError(problems, file=file) from e
     sc.with_base_dir(base_dir or Path.cwd())
     sc._source = copy.deepcopy(data)
     sc._file = file
     sc._lines = dict(lines)
     return bind_rules(sc, file)
-
-
-def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
-    """Parse a YAML file safely; returns the data and a map from location to line number."""
-    file = str(path)
-    p = Path(path)
-    try:
-        st = p.stat()
-        if p.is_dir():
-            raise IsADirectoryError
-        if not p.is_file():  # a pipe or a device could block or never end
-            raise ScenarioError("not a regular file", file=file)
-        if st.st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is {st.st_size:,} bytes; the limit is "
-                                f"{MAX_FILE_BYTES:,}", file=file)
-        with p.open("rb") as fh:  # never more than the limit, whatever stat said
-            raw = fh.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is over the limit of {MAX_FILE_BYTES:,} bytes", file=file)
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=file) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a file", file=file) from None
-    except OSError as e:
-        raise ScenarioError(f"cannot read: {e.strerror}", file=file) from None
-    if b"\x00" in raw:
-        raise ScenarioError("not a text file (it contains NUL bytes)", file=file)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"not UTF-8 text (byte {e.start})", file=file) from None
-    if not text.strip():
-        raise ScenarioError("the file is empty", file=file)
-    loader = _Loader(text)
-    try:
-        _check_depth(text, file)
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioError("the file holds no YAML document", file=file)
-        problems = list(_check_nodes(node, file))
-        if problems:
-            raise ScenarioError(problems, file=file)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as e:
-        # libyaml may refuse deep flow nesting while scanning ahead, before our count reaches
-        # its limit; the pure-Python parser (iterative, no such limit) tells which it was.
-        with contextlib.suppress(yaml.YAMLError):  # then the first error is the one to report
-            _check_depth(text, file, yaml.SafeLoader)
-        line = e.problem_mark.line + 1 if e.problem_mark is not None else None
-        reason = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        raise ScenarioError([Problem(file, "", f"not valid YAML: {reason}", line)],
-                            file=file) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
-    except RecursionError:
-        raise ScenarioError("YAML nested too deeply", file=file) from None
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as e:
-        # yaml's safe constructors fail this way on some scalars (dates, numbers).
-        raise ScenarioError(f"not valid YAML: a value cannot be read ({e})", file=file) from None
-    finally:
-        loader.dispose()
-    return data, _line_map(node)
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -152,186 +77,3 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "shocktwin scenario (format version 1)"
     return schema
-
-
-# --------------------------------------------------------------------------- YAML nodes
-
-
-def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
-    """Duplicate keys, recursive anchors and documents that expand too far."""
-    sizes: dict[int, int] = {}
-    on_stack: set[int] = set()
-    dup: list[Problem] = []
-
-    def size(node: yaml.Node, depth: int) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in on_stack:
-            raise _Recursive(node)
-        if depth > MAX_YAML_DEPTH:
-            raise _TooDeep(node)
-        on_stack.add(key)
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode):
-                    if k.value in seen and k.value != "<<":
-                        dup.append(Problem(file, str(k.value), "duplicate key (first at line "
-                                           f"{seen[k.value]})", k.start_mark.line + 1))
-                    seen.setdefault(k.value, k.start_mark.line + 1)
-                total += size(k, depth + 1) + size(v, depth + 1)
-                if total > MAX_YAML_NODES:
-                    break
-        elif isinstance(node, yaml.SequenceNode):
-            for v in node.value:
-                total += size(v, depth + 1)
-                if total > MAX_YAML_NODES:
-                    break
-        on_stack.discard(key)
-        sizes[key] = total
-        return total
-
-    try:
-        total = size(root, 0)
-    except _TooDeep as e:  # before its base class _Recursive
-        yield Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
-                      e.node.start_mark.line + 1)
-        return
-    except _Recursive as e:
-        yield Problem(file, "", "a YAML anchor refers to itself", e.node.start_mark.line + 1)
-        return
-    if total > MAX_YAML_NODES:
-        yield Problem(file, "", f"the YAML expands to more than {MAX_YAML_NODES:,} values once "
-                      "aliases are followed (an alias bomb?)", None)
-        return
-    yield from dup
-
-
-def _check_depth(text: str, file: str, loader: type[yaml.SafeLoader] = _Loader) -> None:
-    """Refuse deep nesting from the event stream, before anything is composed: the limit is
-    ours, whatever depth the YAML library would itself accept or refuse."""
-    depth = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
-                mark = event.start_mark
-                raise ScenarioError([Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} "
-                                             "levels deep", mark.line + 1 if mark else None)],
-                                    file=file)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-
-
-class _Recursive(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
-
-
-class _TooDeep(_Recursive):
-    pass
-
-
-def _line_map(root: yaml.Node) -> dict[Loc, int]:
-    lines: dict[Loc, int] = {}
-
-    # A key's line is where the key is written, not where its value starts (a block
-    # mapping's value starts on the next line).
-    def walk(node: yaml.Node, loc: Loc, line: int, depth: int) -> None:
-        if loc in lines or depth > 60:
-            return
-        lines[loc] = line
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode):
-                    walk(v, (*loc, str(k.value)), k.start_mark.line + 1, depth + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                walk(v, (*loc, i), v.start_mark.line + 1, depth + 1)
-
-    walk(root, (), root.start_mark.line + 1, 0)
-    return lines
-
-
-# --------------------------------------------------------------------------- problems
-
-
-def _problems(e: ValidationError, data: Any, file: str | None,
-              lines: dict[Loc, int]) -> Iterator[Problem]:
-    for err in e.errors(include_url=False):
-        ctx = err.get("ctx") or {}
-        inner = ctx.get("error")
-        base = _data_loc(data, err["loc"])
-        if isinstance(inner, SemanticProblems):
-            for loc, message in inner.problems:
-                full = (*base, *loc)
-                yield Problem(file, _loc_text(full), message, _line_for(lines, full))
-            continue
-        message = _message(err)
-        yield Problem(file, _loc_text(base), message, _line_for(lines, base))
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    msg = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-    if kind == "union_tag_invalid" or kind == "literal_error":
-        return f"{msg} (got {err.get('input')!r})"
-    return msg
-
-
-def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
-    """pydantic's error location without its union tags, so it names keys in the file."""
-    out: list[str | int] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict):
-            if part in node:
-                out.append(part)
-                node = node[part]
-            elif isinstance(part, str) and _is_tag(part):
-                continue
-            else:
-                out.append(part)
-                node = None
-        elif isinstance(node, list) and isinstance(part, int):
-            out.append(part)
-            node = node[part] if 0 <= part < len(node) else None
-        elif isinstance(part, str) and _is_tag(part):
-            continue
-        else:
-            out.append(part)
-            node = None
-    return tuple(out)
-
-
-_TAGS = {"process", "inspection", "release", "constant", "exponential", "lognormal", "gamma",
-         "normal", "uniform", "triangular", "weibull", "int", "float", "str", "none", "bool",
-         "list", "dict"}
-
-
-def _is_tag(part: str) -> bool:
-    return part in _TAGS or "[" in part or part.startswith(("function-", "constrained-"))
-
-
-def _line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
-    for end in range(len(loc), -1, -1):
-        line = lines.get(loc[:end])
-        if line is not None:
-            return line
-    return None
-
-
-def _loc_text(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -30,7 +30,10 @@ from pydantic import (
     model_validator,
 )
 
+from shocktwin.errors import unknown_name
 from shocktwin.shock_library.base import Shock, TargetKind
+from shocktwin.source import Ident, SemanticProblems
+from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.units import (
     DURATION_JSON_SCHEMA,
     Duration,
@@ -85,9 +88,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$"
-Ident = Annotated[str, Field(pattern=_ID_PATTERN, description="An identifier: a letter first, "
-                             "then letters, digits, '_', '-', '.'; at most 64 characters.")]
 
 
 class _Frozen(BaseModel):
@@ -258,12 +258,6 @@ class Buffer(_Frozen):
                                        description="Units per order; default the lot size.")
 
 
-class StationKind(StrEnum):
-    PROCESS = "process"
-    INSPECTION = "inspection"
-    RELEASE = "release"
-
-
 class ProcessStation(_Frozen):
     """A work station with parallel servers and optional breakdowns (per server)."""
 
@@ -402,14 +396,6 @@ class Plant(_Frozen):
 
 
 # --------------------------------------------------------------------------- shop
-
-
-class ReplayMode(StrEnum):
-    """How a shop replays its MES log."""
-
-    TRACE = "trace"  # the recorded cases, releases, work and waits exactly
-    BOOTSTRAP = "bootstrap"  # recorded days of releases resampled per replication
-    FIT = "fit"  # fitted distributions for arrivals, work and waits; recorded routings
 
 
 class ShopResource(_Frozen):
@@ -858,8 +844,7 @@ def _validate_shocks(value: Any) -> Any:
             continue
         kind = item.get("type") if isinstance(item, dict) else None
         if not isinstance(kind, str) or kind not in types:
-            known = ", ".join(sorted(types))
-            problems.append(((i, "type"), f"unknown shock type {kind!r} (known: {known})"))
+            problems.append(((i, "type"), unknown_name("shock type", kind, types)))
             continue
         try:
             shock = types[kind].model_validate(item)
@@ -918,7 +903,9 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
         elif shock.target is None:
             yield ("shocks", i, "target"), f"a {shock.type} shock needs a {want.value} target"
         elif shock.target not in kinds:
-            yield ("shocks", i, "target"), f"unknown target {shock.target!r}"
+            yield ("shocks", i, "target"), unknown_name(
+                "target", shock.target, (t for t, k in kinds.items() if want in k),
+                listed=f"{want.value.replace('_', ' ')}s")
         elif want not in kinds[shock.target]:
             yield ("shocks", i, "target"), (
                 f"{shock.target!r} is not a {want.value.replace('_', ' ')}")
@@ -957,8 +944,8 @@ def _screen_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
     listed: set[str] = set()
     for i, node in enumerate(s.screen.nodes):
         if node.supplier not in suppliers:
-            yield ("screen", "nodes", i, "supplier"), (
-                f"unknown supplier {node.supplier!r} (suppliers: {', '.join(sorted(suppliers))})")
+            yield ("screen", "nodes", i, "supplier"), unknown_name("supplier", node.supplier,
+                                                                   suppliers, listed="suppliers")
         elif node.supplier in listed:
             yield ("screen", "nodes", i, "supplier"), f"{node.supplier!r} is listed twice"
         listed.add(node.supplier)
@@ -998,8 +985,8 @@ def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for i, item in enumerate(s.mtd.shocks):
         shock = shocks.get(item.shock)
         if shock is None:
-            yield ("mtd", "shocks", i, "shock"), (
-                f"unknown shock {item.shock!r} (shocks: {', '.join(shocks) or 'none'})")
+            yield ("mtd", "shocks", i, "shock"), unknown_name("shock", item.shock, shocks,
+                                                              listed="shocks")
             continue
         if shock.onset is not None:
             yield ("mtd", "shocks", i, "shock"), "a shock with a random onset has no single " \
@@ -1040,7 +1027,8 @@ def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
         if shock.after.shock == shock.id:
             yield ("shocks", i, "after", "shock"), "a shock cannot follow itself"
         elif shock.after.shock not in ids:
-            yield ("shocks", i, "after", "shock"), f"unknown shock {shock.after.shock!r}"
+            yield ("shocks", i, "after", "shock"), unknown_name("shock", shock.after.shock, ids,
+                                                                listed="shocks")
         else:  # walk the chain: a cycle never reaches a shock without `after`
             seen, current = {shock.id}, s.shocks[ids[shock.after.shock]]
             while current.after is not None and current.after.shock in ids:
@@ -1064,21 +1052,6 @@ def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
                                       f"{first.type} shocks on one target cannot combine")
 
 
-class SemanticProblems(ValueError):
-    """Cross-reference problems, each with its location (a tuple of keys and indices)."""
-
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{_loc_text(loc)}: {msg}" for loc, msg in problems))
-
-
-def _loc_text(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
 def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Cross-reference problems of a plant; locations are relative to the plant."""
     station_ids: dict[str, int] = {}
@@ -1097,8 +1070,7 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
     routed: set[str] = set()
     for i, sid in enumerate(plant.routing):
         if sid not in station_ids:
-            known = ", ".join(sorted(station_ids))
-            yield ("routing", i), f"unknown station {sid!r} (stations: {known})"
+            yield ("routing", i), unknown_name("station", sid, station_ids, listed="stations")
         elif sid in routed:
             yield ("routing", i), f"station {sid!r} appears twice in the routing"
         routed.add(sid)

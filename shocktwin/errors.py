@@ -6,6 +6,7 @@ line per problem and exit code 2.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ __all__ = [
     "ShockError",
     "ShocktwinError",
     "SimulationError",
+    "close_names",
+    "unknown_name",
 ]
 
 
@@ -69,3 +72,29 @@ class ReplayError(ShocktwinError):
 
 class SimulationError(ShocktwinError):
     """A run could not be carried out (an executor failed, a resource bound was hit)."""
+
+
+def close_names(name: str, known: Iterable[str]) -> list[str]:
+    """The valid names closest to a mistyped one (``cpk`` also finds ``supplier.cpk``)."""
+    candidates = sorted(set(known))
+    close = difflib.get_close_matches(name, candidates, n=1)
+    if close:
+        return close
+    last = name.rpartition(".")[2]
+    by_last: dict[str, list[str]] = {}
+    for candidate in candidates:
+        by_last.setdefault(candidate.rpartition(".")[2], []).append(candidate)
+    matches = difflib.get_close_matches(last, sorted(by_last), n=1)
+    return by_last[matches[0]][:3] if matches else []
+
+
+def unknown_name(what: str, name: object, known: Iterable[str], *, listed: str = "known"
+                 ) -> str:
+    """``unknown station 'asembly'; did you mean 'assembly'? (stations: assembly, iqc)``:
+    the message for a name that is not one of ``known``, with the nearest valid one."""
+    names = sorted(set(known))
+    message = f"unknown {what} {name!r}"
+    close = close_names(name, names) if isinstance(name, str) else []
+    if close:
+        message += f"; did you mean {' or '.join(map(repr, close))}?"
+    return f"{message} ({listed}: {', '.join(names) or 'none'})"

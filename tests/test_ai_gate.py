@@ -13,8 +13,8 @@ from shocktwin.edge_replay.ingest import ingest
 from shocktwin.errors import RuleError
 from shocktwin.rules_engine.ai_inspection import load_inspection_model
 from shocktwin.scenarios import load_scenario
+from shocktwin.twin.experiment.feed import gate_decisions
 from shocktwin.twin.experiment.replication import run_replication
-from shocktwin.twin.model.ai_gate import gate_decisions
 
 STEEL = ROOT / "data" / "steel_plates_faults_uci" / "Faults.NNA"
 SCENARIO = ROOT / "scenarios" / "replay" / "steel_ai.yaml"

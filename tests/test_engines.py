@@ -121,8 +121,8 @@ def test_streams_are_per_component(make_scenario) -> None:  # type: ignore[no-un
     # Giving inspection random times (so it now draws numbers) must not change the demand
     # stream: exactly the same orders arrive (common random numbers). With one generator
     # shared by all components, inspection's draws would shift the later arrivals.
+    from shocktwin.twin.experiment.replication import build_model
     from shocktwin.twin.kernel import make_kernel
-    from shocktwin.twin.model.plant import Plant
 
     slower = make_scenario(plant={"stations": [
         {"id": "iqc", "kind": "inspection", "inspectors": 1,
@@ -131,7 +131,7 @@ def test_streams_are_per_component(make_scenario) -> None:  # type: ignore[no-un
         {"id": "work", "servers": 2, "process_time": {"dist": "gamma", "mean": "5min",
                                                       "cv": 0.5}, "mtbf": "20h", "mttr": "1h"},
         {"id": "release", "kind": "release", "sla": "4h"}]})
-    a = Plant(make_scenario(), make_kernel("simpy"), seed=1, replication=0).run()
-    b = Plant(slower, make_kernel("simpy"), seed=1, replication=0).run()
+    a = build_model(make_scenario(), make_kernel("simpy"), seed=1, replication=0).run()
+    b = build_model(slower, make_kernel("simpy"), seed=1, replication=0).run()
     np.testing.assert_array_equal(a.order_created_h, b.order_created_h)
     assert not np.array_equal(a.release_lead_h[:100], b.release_lead_h[:100])

@@ -645,9 +645,9 @@ needs_dev_zero = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /
 
 @needs_dev_zero
 @pytest.mark.parametrize("imports, call", [
-    ("from scenarios.loader import load_scenario", "load_scenario('/dev/zero')"),
-    ("from rules_engine.ruleset import load_rules", "load_rules('/dev/zero')"),
-    ("from edge_replay.ingest import ingest",
+    ("from shocktwin.scenarios.loader import load_scenario", "load_scenario('/dev/zero')"),
+    ("from shocktwin.rules_engine.ruleset import load_rules", "load_rules('/dev/zero')"),
+    ("from shocktwin.edge_replay.ingest import ingest",
      "ingest('tests/edge_replay/bad/ops.csv', 'csv', {store!r}, '/dev/zero')"),
 ], ids=["scenario", "rules", "mapping"])
 def test_an_endless_device_is_refused(imports: str, call: str, tmp_path: Path) -> None:
@@ -659,8 +659,8 @@ def test_an_endless_device_is_refused(imports: str, call: str, tmp_path: Path) -
 def test_a_named_pipe_is_refused(tmp_path: Path) -> None:
     pipe = tmp_path / "scenario.yaml"
     os.mkfifo(pipe)
-    done = probe("from scenarios.loader import load_scenario", f"load_scenario({str(pipe)!r})",
-                 timeout_s=3)
+    done = probe("from shocktwin.scenarios.loader import load_scenario",
+                 f"load_scenario({str(pipe)!r})", timeout_s=3)
     assert done.returncode == 2, done.stderr[-2000:]
 
 
@@ -764,6 +764,6 @@ def alias_bomb(levels: int = 9) -> str:
 def test_mapping_loader_refuses_an_alias_bomb_quickly(tmp_path: Path) -> None:
     path = tmp_path / "mapping.yaml"
     path.write_text(_OPS_MAPPING + alias_bomb())
-    done = probe("from edge_replay.mapping import load_mapping",
+    done = probe("from shocktwin.edge_replay.mapping import load_mapping",
                  f"load_mapping({str(path)!r})", timeout_s=4)
     assert done.returncode == 2, done.stderr[-2000:]

@@ -22,7 +22,8 @@ from shocktwin.cli.report import report_command
 from shocktwin.errors import SimulationError
 from shocktwin.reports import SECTIONS, load_results, render_report, write_report
 from shocktwin.scenarios import reference_scenario
-from shocktwin.scenarios.loader import parse_scenario, read_yaml
+from shocktwin.scenarios.loader import parse_scenario
+from shocktwin.source import read_yaml
 from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
 from shocktwin.twin.journal.record import make_journal, save_results
 

@@ -201,8 +201,8 @@ def test_names_that_only_normalise_to_a_statistic_are_refused(text: str) -> None
 def test_text_arithmetic_is_refused_without_being_computed(text: str) -> None:
     code = ("import resource, sys\n"
             "resource.setrlimit(resource.RLIMIT_AS, (800_000_000, 800_000_000))\n"
-            "from rules_engine.expression import check_expression\n"
-            "from rules_engine.ruleset import STATISTICS\n"
+            "from shocktwin.rules_engine.expression import check_expression\n"
+            "from shocktwin.rules_engine.ruleset import STATISTICS\n"
             f"sys.exit(2 if check_expression({text!r}, STATISTICS) else 0)\n")
     # A child with 800 MB of address space: refusing must not need the string.
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -19,8 +19,8 @@ from shocktwin.edge_replay.replay import open_shop_log
 from shocktwin.edge_replay.schema import Table
 from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import load_scenario
-from shocktwin.scenarios.derive import derive_scenario
 from shocktwin.scenarios.model import ReplayMode
+from shocktwin.twin.experiment.derive import derive_scenario
 from shocktwin.twin.experiment.replay_check import check_replay
 from shocktwin.twin.experiment.replication import run_replication
 

@@ -30,7 +30,7 @@ DATA_DIRS = (
     ROOT / "data" / "steel_plates_faults_uci",
     ROOT.parent / "shared" / "data" / "steel_plates_faults_uci",
 )
-MODELS = resources.files("rules_engine").joinpath("models")
+MODELS = resources.files("shocktwin.rules_engine").joinpath("models")
 N_FEATURES = 27
 
 

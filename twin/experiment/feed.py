@@ -1,43 +1,43 @@
-"""The recorded jobs a shop replays, and the three ways of feeding them to the twin.
+"""Recorded data handed to the model: supplier lead times, AI-gate decisions and a shop's
+jobs in its three replay modes.
 
 The store is read through ``edge_replay.replay`` only; rows arrive as Arrow record batches
 and become one ``JobSpec`` per job. ``trace`` streams them; ``bootstrap`` and ``fit`` keep
-the recorded jobs as a pool (one compact spec per job) to draw from.
+the recorded jobs as a pool (one compact spec per job) to draw from. :class:`RecordedFeeds`
+is what the experiment hands the model (``twin.model.feed.Feeds``); what it reads is cached
+per process while the store file is unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shocktwin.errors import Problem, RuleError
+from shocktwin.scenarios.model import AIGate as AIGateSpec
 from shocktwin.scenarios.model import RecordedDist, Scenario
 from shocktwin.twin.experiment.fitting import ZeroInflated, fit_durations
+from shocktwin.twin.model.feed import GateDecisions, JobSpec
 from shocktwin.twin.model.lever import Lever
 from shocktwin.twin.model.rng import BLOCK, Sampler
 
-__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "ShopData", "ShopFits", "load_shop_data",
-           "recorded_sampler"]
+if TYPE_CHECKING:
+    from shocktwin.edge_replay.replay import FeatureRows
+
+__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "RecordedFeeds", "ShopData", "ShopFits",
+           "gate_decisions", "load_shop_data", "recorded_sampler"]
 
 #: A resource with fewer observations than this uses the fit pooled over all resources.
 MIN_FIT_OBSERVATIONS = 10
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job to release: its tasks as parallel lists (resource index into the shop's
-    resource names, work, enabled after the earlier tasks or with the previous, wait)."""
-
-    case_id: str
-    release_h: float
-    resource: list[int]
-    work_h: list[float]
-    after: list[bool]
-    wait_h: list[float]
 
 
 @dataclass(frozen=True)
@@ -213,3 +213,102 @@ def recorded_sampler(scenario: Scenario, dist: RecordedDist,
     if dist.mode == "fit":
         return fit_durations(hours).sampler(rng)
     return Sampler(lambda: rng.choice(hours, BLOCK).tolist())
+
+
+# --------------------------------------------------------------------------- AI gates
+
+
+@functools.lru_cache(maxsize=8)
+def _decisions(model_path: str | None, store: Path, source: str | None, threshold: float | None,
+               held_out: bool, mtime_ns: int) -> GateDecisions:
+    from shocktwin.edge_replay.replay import read_features
+    from shocktwin.rules_engine.ai_inspection import load_inspection_model
+
+    model = load_inspection_model(model_path)
+    rows = read_features(store, source)
+    if held_out:
+        keep = np.isin(rows.rows, _held_out_rows(model_path, rows, str(store)))
+        rows = replace(rows, matrix=rows.matrix[keep], labels=rows.labels[keep],
+                       rows=rows.rows[keep])
+    meta = model.metadata
+    missing = [n for n in meta.feature_names if n not in rows.names]
+    if missing:
+        raise RuleError([Problem(str(store), "features", f"the model needs features the store "
+                                 f"does not hold: {', '.join(missing)}")], file=str(store))
+    order = [rows.names.index(n) for n in meta.feature_names]
+    decided = model.decide(rows.matrix[:, order], threshold)
+    reject = np.isin(rows.labels, meta.reject_classes)
+    accept = np.isin(rows.labels, meta.accept_classes)
+    if not reject.any() or not accept.any():
+        raise RuleError([Problem(str(store), "features", "the recorded labels need rows of "
+                                 "both a reject and an accept class of the model")],
+                        file=str(store))
+    return GateDecisions(model.source, meta.onnx_sha256,
+                         model.threshold if threshold is None else threshold,
+                         decided[reject], decided[accept])
+
+
+def gate_decisions(scenario: Scenario, spec: AIGateSpec) -> GateDecisions:
+    """The decisions of the gate ``spec`` of ``scenario`` (cached while the store is
+    unchanged)."""
+    store = scenario.resolve(spec.store).resolve()
+    try:
+        mtime = store.stat().st_mtime_ns
+    except OSError as e:
+        raise RuleError([Problem(str(store), "ai.store", "store file does not exist")],
+                        file=str(store)) from e
+    model = None if spec.model == "steel_plates" else str(scenario.resolve(spec.model))
+    return _decisions(model, store, spec.source, spec.threshold, spec.rows == "held_out", mtime)
+
+
+def _held_out_rows(model_path: str | None, rows: FeatureRows, store: str) -> np.ndarray:
+    """The rows the model was tested on, rebuilt from the split its metadata documents
+    (per class in column order, a permutation by one seeded generator, the first
+    round-half-up(test % of n) to test) and checked against the documented hash."""
+    if model_path is None:
+        raw = resources.files("shocktwin.rules_engine").joinpath(
+            "models/steel_plates.json").read_bytes()
+    else:
+        raw = Path(model_path).with_suffix(".json").read_bytes()
+    training = json.loads(raw).get("training") or {}
+    seed, percent = training.get("seed"), training.get("test_percent")
+    digest = training.get("test_rows_sha256")
+    if seed is None or percent is None or digest is None or not rows.label_names:
+        raise RuleError([Problem(store, "ai.rows", "the model documents no held-out split; "
+                                 "use rows: all")], file=store)
+    n = int(rows.rows.max()) + 1 if rows.rows.size else 0
+    fault_class = np.full(n, -1, dtype=np.int64)
+    index = {name: k for k, name in enumerate(rows.label_names)}
+    fault_class[rows.rows] = [index.get(str(label), -1) for label in rows.labels]
+    rng = np.random.default_rng(int(seed))
+    test: list[np.ndarray] = []
+    for k in range(len(rows.label_names)):
+        members = np.flatnonzero(fault_class == k)
+        n_test = (len(members) * int(percent) + 50) // 100
+        test.append(rng.permutation(members)[:n_test])
+    held = np.sort(np.concatenate(test)) if test else np.zeros(0, dtype=np.int64)
+    if hashlib.sha256(",".join(str(int(r)) for r in held).encode()).hexdigest() != digest:
+        raise RuleError([Problem(store, "ai.rows", "these recorded rows are not the ones the "
+                                 "model was trained and tested on (the held-out split does "
+                                 "not match its documented hash); use rows: all")],
+                        file=store)
+    return held
+
+
+# --------------------------------------------------------------------------- the feeds
+
+
+class RecordedFeeds:
+    """The recorded data of one scenario, as the model asks for it (``twin.model.feed``)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+    def lead_time_sampler(self, dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+        return recorded_sampler(self.scenario, dist, rng)
+
+    def gate_decisions(self, spec: Any) -> GateDecisions:
+        return gate_decisions(self.scenario, spec)
+
+    def shop(self) -> ShopData:
+        return load_shop_data(self.scenario)

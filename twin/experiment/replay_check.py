@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import ReplayMode, Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.feed import load_shop_data
@@ -145,12 +146,5 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
 
 
 def _mean_ci(values: list[float]) -> tuple[float, float]:
-    from scipy import stats
-
-    x = np.asarray([v for v in values if v == v], dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan
-    if x.size == 1:
-        return float(x[0]), math.nan
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return float(x.mean()), half
+    i = t_interval(values)
+    return i.mean, i.half_width

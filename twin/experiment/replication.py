@@ -7,27 +7,27 @@ do not depend on the executor, the number of workers or the order replications f
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from shocktwin.errors import SimulationError
+from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import Engine, Kpi, Scenario, Tolerance
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, run_jobs
 from shocktwin.twin.experiment.kpi import kpis_of, series_of
-from shocktwin.twin.kernel import make_kernel
+from shocktwin.twin.kernel import Kernel, make_kernel
 from shocktwin.twin.model.base import Model
 from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
 
 __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
-           "ToleranceCheck", "Verdict", "run_experiment", "run_replication", "summarise"]
+           "ToleranceCheck", "Verdict", "build_model", "run_experiment", "run_replication",
+           "summarise"]
 
 Progress = Callable[[int, int], None]
 
@@ -94,16 +94,24 @@ class ExperimentResult:
         return sum(r.events for r in self.replications)
 
 
+def build_model(scenario: Scenario, kernel: Kernel, *, seed: int, replication: int) -> Model:
+    """The scenario's plant or shop for one replication on ``kernel``, handed its recorded
+    data (``feed.RecordedFeeds``) and, for incoming inspection, the runtime rule engine."""
+    from shocktwin.rules_engine.runtime import RuleEngine
+    from shocktwin.twin.experiment.feed import RecordedFeeds
+
+    feeds = RecordedFeeds(scenario)
+    if scenario.shop is not None:
+        return Shop(scenario, kernel, seed=seed, replication=replication, feeds=feeds)
+    return Plant(scenario, kernel, seed=seed, replication=replication, feeds=feeds,
+                 rules=RuleEngine)
+
+
 def run_replication(scenario: Scenario, replication: int, *, seed: int,
                     engine: Engine | str = Engine.SIMPY) -> ReplicationResult:
     """Run one replication on a fresh kernel and measure its KPIs."""
     started = time.perf_counter()
-    kernel = make_kernel(str(engine))
-    model: Model
-    if scenario.shop is not None:
-        model = Shop(scenario, kernel, seed=seed, replication=replication)
-    else:
-        model = Plant(scenario, kernel, seed=seed, replication=replication)
+    model = build_model(scenario, make_kernel(str(engine)), seed=seed, replication=replication)
     record = model.run()
     return ReplicationResult(
         replication=replication,
@@ -161,17 +169,8 @@ def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:
 
 
 def confidence_interval(name: str, values: np.ndarray, level: float = 0.95) -> KpiSummary:
-    x = values[~np.isnan(values)]
-    n = int(x.size)
-    if n == 0:
-        nan = float("nan")
-        return KpiSummary(name, nan, nan, nan, nan, 0)
-    mean = float(x.mean())
-    if n == 1:
-        return KpiSummary(name, mean, float("nan"), float("nan"), float("nan"), 1)
-    std = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
-    return KpiSummary(name, mean, std, mean - half, mean + half, n)
+    i = t_interval(values, level)
+    return KpiSummary(name, i.mean, i.sd, i.low, i.high, i.n)
 
 
 def judge(tolerances: Sequence[Tolerance], required: float,

@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from shocktwin.errors import SimulationError
+from shocktwin.errors import ReplayError, SimulationError
 from shocktwin.twin.journal.record import (
     HEADER_FIELDS,
     JOURNAL_FORMAT,
@@ -522,57 +522,18 @@ def _same(journal_value: Any, stored: float | None) -> bool:
 
 
 def _read_duckdb(db: Path, names: list[str]) -> dict[str, dict[str, Any]]:
-    import duckdb
+    from shocktwin.edge_replay.result_tables import read_duckdb_tables
 
     try:
-        con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error as e:
-        raise JournalError(f"results.duckdb cannot be read: {_first_line(e)}",
-                           file=str(db)) from None
-    try:
-        present = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables").fetchall()}
-        return {n: _columns(con, f'SELECT * FROM "{n}"') for n in names if n in present}
-    except duckdb.Error as e:
-        raise JournalError(f"results.duckdb cannot be read: {_first_line(e)}",
-                           file=str(db)) from None
-    finally:
-        con.close()
+        return read_duckdb_tables(db, names)
+    except ReplayError as e:
+        raise JournalError(e.problems, file=e.file) from None
 
 
 def _read_parquet(files: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
-    import duckdb
+    from shocktwin.edge_replay.result_tables import read_parquet_tables
 
-    con = duckdb.connect()
-    out: dict[str, dict[str, Any]] = {}
     try:
-        for name, path in files.items():
-            if path.is_file():
-                try:
-                    quoted = str(path).replace("'", "''")
-                    out[name] = _columns(con, f"SELECT * FROM read_parquet('{quoted}')")
-                except duckdb.Error as e:
-                    raise JournalError(f"cannot be read as Parquet: {_first_line(e)}",
-                                       file=str(path)) from None
-    finally:
-        con.close()
-    return out
-
-
-def _columns(con: Any, sql: str) -> dict[str, Any]:
-    import pyarrow as pa
-
-    table = con.sql(sql).to_arrow_table()
-    out: dict[str, Any] = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        kind = column.type
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-            out[name] = column.to_numpy()
-        else:
-            out[name] = column.to_pylist()
-    return out
-
-
-def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-
+        return read_parquet_tables(files)
+    except ReplayError as e:
+        raise JournalError(e.problems, file=e.file) from None

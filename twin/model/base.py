@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shocktwin.errors import SimulationError
-from shocktwin.scenarios.model import Scenario
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Lever
@@ -24,7 +23,8 @@ from shocktwin.twin.model.station import Station
 from shocktwin.twin.model.supplier import Buffer, Supplier
 
 if TYPE_CHECKING:
-    from shocktwin.twin.model.incoming import RuleEngine
+    from shocktwin.rules_engine.runtime import RuleEngine
+    from shocktwin.scenarios.model import Scenario
 
 __all__ = ["Model", "PlantRecord"]
 

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shocktwin.scenarios.model import InspectionStation as InspectionSpec
-from shocktwin.scenarios.model import ProcessStation as ProcessSpec
-from shocktwin.scenarios.model import RecordedDist, Scenario
-from shocktwin.scenarios.model import ReleaseStation as ReleaseSpec
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.base import Model, PlantRecord
+from shocktwin.twin.model.feed import NO_FEEDS, Feeds
+from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.part import LotJob, Order, Part
 from shocktwin.twin.model.rng import UniformStream, exponential_sampler, make_sampler, stream
 from shocktwin.twin.model.station import InspectionStation, ReleaseStation, Station
 from shocktwin.twin.model.supplier import Buffer, Supplier, _lot_flags
+
+if TYPE_CHECKING:
+    from shocktwin.rules_engine.runtime import RuleEngine
+    from shocktwin.scenarios.model import Scenario
+
+    #: Builds the plant's runtime rule engine over its incoming inspection stations.
+    RulesFactory = Callable[[Model, dict[str, InspectionStation], np.random.Generator],
+                            RuleEngine]
 
 __all__ = ["Plant", "PlantRecord"]
 
@@ -29,7 +35,8 @@ __all__ = ["Plant", "PlantRecord"]
 class Plant(Model):
     """One replication's model of the scenario's plant on ``kernel``."""
 
-    def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int) -> None:
+    def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int,
+                 feeds: Feeds = NO_FEEDS, rules: RulesFactory | None = None) -> None:
         super().__init__(scenario, kernel, seed=seed, replication=replication)
         plant = scenario.plant
         if plant is None:
@@ -40,10 +47,8 @@ class Plant(Model):
             return stream(seed, replication, component)
 
         def lead_time(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
-            if isinstance(dist, RecordedDist):
-                from shocktwin.twin.experiment.feed import recorded_sampler
-
-                return recorded_sampler(scenario, dist, rng)
+            if dist.dist == "recorded":
+                return feeds.lead_time_sampler(dist, rng)
             return make_sampler(dist, rng)
 
         by_material: dict[str, list[Supplier]] = {}
@@ -71,11 +76,11 @@ class Plant(Model):
 
         specs = {s.id: s for s in plant.stations}
         self._incoming_ids = {s.id for s in plant.stations
-                              if isinstance(s, InspectionSpec) and s.role == "incoming"}
+                              if s.kind == StationKind.INSPECTION and s.role == "incoming"}
         incoming_ids = [s.id for s in plant.stations if s.id in self._incoming_ids]
         for sid in [*plant.routing, *incoming_ids]:
             spec = specs[sid]
-            if isinstance(spec, ProcessSpec):
+            if spec.kind == StationKind.PROCESS:
                 breakdown = rng(f"station:{sid}:breakdown") if spec.mtbf is not None else None
                 st: Station = Station(
                     sid, spec.servers, make_sampler(spec.process_time, rng(f"station:{sid}:time")),
@@ -86,7 +91,7 @@ class Plant(Model):
                     if breakdown is not None and spec.mtbf else None,
                     time_to_repair=exponential_sampler(breakdown, spec.mttr)
                     if breakdown is not None and spec.mttr else None)
-            elif isinstance(spec, InspectionSpec):
+            elif spec.kind == StationKind.INSPECTION:
                 st = InspectionStation(
                     sid, spec.inspectors,
                     make_sampler(spec.time_per_unit, rng(f"station:{sid}:time")), kernel,
@@ -95,12 +100,11 @@ class Plant(Model):
                     sample_fraction=spec.sample_fraction)
                 st.reject = self._scrap  # type: ignore[attr-defined]
                 if spec.ai is not None:
-                    from shocktwin.twin.model.ai_gate import AIGate, gate_decisions
+                    from shocktwin.twin.model.ai_gate import AIGate
 
-                    st.ai = AIGate(gate_decisions(scenario, spec.ai),  # type: ignore[attr-defined]
+                    st.ai = AIGate(feeds.gate_decisions(spec.ai),  # type: ignore[attr-defined]
                                    rng(f"station:{sid}:ai"))
             else:
-                assert isinstance(spec, ReleaseSpec)
                 st = ReleaseStation(
                     sid, spec.reviewers,
                     make_sampler(spec.review_time, rng(f"station:{sid}:time"))
@@ -123,9 +127,10 @@ class Plant(Model):
         incoming = {st.id: st for st in self.stations
                     if isinstance(st, InspectionStation) and st.id in self._incoming_ids}
         if incoming:
-            from shocktwin.twin.model.incoming import RuleEngine
-
-            self.rules = RuleEngine(self, incoming, rng("rules:incoming"))
+            if rules is None:
+                raise TypeError("a plant with incoming inspection needs a rule engine factory "
+                                "(build it with twin.experiment.build_model)")
+            self.rules = rules(self, incoming, rng("rules:incoming"))
             if scenario.rules is not None:
                 path = scenario.resolve(scenario.rules).resolve()
                 self.rules.install(scenario.ruleset(path), path)

@@ -10,20 +10,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shocktwin.scenarios.model import (
-    ConstantDist,
-    ExponentialDist,
-    GammaDist,
-    LognormalDist,
-    NormalDist,
-    TimeDist,
-    TriangularDist,
-    UniformDist,
-    WeibullDist,
-)
+if TYPE_CHECKING:
+    from shocktwin.scenarios.model import TimeDist
 
 __all__ = ["BLOCK", "Sampler", "UniformStream", "exponential_sampler", "make_sampler", "stream"]
 
@@ -74,19 +66,19 @@ def exponential_sampler(rng: np.random.Generator, mean_h: float) -> Sampler:
 def make_sampler(dist: TimeDist, rng: np.random.Generator) -> Callable[[], float]:
     """A zero-argument callable drawing durations (hours) from ``dist``."""
     n = BLOCK
-    if isinstance(dist, ConstantDist):
+    if dist.dist == "constant":
         value = dist.value
         return lambda: value
-    if isinstance(dist, ExponentialDist):
+    if dist.dist == "exponential":
         return exponential_sampler(rng, dist.mean)
-    if isinstance(dist, LognormalDist):
+    if dist.dist == "lognormal":
         mu, sigma = math.log(dist.median), dist.sigma
         return Sampler(lambda: rng.lognormal(mu, sigma, n)[::-1].tolist())
-    if isinstance(dist, GammaDist):
+    if dist.dist == "gamma":
         shape = 1.0 / dist.cv**2
         scale = dist.mean / shape
         return Sampler(lambda: rng.gamma(shape, scale, n)[::-1].tolist())
-    if isinstance(dist, NormalDist):
+    if dist.dist == "normal":
         mean, sd = dist.mean, dist.sd
 
         def normal_block() -> list[float]:
@@ -97,13 +89,13 @@ def make_sampler(dist: TimeDist, rng: np.random.Generator) -> Callable[[], float
             return out[:n][::-1].tolist()
 
         return Sampler(normal_block)
-    if isinstance(dist, UniformDist):
+    if dist.dist == "uniform":
         low, high = dist.low, dist.high
         return Sampler(lambda: rng.uniform(low, high, n)[::-1].tolist())
-    if isinstance(dist, TriangularDist):
+    if dist.dist == "triangular":
         low, mode, high = dist.low, dist.mode, dist.high
         return Sampler(lambda: rng.triangular(low, mode, high, n)[::-1].tolist())
-    if isinstance(dist, WeibullDist):
+    if dist.dist == "weibull":
         scale, shape = dist.scale, dist.shape
         return Sampler(lambda: (scale * rng.weibull(shape, n))[::-1].tolist())
-    raise TypeError(f"no sampler for {type(dist).__name__}")
+    raise TypeError(f"no sampler for {dist!r}")

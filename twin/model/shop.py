@@ -20,17 +20,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shocktwin.errors import Problem, ReplayError
-from shocktwin.scenarios.model import ReplayMode, Scenario, StationKind
-from shocktwin.twin.experiment.feed import JobSpec, ShopData, load_shop_data
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.base import Model
+from shocktwin.twin.model.feed import NO_FEEDS, Feeds, JobSpec, ShopFeed
+from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.twin.model.rng import exponential_sampler, stream
 from shocktwin.twin.model.station import Station
+
+if TYPE_CHECKING:
+    from shocktwin.scenarios.model import Scenario
 
 __all__ = ["Job", "Shop", "ShopResource", "Task"]
 
@@ -83,12 +86,13 @@ class Shop(Model):
     """One replication of a shop scenario on ``kernel``."""
 
     def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int,
-                 data: ShopData | None = None, keep_finished: bool = False) -> None:
+                 feeds: Feeds = NO_FEEDS, data: ShopFeed | None = None,
+                 keep_finished: bool = False) -> None:
         super().__init__(scenario, kernel, seed=seed, replication=replication)
         shop = scenario.shop
         if shop is None:
             raise TypeError("a Shop needs a scenario with a shop section")
-        self.data = data if data is not None else load_shop_data(scenario)
+        self.data = data if data is not None else feeds.shop()
         self.mode = shop.mode
         self._due_in = shop.due_in if shop.due_in is not None else math.inf
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from shocktwin.errors import Problem, ScenarioError
+from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
@@ -155,7 +155,8 @@ def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
         c = np.array([r.kpis[kpi] for r in runs_c], dtype=float)
         ok = ~(np.isnan(b) | np.isnan(c))
         diff = c[ok] - b[ok]
-        mean, low, high = _t_interval(diff)
+        paired = t_interval(diff)
+        mean, low, high = paired.mean, paired.low, paired.high
         tol = bounds.get(kpi)
         held_b = float(np.mean([tol.holds(v) for v in b])) if tol else None
         held_c = float(np.mean([tol.holds(v) for v in c])) if tol else None
@@ -219,16 +220,6 @@ def _fmt_mtd(result: MtdResult, value: float) -> str:
 
 def _fmt(x: float, unit: str) -> str:
     return f"{x:.4g} h" if unit == "h" else f"{x:.4g}"
-
-
-def _t_interval(x: np.ndarray) -> tuple[float, float, float]:
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if x.size == 1 or float(x.std(ddof=1)) == 0.0:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return mean, mean - half, mean + half
 
 
 def _nanmean(x: np.ndarray) -> float:

@@ -1,0 +1,265 @@
+"""Reading source files: YAML parsed safely with a line for every key, and validation
+errors turned into problems that name the file, the path inside it and the line.
+
+Shared by every loader (scenarios, rule sets, failure tables, mapping files), so each refuses
+the same hostile input in the same words: pipes and devices, files over the size limit,
+duplicate keys, recursive anchors, alias bombs, deep nesting and unreadable scalars.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from shocktwin.errors import Problem, ScenarioError
+from shocktwin.files import read_text
+
+__all__ = ["ID_PATTERN", "MAX_FILE_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "Ident", "Loc",
+           "SemanticProblems", "error_message", "line_for", "loc_text", "read_yaml",
+           "validation_problems"]
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+#: Nodes a document may expand to once aliases are followed (defeats "billion laughs").
+MAX_YAML_NODES = 200_000
+#: Collections nested deeper than this are refused before anything is composed.
+MAX_YAML_DEPTH = 200
+
+ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$"
+Ident = Annotated[str, Field(pattern=ID_PATTERN, description="An identifier: a letter first, "
+                             "then letters, digits, '_', '-', '.'; at most 64 characters.")]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Loc = tuple[str | int, ...]
+
+
+class SemanticProblems(ValueError):
+    """Cross-reference problems, each with its location (a tuple of keys and indices)."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{loc_text(loc)}: {msg}" for loc, msg in problems))
+
+
+def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
+    """Parse a YAML file safely; returns the data and a map from location to line number."""
+    file = str(path)
+    text = read_text(path, limit=MAX_FILE_BYTES, error=ScenarioError)
+    if not text.strip():
+        raise ScenarioError("the file is empty", file=file)
+    loader = _Loader(text)
+    try:
+        _check_depth(text, file)
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError("the file holds no YAML document", file=file)
+        problems = list(_check_nodes(node, file))
+        if problems:
+            raise ScenarioError(problems, file=file)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as e:
+        # libyaml may refuse deep flow nesting while scanning ahead, before our count reaches
+        # its limit; the pure-Python parser (iterative, no such limit) tells which it was.
+        with contextlib.suppress(yaml.YAMLError):  # then the first error is the one to report
+            _check_depth(text, file, yaml.SafeLoader)
+        line = e.problem_mark.line + 1 if e.problem_mark is not None else None
+        reason = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
+        raise ScenarioError([Problem(file, "", f"not valid YAML: {reason}", line)],
+                            file=file) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
+    except RecursionError:
+        raise ScenarioError("YAML nested too deeply", file=file) from None
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as e:
+        # yaml's safe constructors fail this way on some scalars (dates, numbers).
+        raise ScenarioError(f"not valid YAML: a value cannot be read ({e})", file=file) from None
+    finally:
+        loader.dispose()
+    return data, _line_map(node)
+
+
+# --------------------------------------------------------------------------- YAML nodes
+
+
+def _check_nodes(root: yaml.Node, file: str) -> Iterator[Problem]:
+    """Duplicate keys, recursive anchors and documents that expand too far."""
+    sizes: dict[int, int] = {}
+    on_stack: set[int] = set()
+    dup: list[Problem] = []
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_stack:
+            raise _Recursive(node)
+        if depth > MAX_YAML_DEPTH:
+            raise _TooDeep(node)
+        on_stack.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen and k.value != "<<":
+                        dup.append(Problem(file, str(k.value), "duplicate key (first at line "
+                                           f"{seen[k.value]})", k.start_mark.line + 1))
+                    seen.setdefault(k.value, k.start_mark.line + 1)
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += size(v, depth + 1)
+                if total > MAX_YAML_NODES:
+                    break
+        on_stack.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        total = size(root, 0)
+    except _TooDeep as e:  # before its base class _Recursive
+        yield Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} levels deep",
+                      e.node.start_mark.line + 1)
+        return
+    except _Recursive as e:
+        yield Problem(file, "", "a YAML anchor refers to itself", e.node.start_mark.line + 1)
+        return
+    if total > MAX_YAML_NODES:
+        yield Problem(file, "", f"the YAML expands to more than {MAX_YAML_NODES:,} values once "
+                      "aliases are followed (an alias bomb?)", None)
+        return
+    yield from dup
+
+
+def _check_depth(text: str, file: str, loader: type[yaml.SafeLoader] = _Loader) -> None:
+    """Refuse deep nesting from the event stream, before anything is composed: the limit is
+    ours, whatever depth the YAML library would itself accept or refuse."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise ScenarioError([Problem(file, "", f"YAML nested more than {MAX_YAML_DEPTH} "
+                                             "levels deep", mark.line + 1 if mark else None)],
+                                    file=file)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+class _TooDeep(_Recursive):
+    pass
+
+
+def _line_map(root: yaml.Node) -> dict[Loc, int]:
+    lines: dict[Loc, int] = {}
+
+    # A key's line is where the key is written, not where its value starts (a block
+    # mapping's value starts on the next line).
+    def walk(node: yaml.Node, loc: Loc, line: int, depth: int) -> None:
+        if loc in lines or depth > 60:
+            return
+        lines[loc] = line
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    walk(v, (*loc, str(k.value)), k.start_mark.line + 1, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*loc, i), v.start_mark.line + 1, depth + 1)
+
+    walk(root, (), root.start_mark.line + 1, 0)
+    return lines
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def validation_problems(e: ValidationError, data: Any, file: str | None,
+              lines: dict[Loc, int]) -> Iterator[Problem]:
+    for err in e.errors(include_url=False):
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        base = _data_loc(data, err["loc"])
+        if isinstance(inner, SemanticProblems):
+            for loc, message in inner.problems:
+                full = (*base, *loc)
+                yield Problem(file, loc_text(full), message, line_for(lines, full))
+            continue
+        message = error_message(err)
+        yield Problem(file, loc_text(base), message, line_for(lines, base))
+
+
+def error_message(err: Any) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if kind == "union_tag_invalid" or kind == "literal_error":
+        return f"{msg} (got {err.get('input')!r})"
+    return msg
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
+    """pydantic's error location without its union tags, so it names keys in the file."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            if part in node:
+                out.append(part)
+                node = node[part]
+            elif isinstance(part, str) and _is_tag(part):
+                continue
+            else:
+                out.append(part)
+                node = None
+        elif isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+        elif isinstance(part, str) and _is_tag(part):
+            continue
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+_TAGS = {"process", "inspection", "release", "constant", "exponential", "lognormal", "gamma",
+         "normal", "uniform", "triangular", "weibull", "int", "float", "str", "none", "bool",
+         "list", "dict"}
+
+
+def _is_tag(part: str) -> bool:
+    return part in _TAGS or "[" in part or part.startswith(("function-", "constrained-"))
+
+
+def line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def loc_text(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,105 @@
+"""What the model consumes of recorded data, and the protocol it is handed in by.
+
+The model never opens the store: the experiment builds a :class:`Feeds` for the scenario
+(``shocktwin.twin.experiment.feed.RecordedFeeds``) and hands it to the plant or shop, which
+asks it for a supplier's recorded lead-time sampler, an AI gate's decisions or a shop's
+recorded jobs. A model built without feeds refuses recorded data with a clear error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from shocktwin.errors import SimulationError
+
+if TYPE_CHECKING:
+    from shocktwin.twin.model.lever import Lever
+
+__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "ShopFeed"]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to release: its tasks as parallel lists (resource index into the shop's
+    resource names, work, enabled after the earlier tasks or with the previous, wait)."""
+
+    case_id: str
+    release_h: float
+    resource: list[int]
+    work_h: list[float]
+    after: list[bool]
+    wait_h: list[float]
+
+
+@dataclass(frozen=True)
+class GateDecisions:
+    """An inspection model's decision on every recorded row, split by the row's true class."""
+
+    model: str
+    onnx_sha256: str
+    threshold: float
+    defective_rejected: np.ndarray  # decision per defective row
+    good_rejected: np.ndarray  # decision per acceptable row
+
+    @property
+    def sensitivity(self) -> float:
+        return float(self.defective_rejected.mean())
+
+    @property
+    def false_reject_rate(self) -> float:
+        return float(self.good_rejected.mean())
+
+
+class ShopFeed(Protocol):
+    """The recorded jobs of a shop, in the three replay modes."""
+
+    resource_names: list[str]
+
+    def trace(self) -> Iterator[JobSpec]: ...
+
+    def bootstrap(self, rng: np.random.Generator, horizon_h: float,
+                  demand_factor: Lever) -> Iterator[JobSpec]: ...
+
+    def fitted(self, rng: np.random.Generator, demand_factor: Lever) -> Iterator[JobSpec]: ...
+
+
+class Feeds(Protocol):
+    """Recorded data for one scenario, handed to the model by whoever builds it."""
+
+    def lead_time_sampler(self, dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+        """Draws (hours) from the recorded lead times a ``recorded`` distribution names."""
+        ...
+
+    def gate_decisions(self, spec: Any) -> GateDecisions:
+        """The decisions of an AI inspection gate on its recorded feature rows."""
+        ...
+
+    def shop(self) -> ShopFeed:
+        """The recorded jobs of the scenario's shop."""
+        ...
+
+
+class _NoFeeds:
+    """Feeds of a model built without recorded data: asking for any is a programming error
+    turned into a clear one."""
+
+    def _refuse(self, what: str) -> SimulationError:
+        return SimulationError(f"the scenario replays recorded {what}, but the model was built "
+                               "without feeds (build it with twin.experiment.build_model)")
+
+    def lead_time_sampler(self, dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+        raise self._refuse("lead times")
+
+    def gate_decisions(self, spec: Any) -> GateDecisions:
+        raise self._refuse("feature rows")
+
+    def shop(self) -> ShopFeed:
+        raise self._refuse("work orders")
+
+
+#: The feeds of a model built without recorded data.
+NO_FEEDS: Feeds = _NoFeeds()
