@@ -14,6 +14,8 @@ from shocktwin.scenarios import reference_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "ci").glob("*.yml"))
+#: The examples that run the stress gate on a pull request.
+GATES = [p for p in EXAMPLES if p.name != "latest-releases.yml"]
 
 
 def _commands(doc: object) -> list[str]:
@@ -33,7 +35,7 @@ def _commands(doc: object) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GATES, ids=lambda p: p.name)
 def test_ci_example_is_valid_and_calls_real_commands(path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
     commands = [c for c in _commands(doc) if c.strip().startswith("shocktwin ")]
@@ -55,3 +57,29 @@ def test_ci_example_is_valid_and_calls_real_commands(path: Path) -> None:
             for word in words:
                 if word.startswith("--"):
                     assert word in params, word
+
+
+def _make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return {line.split(":")[0] for line in text.splitlines()
+            if line and not line[0].isspace() and ":" in line and "=" not in line}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_ci_examples_install_the_locked_set_or_test_the_latest(path: Path) -> None:
+    commands = " ".join(_commands(yaml.safe_load(path.read_text())))
+    assert "pip install -e ." not in commands
+    assert "--require-hashes -r requirements.lock" in commands or "make test-latest" in commands
+
+
+def test_a_scheduled_job_runs_the_newest_releases() -> None:
+    github = yaml.safe_load((ROOT / "examples" / "ci" / "latest-releases.yml").read_text())
+    # YAML 1.1 reads the key `on` as True
+    triggers = github.get("on", github.get(True))
+    assert "schedule" in triggers
+    assert any("make test-latest" in c for c in _commands(github))
+    gitlab = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text())
+    scheduled = [job for job in gitlab.values() if isinstance(job, dict) and any(
+        "schedule" in str(rule.get("if", "")) for rule in job.get("rules", []))]
+    assert scheduled and any("make test-latest" in c for c in _commands(scheduled))
+    assert {"test", "test-latest", "lock", "demo"} <= _make_targets()
