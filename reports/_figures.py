@@ -19,6 +19,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from shocktwin.interval import t_band
+from shocktwin.kpis import SHARE_KPIS, kpi_label
 
 __all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_figure",
            "pareto_figure", "plan_figure", "resilience_figure", "text"]
@@ -27,9 +28,6 @@ __all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#000000")
 _TEMPLATE = "plotly_white"
-_SHARE_KPIS = frozenset({"otd", "release_sla_met", "inspection_utilisation"})
-_TIME_KPIS = frozenset({"release_lead_time_mean", "release_lead_time_p95",
-                        "order_lead_time_mean", "stockout_hours"})
 #: Interactive chrome off: no plotly logo link, no cloud button; the print CSS hides the rest.
 _CONFIG = {"displaylogo": False, "showSendToCloud": False,
            "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -57,14 +55,6 @@ class ShockWindow:
     start_h: float
     end_h: float
     varies: bool  # the window differs between replications; the envelope is shaded
-
-
-def kpi_label(kpi: str) -> str:
-    if kpi in _TIME_KPIS:
-        return f"{kpi} (h)"
-    if kpi in _SHARE_KPIS:
-        return f"{kpi} (share)"
-    return kpi
 
 
 def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
@@ -97,7 +87,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
         mean, low, high = t_band(matrix)
         # Every KPI is >= 0 and shares are <= 1: the t-band is shown within that range.
         low = np.maximum(low, 0.0)
-        if kpi in _SHARE_KPIS:
+        if kpi in SHARE_KPIS:
             high = np.minimum(high, 1.0)
         band = np.isfinite(low) & np.isfinite(high)
         if band.any():
@@ -120,7 +110,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                               annotation_text=f"tolerance {word}",
                               annotation_font={"size": 10, "color": "#B00020"},
                               annotation_position="top left")
-        if kpi in _SHARE_KPIS:
+        if kpi in SHARE_KPIS:
             fig.update_yaxes(tickformat=".0%", row=row, col=1)
     shaded = [("warm-up (not measured)", 0.0, warmup_h, "#888888")] if warmup_h > 0 else []
     for i, w in enumerate(windows):
@@ -247,7 +237,7 @@ def distribution_figure(runs: Sequence[tuple[str, Mapping[str, np.ndarray]]],
                 marker={"color": PALETTE[j % len(PALETTE)], "size": 5},
                 line={"width": 1.2}, showlegend=False,
                 hovertemplate="%{y:.4g}<extra>" + text(label) + "</extra>"), row=row, col=col)
-        if kpi in _SHARE_KPIS:
+        if kpi in SHARE_KPIS:
             fig.update_yaxes(tickformat=".1%", row=row, col=col)
     fig.update_layout(template=_TEMPLATE, height=80 + 270 * rows,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from shocktwin.errors import unknown_name
+from shocktwin.kpis import TIME_KPIS, Kpi
 from shocktwin.shock_library.base import Shock, TargetKind
 from shocktwin.source import Ident, SemanticProblems
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
@@ -449,28 +450,6 @@ class Shop(_Frozen):
 
 
 # --------------------------------------------------------------------------- hypothesis
-
-
-class Kpi(StrEnum):
-    """Whole-run KPIs, measured over [warm-up, horizon]."""
-
-    THROUGHPUT = "throughput_per_h"
-    OTD = "otd"
-    RELEASE_LEAD_TIME_MEAN = "release_lead_time_mean"
-    RELEASE_LEAD_TIME_P95 = "release_lead_time_p95"
-    ORDER_LEAD_TIME_MEAN = "order_lead_time_mean"
-    RELEASE_SLA_MET = "release_sla_met"
-    ESCAPED_PPM = "escaped_ppm"
-    INSPECTION_UTILISATION = "inspection_utilisation"
-    WIP_MEAN = "wip_mean"
-    SCRAP = "scrap"
-    STOCKOUT_HOURS = "stockout_hours"
-    COST_PER_UNIT = "cost_per_unit"
-
-
-#: KPIs measured in hours; their tolerances are written as durations.
-TIME_KPIS = frozenset({Kpi.RELEASE_LEAD_TIME_MEAN, Kpi.RELEASE_LEAD_TIME_P95,
-                       Kpi.ORDER_LEAD_TIME_MEAN, Kpi.STOCKOUT_HOURS})
 
 
 _Bound = Annotated[float | None, WithJsonSchema({"anyOf": [

@@ -57,3 +57,15 @@ def test_every_declared_marker_is_used() -> None:
     used = {m for p in (ROOT / "tests").rglob("*.py")
             for m in re.findall(r"pytest\.mark\.(\w+)", p.read_text(encoding="utf-8"))}
     assert declared <= used, f"declared and never used: {declared - used}"
+
+
+def test_the_readme_defines_every_kpi_of_the_table() -> None:
+    from shocktwin.kpis import KPI_TABLE
+
+    section = README.split("### KPIs", 1)[1].split("\n\n", 2)[1]
+    named = set()
+    for cell in re.findall(r"^\| (`[^|]+`) \|", section, flags=re.M):
+        first, *more = re.findall(r"`(\w+)`", cell)
+        named.add(first)
+        named.update(first.rsplit("_", 1)[0] + m for m in more)  # `_p95` after `..._mean`
+    assert named == {k.value for k in KPI_TABLE}

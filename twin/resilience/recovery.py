@@ -22,16 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shocktwin.scenarios.model import Kpi, Tolerance
+from shocktwin.kpis import LOWER_IS_BETTER
+from shocktwin.scenarios.model import Tolerance
 
 __all__ = ["LOWER_IS_BETTER", "ResilienceMetrics", "resilience_of"]
 
-#: KPIs whose performance falls when their value rises.
-LOWER_IS_BETTER = frozenset({
-    Kpi.RELEASE_LEAD_TIME_MEAN.value, Kpi.RELEASE_LEAD_TIME_P95.value,
-    Kpi.ORDER_LEAD_TIME_MEAN.value, Kpi.ESCAPED_PPM.value, Kpi.WIP_MEAN.value,
-    Kpi.SCRAP.value, Kpi.STOCKOUT_HOURS.value, Kpi.COST_PER_UNIT.value,
-})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""The KPI vocabulary: each whole-run KPI's name, unit, direction and how it is shown.
+
+One table, read by the scenario format (tolerances), the run output, the resilience
+analysis (which way is worse), the report and the stress gate, so a KPI is added in one
+place and shown alike everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "SHARE_KPIS", "TIME_KPIS", "Direction", "Kpi",
+           "KpiInfo", "KpiUnit", "format_kpi", "kpi_label"]
+
+
+class Kpi(StrEnum):
+    """Whole-run KPIs, measured over [warm-up, horizon]."""
+
+    THROUGHPUT = "throughput_per_h"
+    OTD = "otd"
+    RELEASE_LEAD_TIME_MEAN = "release_lead_time_mean"
+    RELEASE_LEAD_TIME_P95 = "release_lead_time_p95"
+    ORDER_LEAD_TIME_MEAN = "order_lead_time_mean"
+    RELEASE_SLA_MET = "release_sla_met"
+    ESCAPED_PPM = "escaped_ppm"
+    INSPECTION_UTILISATION = "inspection_utilisation"
+    WIP_MEAN = "wip_mean"
+    SCRAP = "scrap"
+    STOCKOUT_HOURS = "stockout_hours"
+    COST_PER_UNIT = "cost_per_unit"
+
+
+class KpiUnit(StrEnum):
+    HOURS = "h"
+    SHARE = "share"  # 0 to 1, shown as a percentage
+    PER_HOUR = "per_h"
+    PPM = "ppm"
+    UNITS = "units"
+    COST = "cost"
+
+
+class Direction(StrEnum):
+    """Which way a KPI moves when performance falls."""
+
+    HIGHER_IS_BETTER = "higher_is_better"
+    LOWER_IS_BETTER = "lower_is_better"
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    unit: KpiUnit
+    direction: Direction
+    description: str
+
+
+_UP, _DOWN = Direction.HIGHER_IS_BETTER, Direction.LOWER_IS_BETTER
+
+KPI_TABLE: dict[Kpi, KpiInfo] = {
+    Kpi.THROUGHPUT: KpiInfo(KpiUnit.PER_HOUR, _UP, "units released per hour"),
+    Kpi.OTD: KpiInfo(KpiUnit.SHARE, _UP, "share of orders delivered by their due date"),
+    Kpi.RELEASE_LEAD_TIME_MEAN: KpiInfo(KpiUnit.HOURS, _DOWN, "mean quality-release lead time"),
+    Kpi.RELEASE_LEAD_TIME_P95: KpiInfo(KpiUnit.HOURS, _DOWN, "95th percentile of the "
+                                       "quality-release lead time"),
+    Kpi.ORDER_LEAD_TIME_MEAN: KpiInfo(KpiUnit.HOURS, _DOWN, "mean order lead time"),
+    Kpi.RELEASE_SLA_MET: KpiInfo(KpiUnit.SHARE, _UP, "share of releases within the SLA"),
+    Kpi.ESCAPED_PPM: KpiInfo(KpiUnit.PPM, _DOWN, "defective units released per million"),
+    Kpi.INSPECTION_UTILISATION: KpiInfo(KpiUnit.SHARE, _UP, "share of inspection capacity "
+                                        "in use"),
+    Kpi.WIP_MEAN: KpiInfo(KpiUnit.UNITS, _DOWN, "mean work in progress"),
+    Kpi.SCRAP: KpiInfo(KpiUnit.UNITS, _DOWN, "units rejected at inspection"),
+    Kpi.STOCKOUT_HOURS: KpiInfo(KpiUnit.HOURS, _DOWN, "hours with a buffer at zero stock, "
+                                "summed over buffers"),
+    Kpi.COST_PER_UNIT: KpiInfo(KpiUnit.COST, _DOWN, "delivery cost per unit released"),
+}
+
+#: KPIs measured in hours; their tolerances are written as durations.
+TIME_KPIS = frozenset(k for k, i in KPI_TABLE.items() if i.unit is KpiUnit.HOURS)
+#: KPIs that are shares (0 to 1).
+SHARE_KPIS = frozenset(k for k, i in KPI_TABLE.items() if i.unit is KpiUnit.SHARE)
+#: KPIs whose performance falls when their value rises.
+LOWER_IS_BETTER = frozenset(k for k, i in KPI_TABLE.items() if i.direction is _DOWN)
+
+
+def kpi_label(name: str) -> str:
+    """A KPI's name with its unit where it is not obvious: ``otd (share)``."""
+    if name in TIME_KPIS:
+        return f"{name} (h)"
+    if name in SHARE_KPIS:
+        return f"{name} (share)"
+    return name
+
+
+def format_kpi(name: str, value: float | None) -> str:
+    """A KPI value for people: durations with units, shares as percentages."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if name in TIME_KPIS:
+        from shocktwin.units import format_hours
+
+        return format_hours(value)
+    if name in SHARE_KPIS:
+        return f"{value:.2%}"
+    return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
