@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from shocktwin.errors import Problem, RuleError
 from shocktwin.rules_engine.expression import ValueKind, compile_expression
+from shocktwin.rules_engine.fit import plant_problems, twin_problems
 from shocktwin.rules_engine.ruleset import (
     STATISTICS,
     InspectFull,
@@ -72,6 +73,8 @@ class LintCode(StrEnum):
     LOADS_ITSELF = "loads-itself"
     LONGER_THAN_HORIZON = "longer-than-horizon"
     UNUSED_PLAN = "unused-plan"
+    NOT_IN_TWIN = "not-in-twin"
+    DOES_NOT_FIT_PLANT = "does-not-fit-plant"
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,14 @@ def lint_rules(ruleset: RuleSet, scenario: Scenario | None = None, *, file: str 
     """
     checker = _Checker(ruleset, scenario, file, dict(lines or {}))
     found = list(checker.run())
+    # What loading the rule set into a scenario refuses is an error here too (one check);
+    # where it says more than a finding of lint's own at the same place, it replaces it.
+    # Lint's own error at a place says it more precisely; its lesser finding there gives way.
+    fit = list(checker.fit())
+    own_errors = {f.path for f in found if f.severity is LintSeverity.ERROR}
+    fit = [f for f in fit if f.path not in own_errors]
+    refused = {f.path for f in fit}
+    found = [f for f in found if f.path not in refused] + fit
     # File order; findings without a line (a whole-file matter) first.
     return sorted(found, key=lambda f: f.line or 0)
 
@@ -135,6 +146,15 @@ class _Checker:
             yield from self.references(i, trigger)
         yield from self.conflicts()
 
+    # --- what loading refuses
+
+    def fit(self) -> Iterator[LintFinding]:
+        for loc, message in twin_problems(self.rules):
+            yield self.finding(loc, message, LintCode.NOT_IN_TWIN)
+        if self.scenario is not None and self.scenario.plant is not None:
+            for loc, message in plant_problems(self.rules, self.scenario.plant):
+                yield self.finding(loc, message, LintCode.DOES_NOT_FIT_PLANT)
+
     # --- plans
 
     def plans(self) -> Iterator[LintFinding]:
@@ -148,7 +168,7 @@ class _Checker:
                     ("plans", i, "material"),
                     f"scenario {self.site.name!r} has no material {plan.material!r}, so "
                     "this plan is not used there", LintCode.UNUSED_PLAN, LintSeverity.INFO)
-            if plan.station is not None:
+            elif plan.station is not None:  # an unused plan's station is another plant's
                 yield from self.station(("plans", i, "station"), plan.station, inspection=True)
 
     def model_file(self, loc: Loc, model: str) -> Iterator[LintFinding]:

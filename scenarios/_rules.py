@@ -14,17 +14,9 @@ from typing import Any
 
 from shocktwin.errors import Problem, RuleError, ScenarioError
 from shocktwin.scenarios.model import Scenario, StationKind
+from shocktwin.source import loc_text
 
-__all__ = ["SUPPORTED_ACTIONS", "SUPPORTED_STATISTICS", "bind_rules"]
-
-#: Trigger actions the twin carries out.
-SUPPORTED_ACTIONS = frozenset({"tighten", "normal", "inspect_full", "load_rules",
-                               "switch_supplier"})
-#: Statistics the twin keeps up to date for triggers.
-SUPPORTED_STATISTICS = frozenset({
-    "lot.rejected_in_last_5", "lot.rejected_in_last_10", "lot.accepted_in_a_row",
-    "lot.defect_rate", "supplier.ppm", "station.queue", "supplier.cpk", "supplier.otd",
-})
+__all__ = ["bind_rules"]
 
 
 def bind_rules(sc: Scenario, file: str | None) -> Scenario:
@@ -112,50 +104,8 @@ def _drafts(sc: Scenario, file: str | None,
 
 
 def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:
-    plant = sc.plant
-    assert plant is not None
-    buffered = {b.material for b in plant.buffers}
-    incoming = [st.id for st in plant.stations
-                if st.kind == StationKind.INSPECTION and st.role == "incoming"]
-    for i, plan in enumerate(ruleset.plans):
-        if plan.material not in buffered:
-            continue  # a plan for another plant's material; `rules lint` notes it
-        station = plan.station
-        if station is None and not incoming:
-            yield Problem(file, f"plans[{i}]", "the plant has no incoming inspection station "
-                          "(an inspection station with role: incoming) to apply the plan")
-        elif station is not None and station not in incoming:
-            yield Problem(file, f"plans[{i}].station", f"{station!r} is not an incoming "
-                          "inspection station of the plant (incoming: "
-                          + (", ".join(incoming) or "none") + ")")
-    for t, trigger in enumerate(ruleset.triggers):
-        for a, action in enumerate(trigger.then):
-            kind = str(getattr(action, "type", ""))
-            if kind not in SUPPORTED_ACTIONS:
-                yield Problem(file, f"triggers[{t}].then[{a}].type", f"the twin does not carry "
-                              f"out {kind!r} actions (it does: "
-                              f"{', '.join(sorted(SUPPORTED_ACTIONS))})")
-        materials = [trigger.material] if trigger.material else [p.material
-                                                                   for p in ruleset.plans]
-        for a, action in enumerate(trigger.then):
-            to = getattr(action, "to", None)
-            if to is not None and not any(s.id == to and s.material in materials
-                                          for s in plant.suppliers):
-                yield Problem(file, f"triggers[{t}].then[{a}].to", f"{to!r} is not a "
-                              f"supplier of {', '.join(materials)} in the plant")
-        names = _names(trigger.when)
-        if "supplier.otd" in names:
-            for sup in plant.suppliers:
-                if sup.material in materials and sup.promised is None:
-                    yield Problem(file, f"triggers[{t}].when", f"supplier.otd needs a "
-                                  f"promised lead time on supplier {sup.id!r} (promised:)")
-        for name in sorted(names - SUPPORTED_STATISTICS):
-            yield Problem(file, f"triggers[{t}].when", f"the twin does not measure {name!r} "
-                          f"(it measures: {', '.join(sorted(SUPPORTED_STATISTICS))})")
+    from shocktwin.rules_engine.fit import plant_problems, twin_problems
 
-
-def _names(expression: str) -> set[str]:
-    from shocktwin.rules_engine.expression import compile_expression
-    from shocktwin.rules_engine.ruleset import STATISTICS
-
-    return set(compile_expression(expression, STATISTICS).names)
+    assert sc.plant is not None
+    for loc, message in [*plant_problems(ruleset, sc.plant), *twin_problems(ruleset)]:
+        yield Problem(file, loc_text(loc), message)

@@ -388,7 +388,7 @@ def test_scenario_loader_accepts_or_refuses_cleanly_long(workdir: Path, data: by
 
 
 def _bundled_rules() -> list[dict[str, Any]]:
-    return [yaml.safe_load((ROOT / "rules" / f"{n}.yaml").read_text())
+    return [yaml.safe_load((ROOT / "tests" / "rules_engine" / "examples" / f"{n}.yaml").read_text())
             for n in ("baseline", "strict", "weakened")]
 
 

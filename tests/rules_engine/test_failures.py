@@ -43,7 +43,7 @@ from shocktwin.rules_engine.sampling import InspectionLevel, Severity
 HERE = Path(__file__).parent
 BAD = HERE / "bad_failures"
 ROOT = HERE.parents[1]
-VALVE_TABLE = ROOT / "rules" / "failures" / "valve_backup.csv"
+VALVE_TABLE = ROOT / "tests" / "rules_engine" / "examples" / "failures" / "valve_backup.csv"
 # Files that cannot carry an "# expect:" comment.
 NO_COMMENT = {
     "empty.csv": ["empty.csv: the file is empty"],
@@ -352,7 +352,7 @@ def test_draft_refuses_contradicting_rows_and_bad_names() -> None:
 
 @pytest.mark.parametrize("name", ["baseline", "weakened", "strict"])
 def test_dump_rules_round_trips_the_bundled_rule_sets(name: str, tmp_path: Path) -> None:
-    ruleset = load_rules(ROOT / "rules" / f"{name}.yaml")
+    ruleset = load_rules(ROOT / "tests" / "rules_engine" / "examples" / f"{name}.yaml")
     path = tmp_path / "again.yaml"
     path.write_text(dump_rules(ruleset), encoding="utf-8")
     assert load_rules(path).content_hash() == ruleset.content_hash()
@@ -502,8 +502,21 @@ def test_derive_writes_a_loadable_rule_set(tmp_path: Path, runner: CliRunner) ->
     plain.write_text("")
     assert out.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
     plain.unlink()
-    lint = runner.invoke(rules_app, ["lint", str(out), "--scenario", "demo_plant"])
+    assert runner.invoke(rules_app, ["lint", str(out)]).exit_code == EXIT_CLEAN
+    # Loaded into a plant that inspects incoming valves at iqc, the station of the failure
+    # table's rows (the valve_quality plant with its incoming station so named), it fits:
+    # lint against that plant is clean and the scenario validates.
+    from shocktwin import cli
+    from shocktwin.scenarios import reference_scenario
+
+    text = reference_scenario("valve_quality").read_text().replace("iqc-in", "iqc")
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(re.sub(r"^rules: .*$", f"rules: {out.name}", text, flags=re.M))
+    lint = runner.invoke(rules_app, ["lint", str(out), "--scenario", str(plant)])
     assert lint.exit_code == EXIT_CLEAN, lint.output
+    checked = runner.invoke(cli.app, ["validate", str(plant)])
+    assert checked.exit_code == 0, checked.output
+    plant.unlink()
 
 
 def test_derive_refuses_to_overwrite_without_force(tmp_path: Path, runner: CliRunner) -> None:

@@ -22,7 +22,7 @@ from shocktwin.rules_engine.ruleset import rules_json_schema
 
 HERE = Path(__file__).parent
 BAD = HERE / "bad_rules"
-RULES = HERE.parents[1] / "rules"
+RULES = HERE / "examples"
 # Files that cannot carry an "# expect:" comment.
 NO_COMMENT = {"empty.yaml": ["empty.yaml: the file is empty"]}
 
@@ -58,13 +58,30 @@ def test_bad_rules_folder_covers_the_hostile_cases() -> None:
 # --------------------------------------------------------------------------- lint
 
 
-@pytest.mark.parametrize("name", ["baseline", "weakened", "strict"])
-def test_lint_example_files_exit_clean(name: str, runner: CliRunner) -> None:
-    result = runner.invoke(rules_app, ["lint", str(RULES / f"{name}.yaml"),
-                                       "--scenario", "demo_plant"])
+BUNDLED_RULES = HERE.parents[1] / "scenarios" / "reference" / "rules"
+
+
+@pytest.mark.parametrize(("rules", "scenario"), [
+    ("valve_incoming", "valve_quality"), ("valve_incoming", "valve_earthquake"),
+    ("column_incoming", "column_discontinued"), ("photoresist", "photoresist_switch"),
+    ("valve_regulation_2027", "regulation_change")])
+def test_a_bundled_rule_set_lints_clean_against_its_scenario(rules: str, scenario: str,
+                                                            runner: CliRunner) -> None:
+    result = runner.invoke(rules_app, ["lint", str(BUNDLED_RULES / f"{rules}.yaml"),
+                                       "--scenario", scenario])
     assert result.exit_code == EXIT_CLEAN, result.output
     assert "0 errors, 0 warnings" in result.output
-    assert "info: " in result.output  # the housing plan is not used by the demo plant
+
+
+@pytest.mark.parametrize("scenario", [[], ["--scenario", "demo_plant"]])
+def test_lint_fails_a_rule_set_that_loading_refuses(scenario: list[str],
+                                                     runner: CliRunner) -> None:
+    """strict.yaml asks for quarantine and stop_line, which the twin does not carry out:
+    loading it into a scenario refuses it, so lint fails it too, with or without a plant."""
+    result = runner.invoke(rules_app, ["lint", str(RULES / "strict.yaml"), *scenario])
+    assert result.exit_code == EXIT_FINDINGS, result.output
+    assert "the twin does not carry out 'quarantine' actions" in result.output
+    assert "[not-in-twin]" in result.output
 
 
 def write_rules(tmp_path: Path, when: str) -> Path:
@@ -202,7 +219,7 @@ def test_mounted_commands_and_schema(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == json.loads(json.dumps(schema_rules()))
     assert schema_rules() == rules_json_schema()
-    result = runner.invoke(app, ["rules", "lint", str(RULES / "strict.yaml")])
+    result = runner.invoke(app, ["rules", "lint", str(BUNDLED_RULES / "valve_incoming.yaml")])
     assert result.exit_code == EXIT_CLEAN, result.output
 
 

@@ -40,7 +40,7 @@ from shocktwin.rules_engine.spc import NelsonRule, WesternElectricRule
 from shocktwin.rules_engine.switching import SwitchingVariant
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "rules"
+RULES = ROOT / "tests" / "rules_engine" / "examples"
 DATA = ROOT / "rules_engine" / "data"
 EXAMPLES = ("baseline", "weakened", "strict")
 
