@@ -35,12 +35,15 @@ switching states carry over for materials that stay planned, and the journal get
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shocktwin.rules_engine.ruleset import (
+    ActionType,
     CompiledPlan,
     CompiledRules,
     RuleSet,
@@ -49,8 +52,15 @@ from shocktwin.rules_engine.ruleset import (
 )
 from shocktwin.rules_engine.sampling import SamplingPlan, Severity
 from shocktwin.rules_engine.switching import LotOutcome, SwitchingProcedure
+from shocktwin.twin.model.events import (
+    DataLost,
+    InspectionSwitched,
+    LotInspected,
+    RulesReloaded,
+    TriggerFired,
+)
 from shocktwin.twin.model.lever import Combine, Lever
-from shocktwin.twin.model.part import LotJob
+from shocktwin.twin.model.part import LotJob, LotKind
 from shocktwin.twin.model.station import InspectionStation
 from shocktwin.twin.model.supplier import Buffer
 
@@ -61,6 +71,12 @@ __all__ = ["MaterialState", "RuleEngine"]
 
 _PPM_WINDOW_H = 90 * 24.0
 _CPK_WINDOW_H = 30 * 24.0
+
+
+#: The statistics a running twin keeps up to date for triggers, in the order
+#: ``RuleEngine.statistics`` computes them; ``fit.SUPPORTED_STATISTICS`` is this set.
+MEASURED = ("supplier.cpk", "supplier.otd", "lot.rejected_in_last_5", "lot.rejected_in_last_10",
+            "lot.accepted_in_a_row", "lot.defect_rate", "supplier.ppm", "station.queue")
 
 
 class MaterialState:
@@ -134,12 +150,12 @@ class RuleEngine:
         self.ruleset_path = path
         self._trigger_since.clear()
         self._trigger_fired.clear()
-        self.model.log(
-            "RulesReloaded", reason=reason,
+        self.model.log(RulesReloaded(
+            self.kernel.now(), reason=reason,
             from_rules=old.name if old else None,
             from_hash=old_compiled.content_hash if old_compiled else None,
             to_rules=ruleset.name, to_hash=compiled.content_hash,
-            changes=diff_rules(old, ruleset) if old is not None else ["rule set installed"])
+            changes=diff_rules(old, ruleset) if old is not None else ["rule set installed"]))
 
     def substitute(self, drafted: RuleSet, material: str, *, reason: str) -> None:
         """A backup supplier took over ``material``: its drafted plan replaces the
@@ -173,30 +189,31 @@ class RuleEngine:
         sampling: SamplingPlan | None = None
         if state.full_lots > 0:
             state.full_lots -= 1
-            kind = "screen"
+            kind = LotKind.SCREEN
         elif station.sample_floor.value >= 1.0:
-            kind = "screen"  # a shock forced 100 % inspection at the station
+            kind = LotKind.SCREEN  # a shock forced 100 % inspection at the station
         elif self.data_down.value >= 2.0:
-            kind = "screen"  # the safe plan while data is down is 100 % inspection
+            kind = LotKind.SCREEN  # the safe plan while data is down is 100 % inspection
         elif state.switching is not None and state.switching.discontinued:
             # Acceptance sampling is discontinued (5 lots not accepted on tightened) until
             # the supplier corrects; meanwhile every lot is sorted in full.
-            kind = "screen"
+            kind = LotKind.SCREEN
         else:
             severity = Severity.TIGHTENED if self.data_down.value >= 1.0 else state.severity()
             sampling = plan.plan_for(ordered, severity)
-            kind = "screen" if sampling is None or sampling.full_inspection else "sample"
-            if kind == "sample" and self._skip(state):
-                self.model.log("LotInspected", material=buffer.material, supplier=supplier_id,
-                               lot_size=ordered, decision="skipped", severity=None, n=0,
-                               found=0)
+            kind = LotKind.SCREEN if sampling is None or sampling.full_inspection \
+                else LotKind.SAMPLE
+            if kind is LotKind.SAMPLE and self._skip(state):
+                self.model.log(LotInspected(
+                    self.kernel.now(), material=buffer.material, supplier=supplier_id,
+                    lot_size=ordered, decision="skipped", severity=None, n=0, found=0))
                 buffer.receive(flags)
                 return
-        units = (sampling.n if kind == "sample" and sampling else ordered) + first_article
+        units = (sampling.n if kind is LotKind.SAMPLE and sampling else ordered) + first_article
         work = sum(station.service() for _ in range(units))
         job = LotJob(buffer.material, buffer, flags, ordered, kind, sampling,
-                     sampling.n if kind == "sample" and sampling else ordered, work,
-                     self._lot_done)
+                     sampling.n if kind is LotKind.SAMPLE and sampling else ordered, work,
+                     self._lot_done, supplier=supplier_id)
         station.arrive_lot(job)
 
     def _skip(self, state: MaterialState) -> bool:
@@ -215,7 +232,7 @@ class RuleEngine:
             else station.false_reject
         detection = min(base * station.detection_factor.value, 1.0)
         n_def = sum(flags)
-        if job.kind == "sample":
+        if job.kind is LotKind.SAMPLE:
             n = job.sample
             k = int(self.rng.hypergeometric(n_def, len(flags) - n_def, n)) if n_def else 0
             caught = int(self.rng.binomial(k, detection)) if k else 0
@@ -230,14 +247,15 @@ class RuleEngine:
             station.rejected += found
             if state is not None and self.data_down.value <= 0.0:
                 self._record(state, plan, found, n, accepted, station)
-            self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
-                           decision="accepted" if accepted else "rejected_screened",
-                           severity=plan.severity.value, n=n, found=found)
+            self.model.log(LotInspected(
+                self.kernel.now(), material=job.material, supplier=job.supplier,
+                lot_size=job.ordered, decision="accepted" if accepted else "rejected_screened",
+                severity=plan.severity.value, n=n, found=found))
             if not accepted:
                 rest = len(flags) - (n - found)
                 work = sum(station.service() for _ in range(max(rest, 0)))
-                screen = LotJob(job.material, job.buffer, flags, job.ordered, "screen", None,
-                                rest, work, self._lot_done)
+                screen = LotJob(job.material, job.buffer, flags, job.ordered, LotKind.SCREEN, None,
+                                rest, work, self._lot_done, supplier=job.supplier)
                 station.arrive_lot(screen)
                 return
         else:
@@ -253,9 +271,10 @@ class RuleEngine:
                 # a whole lot inspected (not a rejected lot's rest, not a re-inspection)
                 if state is not None and self.data_down.value <= 0.0:
                     self._count(state, job.sample, caught + false)
-                self.model.log("LotInspected", material=job.material, lot_size=job.ordered,
-                               decision="inspected_full", severity=None, n=job.sample,
-                               found=caught + false)
+                self.model.log(LotInspected(
+                    self.kernel.now(), material=job.material, supplier=job.supplier,
+                    lot_size=job.ordered, decision="inspected_full", severity=None,
+                    n=job.sample, found=caught + false))
         job.buffer.receive(flags, ordered=job.ordered)
 
     def _count(self, state: MaterialState, inspected: int, found: int) -> None:
@@ -273,10 +292,10 @@ class RuleEngine:
         if state.switching is not None and state.override is None:
             switched = state.switching.record(LotOutcome.from_plan(plan, found))
             if switched is not None:
-                self.model.log("InspectionSwitched", material=state.plan.material,
-                               from_state=switched.from_state.value,
-                               to_state=switched.to_state.value,
-                               reason=switched.reason.value)
+                self.model.log(InspectionSwitched(
+                    self.kernel.now(), material=state.plan.material,
+                    from_state=switched.from_state.value, to_state=switched.to_state.value,
+                    reason=switched.reason.value))
         self._evaluate(state.plan.material, station)
 
     def lose_data(self, recovery_point_h: float, *, reason: str, once: bool = False) -> None:
@@ -299,10 +318,10 @@ class RuleEngine:
             for flags in buffer.pull_recent(since):
                 pulled += len(flags)
                 work = sum(station.service() for _ in range(len(flags)))
-                station.arrive_lot(LotJob(buffer.material, buffer, flags, 0, "screen", None,
+                station.arrive_lot(LotJob(buffer.material, buffer, flags, 0, LotKind.SCREEN, None,
                                           len(flags), work, self._lot_done))
-        self.model.log("DataLost", reason=reason, recovery_point_h=recovery_point_h,
-                       units_reinspected=pulled)
+        self.model.log(DataLost(self.kernel.now(), reason=reason,
+                                recovery_point_h=recovery_point_h, units_reinspected=pulled))
 
     # -- triggers -------------------------------------------------------------------------
 
@@ -320,16 +339,16 @@ class RuleEngine:
         supplier = buffer.supplier if buffer is not None else None
         recent_lots = [ok for t, ok in (supplier.deliveries if supplier else ())
                        if t >= now - _PPM_WINDOW_H]
-        return {
-            "supplier.cpk": _implied_cpk(found_30, inspected_30),
-            "supplier.otd": (sum(recent_lots) / len(recent_lots)) if recent_lots else 1.0,
-            "lot.rejected_in_last_5": float(sum(1 for a in recent[-5:] if not a)),
-            "lot.rejected_in_last_10": float(sum(1 for a in recent if not a)),
-            "lot.accepted_in_a_row": float(state.accepted_in_a_row),
-            "lot.defect_rate": state.last_defect_rate,
-            "supplier.ppm": 1e6 * found / inspected if inspected else 0.0,
-            "station.queue": float(len(station.queue)),
-        }
+        return dict(zip(MEASURED, (
+            _implied_cpk(found_30, inspected_30),
+            (sum(recent_lots) / len(recent_lots)) if recent_lots else 1.0,
+            float(sum(1 for a in recent[-5:] if not a)),
+            float(sum(1 for a in recent if not a)),
+            float(state.accepted_in_a_row),
+            state.last_defect_rate,
+            1e6 * found / inspected if inspected else 0.0,
+            float(len(station.queue)),
+        ), strict=True))
 
     def _evaluate(self, material: str, station: InspectionStation) -> None:
         compiled = self.compiled
@@ -366,25 +385,54 @@ class RuleEngine:
 
     def _fire(self, trigger: Any, material: str) -> None:
         self._trigger_fired.add((trigger.id, material))
-        self.model.log("TriggerFired", trigger=trigger.id, material=material,
-                       when=trigger.condition.text)
+        self.model.log(TriggerFired(self.kernel.now(), trigger=trigger.id, material=material,
+                                    when=trigger.condition.text))
         for action in trigger.actions:
-            kind = str(action.type)
-            target = self.materials.get(getattr(action, "material", ""), None)
-            if kind == "tighten" and target is not None:
-                target.override = Severity.TIGHTENED
-            elif kind == "normal" and target is not None:
-                target.override = None
-                if target.switching is not None and target.switching.severity != Severity.NORMAL:
-                    target.switching.require_normal()
-            elif kind == "inspect_full" and target is not None:
-                target.full_lots += action.lots
-            elif kind == "switch_supplier":
-                self.model.switch_supplier(material, action.to, reason=f"trigger {trigger.id}")
-            elif kind == "load_rules":
-                folder = self.ruleset_path.parent if self.ruleset_path else None
-                self.model.reload_rules(action.file, reason=f"trigger {trigger.id}",
-                                        relative_to=folder)
+            ACTIONS[action.type](self, action, f"trigger {trigger.id}", material)
+
+
+# --------------------------------------------------------------------------- actions
+#
+# What each trigger action does in a running twin. ``fit.SUPPORTED_ACTIONS`` is the keys of
+# ACTIONS, so the check that refuses a rule set and the run that carries it out cannot drift.
+
+
+def _material_state(engine: RuleEngine, action: Any) -> MaterialState | None:
+    return engine.materials.get(getattr(action, "material", ""), None)
+
+
+def _tighten(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    if (target := _material_state(engine, action)) is not None:
+        target.override = Severity.TIGHTENED
+
+
+def _normal(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    if (target := _material_state(engine, action)) is not None:
+        target.override = None
+        if target.switching is not None and target.switching.severity != Severity.NORMAL:
+            target.switching.require_normal()
+
+
+def _inspect_full(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    if (target := _material_state(engine, action)) is not None:
+        target.full_lots += action.lots
+
+
+def _switch_supplier(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    engine.model.switch_supplier(material, action.to, reason=reason)
+
+
+def _load_rules(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    folder = engine.ruleset_path.parent if engine.ruleset_path else None
+    engine.model.reload_rules(action.file, reason=reason, relative_to=folder)
+
+
+#: Trigger actions the twin carries out, and how.
+ACTIONS: Mapping[ActionType, Callable[[RuleEngine, Any, str, str], None]] = MappingProxyType({
+    ActionType.TIGHTEN: _tighten, ActionType.NORMAL: _normal,
+    ActionType.INSPECT_FULL: _inspect_full, ActionType.SWITCH_SUPPLIER: _switch_supplier,
+    ActionType.LOAD_RULES: _load_rules,
+})
 
 
 def _implied_cpk(found: int, inspected: int) -> float:

@@ -67,7 +67,7 @@ def _write(folder: Path, scenario: dict[str, Any], **rules: dict[str, Any]) -> P
 
 
 def _records(rep: Any, kind: str) -> list[dict[str, Any]]:
-    return [r for r in rep.log if r["kind"] == kind]
+    return [r.record() for r in rep.log if r.kind == kind]
 
 
 # Lot 1,000 at level II is code letter J; J at AQL 1.0 normal is n 80, Ac 2, Re 3.

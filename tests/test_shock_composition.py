@@ -42,7 +42,7 @@ def run(doc: dict[str, Any], shocks: list[dict[str, Any]], seed: int = SEED,
 
 
 def kinds(rep: Any, kind: str) -> list[dict[str, Any]]:
-    return [e for e in rep.log if e["kind"] == kind]
+    return [e.record() for e in rep.log if e.kind == kind]
 
 
 def test_there_are_at_least_21_shocks_in_the_six_families() -> None:

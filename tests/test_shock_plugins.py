@@ -61,7 +61,7 @@ def test_plugin_shock_is_listed_validated_and_run(installed_plugin) -> None:  # 
     plain = run_replication(parse_scenario(BASE_PLANT), 0, seed=2)
     rushed = run_replication(sc, 0, seed=2)
     assert rushed.kpis["throughput_per_h"] > plain.kpis["throughput_per_h"] * 1.05
-    assert [e["kind"] for e in rushed.log] == ["ShockStarted", "ShockEnded"]
+    assert [e.kind for e in rushed.log] == ["ShockStarted", "ShockEnded"]
 
 
 def test_without_the_plugin_the_type_is_unknown() -> None:

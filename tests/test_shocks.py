@@ -40,9 +40,9 @@ def test_long_supplier_outage_causes_stockouts_and_late_orders(base) -> None:  #
                     "duration": "6d"}])
     assert shocked.kpis["stockout_hours"] > base.kpis["stockout_hours"] + 24
     assert shocked.kpis["otd"] < base.kpis["otd"] - 0.1
-    kinds = [e["kind"] for e in shocked.log]
+    kinds = [e.kind for e in shocked.log]
     assert kinds == ["ShockStarted", "ShockEnded"]
-    assert shocked.log[0]["at_h"] == 48.0 and shocked.log[1]["at_h"] == 192.0
+    assert shocked.log[0].at_h == 48.0 and shocked.log[1].at_h == 192.0
 
 
 def test_capacity_cut_and_lead_time_inflation_cause_stockouts(base) -> None:  # type: ignore[no-untyped-def]

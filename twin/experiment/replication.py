@@ -22,6 +22,7 @@ from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, run_
 from shocktwin.twin.experiment.kpi import kpis_of, series_of
 from shocktwin.twin.kernel import Kernel, make_kernel
 from shocktwin.twin.model.base import Model
+from shocktwin.twin.model.events import ModelEvent
 from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
 
@@ -44,7 +45,7 @@ class ReplicationResult:
     snapshots: dict[str, np.ndarray]
     events: int
     wall_s: float = field(compare=False)
-    log: tuple[dict[str, Any], ...] = ()  # ShockStarted, ShockEnded, ... in time order
+    log: tuple[ModelEvent, ...] = ()  # ShockStarted, ShockEnded, ... in time order
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,8 @@ def journal_hash(result: ExperimentResult) -> str:
                              "kpis": {k: repr(v) for k, v in rep.kpis.items()},
                              "stations": [{k: repr(v) for k, v in s.items()}
                                           for s in rep.stations],
-                             "log": [{k: repr(v) for k, v in e.items()} for e in rep.log]},
+                             "log": [{k: repr(v) for k, v in e.record().items()}
+                                     for e in rep.log]},
                             sort_keys=True).encode())
         for key in sorted(rep.series):
             h.update(key.encode())
@@ -244,7 +245,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
     records: list[Any] = [RunStarted(started_utc, sc.name, sc.content_hash(), result.seed,
                                      result.engine.value, len(result.replications))]
     for r in result.replications:
-        records += [{"replication": r.replication, **e} for e in r.log]
+        records += [{"replication": r.replication, **e.record()} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
     records.append(RunFinished(ended_utc, "completed", result.verdict.holds, digest,
                                table_digests(result_tables(result))))

@@ -17,6 +17,15 @@ import numpy as np
 
 from shocktwin.errors import SimulationError
 from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.events import (
+    BackupMissing,
+    ModelEvent,
+    OrderExpedited,
+    OrdersCancelled,
+    ShockEnded,
+    ShockStarted,
+)
+from shocktwin.twin.model.kinds import CascadeOn
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Lever
 from shocktwin.twin.model.station import Station
@@ -48,7 +57,7 @@ class PlantRecord:
     inspectors: int
     sla_h: float | None
     events: int
-    log: tuple[dict[str, Any], ...] = ()
+    log: tuple[ModelEvent, ...] = ()
 
 
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
@@ -89,7 +98,7 @@ class Model:
         self._snap_h: list[float] = []
         self._snaps: dict[str, list[float]] = {k: [] for k in SNAPSHOT_KEYS}
         self._warm_areas: dict[str, tuple[float, float]] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events: list[ModelEvent] = []
         self._inspection: list[Station] = []
         self.rules: RuleEngine | None = None
 
@@ -167,7 +176,8 @@ class Model:
         if buffer is None:
             raise SimulationError(f"{reason}: no buffer holds {supplier.material!r}")
         supplier.expedite(quantity, buffer, lead_factor, premium)
-        self.log("OrderExpedited", reason=reason, supplier=supplier.id, quantity=quantity)
+        self.log(OrderExpedited(self.kernel.now(), reason=reason, supplier=supplier.id,
+                                quantity=quantity))
 
     def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
         raise SimulationError(f"{reason}: this model has no suppliers to switch")
@@ -180,12 +190,14 @@ class Model:
             return
         backup = next((s for s in buffer.sources if s is not supplier and not s.lost), None)
         if backup is None:
-            self.log("BackupMissing", reason=reason, material=supplier.material)
+            self.log(BackupMissing(self.kernel.now(), reason=reason,
+                                   material=supplier.material))
             return
         # What the stricken site still owes will not ship in time: order it elsewhere.
         cancelled = supplier.cancel_orders(buffer)
         if cancelled:
-            self.log("OrdersCancelled", reason=reason, supplier=supplier.id, units=cancelled)
+            self.log(OrdersCancelled(self.kernel.now(), reason=reason, supplier=supplier.id,
+                                     units=cancelled))
         self.switch_supplier(supplier.material, backup.id, reason=reason)
 
     def recall(self, lookback_h: float, station: Station, *, reason: str,
@@ -193,9 +205,9 @@ class Model:
         """Recall what was shipped in the last ``lookback_h``: see the plant."""
         raise SimulationError(f"{reason}: this model cannot recall shipped units")
 
-    def log(self, kind: str, **fields: Any) -> None:
+    def log(self, event: ModelEvent) -> None:
         """A journal record of something that happened during the run."""
-        self.events.append({"kind": kind, "at_h": self.kernel.now(), **fields})
+        self.events.append(event)
 
     def _schedule_shock(self, shock: Any) -> None:
         steps = shock.intensity_steps()
@@ -215,12 +227,12 @@ class Model:
             self._schedule_shock(shock.model_copy(update={
                 "id": f"{shock.id}#{k + 1}", "start": t, "onset": None}))
 
-    def _follow(self, leader: str, moment: str) -> None:
+    def _follow(self, leader: str, moment: CascadeOn) -> None:
         """Start the shocks cascading from ``leader`` at ``moment`` (started / ended)."""
         for follower in self._followers.get(leader, ()):
-            if follower.after.on.value == moment:
+            if follower.after.on is moment:
                 self._start_cascaded(follower)
-            elif follower.after.on.value == "stockout" and moment == "started":
+            elif follower.after.on is CascadeOn.STOCKOUT and moment is CascadeOn.STARTED:
                 self._stockout_watch.append(follower)
 
     def _start_cascaded(self, shock: Any) -> None:
@@ -237,14 +249,15 @@ class Model:
         shock, steps, i = arg
         at, level = steps[i]
         if i == 0:
-            self.log("ShockStarted", shock=shock.id, type=shock.type,
-                     target=shock.target, severity=shock.severity())
+            self.log(ShockStarted(self.kernel.now(), shock=shock.id, type=shock.type,
+                                  target=shock.target, severity=shock.severity()))
         shock.apply(self, level)
         if i == 0:
-            self._follow(shock.id, "started")
+            self._follow(shock.id, CascadeOn.STARTED)
         if i == 1:  # by construction, the step at the end of the shock's duration
-            self.log("ShockEnded", shock=shock.id, recovered_at_h=steps[-1][0])
-            self._follow(shock.id, "ended")
+            self.log(ShockEnded(self.kernel.now(), shock=shock.id,
+                                recovered_at_h=steps[-1][0]))
+            self._follow(shock.id, CascadeOn.ENDED)
         if i + 1 < len(steps):
             self.kernel.schedule(steps[i + 1][0] - at, self._shock_step, (shock, steps, i + 1))
 

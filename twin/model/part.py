@@ -4,6 +4,7 @@ delivered lots on their way through incoming inspection."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["LotJob", "Order", "Part"]
@@ -33,21 +34,30 @@ class Part:
         self.needs = 0  # index of the next bill-of-material line still to be picked
 
 
+class LotKind(StrEnum):
+    """How a lot at an inspection station is inspected."""
+
+    SAMPLE = "sample"  # the plan's sample of the lot
+    SCREEN = "screen"  # every unit (100 %, a rejected lot's rest, a forced full inspection)
+    RECALL = "recall"  # units shipped and called back
+
+
 class LotJob:
     """A delivered lot waiting for, or under, incoming inspection."""
 
     __slots__ = ("buffer", "done", "flags", "kind", "material", "ordered", "plan", "sample",
-                 "work_h")
+                 "supplier", "work_h")
 
     def __init__(self, material: str, buffer: Any, flags: list[bool], ordered: int,
-                 kind: str, plan: Any, sample: int, work_h: float,
-                 done: Callable[[LotJob, Any], None]) -> None:
+                 kind: LotKind, plan: Any, sample: int, work_h: float,
+                 done: Callable[[LotJob, Any], None], *, supplier: str | None = None) -> None:
         self.material = material
         self.buffer = buffer
         self.flags = flags
         self.ordered = ordered
-        self.kind = kind  # "sample" or "screen"
+        self.kind = kind
         self.plan = plan
         self.sample = sample
         self.work_h = work_h
+        self.supplier = supplier  # who delivered the lot (None for recalled units)
         self.done = done  # called with (job, station) when its inspection ends

@@ -6,6 +6,7 @@ Per-event work stays in Python lists; arrays are built once at the end.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,9 +15,15 @@ import numpy as np
 
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.base import Model, PlantRecord
+from shocktwin.twin.model.events import (
+    RecallInspected,
+    RecallStarted,
+    SourceSwitched,
+    SupplierSwitchOrdered,
+)
 from shocktwin.twin.model.feed import NO_FEEDS, Feeds
 from shocktwin.twin.model.kinds import StationKind
-from shocktwin.twin.model.part import LotJob, Order, Part
+from shocktwin.twin.model.part import LotJob, LotKind, Order, Part
 from shocktwin.twin.model.rng import UniformStream, exponential_sampler, make_sampler, stream
 from shocktwin.twin.model.station import InspectionStation, ReleaseStation, Station
 from shocktwin.twin.model.supplier import Buffer, Supplier, _lot_flags
@@ -162,16 +169,17 @@ class Plant(Model):
         first = int(np.searchsorted(self._release_h, now - lookback_h, side="left"))
         flags = [bool(f) for f in self._release_escaped[first:]]
         if not flags or not isinstance(station, InspectionStation):
-            self.log("RecallInspected", reason=reason, recalled=len(flags), found=0)
+            self.log(RecallInspected(self.kernel.now(), reason=reason, recalled=len(flags),
+                                     found=0))
             return
         work = sum(station.service() for _ in range(len(flags)))
-        job = LotJob("shipped", None, list(flags), 0, "recall", None, len(flags), work,
-                     self._recall_done)
-        self.log("RecallStarted", reason=reason, recalled=len(flags),
-                 defective=int(sum(flags)))
+        job = LotJob("shipped", None, list(flags), 0, LotKind.RECALL, None, len(flags), work,
+                     functools.partial(self._recall_done, reason=reason))
+        self.log(RecallStarted(self.kernel.now(), reason=reason, recalled=len(flags),
+                               defective=int(sum(flags))))
         station.arrive_lot(job)
 
-    def _recall_done(self, job: LotJob, station: InspectionStation) -> None:
+    def _recall_done(self, job: LotJob, station: InspectionStation, *, reason: str) -> None:
         now = self.kernel.now()
         defective = int(sum(job.flags))
         detection = min(station.detection * station.detection_factor.value, 1.0)
@@ -179,7 +187,8 @@ class Plant(Model):
         station.inspected += job.sample
         station.rejected += found
         self._scrap_h.extend([now] * found)
-        self.log("RecallInspected", recalled=job.sample, found=found)
+        self.log(RecallInspected(self.kernel.now(), reason=reason, recalled=job.sample,
+                                 found=found))
         if found:
             order = Order(len(self._order_due_h), now, now + self._due_in, found)
             self._order_created_h.append(now)
@@ -189,9 +198,9 @@ class Plant(Model):
                 self._pick(Part(order))
 
     def _source_switched(self, buffer: Buffer, to: Supplier | None, ready_h: float) -> None:
-        self.log("SourceSwitched", buffer=buffer.id, material=buffer.material,
-                 to_supplier=to.id if to is not None else None,
-                 orders_from_h=ready_h if to is not None else None)
+        self.log(SourceSwitched(self.kernel.now(), buffer=buffer.id, material=buffer.material,
+                                to_supplier=to.id if to is not None else None,
+                                orders_from_h=ready_h if to is not None else None))
         drafted = self.scenario.drafted_rules(to.id) if to is not None else None
         if drafted is not None and self.rules is not None and to is not None:
             self.rules.substitute(drafted, buffer.material, reason=f"substitution {to.id}")
@@ -202,8 +211,8 @@ class Plant(Model):
         target = self.suppliers[supplier_id]
         if target is buffer.supplier:
             return
-        self.log("SupplierSwitchOrdered", reason=reason, material=material,
-                 to_supplier=supplier_id)
+        self.log(SupplierSwitchOrdered(self.kernel.now(), reason=reason, material=material,
+                                       to_supplier=supplier_id))
         buffer.switch_to(target)
 
     def _rule_change(self, path_text: str) -> None:

@@ -1,0 +1,146 @@
+"""What happens during a run, as journal records: one frozen dataclass per kind of event,
+named in the past tense, with the hour it happened at first.
+
+The model and the rule engine create them; the journal turns each into a plain record
+(``{"kind": ..., "at_h": ..., fields...}``) with :meth:`ModelEvent.record`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["EVENT_KINDS", "BackupMissing", "DataLost", "InspectionSwitched", "LotInspected",
+           "ModelEvent", "OrderExpedited", "OrdersCancelled", "RecallInspected",
+           "RecallStarted", "RulesReloaded", "ShockEnded", "ShockStarted", "SourceSwitched",
+           "SupplierSwitchOrdered", "TriggerFired"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEvent:
+    """Base of the in-run journal records."""
+
+    at_h: float
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def record(self) -> dict[str, Any]:
+        """The journal record: its kind, then its fields in declaration order."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass(frozen=True, slots=True)
+class ShockStarted(ModelEvent):
+    shock: str
+    type: str
+    target: str | None
+    severity: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShockEnded(ModelEvent):
+    shock: str
+    recovered_at_h: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpedited(ModelEvent):
+    reason: str
+    supplier: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackupMissing(ModelEvent):
+    reason: str
+    material: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersCancelled(ModelEvent):
+    reason: str
+    supplier: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSwitched(ModelEvent):
+    buffer: str
+    material: str
+    to_supplier: str | None
+    orders_from_h: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierSwitchOrdered(ModelEvent):
+    reason: str
+    material: str
+    to_supplier: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecallStarted(ModelEvent):
+    reason: str
+    recalled: int
+    defective: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecallInspected(ModelEvent):
+    reason: str | None  # None when the recalled units were inspected after their lot
+    recalled: int
+    found: int
+
+
+@dataclass(frozen=True, slots=True)
+class LotInspected(ModelEvent):
+    material: str
+    supplier: str | None
+    lot_size: int
+    decision: str  # accepted, rejected_screened, inspected_full, skipped
+    severity: str | None  # the switching state of a sampled lot
+    n: int
+    found: int
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionSwitched(ModelEvent):
+    material: str
+    from_state: str
+    to_state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RulesReloaded(ModelEvent):
+    reason: str
+    from_rules: str | None
+    from_hash: str | None
+    to_rules: str
+    to_hash: str
+    changes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DataLost(ModelEvent):
+    reason: str
+    recovery_point_h: float
+    units_reinspected: int
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerFired(ModelEvent):
+    trigger: str
+    material: str | None
+    when: str
+
+
+#: Every kind of in-run record, by name.
+EVENT_KINDS: dict[str, type[ModelEvent]] = {
+    cls.__name__: cls for cls in (
+        ShockStarted, ShockEnded, OrderExpedited, BackupMissing, OrdersCancelled,
+        SourceSwitched, SupplierSwitchOrdered, RecallStarted, RecallInspected, LotInspected,
+        InspectionSwitched, RulesReloaded, DataLost, TriggerFired)}
+
