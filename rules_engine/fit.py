@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from shocktwin.rules_engine.ruleset import ActionType
+from shocktwin.rules_engine.runtime import ACTIONS, MEASURED
 from shocktwin.source import Loc
 from shocktwin.twin.model.kinds import StationKind
 
@@ -21,14 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SUPPORTED_ACTIONS", "SUPPORTED_STATISTICS", "plant_problems", "twin_problems"]
 
-#: Trigger actions the twin carries out.
-SUPPORTED_ACTIONS = frozenset({ActionType.TIGHTEN, ActionType.NORMAL, ActionType.INSPECT_FULL,
-                               ActionType.LOAD_RULES, ActionType.SWITCH_SUPPLIER})
+#: Trigger actions the twin carries out: those the runtime rule engine has an action for.
+SUPPORTED_ACTIONS = frozenset(ACTIONS)
 #: Statistics the twin keeps up to date for triggers.
-SUPPORTED_STATISTICS = frozenset({
-    "lot.rejected_in_last_5", "lot.rejected_in_last_10", "lot.accepted_in_a_row",
-    "lot.defect_rate", "supplier.ppm", "station.queue", "supplier.cpk", "supplier.otd",
-})
+SUPPORTED_STATISTICS = frozenset(MEASURED)
 
 
 def twin_problems(ruleset: RuleSet) -> Iterator[tuple[Loc, str]]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from shocktwin.twin.model.kinds import CascadeOn
 from shocktwin.units import Duration, PositiveDuration, Rate
 
 if TYPE_CHECKING:
@@ -71,14 +72,6 @@ class Recovery(BaseModel):
             return max(0.0, 1.0 - hours / self.over)
         level = math.exp(-hours / self.over)
         return level if level >= EXP_CUTOFF else 0.0
-
-
-class CascadeOn(StrEnum):
-    """What in another shock's course starts a cascaded shock."""
-
-    STARTED = "started"  # the other shock begins
-    ENDED = "ended"  # its full effect ends (recovery begins)
-    STOCKOUT = "stockout"  # the first stock-out of any buffer after it began
 
 
 class Cascade(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from shocktwin.shock_library.base import Family, Shock, TargetKind
 from shocktwin.shock_library.registry import register
+from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import Duration, PositiveDuration
 
 if TYPE_CHECKING:
@@ -444,7 +445,7 @@ class CyberIncident(Shock):
         down = level > 0.0
         plant.rules.data_down.set(self.id, 1.0 if down else None)
         for st in plant.stations:
-            if st.kind == "release":
+            if st.kind == StationKind.RELEASE:
                 st.capacity.set(self.id, 0.0 if down else None)
         if down:
             plant.rules.lose_data(self.recovery_point, reason=f"shock {self.id}", once=True)
@@ -468,7 +469,7 @@ class CustomerRecall(Shock):
     def _apply(self, plant: Model, level: float) -> None:
         down = level > 0.0
         for st in plant.stations:
-            if st.kind == "release":
+            if st.kind == StationKind.RELEASE:
                 st.capacity.set(self.id, 0.0 if down else None)
         if down:
             plant.recall(self.lookback, plant.station(self.target or ""),

@@ -1,4 +1,5 @@
-"""The kinds the model is built from: station kinds and the ways a shop replays its log.
+"""The kinds the model is built from: station kinds, the moments a cascaded shock follows
+and the ways a shop replays its log.
 
 The scenario format uses these same enums for its ``kind`` and ``mode`` fields, so the file,
 the model and the rules that check a rule set against a plant speak one vocabulary.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ReplayMode", "StationKind"]
+__all__ = ["CascadeOn", "ReplayMode", "StationKind"]
 
 
 class StationKind(StrEnum):
@@ -17,6 +18,14 @@ class StationKind(StrEnum):
     PROCESS = "process"
     INSPECTION = "inspection"
     RELEASE = "release"
+
+
+class CascadeOn(StrEnum):
+    """What in another shock's course starts a cascaded shock."""
+
+    STARTED = "started"  # the other shock begins
+    ENDED = "ended"  # its full effect ends (recovery begins)
+    STOCKOUT = "stockout"  # the first stock-out of any buffer after it began
 
 
 class ReplayMode(StrEnum):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.part import LotJob, Part
@@ -44,7 +45,7 @@ class Server:
 class Station:
     """A queue in front of ``servers`` identical servers (FIFO)."""
 
-    kind = "process"
+    kind: str = StationKind.PROCESS.value
 
     def __init__(self, station_id: str, servers: int, service: Callable[[], float],
                  kernel: Kernel, *, warmup_h: float, defect_draw: Callable[[], float] | None = None,
@@ -199,7 +200,7 @@ class Station:
 class InspectionStation(Station):
     """Inspectors check (a sample of) units; caught defects and false rejects go to scrap."""
 
-    kind = "inspection"
+    kind: str = StationKind.INSPECTION.value
 
     def __init__(self, station_id: str, servers: int, service: Callable[[], float],
                  kernel: Kernel, *, warmup_h: float, draw: Callable[[], float],
@@ -263,7 +264,7 @@ class InspectionStation(Station):
 class ReleaseStation(Station):
     """Quality release; with no reviewers a unit is released the moment it arrives."""
 
-    kind = "release"
+    kind: str = StationKind.RELEASE.value
 
     def __init__(self, station_id: str, servers: int | None, service: Callable[[], float] | None,
                  kernel: Kernel, *, warmup_h: float, sla_h: float) -> None:

@@ -31,6 +31,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,17 @@ from shocktwin.twin.experiment.budget import check_budget, mtd_runs
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from shocktwin.twin.resilience.recovery import resilience_of
 
-__all__ = ["MtdResult", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
+__all__ = ["MtdResult", "MtdStatus", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
            "quantile_interval", "resilience_at", "run_key"]
+
+class MtdStatus(StrEnum):
+    """How an MTD search ended."""
+
+    CONVERGED = "converged"  # the MTD is inside the range, to the resolution
+    BELOW_RANGE = "below_range"  # the hypothesis fails already at the range's low end
+    ABOVE_RANGE = "above_range"  # it still holds at the range's high end
+    NOT_CONVERGED = "not_converged"  # the replications did not settle the question
+
 
 BELOW = -math.inf  # the hypothesis fails already at the range's low end
 ABOVE = math.inf  # it still holds at the range's high end
@@ -68,7 +78,7 @@ class MtdResult:
     low: float
     high: float
     resolution: float
-    status: str  # converged | below_range | above_range | not_converged
+    status: MtdStatus
     mtd: float | None
     ci_low: float | None
     ci_high: float | None
@@ -201,7 +211,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     thresholds: dict[int, dict[str, Any]] = {}
     notes: list[str] = []
     n_target = spec.replications
-    status = "converged"
+    status = MtdStatus.CONVERGED
     try:
         while True:
             fresh = [r for r in range(n_target) if r not in thresholds]
@@ -219,7 +229,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
                 break
             n_target = min(spec.max_replications, n_target + spec.replications)
     except _BudgetExceeded:
-        status = "not_converged"
+        status = MtdStatus.NOT_CONVERGED
         notes.append(f"stopped at the budget of {spec.budget} runs")
     mtd, ci = _estimate(thresholds, p) if thresholds else (None, (None, None))
     ordered = sorted(thresholds)
@@ -228,11 +238,11 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
                                       thresholds[r].get("monotone", True))
                  for r in ordered)
     counts = Counter(k for row in rows if row.failing != ABOVE for k in row.broken)
-    if status == "converged":
+    if status is MtdStatus.CONVERGED:
         if mtd is not None and mtd == BELOW:
-            status = "below_range"
+            status = MtdStatus.BELOW_RANGE
         elif mtd is not None and mtd == ABOVE:
-            status = "above_range"
+            status = MtdStatus.ABOVE_RANGE
     non_monotone = tuple(row.replication for row in rows if not row.monotone)
     if non_monotone:
         notes.append(f"the hypothesis is not monotone in severity in replications "
@@ -241,12 +251,12 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     target = mtd_axis_value(shock, item.target) if item.target is not None else None
     finite = mtd is not None and math.isfinite(mtd)
     meets = None
-    if target is not None and mtd is not None and status != "not_converged":
+    if target is not None and mtd is not None and status is not MtdStatus.NOT_CONVERGED:
         meets = bool(mtd >= target)
     result = MtdResult(
         shock=item.shock, axis=shock.severity_axis, unit="h" if timed else "",
         probability=p, low=low, high=high, resolution=resolution, status=status,
-        mtd=mtd if finite or status in ("below_range", "above_range") else None,
+        mtd=mtd if finite or status in (MtdStatus.BELOW_RANGE, MtdStatus.ABOVE_RANGE) else None,
         ci_low=ci[0], ci_high=ci[1], replications=len(rows), runs=runs, thresholds=rows,
         binding_kpi=counts.most_common(1)[0][0] if counts else None,
         binding_counts=dict(counts), non_monotone=non_monotone, target=target,

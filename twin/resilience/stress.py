@@ -32,7 +32,7 @@ from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from shocktwin.twin.resilience.mtd import BELOW, MtdResult, RunStore, find_mtd
+from shocktwin.twin.resilience.mtd import BELOW, MtdResult, MtdStatus, RunStore, find_mtd
 
 __all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressReport",
            "compare_rules", "scenario_with_rules"]
@@ -211,9 +211,9 @@ def _compare_mtd(rb: MtdResult, rc: MtdResult, p: float, tolerance: float) -> Mt
 
 
 def _fmt_mtd(result: MtdResult, value: float) -> str:
-    if result.status == "above_range":
+    if result.status == MtdStatus.ABOVE_RANGE:
         return f"≥ {_fmt(result.high, result.unit)} (holds over the whole range)"
-    if result.status == "below_range":
+    if result.status == MtdStatus.BELOW_RANGE:
         return f"< {_fmt(result.low, result.unit)} (fails over the whole range)"
     return _fmt(value, result.unit)
 
