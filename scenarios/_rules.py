@@ -63,9 +63,7 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
     drafted = dict(_drafts(sc, file, problems))
     if problems:
         raise ScenarioError(problems, file=file)
-    sc._rulesets = loaded
-    sc._drafted = drafted
-    return sc
+    return sc.bound(rulesets=loaded, drafted=drafted)
 
 
 def _drafts(sc: Scenario, file: str | None,

@@ -49,10 +49,8 @@ def parse_scenario(data: Any, *, file: str | None = None,
                 problems.append(Problem(file, "shop", "give plant or shop, not both",
                                         line_for(lines, ("shop",))))
         raise ScenarioError(problems, file=file) from e
-    sc.with_base_dir(base_dir or Path.cwd())
-    sc._source = copy.deepcopy(data)
-    sc._file = file
-    sc._lines = dict(lines)
+    sc = sc.bound(base_dir=(base_dir or Path.cwd()).resolve(), source=copy.deepcopy(data),
+                  file=file, lines=dict(lines))
     return bind_rules(sc, file)
 
 

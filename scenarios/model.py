@@ -8,9 +8,11 @@ reports every problem at once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -682,6 +684,18 @@ class RuleChange(_Frozen):
                        "relative to this one.")
 
 
+@dataclass(frozen=True)
+class Binding:
+    """Where a scenario came from and what was loaded with it."""
+
+    base_dir: Path | None = None  # relative files in the scenario are read from here
+    source: Mapping[str, Any] | None = None  # the data as written, units and all
+    file: str | None = None  # the file it was read from
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)  # key -> line
+    rulesets: Mapping[str, Any] = field(default_factory=dict)  # by resolved path
+    drafted: Mapping[str, Any] = field(default_factory=dict)  # by backup supplier id
+
+
 class Scenario(_Frozen):
     """A whole scenario: plant, hypothesis and experiment settings."""
 
@@ -731,45 +745,50 @@ class Scenario(_Frozen):
             raise ValueError("warm-up must end before the horizon")
         return warmup
 
-    _base_dir: Path | None = PrivateAttr(None)
-    # The data the scenario was validated from (as written, units and all).
-    _source: dict[str, Any] | None = PrivateAttr(None)
-    # The file it was read from and the line of each key, to point later findings there.
-    _file: str | None = PrivateAttr(None)
-    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
-    # Rule sets the scenario refers to, by resolved path; filled by the loader.
-    _rulesets: dict[str, Any] = PrivateAttr(default_factory=dict)
-    # Plans drafted from the failure tables of backup suppliers, by supplier id.
-    _drafted: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # Where the scenario came from and what was loaded with it; set only by ``bound``, on
+    # a fresh copy, so a scenario never changes once anyone holds it.
+    _binding: Binding = PrivateAttr(default_factory=lambda: Binding())
+
+    def bound(self, **changes: Any) -> Scenario:
+        """A copy of this scenario whose binding has ``changes`` (see :class:`Binding`); the
+        scenario itself is not changed."""
+        copy = self.model_copy()
+        copy._binding = dataclasses.replace(self._binding, **changes)
+        return copy
+
+    @property
+    def binding(self) -> Binding:
+        return self._binding
 
     def drafted_rules(self, supplier_id: str) -> Any:
         """The rule set drafted for backup ``supplier_id`` from its failure table, if any."""
-        return self._drafted.get(supplier_id)
+        return self._binding.drafted.get(supplier_id)
 
     def ruleset(self, path: Path) -> Any:
         """The loaded rule set of a resolved path the scenario refers to."""
         try:
-            return self._rulesets[str(path.resolve())]
+            return self._binding.rulesets[str(path.resolve())]
         except KeyError:
             raise KeyError(f"rule set {path} was not loaded with the scenario") from None
 
     def rule_files(self) -> dict[str, str]:
         """Every rule set the scenario can load, resolved path (or the backup supplier it was
         drafted for) -> content hash."""
-        out = {k: v.content_hash() for k, v in sorted(self._rulesets.items())}
-        out.update({f"drafted for {k}": v.content_hash() for k, v in sorted(self._drafted.items())})
+        b = self._binding
+        out = {k: v.content_hash() for k, v in sorted(b.rulesets.items())}
+        out.update({f"drafted for {k}": v.content_hash() for k, v in sorted(b.drafted.items())})
         return out
 
     @property
     def source_file(self) -> str | None:
         """The file the scenario was read from (None when built in code)."""
-        return self._file
+        return self._binding.file
 
     def line_of(self, *loc: str | int) -> int | None:
         """The line of ``loc`` (e.g. ``"experiment", "replications"``) in the source file, or
         of its nearest parent written there; None when built in code."""
         for end in range(len(loc), 0, -1):
-            line = self._lines.get(loc[:end])
+            line = self._binding.lines.get(loc[:end])
             if line is not None:
                 return line
         return None
@@ -777,7 +796,7 @@ class Scenario(_Frozen):
     def resolve(self, path_text: str) -> Path:
         """A path named in the file, resolved against the folder of the scenario file."""
         path = Path(path_text).expanduser()
-        return path if path.is_absolute() else (self._base_dir or Path.cwd()) / path
+        return path if path.is_absolute() else (self._binding.base_dir or Path.cwd()) / path
 
     def store_path(self) -> Path:
         """The shop's store, resolved against the folder of the scenario file."""
@@ -786,9 +805,8 @@ class Scenario(_Frozen):
         return self.resolve(self.shop.store)
 
     def with_base_dir(self, folder: Path) -> Scenario:
-        """The same scenario, reading relative files from ``folder``."""
-        self._base_dir = folder.resolve()
-        return self
+        """A copy of the scenario that reads relative files from ``folder``."""
+        return self.bound(base_dir=folder.resolve())
 
     @property
     def bucket_h(self) -> float:

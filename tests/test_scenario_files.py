@@ -111,3 +111,18 @@ def test_schema_accepts_the_bundled_scenarios() -> None:
 def test_replay_scenarios_validate(path: Path, runner) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(cli.app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_scenario_never_changes_once_built(tmp_path: Path) -> None:
+    """Where a scenario reads its files from, its source and its rule sets are set on a
+    fresh copy, never on a scenario someone already holds."""
+    import pydantic
+
+    sc = load_scenario(reference_scenario("valve_quality"))
+    before = (sc.resolve("x.csv"), sc.rule_files(), sc.source_file, sc.binding)
+    moved = sc.with_base_dir(tmp_path)
+    assert moved is not sc and moved.resolve("x.csv") == tmp_path.resolve() / "x.csv"
+    assert (sc.resolve("x.csv"), sc.rule_files(), sc.source_file, sc.binding) == before
+    assert moved.rule_files() == sc.rule_files()  # what was loaded with it comes along
+    with pytest.raises(pydantic.ValidationError):
+        sc.horizon = 1.0  # type: ignore[misc]

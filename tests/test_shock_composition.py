@@ -299,8 +299,8 @@ def test_earthquake_activates_the_backup_and_its_parameter_pack() -> None:
     # The stem-seal leak (S 9) of the parameter pack makes the new valve's plan high risk.
     assert "valve: level II → III (larger samples)" in reload["changes"]
     # Without the backup plan the plant waits for the site: more stock-outs.
-    plain = deep_update(sc._source, {})
+    plain = deep_update(dict(sc.binding.source or {}), {})
     plain["shocks"][0].pop("backup_after")
-    alone = run_replication(parse_scenario(plain, base_dir=sc._base_dir), 0,
+    alone = run_replication(parse_scenario(plain, base_dir=sc.binding.base_dir), 0,
                             seed=sc.experiment.seed)
     assert alone.kpis["stockout_hours"] > rep.kpis["stockout_hours"] + 48

@@ -68,10 +68,10 @@ def apply_decisions(scenario: Scenario, decisions: dict[str, Any]) -> Scenario:
     """The scenario as written with each variable's value put at its path, validated."""
     from shocktwin.scenarios.loader import parse_scenario
 
-    source = scenario._source
+    source = scenario.binding.source
     if source is None or scenario.optimize is None:
         raise ValueError("the scenario was not loaded from data with an optimize block")
-    data = copy.deepcopy(source)
+    data = copy.deepcopy(dict(source))
     problems = []
     for i, var in enumerate(scenario.optimize.variables):
         try:
@@ -83,7 +83,7 @@ def apply_decisions(scenario: Scenario, decisions: dict[str, Any]) -> Scenario:
         raise ScenarioError(problems)
     data.pop("optimize", None)
     try:
-        return parse_scenario(data, base_dir=scenario._base_dir)
+        return parse_scenario(data, base_dir=scenario.binding.base_dir)
     except ScenarioError as e:
         where = ", ".join(f"{k}={v!r}" for k, v in decisions.items())
         raise ScenarioError([Problem(p.file, p.path, f"{p.message} (with {where})", p.line)
