@@ -21,7 +21,8 @@ from shocktwin.cli._errors import EXIT_INVALID, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
-from shocktwin.errors import Problem, ScenarioError, ShocktwinError
+from shocktwin.errors import Problem, ScenarioError, ShocktwinError, SimulationError
+from shocktwin.files import write_atomic
 from shocktwin.scenarios.model import TIME_KPIS, Engine, Kpi
 
 app = typer.Typer(
@@ -350,7 +351,6 @@ def derive(
 ) -> None:
     """Write a runnable job-shop scenario derived from an ingested MES log."""
     import os
-    import tempfile
 
     from shocktwin.errors import Problem, ScenarioError
     from shocktwin.scenarios.model import ReplayMode
@@ -367,11 +367,7 @@ def derive(
     folder = out.resolve().parent
     store_ref = os.path.relpath(db.resolve(), folder)
     derived = derive_scenario(db, source, name=name, store_ref=store_ref, mode=replay_mode)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(derived.yaml_text)
-    os.replace(tmp, out)
+    write_atomic(out, derived.yaml_text, error=ScenarioError)
     stdout.print(f"{out}: {len(derived.resources)} resources, {derived.cases} work orders, "
                  f"{derived.operations} operation reports, {derived.n_variants} routing "
                  f"variants over {derived.span_h / 24:.1f} days", highlight=False)
@@ -508,7 +504,8 @@ def mtd(
            "seed": sc.experiment.seed if seed is None else seed,
            "runs_reused": store.loaded, "shocks": [_mtd_json(r) for r in results]}
     if out is not None:
-        _write_atomic(out / "mtd.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_atomic(out / "mtd.json", json.dumps(doc, indent=2, allow_nan=False) + "\n",
+                     error=SimulationError)
     if as_json:
         print(json.dumps(doc, indent=2, allow_nan=False))
     else:
@@ -518,17 +515,6 @@ def mtd(
                  or r.iso22301.get("recovered_within_rto") is False
                  or r.iso22301.get("mbco_kept") is False for r in results)
     raise typer.Exit(EXIT_VIOLATED if failed else EXIT_HOLDS)
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, target)
 
 
 def _axis(value: float | None, unit: str) -> str:
@@ -704,7 +690,8 @@ def optimize(
            "runs": result.runs, "front": [point(c) for c in result.front],
            "evaluated": [point(c) for c in result.evaluated]}
     if out is not None:
-        _write_atomic(out / "pareto.json", json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_atomic(out / "pareto.json", json.dumps(doc, indent=2, allow_nan=False) + "\n",
+                     error=SimulationError)
     if as_json:
         print(json.dumps(doc, indent=2, allow_nan=False))
         return
@@ -770,10 +757,10 @@ def stress(
         report = compare_rules(loaded, baseline, candidate, tolerance=tolerance,
                                executor=runner, store=store)
     if junit is not None:
-        _write_atomic(junit, junit_xml(report))
+        write_atomic(junit, junit_xml(report), error=SimulationError)
     summary = markdown_summary(report)
     if markdown is not None:
-        _write_atomic(markdown, summary)
+        write_atomic(markdown, summary, error=SimulationError)
     if as_json:
         def clean(x: Any) -> Any:
             if isinstance(x, float):

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -272,6 +270,7 @@ def derive_command(
     Exit 0 when the rule set was written, 2 for a bad table or an --out that exists.
     """
     from shocktwin.errors import RuleError
+    from shocktwin.files import write_atomic
     from shocktwin.rules_engine.failures import assess_row, draft_plan, dump_rules, load_failures
 
     if out.is_dir():
@@ -286,10 +285,7 @@ def derive_command(
     name = failures.stem if _IDENT.fullmatch(failures.stem) else None
     ruleset = draft_plan(rows, material=material, new_supplier=not existing_supplier,
                          name=name, source=failures.name)
-    try:
-        _write_atomically(out, dump_rules(ruleset))
-    except OSError as e:
-        raise RuleError(f"cannot write: {e.strerror or e}", file=str(out)) from None
+    write_atomic(out, dump_rules(ruleset), error=RuleError)
 
     drafted = {p.material: {c.name for c in p.characteristics} for p in ruleset.plans}
     table = Table(title=f"{failures}: risk by row", title_justify="left")
@@ -323,29 +319,6 @@ def _plan_text(plan: Plan) -> str:
     names = ", ".join(c.name for c in plan.characteristics) or "none"
     parts.append(f"inspects {names}")
     return "; ".join(parts)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename it over: a reader never sees
-    half a file, and a failed write leaves the old one."""
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private; give it the mode a plain write would have.
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def schema_rules() -> dict[str, Any]:

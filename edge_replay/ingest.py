@@ -5,7 +5,8 @@ the store in one step:
 
 - **Atomic.** The work happens in a temporary copy of the store beside it, which replaces
   the store (``os.replace``) only once everything is written. An error or an interruption
-  leaves the previous store as it was, and the temporary file is removed.
+  leaves the previous store as it was, and the temporary file is removed. The new store
+  keeps the mode of the one it replaces (a new one gets the caller's umask).
 - **Idempotent.** A source is identified by its absolute path; ingesting it again first
   removes the rows, quarantine entries and ingest records it left last time.
 - **Nothing dropped silently.** A row that cannot be used (unreadable value, missing
@@ -44,6 +45,7 @@ from shocktwin.edge_replay.mapping import (
 )
 from shocktwin.edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
 from shocktwin.errors import Problem, ReplayError
+from shocktwin.files import creation_mode
 
 __all__ = ["GENERIC_FORMATS", "IngestReport", "SourceFormat", "TableCounts", "ingest"]
 
@@ -169,6 +171,8 @@ def ingest(
     tmp = db_path.with_name(f".{db_path.name}.{secrets.token_hex(6)}.duckdb.tmp")
     try:
         if db_path.exists():
+            # Private while it is staged (it holds the store's rows); copyfile keeps the mode.
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             shutil.copyfile(db_path, tmp)
         try:
             con = duckdb.connect(str(tmp))
@@ -189,6 +193,9 @@ def ingest(
             # An exception's traceback keeps this frame alive; without the reference the
             # closed connection can be freed before interpreter exit.
             del con
+        # The copy has the umask's mode: give it the replaced store's (a private store
+        # stays private), or the umask's when the store is new.
+        os.chmod(tmp, creation_mode(db_path))
         _fsync(tmp)
         os.replace(tmp, db_path)
     except duckdb.Error as e:

@@ -2,14 +2,14 @@
 
 Tables go to one DuckDB file (``results.duckdb``) or to Parquet files, written through
 DuckDB from Arrow tables in bulk. Every file is written beside its final name and renamed
-into place, so a failed write never leaves a half-written result.
+into place (``shocktwin.files.write_atomic``), so a failed write never leaves a half-written
+result; a new file gets the caller's umask, a replaced one keeps its mode.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from shocktwin.errors import SimulationError
+from shocktwin.files import write_atomic
 
 __all__ = ["ResultsFormat", "write_results"]
 
@@ -41,33 +42,20 @@ def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, C
              for name, cols in tables.items()}
     written: list[Path] = []
     fmt = ResultsFormat(fmt)
+
+    def write(target: Path, content: str | Callable[[Path], None]) -> None:
+        written.append(write_atomic(target, content, error=SimulationError, what="results"))
+
     try:
         if fmt is ResultsFormat.DUCKDB:
-            written.append(_atomic(out / "results.duckdb", lambda tmp: _to_duckdb(tmp, arrow)))
+            write(out / "results.duckdb", lambda tmp: _to_duckdb(tmp, arrow))
         else:
             for name, table in arrow.items():
-                written.append(_atomic(out / f"{name}.parquet",
-                                       lambda tmp, t=table: _to_parquet(tmp, t)))
-        written.append(_atomic(out / "journal.json",
-                               lambda tmp: tmp.write_text(journal_json, encoding="utf-8")))
-    except (OSError, duckdb.Error) as e:
+                write(out / f"{name}.parquet", functools.partial(_to_parquet, table=table))
+        write(out / "journal.json", journal_json)
+    except duckdb.Error as e:
         raise SimulationError(f"cannot write results: {e}", file=str(out)) from e
     return written
-
-
-def _atomic(target: Path, write) -> Path:  # type: ignore[no-untyped-def]
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        tmp.unlink()  # DuckDB wants to create its file itself
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        raise
-    return target
 
 
 def _to_duckdb(path: Path, tables: Mapping[str, pa.Table]) -> None:

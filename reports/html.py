@@ -16,10 +16,8 @@ import dataclasses
 import html
 import json
 import math
-import os
 import re
 import shlex
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from typing import Any, TypeGuard
 import numpy as np
 
 from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationError
+from shocktwin.files import write_atomic
 from shocktwin.reports import _figures as figs
 
 __all__ = ["REPORT_FORMAT", "SECTIONS", "ParetoFront", "ResultsFolder", "load_results",
@@ -1232,23 +1231,4 @@ def write_report(results_dirs: Sequence[str | Path], out_path: str | Path, *,
                  title: str | None = None, generated_utc: str | None = None) -> Path:
     """Render the report and write it to ``out_path`` atomically; returns the path."""
     text = render_report(results_dirs, title=title, generated_utc=generated_utc)
-    target = Path(out_path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent)
-    except OSError as e:
-        raise SimulationError(f"cannot write the report: {e.strerror}",
-                              file=str(target)) from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes it private; a report is shared
-        os.replace(tmp, target)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise SimulationError(f"cannot write the report: {e.strerror}",
-                                  file=str(target)) from e
-        raise
-    return target
+    return write_atomic(out_path, text, error=SimulationError, what="the report")

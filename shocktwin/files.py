@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from shocktwin.errors import ShocktwinError
@@ -34,11 +36,20 @@ def creation_mode(replacing: Path | None = None) -> int:
     0o666 less the caller's umask (what ``open(path, "w")`` gives)."""
     if replacing is not None:
         with contextlib.suppress(OSError):
-            return replacing.stat().st_mode & 0o7777
-    with _umask_lock:  # os.umask can only be read by setting it
+            return replacing.stat().st_mode & 0o777
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _umask_lock:  # elsewhere os.umask can only be read by setting it
         mask = os.umask(0o022)
         os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
 def read_bytes(path: str | Path, *, limit: int = DEFAULT_READ_LIMIT,
@@ -78,46 +89,85 @@ def read_text(path: str | Path, *, limit: int = DEFAULT_READ_LIMIT,
 
 
 def temp_path(target: Path) -> Path:
-    """A fresh temporary path beside ``target`` (same filesystem, so a rename is atomic)."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
-                                dir=target.parent)
-    os.close(fd)
-    return Path(name)
+    """A fresh, empty, private temporary file beside ``target`` (same filesystem, so a rename
+    is atomic), named ``.<target name>.<12 hex digits>.tmp``."""
+    while True:
+        name = target.parent / f".{target.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return name
 
 
-def _stale_temps(target: Path) -> Iterator[Path]:
-    with contextlib.suppress(OSError):
-        yield from target.parent.glob(f".{_glob_escape(target.name)}.*{TEMP_SUFFIX}")
+def _temps_of(target: Path) -> re.Pattern[str]:
+    """Names of ``target``'s temporary files and of what DuckDB keeps beside one
+    (``<temp>.wal``, the ``<temp>.tmp`` spill folder). The random tag has no dot, so the
+    temporary of another file whose name starts the same (``mtd.json.bak``) never matches."""
+    return re.compile(re.escape(f".{target.name}.") + r"[0-9a-f]{12}"
+                      + re.escape(TEMP_SUFFIX) + r"(?:\.wal|\.tmp)?")
 
 
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+def _remove_temp(path: Path) -> None:
+    """Remove a temporary file with what DuckDB may have kept beside it."""
+    for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _stale_temps(target: Path) -> list[Path]:
+    names = _temps_of(target)
+    try:
+        with os.scandir(target.parent) as entries:
+            return [Path(e.path) for e in entries if names.fullmatch(e.name)]
+    except OSError:
+        return []
+
+
+def _fsync_path(path: Path, *, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], object], *,
                  mode: int | None = None, fsync: bool = True,
-                 error: type[ShocktwinError] = ShocktwinError) -> Path:
+                 error: type[ShocktwinError] = ShocktwinError, what: str = "") -> Path:
     """Write ``target`` as a whole or not at all; returns its path.
 
     ``content`` is text (UTF-8), bytes, or a function that writes a file at the path it is
     given (the path does not exist yet, so a database may create it). The file gets ``mode``
     if given, else the mode of the file it replaces, else what the caller's umask allows.
     Temporary files left by a killed earlier write of the same target are removed first.
-    An OS failure (read-only folder, full disk) is raised as ``error`` naming the target.
+    An OS failure (read-only folder, full disk) is raised as ``error`` naming the target,
+    worded "cannot write ``what``: why" (``what`` may be empty); any other exception of
+    ``content`` passes through. Either way the previous file is as it was and no temporary
+    file is left.
     """
     path = Path(target)
-    bits = mode if mode is not None else creation_mode(path if path.exists() else None)
+    label = f"cannot write {what}".rstrip()
+
+    def failed(e: OSError) -> ShocktwinError:
+        return error(f"{label}: {e.strerror or e}", file=str(path))
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        bits = mode if mode is not None else creation_mode(path if path.exists() else None)
         for stale in _stale_temps(path):
-            stale.unlink(missing_ok=True)
+            _remove_temp(stale)
         tmp = temp_path(path)
     except OSError as e:
-        raise error(f"cannot write: {e.strerror or e}", file=str(path)) from e
+        raise failed(e) from e
     try:
         if callable(content):
-            tmp.unlink()
+            tmp.unlink()  # the writer creates the file itself (DuckDB insists)
             content(tmp)
+            if fsync:
+                _fsync_path(tmp)
         else:
             data = content.encode("utf-8") if isinstance(content, str) else content
             with tmp.open("wb") as fh:
@@ -128,9 +178,11 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
         os.chmod(tmp, bits)
         os.replace(tmp, path)
     except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        _remove_temp(tmp)
         if isinstance(e, OSError):
-            raise error(f"cannot write: {e.strerror or e}", file=str(path)) from e
+            raise failed(e) from e
         raise
+    if fsync:  # the rename itself survives a crash once the folder is on disk
+        with contextlib.suppress(OSError):
+            _fsync_path(path.parent, directory=True)
     return path
