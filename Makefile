@@ -27,16 +27,16 @@ STORE  := $(OUT)/plant.duckdb
 # then the reference cases and their management-review report (out/demo/report.html).
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
 demo: $(VENV)/.installed
-	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) --force || test $$? -eq 1
 	$(BIN)/shocktwin ingest data/scms_delivery_history/SCMS_Delivery_History_Dataset.csv --format scms --db $(STORE)
 	$(BIN)/shocktwin ingest data/secom_labels_uci/secom_labels.data --format secom --db $(STORE)
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
-	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay || test $$? -eq 1
-	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai || test $$? -eq 1
-	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake || test $$? -eq 1
-	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued || test $$? -eq 1
-	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch || test $$? -eq 1
-	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay --force || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai --force || test $$? -eq 1
+	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake --force || test $$? -eq 1
+	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued --force || test $$? -eq 1
+	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1
+	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1
 	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
 	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
 	    $(OUT)/photoresist-switch $(OUT)/regulation-change -o $(OUT)/report.html

@@ -23,7 +23,9 @@ from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
 from shocktwin.errors import Problem, ScenarioError, ShocktwinError, SimulationError
 from shocktwin.files import write_atomic
-from shocktwin.scenarios.model import TIME_KPIS, Engine, Kpi
+from shocktwin.kpis import SHARE_KPIS
+from shocktwin.kpis import format_kpi as _fmt
+from shocktwin.twin.kernel import Engine
 
 app = typer.Typer(
     name="shocktwin",
@@ -97,11 +99,14 @@ def run(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    force: Annotated[bool, typer.Option(help="Write into an --out folder that is not empty.")
+                     ] = False,
 ) -> None:
     """Run a scenario's replications; print KPIs with 95 % CIs and the hypothesis verdict.
 
     Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
     """
+    from shocktwin.edge_replay.results import check_results_folder
     from shocktwin.scenarios.loader import load_scenario
     from shocktwin.twin.experiment.replication import run_experiment
     from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
@@ -111,6 +116,8 @@ def run(
     spec = _executor(executor, workers, scheduler)
     path = _scenario_path(scenario)
     sc = load_scenario(path)
+    if out is not None:
+        check_results_folder(out, replace=force)  # before the run, not after it
     started = utc_now()
     with _progress(f"{sc.name}", enabled=not as_json) as progress:
         result = run_experiment(sc, replications=replications, seed=seed, engine=engine,
@@ -122,7 +129,7 @@ def run(
     if out is not None:
         journal = make_journal(result, started_utc=started, ended_utc=ended,
                                scenario_file=str(path), command=sys.argv)
-        written = save_results(result, journal, out, fmt)
+        written = save_results(result, journal, out, fmt, replace=force)
         chain = journal.chain_hash
     digest = journal_hash(result)
     if as_json:
@@ -205,21 +212,6 @@ def _result_json(result: Any, digest: str, written: list[Path]) -> dict[str, Any
     }
 
 
-def _fmt(kpi: str, x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    if kpi in TIME_KPIS:
-        from shocktwin.units import format_hours
-
-        return format_hours(x)
-    if kpi in _SHARES:
-        return f"{x:.2%}"
-    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
-
-
-_SHARES = frozenset({Kpi.OTD, Kpi.RELEASE_SLA_MET, Kpi.INSPECTION_UTILISATION})
-
-
 def _print_result(result: Any, digest: str, written: list[Path]) -> None:
     sc = result.scenario
     tolerances = {c.tolerance.kpi.value: c for c in result.verdict.checks}
@@ -243,7 +235,7 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
             held = f"{check.share_within:.0%}"
         # Student-t intervals, shown within each KPI's range: all are >= 0, shares <= 1.
         low, high = max(s.ci_low, 0.0), s.ci_high
-        if kpi in _SHARES:
+        if kpi in SHARE_KPIS:
             high = min(high, 1.0)
         ci = "–" if s.n < 2 else f"{_fmt(kpi, low)} … {_fmt(kpi, high)}"
         table.add_row(kpi, _fmt(kpi, s.mean), ci, tol, held)

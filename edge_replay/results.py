@@ -20,7 +20,7 @@ import pyarrow as pa
 from shocktwin.errors import SimulationError
 from shocktwin.files import write_atomic
 
-__all__ = ["ResultsFormat", "write_results"]
+__all__ = ["ResultsFormat", "check_results_folder", "write_results"]
 
 Columns = Mapping[str, np.ndarray | list[object]]
 
@@ -30,10 +30,25 @@ class ResultsFormat(StrEnum):
     PARQUET = "parquet"
 
 
-def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, Columns],
-                  fmt: ResultsFormat | str = ResultsFormat.DUCKDB) -> list[Path]:
-    """Write ``journal.json`` and the tables; returns the paths written."""
+def check_results_folder(out_dir: str | Path, *, replace: bool = False) -> None:
+    """Refuse an output folder that already holds something, unless told to replace it, so
+    an earlier result is never overwritten by mistake (checked before a run starts)."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SimulationError("is a file, not a folder for results", file=str(out))
+    if not replace and out.is_dir() and any(out.iterdir()):
+        raise SimulationError("the folder is not empty (it may hold an earlier result); give "
+                              "--force to replace what is there, or another folder",
+                              file=str(out))
+
+
+def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, Columns],
+                  fmt: ResultsFormat | str = ResultsFormat.DUCKDB, *,
+                  replace: bool = False) -> list[Path]:
+    """Write ``journal.json`` and the tables; returns the paths written. A folder that
+    already holds something is refused unless ``replace``."""
+    out = Path(out_dir)
+    check_results_folder(out, replace=replace)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -10,6 +10,7 @@ import pytest
 import typer
 import yaml
 from conftest import BASE_PLANT, deep_update
+from typer.testing import CliRunner
 
 from shocktwin import cli
 
@@ -195,3 +196,21 @@ def test_a_command_without_its_block_names_the_file_once(runner, tmp_path, comma
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}: ") and block in line
     assert line.count(str(path)) == 1, line
+
+
+def test_run_out_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path: Path,
+                                                                   runner: CliRunner) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("an earlier result\n")
+    path = write(tmp_path)
+    refused = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out)])
+    assert refused.exit_code == 2, refused.output
+    assert f"{out}: the folder is not empty" in refused.output and "--force" in refused.output
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    forced = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
+                                     "--force"])
+    assert forced.exit_code in (0, 1), forced.output
+    assert (out / "journal.json").is_file() and (out / "keep.txt").is_file()
+    again = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out)])
+    assert again.exit_code == 2, again.output  # a result is there now: refused again

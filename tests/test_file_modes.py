@@ -87,7 +87,8 @@ def test_run_outputs(tmp_path: Path, fmt: str) -> None:
     path = scenario(tmp_path, BASE_PLANT)
 
     def write(out: Path, again: bool) -> list[Path]:
-        invoke("run", str(path), "-n", "2", "--out", str(out), "--format", fmt, codes=(0, 1))
+        invoke("run", str(path), "-n", "2", "--out", str(out), "--format", fmt,
+               *(["--force"] if again else []), codes=(0, 1))
         no_temporaries(out)
         written = sorted(out.iterdir())  # the journal and every table
         assert out / "journal.json" in written

@@ -339,8 +339,10 @@ def result_tables(result: ExperimentResult) -> dict[str, dict[str, Any]]:
 
 
 def save_results(result: ExperimentResult, journal: Journal, out_dir: str | Path,
-                 fmt: str = "duckdb") -> list[Path]:
-    """Write the journal and the measurement tables under ``out_dir``."""
+                 fmt: str = "duckdb", *, replace: bool = False) -> list[Path]:
+    """Write the journal and the measurement tables under ``out_dir`` (a folder that holds
+    something already is refused unless ``replace``)."""
     from shocktwin.edge_replay.results import write_results
 
-    return write_results(out_dir, journal.to_json(), result_tables(result), fmt)
+    return write_results(out_dir, journal.to_json(), result_tables(result), fmt,
+                         replace=replace)
