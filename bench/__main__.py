@@ -63,7 +63,7 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
 
 
 def main() -> None:
-    from bench import ingest, perf, replay, scaling
+    from bench import ingest, perf, replay, scaling, startup
 
     rows = int(os.environ.get("BENCH_ROWS", "10000000"))
     started = time.perf_counter()
@@ -71,6 +71,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cores": os.cpu_count(), "python": sys.version.split()[0], "rows": rows}
     timings: dict[str, float] = {}
+    _timed("startup", startup.run, results, timings)
     _timed("twin_vs_simpy", twin_vs_simpy, results, timings)
     # One generated log serves both: ingested once (measured), then replayed from the store.
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:

@@ -1,175 +1,47 @@
 """Inspection plans (Z1.4 sampling with switching), SPC rules, capability, and the safe
-trigger-expression language of rule sets."""
+trigger-expression language of rule sets.
+
+Names are imported on first use: a loader that needs the rule-set format does not pay for
+the sampling tables' statistics, the failure tables or the ONNX runtime.
+"""
 
 from __future__ import annotations
 
-from shocktwin.rules_engine.ai_inspection import (
-    AIInspectionModel,
-    Disposition,
-    InspectionCounts,
-    ModelMetadata,
-    count_decisions,
-    load_inspection_model,
-)
-from shocktwin.rules_engine.capability import CapabilityIndices, cp, cpk, process_capability
-from shocktwin.rules_engine.expression import (
-    CompiledExpression,
-    EvaluationError,
-    ValueKind,
-    check_expression,
-    compile_expression,
-)
-from shocktwin.rules_engine.failures import (
-    SAMPLING_BY_RISK,
-    FailureRow,
-    Risk,
-    RiskAssessment,
-    action_priority,
-    assess_row,
-    draft_plan,
-    dump_rules,
-    jeffreys_upper_bound,
-    load_failures,
-    parse_failures,
-)
-from shocktwin.rules_engine.lint import LintCode, LintFinding, LintSeverity, lint_file, lint_rules
-from shocktwin.rules_engine.ruleset import (
-    STATISTICS,
-    Action,
-    ActionType,
-    CompiledPlan,
-    CompiledRules,
-    CompiledTrigger,
-    Plan,
-    RuleSet,
-    Statistic,
-    Trigger,
-    compile_plan,
-    diff_rules,
-    load_rules,
-    parse_rules,
-    read_rules,
-    rules_json_schema,
-)
-from shocktwin.rules_engine.sampling import (
-    AQL_SERIES,
-    CODE_LETTERS,
-    InspectionLevel,
-    Measure,
-    PlanCell,
-    SamplingPlan,
-    Severity,
-    acceptance_number_one_step_tighter,
-    code_letter,
-    normalise_aql,
-    oc_curve,
-    plan_table,
-    single_sampling_plan,
-)
-from shocktwin.rules_engine.spc import (
-    ChartConstants,
-    ChartKind,
-    ControlChart,
-    IndividualsChart,
-    NelsonRule,
-    WesternElectricRule,
-    XbarRChart,
-    chart_constants,
-    individuals_chart,
-    nelson_rules,
-    p_chart,
-    western_electric_rules,
-    xbar_r_chart,
-    xbar_r_limits,
-)
-from shocktwin.rules_engine.switching import (
-    InspectionState,
-    InspectionSwitched,
-    LotOutcome,
-    SwitchingProcedure,
-    SwitchingVariant,
-    SwitchReason,
-)
+from shocktwin._lazy import lazy_exports
 
-__all__ = [
-    "AQL_SERIES",
-    "CODE_LETTERS",
-    "SAMPLING_BY_RISK",
-    "STATISTICS",
-    "AIInspectionModel",
-    "Action",
-    "ActionType",
-    "CapabilityIndices",
-    "ChartConstants",
-    "ChartKind",
-    "CompiledExpression",
-    "CompiledPlan",
-    "CompiledRules",
-    "CompiledTrigger",
-    "ControlChart",
-    "Disposition",
-    "EvaluationError",
-    "FailureRow",
-    "IndividualsChart",
-    "InspectionCounts",
-    "InspectionLevel",
-    "InspectionState",
-    "InspectionSwitched",
-    "LintCode",
-    "LintFinding",
-    "LintSeverity",
-    "LotOutcome",
-    "Measure",
-    "ModelMetadata",
-    "NelsonRule",
-    "Plan",
-    "PlanCell",
-    "Risk",
-    "RiskAssessment",
-    "RuleSet",
-    "SamplingPlan",
-    "Severity",
-    "Statistic",
-    "SwitchReason",
-    "SwitchingProcedure",
-    "SwitchingVariant",
-    "Trigger",
-    "ValueKind",
-    "WesternElectricRule",
-    "XbarRChart",
-    "acceptance_number_one_step_tighter",
-    "action_priority",
-    "assess_row",
-    "chart_constants",
-    "check_expression",
-    "code_letter",
-    "compile_expression",
-    "compile_plan",
-    "count_decisions",
-    "cp",
-    "cpk",
-    "diff_rules",
-    "draft_plan",
-    "dump_rules",
-    "individuals_chart",
-    "jeffreys_upper_bound",
-    "lint_file",
-    "lint_rules",
-    "load_failures",
-    "load_inspection_model",
-    "load_rules",
-    "nelson_rules",
-    "normalise_aql",
-    "oc_curve",
-    "p_chart",
-    "parse_failures",
-    "parse_rules",
-    "plan_table",
-    "process_capability",
-    "read_rules",
-    "rules_json_schema",
-    "single_sampling_plan",
-    "western_electric_rules",
-    "xbar_r_chart",
-    "xbar_r_limits",
-]
+_MODULES = {
+    "ai_inspection": (
+        "AIInspectionModel", "Disposition", "InspectionCounts", "ModelMetadata",
+        "count_decisions", "load_inspection_model"),
+    "capability": (
+        "CapabilityIndices", "cp", "cpk", "process_capability"),
+    "expression": (
+        "CompiledExpression", "EvaluationError", "ValueKind", "check_expression",
+        "compile_expression"),
+    "failures": (
+        "FailureRow", "Risk", "RiskAssessment", "SAMPLING_BY_RISK", "action_priority",
+        "assess_row", "draft_plan", "dump_rules", "jeffreys_upper_bound", "load_failures",
+        "parse_failures"),
+    "lint": (
+        "LintCode", "LintFinding", "LintSeverity", "lint_file", "lint_rules"),
+    "ruleset": (
+        "Action", "ActionType", "CompiledPlan", "CompiledRules", "CompiledTrigger", "Plan",
+        "RuleSet", "STATISTICS", "Statistic", "Trigger", "compile_plan", "diff_rules",
+        "load_rules", "parse_rules", "read_rules", "rules_json_schema"),
+    "sampling": (
+        "AQL_SERIES", "CODE_LETTERS", "InspectionLevel", "Measure", "PlanCell",
+        "SamplingPlan", "Severity", "acceptance_number_one_step_tighter", "code_letter",
+        "normalise_aql", "oc_curve", "plan_table", "single_sampling_plan"),
+    "spc": (
+        "ChartConstants", "ChartKind", "ControlChart", "IndividualsChart", "NelsonRule",
+        "WesternElectricRule", "XbarRChart", "chart_constants", "individuals_chart",
+        "nelson_rules", "p_chart", "western_electric_rules", "xbar_r_chart",
+        "xbar_r_limits"),
+    "switching": (
+        "InspectionState", "InspectionSwitched", "LotOutcome", "SwitchReason",
+        "SwitchingProcedure", "SwitchingVariant"),
+}
+
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -117,7 +117,6 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from scipy import stats
 
 from shocktwin.errors import Problem, RuleError, ScenarioError
 from shocktwin.rules_engine.ruleset import (
@@ -252,6 +251,8 @@ def jeffreys_upper_bound(defects: int, inspected: int,
         RuleError: counts that are not whole numbers with 0 ≤ defects ≤ inspected, inspected
             ≥ 1, or a confidence outside (0, 1).
     """
+    from scipy import stats  # heavy: imported where it is used
+
     problems = []
     for name, value, low in (("defects", defects, 0), ("inspected", inspected, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

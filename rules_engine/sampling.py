@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from shocktwin.errors import Problem, RuleError
 
@@ -384,6 +383,8 @@ def oc_curve(
         RuleError: a rate is negative, not finite, or above 1 for percent nonconforming, or
             percent nonconforming was asked for an AQL above 10.
     """
+    from scipy import stats  # heavy: imported where it is used
+
     chosen = plan.measure if measure is None else measure
     rates = np.asarray(defect_rates, dtype=np.float64)
     problems: list[Problem] = []

@@ -13,7 +13,6 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +35,7 @@ from shocktwin.errors import unknown_name
 from shocktwin.kpis import TIME_KPIS, Kpi
 from shocktwin.shock_library.base import Shock, TargetKind
 from shocktwin.source import Ident, SemanticProblems
+from shocktwin.twin.kernel import Engine
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.units import (
     DURATION_JSON_SCHEMA,
@@ -521,11 +521,6 @@ class Hypothesis(_Frozen):
 
 
 # --------------------------------------------------------------------------- experiment
-
-
-class Engine(StrEnum):
-    SIMPY = "simpy"
-    SALABIM = "salabim"
 
 
 class Experiment(_Frozen):

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]
+def lazy_exports(package: str, modules: Mapping[str, Iterable[str]]
                  ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: ``exports`` maps each public name to
-    the module (relative to the package) that defines it."""
+    """``__getattr__`` and ``__dir__`` for ``package``: ``modules`` maps each module (relative
+    to the package) to the public names it defines."""
+    exports = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         try:

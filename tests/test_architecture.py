@@ -227,3 +227,17 @@ def test_no_code_names_a_layer_outside_the_namespace() -> None:
     files += sorted((ROOT / "tests").rglob("*.py")) + sorted((ROOT / "bench").rglob("*.py"))
     found = [ref for path in files for ref in _bare_references(Path(os.path.realpath(path)))]
     assert not found, found
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """``shocktwin --help`` imports the CLI only: the engines, statistics, plots, the store,
+    the ONNX runtime and the scenario format are imported by the commands that use them
+    (bench/startup.py measures what that is worth)."""
+    code = ("import sys, shocktwin.cli; print(' '.join(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in HEAVY or m in FORMAT)))")
+    heavy = "{'scipy', 'plotly', 'onnxruntime', 'duckdb', 'dask', 'simpy', 'salabim', 'pyarrow'}"
+    fmt = "{'shocktwin.scenarios.model', 'shocktwin.rules_engine.ruleset'}"
+    done = subprocess.run([sys.executable, "-c", f"HEAVY = {heavy}; FORMAT = {fmt}; {code}"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

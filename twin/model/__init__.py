@@ -21,6 +21,6 @@ __all__ = ["Buffer", "InspectionStation", "Level", "Order", "Part", "Plant", "Pl
            "ReleaseStation", "Server", "Station", "Supplier"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
-    "Level": "level", "Order": "part", "Part": "part", "Plant": "plant", "PlantRecord": "plant",
-    "InspectionStation": "station", "ReleaseStation": "station", "Server": "station",
-    "Station": "station", "Buffer": "supplier", "Supplier": "supplier"})
+    "level": ["Level"], "part": ["Order", "Part"], "plant": ["Plant", "PlantRecord"],
+    "station": ["InspectionStation", "ReleaseStation", "Server", "Station"],
+    "supplier": ["Buffer", "Supplier"]})
