@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from shocktwin.cli._errors import EXIT_INVALID, stderr
+from shocktwin.cli._errors import EXIT_INVALID, console, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
@@ -43,7 +42,7 @@ app.add_typer(rules_app, name="rules")
 schema_app.command("rules")(print_rules_schema)
 app.command("report")(report_command)
 
-stdout = Console(soft_wrap=True)
+stdout = console()
 
 EXIT_HOLDS, EXIT_VIOLATED = 0, 1
 

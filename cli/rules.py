@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from shocktwin.cli._errors import console
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ rules_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_stdout = Console(soft_wrap=True)
+_stdout = console()
 
 
 

@@ -10,6 +10,7 @@ search varies), and fill the ``_apply`` hook that moves the plant's levers.
 from __future__ import annotations
 
 import math
+import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
@@ -173,16 +174,26 @@ class Shock(BaseModel):
 
     @classmethod
     def summary(cls) -> str:
-        """The first sentence of the docstring."""
+        """The first sentence of the docstring (an abbreviation such as "e.g." or a full stop
+        inside parentheses does not end it)."""
         text = " ".join((cls.__doc__ or "").split())
-        head, dot, _ = text.partition(". ")
-        return head + "." if dot else text
+        depth = 0
+        for i, ch in enumerate(text):
+            depth += (ch == "(") - (ch == ")")
+            if (ch == "." and depth == 0 and text[i + 1:i + 2] in (" ", "")
+                    and not _ABBREVIATION.search(text[:i + 1])):
+                return text[:i + 1]
+        return text
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
         return {"type": cls.model_fields["type"].default, "family": cls.family.value,
                 "target": cls.target_kind.value, "severity_axis": cls.severity_axis,
                 "summary": cls.summary()}
+
+
+#: Words ending in a full stop that do not end a sentence.
+_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|cf|vs|approx|incl|no)\.$", re.IGNORECASE)
 
 
 def _linear(steps: list[tuple[float, float]], end: float,

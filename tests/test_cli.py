@@ -214,3 +214,20 @@ def test_run_out_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path: Path
     assert (out / "journal.json").is_file() and (out / "keep.txt").is_file()
     again = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out)])
     assert again.exit_code == 2, again.output  # a result is there now: refused again
+
+
+def test_tables_in_a_pipe_are_not_folded_to_80_columns() -> None:
+    """In a CI log (stdout a pipe, no terminal width) a table gets a wide default, so the
+    shock list still shows what each shock does."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "shocktwin", "shocks", "list"],
+                          capture_output=True, text=True, env=env, timeout=120, check=True)
+    assert "Site disaster (e.g. an earthquake at a supplier)" in done.stdout
+    narrow = subprocess.run([sys.executable, "-m", "shocktwin", "shocks", "list"],
+                            capture_output=True, text=True, env={**env, "COLUMNS": "140"},
+                            timeout=120, check=True)
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 140

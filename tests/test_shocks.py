@@ -3,6 +3,8 @@ numbers), and leaves alone what it should not touch."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import BASE_PLANT, deep_update
 
@@ -226,3 +228,17 @@ def test_with_severity_on_a_duration_axis() -> None:
     assert sc.shocks[0].with_severity(72.0).duration == 72.0
     with pytest.raises(ValueError, match="longer than zero"):
         sc.shocks[0].with_severity(0.0)
+
+
+def test_every_shock_summary_is_its_whole_first_sentence(runner) -> None:  # type: ignore[no-untyped-def]
+    from shocktwin import cli
+
+    rows = json.loads(runner.invoke(cli.app, ["shocks", "list", "--json"]).stdout)
+    assert len(rows) >= 24
+    for row in rows:
+        text = row["summary"]
+        assert text.endswith("."), row
+        assert text.count("(") == text.count(")"), row
+        assert not text.endswith(("e.g.", "i.e.")), row
+    (site,) = [r for r in rows if r["type"] == "site_disaster"]
+    assert site["summary"].startswith("Site disaster (e.g. an earthquake at a supplier): ")
