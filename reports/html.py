@@ -28,7 +28,9 @@ import numpy as np
 
 from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationError
 from shocktwin.files import write_atomic
+from shocktwin.kpis import SHARE_KPIS, format_kpi
 from shocktwin.reports import _figures as figs
+from shocktwin.units import format_hours
 
 __all__ = ["REPORT_FORMAT", "SECTIONS", "ParetoFront", "ResultsFolder", "load_results",
            "render_report", "write_report"]
@@ -49,9 +51,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("reproducibility", "Reproducibility"),
 )
 
-_SHARE_KPIS = frozenset({"otd", "release_sla_met", "inspection_utilisation"})
-_TIME_KPIS = frozenset({"release_lead_time_mean", "release_lead_time_p95",
-                        "order_lead_time_mean", "stockout_hours"})
 #: Series drawn besides the hypothesis's own KPIs, when present.
 _CONTEXT_SERIES = ("throughput_per_h", "wip_mean", "stockout_hours", "inspection_utilisation")
 _MAX_PANELS = 6
@@ -353,25 +352,16 @@ def _point_label(fields: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- formatting
 
 
+#: Between a number and its unit in the report, so a line never breaks inside a duration.
+_NBSP = "\u00a0"
+
+
 def _hours(h: float) -> str:
-    """A duration as short text; the no-break space keeps number and unit together."""
-    if h >= 48:
-        return f"{h / 24:.4g}\u00a0d"
-    if h >= 1 or h == 0:
-        return f"{h:.4g}\u00a0h"
-    if h >= 1 / 60:
-        return f"{h * 60:.4g}\u00a0min"
-    return f"{h * 3600:.4g}\u00a0s"
+    return format_hours(h, _NBSP)
 
 
 def _fmt_kpi(kpi: str, x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    if kpi in _TIME_KPIS:
-        return _hours(x)
-    if kpi in _SHARE_KPIS:
-        return f"{x:.2%}"
-    return f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
+    return format_kpi(kpi, x, _NBSP)
 
 
 def _fmt_axis(value: object, unit: str) -> str:
@@ -604,7 +594,7 @@ def _kpi_table(f: ResultsFolder) -> str:
         mean, low, high, n = _ci(v)
         if n >= 2:
             low = max(low, 0.0)  # every KPI is >= 0 and shares are <= 1
-            high = min(high, 1.0) if kpi in _SHARE_KPIS else high
+            high = min(high, 1.0) if kpi in SHARE_KPIS else high
             ci = f"{_e(_fmt_kpi(kpi, low))} … {_e(_fmt_kpi(kpi, high))}"
         else:
             ci = "–"

@@ -92,14 +92,15 @@ def kpi_label(name: str) -> str:
     return name
 
 
-def format_kpi(name: str, value: float | None) -> str:
-    """A KPI value for people: durations with units, shares as percentages."""
+def format_kpi(name: str, value: float | None, sep: str = "") -> str:
+    """A KPI value for people: durations with units (``sep`` between number and unit),
+    shares as percentages."""
     if value is None or not math.isfinite(value):
         return "–"
     if name in TIME_KPIS:
         from shocktwin.units import format_hours
 
-        return format_hours(value)
+        return format_hours(value, sep)
     if name in SHARE_KPIS:
         return f"{value:.2%}"
     return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"

@@ -89,17 +89,18 @@ def parse_rate_per_h(value: object) -> float:
     return count / per_h
 
 
-def format_hours(hours: float) -> str:
-    """A duration in hours as short human text: 0.25 → '15min', 36 → '1.5d'."""
+def format_hours(hours: float, sep: str = "") -> str:
+    """A duration in hours as short human text: 0.25 → '15min', 36 → '1.5d'; ``sep`` goes
+    between number and unit (a report uses a no-break space)."""
     if not math.isfinite(hours):
         return str(hours)
     if hours >= 48:
-        return f"{hours / 24:.4g}d"
+        return f"{hours / 24:.4g}{sep}d"
     if hours >= 1 or hours == 0:
-        return f"{hours:.4g}h"
+        return f"{hours:.4g}{sep}h"
     if hours >= 1 / 60:
-        return f"{hours * 60:.4g}min"
-    return f"{hours * 3600:.4g}s"
+        return f"{hours * 60:.4g}{sep}min"
+    return f"{hours * 3600:.4g}{sep}s"
 
 
 def _duration(value: Any) -> float:
