@@ -10,8 +10,9 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -20,7 +21,7 @@ from shocktwin.cli._errors import EXIT_INVALID, console, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
-from shocktwin.errors import Problem, ScenarioError, ShocktwinError, SimulationError
+from shocktwin.errors import Problem, ScenarioError, ShocktwinError, SimulationError, unknown_name
 from shocktwin.files import write_atomic
 from shocktwin.kpis import SHARE_KPIS
 from shocktwin.kpis import format_kpi as _fmt
@@ -60,6 +61,20 @@ def _scenario_path(text: str) -> Path:
         return path
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], value: str, option: str,
+            error: type[ShocktwinError] = ScenarioError) -> E:
+    """``value`` as a member of ``kind``, or an error naming the option, the valid values and
+    the nearest one."""
+    try:
+        return kind(value)
+    except ValueError:
+        message = unknown_name("value", value, [k.value for k in kind], listed="one of")
+        raise error(f"{option}: {message}") from None
+
+
 # --------------------------------------------------------------------------- run
 
 _EXECUTOR_HELP = "Where replications run: local, process or dask."
@@ -70,11 +85,7 @@ _SCHEDULER_HELP = ("Dask scheduler address (tcp://host:8786); without it --execu
 def _executor(kind: str, workers: int | None, scheduler: str | None) -> Any:
     from shocktwin.twin.experiment.executor import Executor, ExecutorSpec
 
-    try:
-        chosen = Executor(kind)
-    except ValueError:
-        known = ", ".join(e.value for e in Executor)
-        raise ScenarioError(f"--executor must be one of {known}, not {kind!r}") from None
+    chosen = _choice(Executor, kind, "--executor")
     if scheduler is not None and chosen is not Executor.DASK:
         raise ScenarioError("--scheduler goes with --executor dask")
     return ExecutorSpec(chosen, workers, scheduler)
@@ -303,11 +314,7 @@ def ingest(
     from shocktwin.edge_replay.ingest import ingest as run_ingest
     from shocktwin.errors import ReplayError
 
-    try:
-        kind = SourceFormat(fmt)
-    except ValueError:
-        known = ", ".join(f.value for f in SourceFormat)
-        raise ReplayError(f"--format must be one of {known}, not {fmt!r}") from None
+    kind = _choice(SourceFormat, fmt, "--format", ReplayError)
     report = run_ingest(source, kind, db, mapping)
     rows = [{"table": str(t.table), "read": t.rows_read, "loaded": t.rows_loaded,
              "quarantined": t.rows_quarantined,
@@ -347,11 +354,7 @@ def derive(
     from shocktwin.scenarios.model import ReplayMode
     from shocktwin.twin.experiment.derive import derive_scenario
 
-    try:
-        replay_mode = ReplayMode(mode)
-    except ValueError:
-        known = ", ".join(m.value for m in ReplayMode)
-        raise ScenarioError(f"--mode must be one of {known}, not {mode!r}") from None
+    replay_mode = _choice(ReplayMode, mode, "--mode")
     if out.exists() and not force:
         raise ScenarioError([Problem(str(out), "", "the file exists; use --force to replace "
                                      "it")], file=str(out))
