@@ -68,8 +68,15 @@ def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, C
             for name, table in arrow.items():
                 write(out / f"{name}.parquet", functools.partial(_to_parquet, table=table))
         write(out / "journal.json", journal_json)
+        if replace:  # the other format's tables of an earlier result would not verify
+            stale = ([out / f"{name}.parquet" for name in arrow] if fmt is ResultsFormat.DUCKDB
+                     else [out / "results.duckdb", out / "results.duckdb.wal"])
+            for path in stale:
+                path.unlink(missing_ok=True)
     except duckdb.Error as e:
         raise SimulationError(f"cannot write results: {e}", file=str(out)) from e
+    except OSError as e:
+        raise SimulationError(f"cannot write results: {e.strerror or e}", file=str(out)) from e
     return written
 
 

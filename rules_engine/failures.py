@@ -119,6 +119,7 @@ from pydantic import (
 )
 
 from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.files import read_text
 from shocktwin.rules_engine.ruleset import (
     Characteristic,
     FirstArticle,
@@ -456,24 +457,7 @@ def parse_failures(data: Any, *, file: str | None = None,
 
 
 def _read_text(path: Path, file: str) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise RuleError(f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                            file=file)
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RuleError("no such file", file=file) from None
-    except IsADirectoryError:
-        raise RuleError("is a directory, not a file", file=file) from None
-    except OSError as e:
-        raise RuleError(f"cannot read: {e.strerror}", file=file) from None
-    if b"\x00" in raw:
-        raise RuleError("not a text file (it contains NUL bytes)", file=file)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise RuleError(f"not UTF-8 text (byte {e.start})", file=file) from None
+    text = read_text(path, limit=MAX_FILE_BYTES, error=RuleError)
     if not text.strip():
         raise RuleError("the file is empty", file=file)
     return text

@@ -108,17 +108,22 @@ def lint_rules(ruleset: RuleSet, scenario: Scenario | None = None, *, file: str 
     found = list(checker.run())
     # What loading the rule set into a scenario refuses is an error here too (one check);
     # where it says more than a finding of lint's own at the same place, it replaces it.
-    # Lint's own error at a place says it more precisely; its lesser finding there gives way.
+    # Lint's own error at a place says it more precisely; a warning that loading's error at
+    # the same place makes an error gives way to it.
     fit = list(checker.fit())
     own_errors = {f.path for f in found if f.severity is LintSeverity.ERROR}
     fit = [f for f in fit if f.path not in own_errors]
     refused = {f.path for f in fit}
-    found = [f for f in found if f.path not in refused] + fit
+    found = [f for f in found if f.path not in refused or f.code not in _MADE_ERRORS] + fit
     # File order; findings without a line (a whole-file matter) first.
     return sorted(found, key=lambda f: f.line or 0)
 
 
 # --------------------------------------------------------------------------- the checks
+
+#: Lint's warnings that the check shared with loading reports as errors at the same place.
+_MADE_ERRORS = frozenset({LintCode.NOT_AN_INSPECTION_STATION,
+                          LintCode.OTHER_MATERIAL_SUPPLIER})
 
 
 _STRICTER = (Tighten, InspectFull, Quarantine)

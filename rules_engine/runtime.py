@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shocktwin.errors import SimulationError
 from shocktwin.rules_engine.ruleset import (
     ActionType,
     CompiledPlan,
@@ -388,7 +389,11 @@ class RuleEngine:
         self.model.log(TriggerFired(self.kernel.now(), trigger=trigger.id, material=material,
                                     when=trigger.condition.text))
         for action in trigger.actions:
-            ACTIONS[action.type](self, action, f"trigger {trigger.id}", material)
+            act = ACTIONS.get(action.type)
+            if act is None:  # loading refuses such rule sets; a hand-built one is refused here
+                raise SimulationError(f"trigger {trigger.id}: the twin does not carry out "
+                                      f"{action.type.value!r} actions")
+            act(self, action, f"trigger {trigger.id}", material)
 
 
 # --------------------------------------------------------------------------- actions

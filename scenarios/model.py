@@ -748,7 +748,10 @@ class Scenario(_Frozen):
         """A copy of this scenario whose binding has ``changes`` (see :class:`Binding`); the
         scenario itself is not changed."""
         copy = self.model_copy()
-        copy._binding = dataclasses.replace(self._binding, **changes)
+        # Mappings are copied in, so a caller's dict changed later cannot reach the binding.
+        copied: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v
+                                  for k, v in changes.items()}
+        copy._binding = dataclasses.replace(self._binding, **copied)
         return copy
 
     @property

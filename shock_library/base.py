@@ -179,7 +179,7 @@ class Shock(BaseModel):
         text = " ".join((cls.__doc__ or "").split())
         depth = 0
         for i, ch in enumerate(text):
-            depth += (ch == "(") - (ch == ")")
+            depth = max(0, depth + (ch == "(") - (ch == ")"))
             if (ch == "." and depth == 0 and text[i + 1:i + 2] in (" ", "")
                     and not _ABBREVIATION.search(text[:i + 1])):
                 return text[:i + 1]
@@ -193,7 +193,7 @@ class Shock(BaseModel):
 
 
 #: Words ending in a full stop that do not end a sentence.
-_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|cf|vs|approx|incl|no)\.$", re.IGNORECASE)
+_ABBREVIATION = re.compile(r"\b(?:e\.g|i\.e|etc|cf|vs|approx|incl)\.$", re.IGNORECASE)
 
 
 def _linear(steps: list[tuple[float, float]], end: float,

@@ -1,8 +1,8 @@
 """Student-t confidence intervals for a mean over replications: the one helper every layer
 uses, for one value per replication or for every column of a replications × buckets matrix.
 
-NaNs (a KPI a replication could not measure) are left out. With fewer than two values the
-bounds are NaN: one replication gives a number, not an interval.
+Values that are not finite (a KPI a replication could not measure) are left out. With fewer
+than two values the bounds are NaN: one replication gives a number, not an interval.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _t_quantile(level: float, dof: np.ndarray | int) -> np.ndarray | float:
 def t_interval(values: object, level: float = 0.95) -> MeanInterval:
     """The mean of ``values`` (NaNs left out) and its Student-t interval."""
     x = np.asarray(values, dtype=float).ravel()
-    x = x[~np.isnan(x)]
+    x = x[np.isfinite(x)]
     n = int(x.size)
     nan = math.nan
     if n == 0:

@@ -232,3 +232,19 @@ def test_tables_in_a_pipe_are_not_folded_to_80_columns() -> None:
                             capture_output=True, text=True, env={**env, "COLUMNS": "140"},
                             timeout=120, check=True)
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 140
+
+
+def test_a_forced_run_in_the_other_format_leaves_a_folder_that_verifies(tmp_path: Path,
+                                                                        runner: CliRunner
+                                                                        ) -> None:
+    out = tmp_path / "out"
+    path = write(tmp_path)
+    first = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
+                                    "--format", "parquet"])
+    assert first.exit_code in (0, 1), first.output
+    again = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
+                                    "--format", "duckdb", "--force"])
+    assert again.exit_code in (0, 1), again.output
+    assert not list(out.glob("*.parquet"))
+    checked = runner.invoke(cli.app, ["verify", str(out)])
+    assert checked.exit_code == 0, checked.output

@@ -126,6 +126,8 @@ def test_customer_recall_reinspects_shipped_units_and_remakes_the_bad_ones() -> 
     [started] = kinds(recall, "RecallStarted")
     [inspected] = kinds(recall, "RecallInspected")
     assert started["defective"] > 0 and 0 < inspected["found"] <= started["defective"]
+    # Both records of the recall say why (the inspection's record used to drop the reason).
+    assert started["reason"] == inspected["reason"] == "shock r"
     # 15 units an hour for 3 days: about 1,080 units come back.
     assert 900 < started["recalled"] < 1300
     assert recall.kpis["inspection_utilisation"] > base.kpis["inspection_utilisation"]
