@@ -70,10 +70,11 @@ lock:
 	.venv-lock/bin/python -m pip install -q --disable-pip-version-check uv
 	printf 'setuptools>=77\nwheel\npip\n' > .venv-lock/build.in
 	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --universal \
+	    --fork-strategy fewest \
 	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/lock.txt
 	{ printf '# The whole dependency set, locked with hashes: `make lock` writes it (read the README,\n'; \
 	  printf '# "Dependencies", before changing it), `make test` and `make demo` install exactly this.\n'; \
-	  sed 's|\.venv-lock/build\.in|the build tools (setuptools, wheel, pip)|' .venv-lock/lock.txt; } > $(LOCK)
+	  sed 's|-r \.venv-lock/build\.in|the build tools (setuptools, wheel, pip)|' .venv-lock/lock.txt; } > $(LOCK)
 	rm -rf .venv-lock
 
 lint: $(VENV)/.installed
