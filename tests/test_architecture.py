@@ -252,3 +252,16 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
                           capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+@pytest.mark.parametrize("package", ["shocktwin.twin", "shocktwin.twin.model",
+                                     "shocktwin.twin.experiment", "shocktwin.twin.journal",
+                                     "shocktwin.twin.resilience", "shocktwin.rules_engine"])
+def test_every_lazily_exported_name_resolves(package: str) -> None:
+    code = (f"import {package} as p; missing = [n for n in p.__all__ if getattr(p, n, None) "
+            "is None]; print(len(p.__all__), missing)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    count, missing = done.stdout.split(" ", 1)
+    assert int(count) > 0 and missing.strip() == "[]", done.stdout

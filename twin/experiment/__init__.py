@@ -3,4 +3,14 @@ Dask), the run budget, KPI series and the recorded-data feeds handed to the mode
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from shocktwin._lazy import lazy_exports
+
+_MODULES = {
+    "replication": ("ExperimentResult", "ReplicationResult", "Verdict", "build_model",
+                    "run_experiment", "run_replication"),
+    "executor": ("Executor", "ExecutorSpec"),
+}
+
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

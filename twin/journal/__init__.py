@@ -3,4 +3,13 @@ verification against the results written beside them."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from shocktwin._lazy import lazy_exports
+
+_MODULES = {
+    "record": ("Journal", "journal_hash", "make_journal", "save_results"),
+    "verify": ("VerifyReport", "verify_journal"),
+}
+
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -47,6 +47,7 @@ from shocktwin.twin.resilience.recovery import resilience_of
 __all__ = ["MtdResult", "MtdStatus", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
            "quantile_interval", "resilience_at", "run_key"]
 
+
 class MtdStatus(StrEnum):
     """How an MTD search ended."""
 
