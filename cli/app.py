@@ -456,10 +456,13 @@ def mtd(
     Exit 0 when every MTD meets its target (and RTO / MBCO hold), 1 when one does not or a
     search did not converge, 2 for bad input.
     """
-    import dataclasses
-
     from shocktwin.scenarios.loader import load_scenario
-    from shocktwin.twin.resilience.mtd import RunStore, find_mtd, iso22301, resilience_at
+    from shocktwin.twin.resilience.mtd import (
+        RunStore,
+        mtd_document,
+        search_mtds,
+        write_mtd_document,
+    )
 
     spec = _executor(executor, workers, scheduler)
     if resume and out is None:
@@ -473,42 +476,18 @@ def mtd(
     if unknown:
         raise ScenarioError(f"--shock {', '.join(unknown)}: not in the mtd block "
                             f"({', '.join(i.shock for i in sc.mtd.shocks)})")
-    from shocktwin.twin.experiment.executor import Runner
-
     store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
-    results = []
-    with _progress(f"mtd {sc.name}", enabled=not as_json) as progress, Runner(spec) as runner:
-        for item in items:
-            def note(text: str) -> None:
-                if progress is not None:
-                    progress(0, 0)
-
-            res = find_mtd(sc, item, executor=runner, store=store, seed=seed, progress=note)
-            resilience: dict[str, Any] = {}
-            if res.mtd is not None and res.status == "converged":
-                resilience = resilience_at(sc, item, res.mtd,
-                                           replications=min(sc.mtd.replications, 20),
-                                           executor=runner, store=store, seed=seed,
-                                           kpi=res.binding_kpi)
-            res = dataclasses.replace(
-                res, resilience=resilience,
-                iso22301=iso22301(res, resilience, sc.mtd.rto, sc.mtd.mbco))
-            results.append(res)
-    doc = {"scenario": sc.name, "scenario_hash": sc.content_hash(),
-           "seed": sc.experiment.seed if seed is None else seed,
-           "runs_reused": store.loaded, "shocks": [_mtd_json(r) for r in results]}
+    with _progress(f"mtd {sc.name}", enabled=not as_json) as progress:
+        results = search_mtds(sc, items, executor=spec, store=store, seed=seed,
+                              progress=progress)
+    doc = mtd_document(sc, results, seed=seed, runs_reused=store.loaded)
     if out is not None:
-        write_atomic(out / "mtd.json", json.dumps(doc, indent=2, allow_nan=False) + "\n",
-                     error=SimulationError)
+        write_mtd_document(out, doc)
     if as_json:
         print(json.dumps(doc, indent=2, allow_nan=False))
     else:
         _print_mtd(sc.name, results, out, store.loaded)
-    failed = any(r.meets_target is False or r.status == "not_converged"
-                 or r.iso22301.get("rto_within_mtd") is False
-                 or r.iso22301.get("recovered_within_rto") is False
-                 or r.iso22301.get("mbco_kept") is False for r in results)
-    raise typer.Exit(EXIT_VIOLATED if failed else EXIT_HOLDS)
+    raise typer.Exit(EXIT_VIOLATED if any(r.fails for r in results) else EXIT_HOLDS)
 
 
 def _axis(value: float | None, unit: str) -> str:
@@ -523,32 +502,6 @@ def _axis(value: float | None, unit: str) -> str:
 
         return format_hours(value)
     return f"{value:.4g}"
-
-
-def _mtd_json(r: Any) -> dict[str, Any]:
-    def num(x: Any) -> Any:
-        if isinstance(x, float):
-            if x == math.inf:
-                return "above_range"
-            if x == -math.inf:
-                return "below_range"
-            return None if math.isnan(x) else x
-        return x
-
-    return {
-        "shock": r.shock, "axis": r.axis, "unit": r.unit, "probability": r.probability,
-        "range": [r.low, r.high], "resolution": r.resolution, "status": r.status,
-        "mtd": num(r.mtd), "ci95": [num(r.ci_low), num(r.ci_high)],
-        "target": r.target, "meets_target": r.meets_target,
-        "binding_kpi": r.binding_kpi, "binding_counts": r.binding_counts,
-        "replications": r.replications, "runs": r.runs,
-        "non_monotone_replications": list(r.non_monotone),
-        "resilience_at_mtd": {k: num(v) for k, v in r.resilience.items()},
-        "iso22301": r.iso22301, "notes": list(r.notes),
-        "thresholds": [{"replication": t.replication, "tolerable": num(t.tolerable),
-                        "failing": num(t.failing), "broken": list(t.broken)}
-                       for t in r.thresholds],
-    }
 
 
 def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> None:

@@ -24,12 +24,13 @@ depends on, so an interrupted search resumes without recomputing anything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -44,8 +45,9 @@ from shocktwin.twin.experiment.budget import check_budget, mtd_runs
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from shocktwin.twin.resilience.recovery import resilience_of
 
-__all__ = ["MtdResult", "MtdStatus", "ReplicationThreshold", "RunStore", "find_mtd", "iso22301",
-           "quantile_interval", "resilience_at", "run_key"]
+__all__ = ["MTD_FILE", "MtdResult", "MtdStatus", "ReplicationThreshold", "RunStore", "find_mtd",
+           "iso22301", "mtd_document", "quantile_interval", "resilience_at", "run_key",
+           "search_mtds", "write_mtd_document"]
 
 
 class MtdStatus(StrEnum):
@@ -94,6 +96,14 @@ class MtdResult:
     resilience: dict[str, float] = field(default_factory=dict)
     iso22301: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def fails(self) -> bool:
+        """The search did not settle, the MTD misses its target, or the ISO 22301 checks
+        (RTO within the MTD, recovery within the RTO, the MBCO kept) fail."""
+        return (self.meets_target is False or self.status is MtdStatus.NOT_CONVERGED
+                or any(self.iso22301.get(k) is False
+                       for k in ("rto_within_mtd", "recovered_within_rto", "mbco_kept")))
 
 
 class RunStore:
@@ -424,3 +434,87 @@ def iso22301(result: MtdResult, resilience: dict[str, Any], rto_h: float | None,
         low = resilience.get("robustness_pct_min", math.nan)
         out["mbco_kept"] = bool(low >= mbco_pct) if not math.isnan(low) else None
     return out
+
+
+# --------------------------------------------------------------------------- the searches
+
+
+def search_mtds(scenario: Scenario, items: Sequence[MtdShock], *,
+                executor: ExecutorSpec = LOCAL, store: RunStore | None = None,
+                seed: int | None = None, progress: Callable[[int, int], None] | None = None
+                ) -> list[MtdResult]:
+    """Every MTD search of ``items`` on one open executor, each with the resilience of its
+    binding KPI at the MTD and the ISO 22301 checks of the scenario's mtd block."""
+    if scenario.mtd is None:
+        raise ValueError("the scenario has no mtd block")
+    mtd = scenario.mtd
+    store = store or RunStore(None, resume=False)
+
+    def note(text: str) -> None:
+        if progress is not None:
+            progress(0, 0)
+
+    results = []
+    with Runner(executor) as runner:
+        for item in items:
+            res = find_mtd(scenario, item, executor=runner, store=store, seed=seed,
+                           progress=note)
+            resilience: dict[str, Any] = {}
+            if res.mtd is not None and res.status is MtdStatus.CONVERGED:
+                resilience = resilience_at(scenario, item, res.mtd,
+                                           replications=min(mtd.replications, 20),
+                                           executor=runner, store=store, seed=seed,
+                                           kpi=res.binding_kpi)
+            results.append(dataclasses.replace(
+                res, resilience=resilience,
+                iso22301=iso22301(res, resilience, mtd.rto, mtd.mbco)))
+    return results
+
+
+# --------------------------------------------------------------------------- mtd.json
+
+#: The file ``shocktwin mtd --out`` writes, read back by ``report``.
+MTD_FILE = "mtd.json"
+
+
+def mtd_document(scenario: Scenario, results: Sequence[MtdResult], *, seed: int | None,
+                 runs_reused: int) -> dict[str, Any]:
+    """The MTD results as ``mtd.json`` holds them (censored ends as ``above_range`` /
+    ``below_range``, unknowns as null)."""
+    return {"scenario": scenario.name, "scenario_hash": scenario.content_hash(),
+            "seed": scenario.experiment.seed if seed is None else seed,
+            "runs_reused": runs_reused, "shocks": [_mtd_record(r) for r in results]}
+
+
+def write_mtd_document(folder: Path, doc: dict[str, Any]) -> Path:
+    """Write ``mtd.json`` into ``folder`` as a whole, with the caller's umask."""
+    from shocktwin.files import write_atomic
+
+    return write_atomic(folder / MTD_FILE, json.dumps(doc, indent=2, allow_nan=False) + "\n",
+                        error=SimulationError)
+
+
+def _mtd_record(r: MtdResult) -> dict[str, Any]:
+    def num(x: Any) -> Any:
+        if isinstance(x, float):
+            if x == math.inf:
+                return "above_range"
+            if x == -math.inf:
+                return "below_range"
+            return None if math.isnan(x) else x
+        return x
+
+    return {
+        "shock": r.shock, "axis": r.axis, "unit": r.unit, "probability": r.probability,
+        "range": [r.low, r.high], "resolution": r.resolution, "status": r.status,
+        "mtd": num(r.mtd), "ci95": [num(r.ci_low), num(r.ci_high)],
+        "target": r.target, "meets_target": r.meets_target,
+        "binding_kpi": r.binding_kpi, "binding_counts": r.binding_counts,
+        "replications": r.replications, "runs": r.runs,
+        "non_monotone_replications": list(r.non_monotone),
+        "resilience_at_mtd": {k: num(v) for k, v in r.resilience.items()},
+        "iso22301": r.iso22301, "notes": list(r.notes),
+        "thresholds": [{"replication": t.replication, "tolerable": num(t.tolerable),
+                        "failing": num(t.failing), "broken": list(t.broken)}
+                       for t in r.thresholds],
+    }
