@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from shocktwin.scenarios.model import Kpi
+from shocktwin.twin.model.base import bucket_edges_h
 from shocktwin.twin.model.plant import PlantRecord
 
 __all__ = ["SERIES_COLUMNS", "kpis_of", "series_of"]
@@ -42,15 +43,24 @@ def _ratio(num: float, den: float) -> float:
 
 def _area_at(rec: PlantRecord, key: str, times: np.ndarray) -> np.ndarray:
     """The area under a level up to each of ``times``, read from the snapshots taken
-    exactly there (time 0 has area 0)."""
+    there (time 0 has area 0). A snapshot a rounding error either side of a time is the
+    one taken for it."""
     t = rec.snapshot_h
     out = np.zeros(times.size)
     later = times > 0
-    i = np.searchsorted(t, times[later])
-    ok = i < t.size
-    if not ok.all() or (np.abs(t[i] - times[later]) > 1e-9).any():
-        raise ValueError(f"no snapshot for {key} at some of {times[later]} h")
-    out[later] = rec.snapshots[key][i]
+    want = times[later]
+    if not want.size:
+        return out
+    if not t.size:
+        raise ValueError(f"no snapshot for {key}: the record holds none")
+    i = np.searchsorted(t, want)
+    below = np.clip(i - 1, 0, t.size - 1)
+    above = np.clip(i, 0, t.size - 1)
+    near = np.where(np.abs(t[below] - want) <= np.abs(t[above] - want), below, above)
+    off = np.abs(t[near] - want) > 1e-9 * np.maximum(1.0, want)
+    if off.any():
+        raise ValueError(f"no snapshot for {key} at {want[off][:5]} h")
+    out[later] = rec.snapshots[key][near]
     return out
 
 
@@ -93,9 +103,8 @@ def kpis_of(rec: PlantRecord) -> dict[str, float]:
 def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
     """KPI series in buckets of ``bucket_h`` from time 0 (the last may be shorter)."""
     h = rec.horizon_h
-    n = int(np.ceil(h / bucket_h - 1e-9))
-    edges = np.minimum(np.arange(n + 1) * bucket_h, h)
-    edges[-1] = h
+    edges = bucket_edges_h(h, bucket_h)
+    n = edges.size - 1
     width = np.diff(edges)
     idx = np.searchsorted(rec.release_h, edges)  # release times are in time order
     released = np.diff(idx).astype(float)

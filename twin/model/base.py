@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from shocktwin.rules_engine.runtime import RuleEngine
     from shocktwin.scenarios.model import Scenario
 
-__all__ = ["Model", "PlantRecord"]
+__all__ = ["Model", "PlantRecord", "bucket_edges_h"]
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,11 @@ class Model:
         times, i = arg
         self._take_snapshot(times[i])
         if i + 1 < len(times):
-            self.kernel.schedule(times[i + 1] - times[i], self._snapshot, (times, i + 1))
+            # A delay to the absolute time, not the gap between two snapshot times: gaps
+            # added up drift off the grid (10 min is not a binary fraction of an hour),
+            # while now + (t - now) lands on t exactly for now <= t <= 2 now.
+            self.kernel.schedule(times[i + 1] - self.kernel.now(), self._snapshot,
+                                 (times, i + 1))
 
     def _take_snapshot(self, t: float) -> None:
         snaps = self._snaps
@@ -325,9 +329,24 @@ class Model:
         )
 
 
+def bucket_edges_h(horizon_h: float, bucket_h: float) -> np.ndarray:
+    """The edges of the KPI buckets, hours: edge k is ``k * bucket_h`` from an integer k
+    (never a running sum, which drifts), the last is the horizon. The snapshots and the
+    KPI series both use these, so every edge finds its snapshot exactly."""
+    n = max(int(np.ceil(horizon_h / bucket_h - 1e-9)), 1)
+    edges = np.minimum(np.arange(n + 1) * bucket_h, horizon_h)
+    edges[-1] = horizon_h
+    return edges
+
+
 def _snapshot_times(horizon: float, bucket: float, warmup: float) -> list[float]:
-    n = int(np.ceil(horizon / bucket - 1e-9))
-    times = {round(k * bucket, 9) for k in range(1, n)}
-    if 0 < warmup < horizon:
-        times.add(warmup)
+    """Times of the snapshots before the horizon: the inner bucket edges and the warm-up
+    end (unless an edge is there already)."""
+    times = [float(t) for t in bucket_edges_h(horizon, bucket)[1:-1]]
+    if 0 < warmup < horizon and not any(abs(t - warmup) <= _SAME_TIME_H for t in times):
+        times.append(warmup)
     return sorted(t for t in times if 0 < t < horizon)
+
+
+#: Two times closer than this (hours, about 4 µs) are the same snapshot.
+_SAME_TIME_H = 1e-9
