@@ -1,14 +1,23 @@
-"""The stress gate: a weakened rule set fails it, an identical or stricter one passes."""
+"""The stress gate: a weakened rule set fails it, a stricter one passes, and a candidate the
+scenario cannot tell from the baseline is reported as not tested, never as passed."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from shocktwin import cli
 from shocktwin.errors import ScenarioError
+from shocktwin.reports.gate import junit_xml, markdown_summary
 from shocktwin.scenarios import load_scenario, reference_scenario
 from shocktwin.twin.resilience.mtd import RunStore
-from shocktwin.twin.resilience.stress import compare_rules
+from shocktwin.twin.resilience.stress import (
+    ScenarioComparison,
+    StressReport,
+    UntestedPolicy,
+    compare_rules,
+)
 
 SCENARIO = reference_scenario("valve_quality")
 RULES = SCENARIO.parent / "rules"
@@ -29,30 +38,128 @@ def small():  # type: ignore[no-untyped-def]
         "experiment": sc.experiment.model_copy(update={"replications": 10})})
 
 
-def gate(candidate, store, tolerance: float = 0.1):  # type: ignore[no-untyped-def]
-    return compare_rules([(str(SCENARIO), small())], BASELINE, candidate,
+def gate(candidate, store, tolerance: float = 0.1,  # type: ignore[no-untyped-def]
+         baseline: Path = BASELINE):
+    return compare_rules([(str(SCENARIO), small())], baseline, candidate,
                          tolerance=tolerance, store=store)
+
+
+def two_materials(folder: Path, name: str, housing_aql: str, extra: str = "") -> Path:
+    """A rule set for valves (as the baseline's) and housings, which the valve scenario's
+    plant does not stock; the housing plan names a station the plant does not have."""
+    path = folder / f"{name}.yaml"
+    path.write_text(BASELINE.read_text().replace("name: valve-incoming", f"name: {name}")
+                    .replace("triggers:", f"""  - material: housing
+    station: iqc-housing
+    sampling: {{method: single, level: II, aql: {housing_aql}, switching: z14}}
+triggers:""") + extra)
+    return path
 
 
 def test_a_weakened_candidate_fails_the_gate(store) -> None:
     # AQL 2.5 instead of 1.0, and skip-lot: escapes pass 20,000 ppm at a drift the
     # baseline absorbs over the whole range.
     report = gate(RULES / "valve_incoming_weakened.yaml", store)
-    assert report.failed
+    assert report.failed and report.scenarios[0].tested and not report.untested
+    assert report.gate_failed(UntestedPolicy.NEVER)
     [mtd] = report.scenarios[0].mtds
     assert mtd.regression and mtd.ci_high is not None and mtd.ci_high < -mtd.allowed_drop
     assert mtd.candidate < mtd.baseline
 
 
-def test_an_identical_candidate_passes_with_zero_difference(store, tmp_path) -> None:
+def test_an_identical_candidate_is_not_tested(store, tmp_path) -> None:
+    # Renamed and re-commented, but the same plans and triggers: nothing to test, nothing run.
     copy = tmp_path / "same.yaml"
-    copy.write_text(BASELINE.read_text())
+    copy.write_text("# a copy\n" + BASELINE.read_text().replace("name: valve-incoming",
+                                                                "name: valve-incoming-copy"))
     report = gate(copy, store)
-    assert not report.failed
-    [mtd] = report.scenarios[0].mtds
-    assert mtd.difference == 0.0 and mtd.ci_low == 0.0 and mtd.ci_high == 0.0
-    assert all(k.difference == 0.0 or k.difference != k.difference
-               for k in report.scenarios[0].kpis)
+    [sc] = report.scenarios
+    assert not sc.tested and "same as the baseline's" in (sc.untested or "")
+    assert sc.kpis == () and sc.hypothesis_baseline is None
+    assert report.untested == (sc,) and not report.failed and report.gate_failed()
+
+
+def test_a_candidate_whose_changes_the_scenario_does_not_use_is_not_tested(store,
+                                                                          tmp_path) -> None:
+    # The reproducer: a weakened housing plan (AQL 6.5) and a relaxing housing trigger pass
+    # as "no regression" on a scenario that has no housings at all.
+    base = two_materials(tmp_path, "base", "1.0")
+    weak = two_materials(tmp_path, "weak", "6.5", """  - id: housing-relax
+    material: housing
+    when: lot.accepted_in_a_row >= 3
+    then:
+      - {type: normal, material: housing}
+""")
+    report = gate(weak, store, baseline=base)
+    [sc] = report.scenarios
+    assert sc.untested is not None and not report.failed
+    assert "housing: AQL 1.0 → 6.5" in sc.untested and "housing-relax" in sc.untested
+    assert "stocks valve" in sc.untested
+    assert sc.kpis == ()  # nothing was run
+    assert sc.baseline_applied == sc.candidate_applied
+    assert report.gate_failed() and report.gate_failed(UntestedPolicy.ALL)
+    assert not report.gate_failed(UntestedPolicy.NEVER)
+    xml, md = junit_xml(report), markdown_summary(report)
+    assert 'skipped="2"' in xml and 'failures="0"' in xml and "<failure" not in xml
+    assert xml.count("<skipped message=") == 2 and "AQL 1.0 → 6.5" in xml
+    assert "not tested" in md.splitlines()[0] and "✅" not in md
+    assert "AQL 1.0 → 6.5" in md and "| drift |" in md and "| not tested |" in md
+    # Deterministic: a second gate gives the same bytes.
+    again = gate(weak, store, baseline=base)
+    assert (junit_xml(again), markdown_summary(again)) == (xml, md)
+    # The same change to the valves the plant stocks is tested (a short run, no MTD).
+    valve_weak = tmp_path / "valve_weak.yaml"
+    valve_weak.write_text(base.read_text().replace("level: II, aql: 1.0, switching: z14, start",
+                                                   "level: I, aql: 1.0, switching: z14, start"))
+    short = small().model_copy(update={"mtd": None, "experiment": small().experiment
+                                       .model_copy(update={"replications": 2})})
+    [sc] = compare_rules([(str(SCENARIO), short)], base, valve_weak).scenarios
+    assert sc.tested and sc.baseline_applied != sc.candidate_applied
+
+
+def test_a_changed_rule_that_never_fires_is_not_tested(store, tmp_path) -> None:
+    # A trigger for a queue no station ever has: it applies to the scenario's valves, so it
+    # runs, but no replication and no MTD search goes differently.
+    never = tmp_path / "never.yaml"
+    never.write_text(BASELINE.read_text() + """  - id: huge-queue
+    material: valve
+    when: station.queue >= 1000000
+    then:
+      - {type: tighten, material: valve}
+""")
+    report = gate(never, store)
+    [sc] = report.scenarios
+    assert sc.baseline_applied != sc.candidate_applied
+    assert sc.untested is not None and "never made a difference" in sc.untested
+    assert "huge-queue" in sc.untested and "10 replications" in sc.untested
+    assert sc.kpis and sc.mtds[0].difference == 0.0  # it ran
+    assert report.gate_failed() and not report.failed
+
+
+def test_untested_policy_decides_a_mixed_report() -> None:
+    tested = ScenarioComparison("a", "a.yaml", 3, (), (), True, True)
+    untested = ScenarioComparison("b", "b.yaml", 3, (), (), None, None, untested="why")
+    mixed = StressReport("base.yaml", "cand.yaml", "0" * 64, "1" * 64, 0.1,
+                         (tested, untested))
+    assert not mixed.failed and mixed.untested == (untested,)
+    assert mixed.gate_failed(UntestedPolicy.ANY) and mixed.gate_failed()
+    assert not mixed.gate_failed(UntestedPolicy.ALL)
+    assert not mixed.gate_failed(UntestedPolicy.NEVER)
+    assert "not tested** on 1 of 2" in markdown_summary(mixed)
+    assert 'tests="2" failures="0" errors="0" skipped="1"' in junit_xml(mixed)
+    nothing = StressReport("base.yaml", "cand.yaml", "0" * 64, "1" * 64, 0.1, ())
+    assert nothing.gate_failed(UntestedPolicy.ANY) and nothing.gate_failed(UntestedPolicy.ALL)
+
+
+def test_a_plant_without_incoming_inspection_tests_no_rule_set(make_scenario,
+                                                               tmp_path) -> None:
+    sc = make_scenario()  # stocks "part", inspects nothing on receipt
+    base = two_materials(tmp_path, "base", "1.0")
+    weak = base.with_name("weak.yaml")
+    weak.write_text(base.read_text().replace("aql: 1.0", "aql: 6.5"))
+    report = compare_rules([("plant.yaml", sc)], base, weak)
+    [result] = report.scenarios
+    assert result.untested is not None and "no incoming inspection" in result.untested
 
 
 def test_a_stricter_candidate_passes(store) -> None:

@@ -14,16 +14,39 @@ For every scenario, the baseline and the candidate rule set each replace the sce
   baseline MTD) with significance: the whole interval of the difference lies below
   −tolerance × baseline MTD.
 
+A scenario that cannot tell the two rule sets apart is **not tested**, never passed:
+
+- before anything runs, each rule set is reduced to what acts on the scenario's plant when
+  it is in force: the plans of the materials the plant stocks (their station resolved), the
+  triggers evaluated for those materials, nested rule sets by content. Names, descriptions
+  and plans or triggers for other materials drop out. When both reduce to the same content
+  the candidate changes nothing the scenario uses, and nothing is run;
+- otherwise both run, and when every replication gives the same journal (rule-set names and
+  hashes aside) and the same KPIs, and every MTD search the same tolerable severities, the
+  changed rules never made a difference: not tested either.
+
+The reduction errs towards *tested*: an applied trigger keeps all its actions, nested and
+AI model files count by content wherever they are, and a plan written with its station and
+the same plan without it compare equal only when the station is the first incoming one. A
+rule set the scenario replaces before any lot arrives is found by the run check only. Which
+of the candidate's changes some scenario tests is not worked out change by change.
+
+Whether untested scenarios fail the gate is the caller's choice (:class:`UntestedPolicy`);
+a CI pipeline should keep the default, :attr:`UntestedPolicy.ANY`.
+
 Everything is deterministic for the same inputs: seeds from the scenarios, a fixed seed for
 the bootstrap, and no times in the numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,13 +55,26 @@ from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.resilience.mtd import BELOW, MtdResult, MtdStatus, RunStore, find_mtd
 
+if TYPE_CHECKING:
+    from shocktwin.rules_engine.ruleset import RuleSet
+    from shocktwin.twin.experiment.replication import ReplicationResult
+
 __all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressReport",
-           "compare_rules", "scenario_with_rules"]
+           "UntestedPolicy", "compare_rules", "scenario_with_rules"]
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 20_240_601
+
+
+class UntestedPolicy(StrEnum):
+    """When scenarios that do not test the candidate fail the gate (``--fail-on-untested``)."""
+
+    ANY = "any"  # any untested scenario fails it: the recommended CI default
+    ALL = "all"  # only when no scenario tests the candidate
+    NEVER = "never"  # untested scenarios are reported and never fail it
 
 
 @dataclass(frozen=True)
@@ -74,14 +110,23 @@ class ScenarioComparison:
     scenario: str
     file: str
     replications: int
-    kpis: tuple[KpiComparison, ...]
+    kpis: tuple[KpiComparison, ...]  # empty when nothing was run (see ``untested``)
     mtds: tuple[MtdComparison, ...]
-    hypothesis_baseline: bool
-    hypothesis_candidate: bool
+    hypothesis_baseline: bool | None  # None when nothing was run
+    hypothesis_candidate: bool | None
+    # sha256 of what of each rule set acts on this scenario's plant
+    baseline_applied: str = ""
+    candidate_applied: str = ""
+    untested: str | None = None  # why the scenario does not test the candidate
+
+    @property
+    def tested(self) -> bool:
+        return self.untested is None
 
     @property
     def failed(self) -> bool:
-        return any(k.newly_broken for k in self.kpis) or any(m.regression for m in self.mtds)
+        return self.tested and (any(k.newly_broken for k in self.kpis)
+                                or any(m.regression for m in self.mtds))
 
 
 @dataclass(frozen=True)
@@ -95,7 +140,25 @@ class StressReport:
 
     @property
     def failed(self) -> bool:
+        """A regression on some scenario that tests the candidate."""
         return any(s.failed for s in self.scenarios)
+
+    @property
+    def untested(self) -> tuple[ScenarioComparison, ...]:
+        """The scenarios that do not test the candidate, each with its reason."""
+        return tuple(s for s in self.scenarios if not s.tested)
+
+    def gate_failed(self, fail_on_untested: UntestedPolicy = UntestedPolicy.ANY) -> bool:
+        """Whether the gate fails: a regression, or untested scenarios as the policy says
+        (no scenario at all tests nothing, so it counts as untested)."""
+        if self.failed:
+            return True
+        untested = len(self.untested)
+        if fail_on_untested is UntestedPolicy.ANY:
+            return untested > 0 or not self.scenarios
+        if fail_on_untested is UntestedPolicy.ALL:
+            return untested == len(self.scenarios)
+        return False
 
 
 def scenario_with_rules(scenario: Scenario, rules: Path, file: str | None = None) -> Scenario:
@@ -108,7 +171,12 @@ def scenario_with_rules(scenario: Scenario, rules: Path, file: str | None = None
 def compare_rules(scenarios: list[tuple[str, Scenario]], baseline: Path, candidate: Path, *,
                   tolerance: float = 0.0, executor: ExecutorSpec | Runner = LOCAL,
                   store: RunStore | None = None) -> StressReport:
-    """Compare the candidate rule set with the baseline on every scenario."""
+    """Compare the candidate rule set with the baseline on every scenario.
+
+    A scenario that does not test the candidate is in the report with its reason
+    (``ScenarioComparison.untested``, ``StressReport.untested``); it never counts as passed
+    or failed, and :meth:`StressReport.gate_failed` says what the gate makes of it.
+    """
     from shocktwin.rules_engine.ruleset import load_rules
 
     base_rules, cand_rules = load_rules(baseline), load_rules(candidate)
@@ -133,15 +201,25 @@ def compare_rules(scenarios: list[tuple[str, Scenario]], baseline: Path, candida
             problems.extend(e.problems)
     if problems:
         raise ScenarioError(problems)
-    out = [_compare(file, base, cand, tolerance, executor, store)
+    changes = _changes(base_rules, cand_rules)
+    out = [_compare(file, base, cand, tolerance, executor, store, changes)
            for file, base, cand in pairs]
     return StressReport(str(baseline), str(candidate), base_rules.content_hash(),
                         cand_rules.content_hash(), tolerance, tuple(out))
 
 
 def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
-             executor: ExecutorSpec | Runner, store: RunStore | None) -> ScenarioComparison:
+             executor: ExecutorSpec | Runner, store: RunStore | None,
+             changes: list[str]) -> ScenarioComparison:
+    applied_b, applied_c = _applied_hash(base), _applied_hash(cand)
     n = base.experiment.replications
+    shocks = [item.shock for item in base.mtd.shocks] if base.mtd is not None else []
+    if applied_b == applied_c:
+        reason = _unused_reason(base, changes)
+        skipped = tuple(MtdComparison(shock, "", None, None, None, None, None, None, False,
+                                      reason) for shock in shocks)
+        return ScenarioComparison(base.name, file, n, (), skipped, None, None, applied_b,
+                                  applied_c, reason)
     check_budget(base, 2 * n, kept=2 * n, file=file)
     seed = base.experiment.seed
     engine = base.experiment.engine.value
@@ -170,15 +248,140 @@ def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
     all_c = np.mean([all(t.holds(r.kpis[t.kpi.value]) for t in bounds.values())
                      for r in runs_c]) if bounds else 1.0
     mtds = []
+    same_searches = True
     if base.mtd is not None:
         for item in base.mtd.shocks:
             rb = find_mtd(base, item, executor=executor, store=store)
             rc = find_mtd(cand, item, executor=executor, store=store)
+            same_searches &= _same_search(rb, rc)
             mtds.append(_compare_mtd(rb, rc, base.hypothesis.probability
                                      if base.mtd.probability is None else base.mtd.probability,
                                      tolerance))
+    untested = None
+    if same_searches and all(_same_run(rb, rc) for rb, rc in zip(runs_b, runs_c, strict=True)):
+        untested = (f"the candidate's changes ({_changes_text(changes)}) never made a "
+                    f"difference in this scenario: all {n} replications gave the same "
+                    "journal and KPIs under both rule sets"
+                    + (" and the MTD searches the same tolerable severities" if mtds else ""))
     return ScenarioComparison(base.name, file, n, tuple(kpis), tuple(mtds),
-                              bool(all_b >= required), bool(all_c >= required))
+                              bool(all_b >= required), bool(all_c >= required),
+                              applied_b, applied_c, untested)
+
+
+# --------------------------------------------------------------------------- what applies
+
+
+def _applied(sc: Scenario) -> dict[str, Any]:
+    """What of the rule set in force at the start acts on the scenario's plant, as plain
+    data: the plans of the materials the plant stocks, with the station that applies them;
+    the triggers evaluated for those materials, with nested rule sets by content hash.
+    Rule-set names and descriptions, which change nothing a run does, are left out."""
+    from shocktwin.rules_engine.ruleset import LoadRules
+
+    plant = sc.plant
+    assert plant is not None and sc.rules is not None  # compare_rules checked both
+    path = sc.resolve(sc.rules).resolve()
+    ruleset = sc.ruleset(path)
+    incoming = _incoming(sc)
+    if not incoming:  # the twin builds no rule engine: no rule set is ever applied
+        return {"plans": {}, "triggers": []}
+    stocked = {b.material for b in plant.buffers}
+    plans: dict[str, Any] = {}
+    for plan in ruleset.plans:
+        if plan.material not in stocked:
+            continue  # no lot of it is ever delivered
+        data = plan.model_dump(mode="json", by_alias=True)
+        data["station"] = plan.station or incoming[0]  # where the twin applies it
+        if plan.ai is not None and not plan.ai.bundled:
+            data["ai"]["model"] = _file_digest(path.parent / plan.ai.model)
+        plans[plan.material] = data
+    triggers = []
+    for trigger in ruleset.triggers:
+        # A trigger is evaluated after a lot decision of its material (or of each planned
+        # material when it names none): never for a material the plant has no lots of.
+        if not plans or (trigger.material is not None and trigger.material not in plans):
+            continue
+        data = trigger.model_dump(mode="json", by_alias=True)
+        for a, action in enumerate(trigger.then):
+            if isinstance(action, LoadRules):
+                data["then"][a]["file"] = sc.ruleset(path.parent / action.file).content_hash()
+        triggers.append(data)
+    return {"plans": plans, "triggers": triggers}
+
+
+def _applied_hash(sc: Scenario) -> str:
+    text = json.dumps(_applied(sc), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _incoming(sc: Scenario) -> list[str]:
+    assert sc.plant is not None
+    return [st.id for st in sc.plant.stations
+            if st.kind == StationKind.INSPECTION and st.role == "incoming"]
+
+
+def _file_digest(path: Path) -> str:
+    # A missing file is the lint's business; here it only has to differ from a present one.
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return f"unreadable {path.resolve()}"
+
+
+def _changes(old: RuleSet, new: RuleSet) -> list[str]:
+    """What the candidate changes, names and descriptions aside."""
+    from shocktwin.rules_engine.ruleset import diff_rules
+
+    return [line for line in diff_rules(old, new)
+            if not line.startswith("name: ") and line != "description changed"]
+
+
+def _changes_text(changes: list[str]) -> str:
+    return "; ".join(changes) if changes else "none"
+
+
+def _unused_reason(sc: Scenario, changes: list[str]) -> str:
+    """Why the same content applies under both rule sets."""
+    if not changes:
+        return ("the candidate's plans and triggers are the same as the baseline's: "
+                "there is nothing to test")
+    assert sc.plant is not None
+    incoming = _incoming(sc)
+    if not incoming:
+        return (f"the scenario's plant has no incoming inspection station, so neither rule "
+                f"set is ever applied; the candidate's changes: {_changes_text(changes)}")
+    stocked = sorted({b.material for b in sc.plant.buffers})
+    return (f"the candidate's changes touch only what this scenario does not use (its plant "
+            f"stocks {', '.join(stocked)}, inspected at {', '.join(incoming)}): "
+            f"{_changes_text(changes)}")
+
+
+def _same_run(b: ReplicationResult, c: ReplicationResult) -> bool:
+    """The same KPIs and the same journal, rule-set names and hashes aside."""
+    same_kpis = b.kpis.keys() == c.kpis.keys() and all(
+        _same_number(b.kpis[k], c.kpis[k]) for k in b.kpis)
+    return same_kpis and b.events == c.events and _journal(b) == _journal(c)
+
+
+def _journal(run: ReplicationResult) -> list[Any]:
+    from shocktwin.twin.model.events import RulesReloaded
+
+    # A reload names the rule sets it went from and to; what it changed in the run shows
+    # in the records after it.
+    return [(e.kind, e.at_h, e.reason) if isinstance(e, RulesReloaded) else e
+            for e in run.log]
+
+
+def _same_search(b: MtdResult, c: MtdResult) -> bool:
+    return (b.status == c.status and _same_number(b.mtd, c.mtd)
+            and [(t.replication, t.tolerable, t.failing, t.broken) for t in b.thresholds]
+            == [(t.replication, t.tolerable, t.failing, t.broken) for t in c.thresholds])
+
+
+def _same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 def _compare_mtd(rb: MtdResult, rc: MtdResult, p: float, tolerance: float) -> MtdComparison:
