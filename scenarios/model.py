@@ -246,6 +246,12 @@ class Supplier(_Frozen):
         "As a backup: a failure-mode table (CSV or YAML, relative to this file); when this "
         "supplier takes over, the rule engine drafts the material's inspection plan from it "
         "(shocktwin rules derive) and loads it in the running twin."))
+    # Left out of the canonical form when absent, so scenarios without it keep their hash.
+    corrective_action: TimeDist | None = Field(None, exclude_if=lambda v: v is None, description=(
+        "When the sampling rules discontinue acceptance of its lots (5 not accepted on "
+        "tightened inspection): the time it takes to correct its process, during which it "
+        "is on hold; inspection then resumes on tightened. A duration ('10d') or a "
+        "distribution; default 30d."))
 
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["EVENT_KINDS", "BackupMissing", "DataLost", "InspectionSwitched", "LotInspected",
-           "ModelEvent", "OrderExpedited", "OrdersCancelled", "RecallInspected",
-           "RecallStarted", "RulesReloaded", "ShockEnded", "ShockStarted", "SourceSwitched",
-           "SupplierSwitchOrdered", "TriggerFired"]
+           "LotQuarantined", "ModelEvent", "OrderExpedited", "OrdersCancelled",
+           "RecallInspected", "RecallStarted", "RulesReloaded", "ShockEnded", "ShockStarted",
+           "SourceSwitched", "SupplierHoldEnded", "SupplierHoldStarted", "SupplierSwitchOrdered",
+           "TriggerFired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,36 @@ class InspectionSwitched(ModelEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class SupplierHoldStarted(ModelEvent):
+    """Acceptance of ``supplier``'s lots stopped (ISO 2859-1 §9.4, Z1.4 §8.3.5) pending its
+    corrective action, which takes ``corrective_action_h``."""
+
+    supplier: str
+    material: str
+    reason: str  # a SwitchReason value
+    corrective_action_h: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierHoldEnded(ModelEvent):
+    """The supplier's corrective action is done; its lots are inspected again."""
+
+    supplier: str
+    material: str
+    reason: str  # a SwitchReason value
+    held_h: float
+
+
+@dataclass(frozen=True, slots=True)
+class LotQuarantined(ModelEvent):
+    """A delivered lot of a supplier on hold waits, undecided, until the hold ends."""
+
+    material: str
+    supplier: str
+    lot_size: int
+
+
+@dataclass(frozen=True, slots=True)
 class RulesReloaded(ModelEvent):
     reason: str
     from_rules: str | None
@@ -142,5 +173,6 @@ EVENT_KINDS: dict[str, type[ModelEvent]] = {
     cls.__name__: cls for cls in (
         ShockStarted, ShockEnded, OrderExpedited, BackupMissing, OrdersCancelled,
         SourceSwitched, SupplierSwitchOrdered, RecallStarted, RecallInspected, LotInspected,
-        InspectionSwitched, RulesReloaded, DataLost, TriggerFired)}
+        InspectionSwitched, SupplierHoldStarted, SupplierHoldEnded, LotQuarantined,
+        RulesReloaded, DataLost, TriggerFired)}
 

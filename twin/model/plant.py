@@ -66,7 +66,10 @@ class Plant(Model):
                 sup.id, sup.material, lead_time(sup.lead_time, rng(f"supplier:{sup.id}:lead")),
                 rng(f"supplier:{sup.id}:quality"), sup.defect_rate, kernel,
                 rng(f"supplier:{sup.id}:disruption"), unit_cost=sup.unit_cost,
-                qualification_h=sup.qualification, promised_h=sup.promised)
+                qualification_h=sup.qualification, promised_h=sup.promised,
+                corrective_action=make_sampler(sup.corrective_action,
+                                               rng(f"supplier:{sup.id}:corrective"))
+                if sup.corrective_action is not None else None)
             self.suppliers[sup.id] = built
             by_material.setdefault(sup.material, []).append(built)
         for b in plant.buffers:

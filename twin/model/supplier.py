@@ -7,6 +7,12 @@ on time; the rest stays on order with the supplier and ships when the allocation
 lifted), ``lead_time_factor``, ``lead_time_spread``, ``defect_factor`` and ``price_factor``
 (tariffs). A supplier can also be **lost** for good (insolvency, export control): its open
 orders are cancelled and the buffer moves to its next backup once that one is qualified.
+
+A supplier can be put **on hold** while it corrects its process (acceptance inspection
+discontinued, ISO 2859-1 §9.4 / Z1.4 §8.3.5): it ships nothing, lots falling due wait at
+the supplier, and no buffer orders from it; when the hold ends the waiting lots ship. How
+long the correction takes is drawn from the supplier's own corrective-action sampler
+(:data:`DEFAULT_CORRECTIVE_ACTION_H` when the scenario gives none).
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.part import Part
 
-__all__ = ["Buffer", "Supplier"]
+__all__ = ["DEFAULT_CORRECTIVE_ACTION_H", "Buffer", "Supplier"]
+
+#: Time a supplier takes to correct its process when none is given: 30 days, the closure
+#: time supplier-quality manuals commonly set for a permanent (8D) corrective action.
+DEFAULT_CORRECTIVE_ACTION_H = 30 * 24.0
 
 
 def _lot_flags(rng: np.random.Generator, size: int, defect_rate: float) -> list[bool]:
@@ -51,7 +61,8 @@ class Supplier:
                  quality_rng: np.random.Generator, defect_rate: float, kernel: Kernel,
                  disruption_rng: np.random.Generator | None = None, *,
                  unit_cost: float = 0.0, qualification_h: float = 0.0,
-                 promised_h: float | None = None) -> None:
+                 promised_h: float | None = None,
+                 corrective_action: Callable[[], float] | None = None) -> None:
         self.id = supplier_id
         self.material = material
         self.lead_time = lead_time
@@ -68,6 +79,8 @@ class Supplier:
         self.units_cancelled = 0
         self.cost = 0.0  # paid for units delivered
         self.lost = False  # gone for good (insolvent, cut off)
+        self.on_hold = False  # correcting its process: ships nothing, takes no orders
+        self._corrective_action = corrective_action
         self.capacity = Lever(f"{supplier_id}.capacity", 1.0, on_change=self._capacity_changed)
         self.allocation = Lever(f"{supplier_id}.allocation", 1.0,
                                 on_change=self._allocation_changed)
@@ -82,6 +95,26 @@ class Supplier:
         self._open: list[_Order] = []
         self._backlog: list[tuple[int, Buffer]] = []  # beyond the allocation
         self.serves: list[Buffer] = []  # buffers that list it as a source
+
+    def corrective_action_h(self) -> float:
+        """How long this supplier's next corrective action takes (hours)."""
+        if self._corrective_action is None:
+            return DEFAULT_CORRECTIVE_ACTION_H
+        return self._corrective_action()
+
+    def hold(self) -> None:
+        """Stop shipping and taking orders until :meth:`release`."""
+        self.on_hold = True
+
+    def release(self) -> None:
+        """End the hold: lots that fell due meanwhile ship now (capacity permitting), and
+        the buffers it serves review their stock."""
+        if not self.on_hold:
+            return
+        self.on_hold = False
+        self._capacity_changed(self.capacity.value)
+        for buffer in self.serves:
+            buffer.review()
 
     def order(self, quantity: int, buffer: Buffer) -> None:
         allocation = self.allocation.value
@@ -115,7 +148,7 @@ class Supplier:
         if order.cancelled:
             return
         capacity = self.capacity.value
-        if capacity <= 0.0:
+        if capacity <= 0.0 or self.on_hold:
             self._held.append(order)  # ships when the supplier can ship again
             return
         self._open.remove(order)
@@ -291,7 +324,7 @@ class Buffer:
 
     def review(self) -> None:
         supplier = self.supplier
-        if supplier.lost or self.kernel.now() < self.ready_at_h:
+        if supplier.lost or supplier.on_hold or self.kernel.now() < self.ready_at_h:
             return  # no source to order from yet
         position = self.on_hand + self.on_order - self.backorder
         while position <= self.reorder_point:
