@@ -18,8 +18,20 @@ station before it goes into stock:
   ``supplier.ppm`` what was found per million inspected over 90 days.
 - **switching**: each original inspection updates the plan's Z1.4 or ISO 2859-1 switching
   state (normal ↔ tightened ↔ reduced); a trigger's ``tighten`` overrides it until
-  ``normal``. Once the standard discontinues acceptance inspection, every lot is screened
-  100 % for the rest of the run (the twin does not model the supplier's correction).
+  ``normal``.
+- **discontinuation** (ISO 2859-1 §9.4, Z1.4 §8.3.5: 5 lots not accepted in one run of
+  tightened inspection): acceptance of the supplier's lots stops pending its corrective
+  action. The supplier is put on hold for its corrective-action time (``SupplierHoldStarted``):
+  it ships nothing and takes no orders; the buffer orders from its next available backup if
+  it has one (``SupplierSwitchOrdered``), else waits (``BackupMissing``). Its lots already
+  delivered but not yet decided wait in quarantine (``LotQuarantined``) rather than being
+  rejected: the standard stops the acceptance procedure, it does not reject lots unseen,
+  and it resumes inspection once the correction is made. When the corrective action is
+  done (``SupplierHoldEnded``) inspection resumes on tightened (``InspectionSwitched``
+  discontinued → tightened), then the quarantined lots and the lots that fell due during
+  the hold are inspected, in that order. A non-accepted lot is still sorted 100 % and its
+  conforming rest stocked (the rectifying disposition, not an acceptance). Lots from
+  another supplier while the material's plan waits for the correction are sorted 100 %.
 - **100 % inspection**, **skip-lot** (after k accepted in a row, inspect 1 in m lots) and
   **first article** (extra pieces measured in full on a supplier's first lot).
 - A station whose sample floor a shock sets to 100 % (a tool-chain fall-back) screens
@@ -52,12 +64,21 @@ from shocktwin.rules_engine.ruleset import (
     diff_rules,
 )
 from shocktwin.rules_engine.sampling import SamplingPlan, Severity
-from shocktwin.rules_engine.switching import LotOutcome, SwitchingProcedure
+from shocktwin.rules_engine.switching import (
+    InspectionState,
+    LotOutcome,
+    SwitchingProcedure,
+    SwitchReason,
+)
 from shocktwin.twin.model.events import (
+    BackupMissing,
     DataLost,
     InspectionSwitched,
     LotInspected,
+    LotQuarantined,
     RulesReloaded,
+    SupplierHoldEnded,
+    SupplierHoldStarted,
     TriggerFired,
 )
 from shocktwin.twin.model.lever import Combine, Lever
@@ -118,6 +139,8 @@ class RuleEngine:
         self._trigger_fired: set[tuple[str, str]] = set()
         self._reasons: set[str] = set()
         self.lots = 0
+        # Delivered lots of suppliers on hold, by supplier, in arrival order.
+        self._quarantine: dict[str, list[tuple[Buffer, list[bool]]]] = {}
         # Data down (MES outage, cyber incident): 1 = sample on the safe tightened plan,
         # 2 = inspect every lot in full; no statistics, no triggers meanwhile.
         self.data_down = Lever("rules.data_down", 0.0, Combine.MAX)
@@ -175,6 +198,12 @@ class RuleEngine:
 
     def inbound(self, buffer: Buffer, flags: list[bool], supplier_id: str) -> None:
         """A lot arrives from ``supplier_id`` for ``buffer``."""
+        if self._on_hold(supplier_id):
+            self._quarantine_lot(buffer, flags, supplier_id)
+            return
+        self._inspect(buffer, flags, supplier_id)
+
+    def _inspect(self, buffer: Buffer, flags: list[bool], supplier_id: str) -> None:
         state = self.materials.get(buffer.material)
         ordered = len(flags)
         if state is None or ordered < 2:
@@ -197,7 +226,7 @@ class RuleEngine:
             kind = LotKind.SCREEN  # the safe plan while data is down is 100 % inspection
         elif state.switching is not None and state.switching.discontinued:
             # Acceptance sampling is discontinued (5 lots not accepted on tightened) until
-            # the supplier corrects; meanwhile every lot is sorted in full.
+            # the held supplier corrects; meanwhile another supplier's lots are sorted in full.
             kind = LotKind.SCREEN
         else:
             severity = Severity.TIGHTENED if self.data_down.value >= 1.0 else state.severity()
@@ -225,6 +254,13 @@ class RuleEngine:
         return state.skip_counter >= skip.inspect
 
     def _lot_done(self, job: LotJob, station: InspectionStation) -> None:
+        original = job.kind is LotKind.SAMPLE or (
+            job.kind is LotKind.SCREEN and job.sample == job.ordered)
+        if original and job.supplier is not None and self._on_hold(job.supplier):
+            # Its supplier was put on hold while the lot was queued or under inspection:
+            # no decision now; the lot waits with the others for the correction.
+            self._quarantine_lot(job.buffer, job.flags, job.supplier)
+            return
         state = self.materials.get(job.material)
         flags = job.flags
         gate = station.ai
@@ -246,12 +282,15 @@ class RuleEngine:
             _remove(flags, False, false)
             station.inspected += n
             station.rejected += found
+            discontinued = False
             if state is not None and self.data_down.value <= 0.0:
-                self._record(state, plan, found, n, accepted, station)
+                discontinued = self._record(state, plan, found, n, accepted, station)
             self.model.log(LotInspected(
                 self.kernel.now(), material=job.material, supplier=job.supplier,
                 lot_size=job.ordered, decision="accepted" if accepted else "rejected_screened",
                 severity=plan.severity.value, n=n, found=found))
+            if discontinued and job.supplier is not None:
+                self._hold(job.material, job.supplier)
             if not accepted:
                 rest = len(flags) - (n - found)
                 work = sum(station.service() for _ in range(max(rest, 0)))
@@ -285,19 +324,78 @@ class RuleEngine:
             state.found.popleft()
 
     def _record(self, state: MaterialState, plan: SamplingPlan, found: int, n: int,
-                accepted: bool, station: InspectionStation) -> None:
+                accepted: bool, station: InspectionStation) -> bool:
+        """Count a sampled lot's decision; True when it discontinued acceptance inspection."""
         self._count(state, n, found)
         state.recent.append(accepted)
         state.accepted_in_a_row = state.accepted_in_a_row + 1 if accepted else 0
         state.last_defect_rate = found / n if n else 0.0
-        if state.switching is not None and state.override is None:
-            switched = state.switching.record(LotOutcome.from_plan(plan, found))
+        switching = state.switching
+        switched = None
+        # While discontinued, no lot counts towards switching: the held supplier's lots
+        # wait, and another supplier's lots are not part of its sequence.
+        if switching is not None and state.override is None and not switching.discontinued:
+            switched = switching.record(LotOutcome.from_plan(plan, found))
             if switched is not None:
                 self.model.log(InspectionSwitched(
                     self.kernel.now(), material=state.plan.material,
                     from_state=switched.from_state.value, to_state=switched.to_state.value,
                     reason=switched.reason.value))
         self._evaluate(state.plan.material, station)
+        return switched is not None and switched.to_state is InspectionState.DISCONTINUED
+
+    # -- suppliers on hold --------------------------------------------------------------
+
+    def _on_hold(self, supplier_id: str) -> bool:
+        supplier = self.model.suppliers.get(supplier_id)
+        return supplier is not None and supplier.on_hold
+
+    def _quarantine_lot(self, buffer: Buffer, flags: list[bool], supplier_id: str) -> None:
+        self._quarantine.setdefault(supplier_id, []).append((buffer, flags))
+        self.model.log(LotQuarantined(self.kernel.now(), material=buffer.material,
+                                      supplier=supplier_id, lot_size=len(flags)))
+
+    def _hold(self, material: str, supplier_id: str) -> None:
+        """Acceptance of ``supplier_id``'s lots is discontinued: hold it for its corrective
+        action, and order ``material`` from the next available backup meanwhile."""
+        supplier = self.model.suppliers.get(supplier_id)
+        if supplier is None or supplier.on_hold:
+            return
+        now = self.kernel.now()
+        duration_h = supplier.corrective_action_h()
+        supplier.hold()
+        self.model.log(SupplierHoldStarted(
+            now, supplier=supplier_id, material=material,
+            reason=SwitchReason.FIVE_NOT_ACCEPTED_ON_TIGHTENED.value,
+            corrective_action_h=duration_h))
+        buffer = self.model.buffers.get(material)
+        if buffer is not None and buffer.supplier is supplier:
+            why = f"hold {supplier_id}"
+            backup = next((s for s in buffer.sources if not (s.lost or s.on_hold)), None)
+            if backup is None:
+                self.model.log(BackupMissing(now, reason=why, material=material))
+            else:
+                # May load the backup's drafted plan, which restarts the material's switching.
+                self.model.switch_supplier(material, backup.id, reason=why)
+        self.kernel.schedule(duration_h, self._end_hold, (supplier_id, material, now))
+
+    def _end_hold(self, arg: tuple[str, str, float]) -> None:
+        """The corrective action is done: inspection resumes on tightened, then the lots
+        that waited are inspected."""
+        supplier_id, material, since = arg
+        now = self.kernel.now()
+        self.model.log(SupplierHoldEnded(
+            now, supplier=supplier_id, material=material,
+            reason=SwitchReason.RESUMED_AFTER_CORRECTION.value, held_h=now - since))
+        state = self.materials.get(material)
+        if state is not None and state.switching is not None and state.switching.discontinued:
+            switched = state.switching.resume()
+            self.model.log(InspectionSwitched(
+                now, material=material, from_state=switched.from_state.value,
+                to_state=switched.to_state.value, reason=switched.reason.value))
+        for buffer, flags in self._quarantine.pop(supplier_id, []):
+            self._inspect(buffer, flags, supplier_id)
+        self.model.suppliers[supplier_id].release()  # then what fell due during the hold
 
     def lose_data(self, recovery_point_h: float, *, reason: str, once: bool = False) -> None:
         """Records back to the recovery point are gone: switching histories and statistics
