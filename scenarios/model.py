@@ -91,10 +91,16 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: The smallest coefficient of variation of a gamma time; below it write a fixed time.
+MIN_GAMMA_CV = 1e-6
+#: The smallest Weibull shape: below it draws overflow and the mean is out of all scale.
+MIN_WEIBULL_SHAPE = 0.1
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity in any number of a scenario: a NaN bound compares false both ways,
+    # so a tolerance would always "hold", and neither can be written to a JSON result.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -128,6 +134,16 @@ class GammaDist(_Frozen):
     dist: Literal["gamma"]
     mean: PositiveDuration
     cv: float = Field(gt=0, le=10)
+
+    @field_validator("cv")
+    @classmethod
+    def _spread(cls, cv: float) -> float:
+        # The gamma shape is 1 / cv²: below this the spread is under a millionth of the
+        # mean, and a cv small enough makes cv² zero and the shape infinite.
+        if cv < MIN_GAMMA_CV:
+            raise ValueError(f"a cv below {MIN_GAMMA_CV:g} is a fixed time: write the "
+                             "duration itself, e.g. '6min'")
+        return cv
 
 
 class NormalDist(_Frozen):
@@ -173,6 +189,18 @@ class WeibullDist(_Frozen):
     dist: Literal["weibull"]
     scale: PositiveDuration
     shape: float = Field(gt=0, le=50)
+
+    @field_validator("shape")
+    @classmethod
+    def _tail(cls, shape: float) -> float:
+        # A draw is scale · E^(1/shape) with E exponential: for shape 0.001 a draw of E = 3
+        # is 3^1000, beyond any float; the mean is scale · Γ(1 + 1/shape), already about
+        # 3.6 million times the scale at shape 0.1.
+        if shape < MIN_WEIBULL_SHAPE:
+            raise ValueError(f"a shape below {MIN_WEIBULL_SHAPE:g} gives durations "
+                             "beyond any horizon: the mean is scale · Γ(1 + 1/shape), "
+                             "3.6 million times the scale at 0.1, and draws overflow")
+        return shape
 
 
 class RecordedDist(_Frozen):

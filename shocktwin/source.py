@@ -251,11 +251,21 @@ def _is_tag(part: str) -> bool:
 
 
 def line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
-    for end in range(len(loc), -1, -1):
-        line = lines.get(loc[:end])
-        if line is not None:
-            return line
-    return None
+    """The line of ``loc``, or of the nearest enclosing key written in the file. A key the
+    file leaves out because it used a short form (``hypothesis: [...]`` for
+    ``hypothesis: {tolerances: [...]}``) is stepped over when what follows it is there."""
+    found: Loc = ()
+    i = 0
+    while i < len(loc):
+        if (*found, loc[i]) in lines:
+            found = (*found, loc[i])
+        elif isinstance(loc[i], str) and i + 1 < len(loc) and (*found, loc[i + 1]) in lines:
+            found = (*found, loc[i + 1])
+            i += 1
+        else:
+            break
+        i += 1
+    return lines.get(found)
 
 
 def loc_text(loc: Loc) -> str:
