@@ -9,7 +9,7 @@ duplicate keys, recursive anchors, alias bombs, deep nesting and unreadable scal
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -250,7 +250,7 @@ def _is_tag(part: str) -> bool:
     return part in _TAGS or "[" in part or part.startswith(("function-", "constrained-"))
 
 
-def line_for(lines: dict[Loc, int], loc: Loc) -> int | None:
+def line_for(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     """The line of ``loc``, or of the nearest enclosing key written in the file. A key the
     file leaves out because it used a short form (``hypothesis: [...]`` for
     ``hypothesis: {tolerances: [...]}``) is stepped over when what follows it is there."""

@@ -216,7 +216,8 @@ def test_different_conditions_or_materials_do_not_conflict() -> None:
         trigger("b", "supplier.ppm > 9", {"type": "normal", "material": "bolt"},
                 material="bolt"),
     )
-    data["plans"].append({"material": "bolt", "sampling": "full"})
+    # Sampled, as triggers are evaluated after sampled lots only.
+    data["plans"].append({"material": "bolt", "sampling": {"aql": 1.0}})
     assert lint(data) == []
 
 
@@ -263,7 +264,7 @@ def test_references_against_a_scenario(make_scenario: Callable[..., Scenario]) -
                 {"type": "quarantine", "material": "glue"},
                 {"type": "quarantine", "material": "part"}),
         trigger("b", "supplier.otd < 0.5", {"type": "switch_supplier", "to": "sup"}),
-        plans=[{"material": "part", "station": "work", "sampling": "full"},
+        plans=[{"material": "part", "station": "work", "sampling": {"aql": 1.0}},
                {"material": "gasket", "station": "dock", "sampling": "full"}],
     )
     findings = lint(data, sc)
