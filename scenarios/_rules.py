@@ -8,13 +8,13 @@ the run never reads a file half-way through.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from shocktwin.errors import Problem, RuleError, ScenarioError
 from shocktwin.scenarios.model import Scenario, StationKind
-from shocktwin.source import loc_text
+from shocktwin.source import Loc, line_for, loc_text
 
 __all__ = ["bind_rules"]
 
@@ -22,7 +22,7 @@ __all__ = ["bind_rules"]
 def bind_rules(sc: Scenario, file: str | None) -> Scenario:
     """Load every rule set ``sc`` refers to into it; raise ScenarioError listing every
     problem (unreadable or invalid rule files, plans that do not fit the plant)."""
-    from shocktwin.rules_engine.ruleset import LoadRules, load_rules
+    from shocktwin.rules_engine.ruleset import LoadRules, read_rules
 
     refs: list[tuple[str, str, Path]] = []  # (scenario path, text, resolved)
     if sc.rules is not None:
@@ -49,12 +49,12 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
                                     f"(looked for {path})"))
             continue
         try:
-            ruleset = load_rules(path)
+            ruleset, lines = read_rules(path)
         except RuleError as e:
             problems.extend(e.problems)
             continue
         loaded[key] = ruleset
-        problems.extend(_fit_problems(sc, ruleset, str(path)))
+        problems.extend(_fit_problems(sc, ruleset, str(path), lines))
         for t, trigger in enumerate(ruleset.triggers):
             for a, action in enumerate(trigger.then):
                 if isinstance(action, LoadRules):
@@ -101,9 +101,10 @@ def _drafts(sc: Scenario, file: str | None,
         yield sup.id, ruleset
 
 
-def _fit_problems(sc: Scenario, ruleset: Any, file: str) -> Iterator[Problem]:
+def _fit_problems(sc: Scenario, ruleset: Any, file: str,
+                  lines: Mapping[Loc, int]) -> Iterator[Problem]:
     from shocktwin.rules_engine.fit import plant_problems, twin_problems
 
     assert sc.plant is not None
     for loc, message in [*plant_problems(ruleset, sc.plant), *twin_problems(ruleset)]:
-        yield Problem(file, loc_text(loc), message)
+        yield Problem(file, loc_text(loc), message, line_for(lines, loc))
