@@ -31,11 +31,14 @@ class Problem:
     path: str
     message: str
     line: int | None = None
+    column: int | None = None  # where a syntax error is known to the character
 
     def __str__(self) -> str:
         where = self.file or ""
         if self.file and self.line is not None:
             where = f"{where}:{self.line}"
+            if self.column is not None:
+                where = f"{where}:{self.column}"
         parts = [x for x in (where, self.path, self.message) if x]
         return ": ".join(parts)
 

@@ -66,12 +66,12 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
         # its limit; the pure-Python parser (iterative, no such limit) tells which it was.
         with contextlib.suppress(yaml.YAMLError):  # then the first error is the one to report
             _check_depth(text, file, yaml.SafeLoader)
-        line = e.problem_mark.line + 1 if e.problem_mark is not None else None
-        reason = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        raise ScenarioError([Problem(file, "", f"not valid YAML: {reason}", line)],
-                            file=file) from None
+        raise ScenarioError([_syntax_problem(file, e)], file=file) from None
+    except yaml.reader.ReaderError as e:
+        raise ScenarioError([_reader_problem(file, text, e)], file=file) from None
     except yaml.YAMLError as e:
-        raise ScenarioError(f"not valid YAML: {e}", file=file) from None
+        raise ScenarioError(f"not valid YAML: {_without_stream_name(str(e))}",
+                            file=file) from None
     except RecursionError:
         raise ScenarioError("YAML nested too deeply", file=file) from None
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as e:
@@ -80,6 +80,45 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[Loc, int]]:
     finally:
         loader.dispose()
     return data, _line_map(node)
+
+
+def _syntax_problem(file: str, e: yaml.MarkedYAMLError) -> Problem:
+    """``file:line:column: not valid YAML: what (while what, from where)``: the marks as
+    numbers, not the library's ``in "<unicode string>", line 3, column 1``."""
+    mark = e.problem_mark or e.context_mark
+    reason = e.problem or e.context or "invalid YAML"
+    if e.problem and e.context:
+        reason = f"{e.problem} ({e.context}"
+        cm = e.context_mark
+        if cm is not None and (mark is None or (cm.line, cm.column) != (mark.line, mark.column)):
+            reason += f" that starts at line {cm.line + 1}, column {cm.column + 1}"
+        reason += ")"
+    if mark is None:
+        return Problem(file, "", f"not valid YAML: {reason}")
+    return Problem(file, "", f"not valid YAML: {reason}", mark.line + 1, mark.column + 1)
+
+
+def _reader_problem(file: str, text: str, e: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow, with its line and column. The readers count
+    ``position`` differently (libyaml in UTF-8 bytes), so the character is looked up: the
+    first one of its kind is the one refused, as the text is read in order."""
+    if isinstance(e.character, int):
+        reason = f"unacceptable character #x{e.character:04x}: {e.reason}"
+        at = text.find(chr(e.character))
+    else:
+        reason = str(e.reason)
+        at = -1
+    if at < 0:
+        return Problem(file, "", f"not valid YAML: {reason}")
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return Problem(file, "", f"not valid YAML: {reason}", line, column)
+
+
+def _without_stream_name(message: str) -> str:
+    """A YAML library message without its ``in "<unicode string>", ...`` lines."""
+    kept = [part.strip() for part in message.splitlines() if "<unicode string>" not in part]
+    return " ".join(part for part in kept if part) or "invalid YAML"
 
 
 # --------------------------------------------------------------------------- YAML nodes

@@ -16,7 +16,7 @@ BAD = Path(__file__).parent / "bad_scenarios"
 # Files that cannot carry an "# expect:" comment.
 NO_COMMENT = {"empty.yaml": ["the file is empty"],
               "comment_only.yaml": ["holds no YAML document"],
-              "not_yaml.yaml": ["not_yaml.yaml:3: not valid YAML"],
+              "not_yaml.yaml": ["not_yaml.yaml:3:8: not valid YAML"],
               "binary.yaml": ["not a text file"]}
 
 
