@@ -23,7 +23,8 @@ class Order:
 
 
 class Part:
-    """One unit in the plant. ``defective`` is the truth, whatever inspection concludes."""
+    """One unit in the plant (a ``Work`` for its stations). ``defective`` is the truth,
+    whatever inspection concludes."""
 
     __slots__ = ("defective", "needs", "order", "start_h")
 
@@ -43,10 +44,11 @@ class LotKind(StrEnum):
 
 
 class LotJob:
-    """A delivered lot waiting for, or under, incoming inspection."""
+    """A delivered lot waiting for, or under, incoming inspection (a ``Work`` for the
+    inspection station)."""
 
-    __slots__ = ("buffer", "done", "flags", "kind", "material", "ordered", "plan", "sample",
-                 "supplier", "work_h")
+    __slots__ = ("buffer", "defective", "done", "flags", "kind", "material", "ordered", "plan",
+                 "sample", "supplier", "work_h")
 
     def __init__(self, material: str, buffer: Any, flags: list[bool], ordered: int,
                  kind: LotKind, plan: Any, sample: int, work_h: float,
@@ -61,3 +63,6 @@ class LotJob:
         self.work_h = work_h
         self.supplier = supplier  # who delivered the lot (None for recalled units)
         self.done = done  # called with (job, station) when its inspection ends
+        # A lot's truth is unit by unit, in ``flags``; only process stations set ``defective``
+        # and a lot visits none, so it stays False.
+        self.defective = False

@@ -6,6 +6,9 @@ time); a unit in work when its server fails resumes where it stopped after the r
 tool-chain switch) pauses the same way. Scheduled completions are cancelled lazily with a
 per-server token.
 
+A station is generic in the ``Work`` it serves: plant stations serve ``Part``s, incoming
+inspection also delivered lots (``LotJob``), a shop resource the shop's tasks.
+
 Levers that shocks move: ``capacity`` (share of servers online), ``speed`` (time factor),
 ``mtbf_factor`` (time-to-failure factor), ``defect_rate``; inspection adds ``detection_factor`` and
 ``sample_floor`` (a minimum sample fraction, e.g. 1.0 for a fall-back to 100 %).
@@ -15,26 +18,29 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.part import LotJob, Part
+from shocktwin.twin.model.work import Work
 
 __all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
 
-Route = Callable[[Part], None]
+W = TypeVar("W", bound=Work)
+#: Where a station passes the items it is done with.
+Route = Callable[[W], None]
 
 
-class Server:
+class Server(Generic[W]):
     """One server of a station: a machine, an inspector or a reviewer."""
 
     __slots__ = ("end_h", "online", "part", "remaining_h", "token", "up")
 
     def __init__(self) -> None:
-        self.part: Part | None = None
+        self.part: W | None = None
         self.end_h = 0.0
         self.remaining_h = 0.0
         self.token = 0
@@ -42,8 +48,8 @@ class Server:
         self.online = True  # not taken out of service by a shock
 
 
-class Station:
-    """A queue in front of ``servers`` identical servers (FIFO)."""
+class Station(Generic[W]):
+    """A queue of ``W`` items in front of ``servers`` identical servers (FIFO)."""
 
     kind: str = StationKind.PROCESS.value
 
@@ -53,9 +59,9 @@ class Station:
                  time_to_repair: Callable[[], float] | None = None) -> None:
         self.id = station_id
         self.n_servers = servers
-        self.servers = [Server() for _ in range(servers)]
-        self.idle: list[Server] = list(reversed(self.servers))
-        self.queue: deque[tuple[Part, float]] = deque()
+        self.servers: list[Server[W]] = [Server() for _ in range(servers)]
+        self.idle: list[Server[W]] = list(reversed(self.servers))
+        self.queue: deque[tuple[W, float]] = deque()
         self.service = service
         self.kernel = kernel
         self.warmup_h = warmup_h
@@ -64,7 +70,7 @@ class Station:
         self.served = 0
         self.wait_sum_h = 0.0
         self.wait_count = 0
-        self.next: Route = _unrouted
+        self.next: Route[W] = _unrouted
         self._defect_draw = defect_draw
         # Process-induced defect rate; shocks (heat, drift) raise it, the highest wins.
         self.defect_rate = Lever(f"{station_id}.defect_rate", defect_rate, Combine.MAX)
@@ -83,7 +89,7 @@ class Station:
             for server in self.servers:
                 self.kernel.schedule(self._ttf(), self._fail, server)
 
-    def arrive(self, part: Part) -> None:
+    def arrive(self, part: W) -> None:
         now = self.kernel.now()
         if self.idle:
             self._begin(self.idle.pop(), part, now, now)
@@ -96,7 +102,7 @@ class Station:
 
     # -- service ------------------------------------------------------------------------
 
-    def _begin(self, server: Server, part: Part, arrived_h: float, now: float) -> None:
+    def _begin(self, server: Server[W], part: W, arrived_h: float, now: float) -> None:
         if arrived_h >= self.warmup_h:
             self.wait_sum_h += now - arrived_h
             self.wait_count += 1
@@ -108,11 +114,11 @@ class Station:
         # The token lets a pause (breakdown, shock) cancel this completion lazily.
         self.kernel.schedule(duration, self._done_checked, (server, server.token))
 
-    def _work_h(self, part: Any) -> float:
+    def _work_h(self, part: W) -> float:
         """Work time of ``part`` here at normal speed, hours."""
         return self.service()
 
-    def _done_checked(self, arg: tuple[Server, int]) -> None:
+    def _done_checked(self, arg: tuple[Server[W], int]) -> None:
         server, token = arg
         if token != server.token:
             return  # paused after this completion was scheduled
@@ -121,6 +127,8 @@ class Station:
         server.part = None
         self.busy.add(now, -1)
         self.served += 1
+        # A completion that is still current (the token above) has its item on the server:
+        # not None, which the type checker cannot see and a check would pay per event.
         self.finish(part)  # type: ignore[arg-type]
         if self.queue:
             nxt, arrived = self.queue.popleft()
@@ -128,7 +136,7 @@ class Station:
         else:
             self.idle.append(server)
 
-    def finish(self, part: Part) -> None:
+    def finish(self, part: W) -> None:
         """A unit's work here is done: make it defective at the process rate, pass it on."""
         rate = self.defect_rate.value
         if rate > 0.0 and self._defect_draw is not None and self._defect_draw() < rate:
@@ -137,7 +145,7 @@ class Station:
 
     # -- breakdowns and capacity --------------------------------------------------------
 
-    def _pause(self, server: Server, now: float) -> None:
+    def _pause(self, server: Server[W], now: float) -> None:
         """A working or idle server stops: its unit (if any) waits for it."""
         if server.part is not None:
             server.remaining_h = server.end_h - now
@@ -146,7 +154,7 @@ class Station:
         else:
             self.idle.remove(server)
 
-    def _resume(self, server: Server, now: float) -> None:
+    def _resume(self, server: Server[W], now: float) -> None:
         """A server is back (repaired and online): finish its unit, or take the next."""
         if server.part is not None:
             server.end_h = now + server.remaining_h
@@ -159,7 +167,7 @@ class Station:
         else:
             self.idle.append(server)
 
-    def _fail(self, server: Server) -> None:
+    def _fail(self, server: Server[W]) -> None:
         now = self.kernel.now()
         if server.online:
             self._pause(server, now)
@@ -167,7 +175,7 @@ class Station:
         self.down.add(now, 1)
         self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
 
-    def _repair(self, server: Server) -> None:
+    def _repair(self, server: Server[W]) -> None:
         now = self.kernel.now()
         server.up = True
         self.down.add(now, -1)
@@ -197,8 +205,12 @@ class Station:
         return sum(1 for s in self.servers if s.online)
 
 
-class InspectionStation(Station):
-    """Inspectors check (a sample of) units; caught defects and false rejects go to scrap."""
+class InspectionStation(Station[Part | LotJob]):
+    """Inspectors check (a sample of) units; caught defects and false rejects go to scrap.
+
+    Incoming inspection also serves delivered lots, which come in through ``arrive_lot`` and
+    end in their own ``done`` call-back; only units pass on through ``next`` or ``reject``.
+    """
 
     kind: str = StationKind.INSPECTION.value
 
@@ -210,7 +222,7 @@ class InspectionStation(Station):
         self.detection = detection
         self.false_reject = false_reject
         self.sample_fraction = sample_fraction
-        self.reject: Route = _unrouted
+        self.reject: Route[Part] = _unrouted
         self.inspected = 0
         self.rejected = 0
         self.passed_unseen = 0
@@ -220,14 +232,16 @@ class InspectionStation(Station):
 
     def arrive_lot(self, job: LotJob) -> None:
         """A delivered lot (or its screening) queues for the inspectors like a unit."""
-        Station.arrive(self, job)  # type: ignore[arg-type]
+        Station.arrive(self, job)  # past the sampling of units: a lot is always inspected
 
-    def _work_h(self, part: Any) -> float:
+    def _work_h(self, part: Part | LotJob) -> float:
         if part.__class__ is LotJob:
-            return part.work_h  # type: ignore[no-any-return]
+            return part.work_h
         return self.service()
 
-    def arrive(self, part: Part) -> None:
+    def arrive(self, part: Part | LotJob) -> None:
+        """A unit from the line; its inspection is skipped outside the sample (lots come in
+        through ``arrive_lot``)."""
         fraction = max(self.sample_fraction, self.sample_floor.value)
         if fraction < 1.0 and self.draw() >= fraction:
             self.passed_unseen += 1
@@ -235,33 +249,33 @@ class InspectionStation(Station):
             return
         super().arrive(part)
 
-    def finish(self, part: Part) -> None:
-        if part.__class__ is LotJob:
-            job: Any = part
-            job.done(job, self)
-            return
-        self.inspected += 1
-        ai = self.ai
-        if ai is not None:
-            # The model decides on a recorded anomaly of the unit's true class; a drift
-            # shock (detection_factor < 1) loses a share of its catches.
-            caught = ai.rejects(part.defective)
-            if caught and part.defective:
-                factor = self.detection_factor.value
-                caught = factor >= 1.0 or self.draw() < factor
-        elif part.defective:
-            detection = self.detection * self.detection_factor.value
-            caught = detection >= 1.0 or self.draw() < detection
-        else:
-            caught = self.false_reject > 0.0 and self.draw() < self.false_reject
-        if caught:
-            self.rejected += 1
-            self.reject(part)
-        else:
-            self.next(part)
+    def finish(self, part: Part | LotJob) -> None:
+        # The unit is tested first: it is the common case, and one class test narrows it.
+        if part.__class__ is Part:
+            self.inspected += 1
+            ai = self.ai
+            if ai is not None:
+                # The model decides on a recorded anomaly of the unit's true class; a drift
+                # shock (detection_factor < 1) loses a share of its catches.
+                caught = ai.rejects(part.defective)
+                if caught and part.defective:
+                    factor = self.detection_factor.value
+                    caught = factor >= 1.0 or self.draw() < factor
+            elif part.defective:
+                detection = self.detection * self.detection_factor.value
+                caught = detection >= 1.0 or self.draw() < detection
+            else:
+                caught = self.false_reject > 0.0 and self.draw() < self.false_reject
+            if caught:
+                self.rejected += 1
+                self.reject(part)
+            else:
+                self.next(part)
+        elif part.__class__ is LotJob:
+            part.done(part, self)
 
 
-class ReleaseStation(Station):
+class ReleaseStation(Station[Part]):
     """Quality release; with no reviewers a unit is released the moment it arrives."""
 
     kind: str = StationKind.RELEASE.value
@@ -287,5 +301,5 @@ def _zero() -> float:
     return 0.0
 
 
-def _unrouted(part: Any) -> None:  # pragma: no cover - wiring error
+def _unrouted(part: object) -> None:  # pragma: no cover - wiring error
     raise RuntimeError("station output is not connected")
