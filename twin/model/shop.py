@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,7 +54,8 @@ class Job:
 
 
 class Task:
-    """One operation report of a job: ``work_h`` on ``resource`` after ``wait_h``."""
+    """One operation report of a job: ``work_h`` on ``resource`` after ``wait_h`` (a ``Work``
+    for its resource)."""
 
     __slots__ = ("after", "defective", "job", "resource", "wait_h", "work_h")
 
@@ -65,10 +66,10 @@ class Task:
         self.work_h = work_h
         self.after = after
         self.wait_h = wait_h
-        self.defective = False
+        self.defective = False  # the log records no defects; kept for the ``Work`` protocol
 
 
-class ShopResource(Station):
+class ShopResource(Station[Task]):
     """A resource of the shop: its work time comes with each task."""
 
     def __init__(self, station_id: str, servers: int, kernel: Kernel, *, warmup_h: float,
@@ -78,8 +79,8 @@ class ShopResource(Station):
                          time_to_fail=time_to_fail, time_to_repair=time_to_repair)
         self.kind = kind.value
 
-    def _work_h(self, part: Any) -> float:
-        return part.work_h  # type: ignore[no-any-return]
+    def _work_h(self, part: Task) -> float:
+        return part.work_h
 
 
 class Shop(Model):
@@ -108,7 +109,7 @@ class Shop(Model):
                 if breakdown is not None and spec.mtbf else None,
                 time_to_repair=exponential_sampler(breakdown, spec.mttr)
                 if breakdown is not None and spec.mttr else None)
-            res.next = self._task_done  # type: ignore[assignment]
+            res.next = self._task_done
             by_name[spec.name] = res
             self.stations.append(res)
         missing = sorted(set(self.data.resource_names) - set(by_name))
@@ -177,7 +178,7 @@ class Shop(Model):
         job = task.job
         job.pending = False
         job.outstanding += 1
-        task.resource.arrive(task)  # type: ignore[arg-type]
+        task.resource.arrive(task)
         self._enable_next(job)
 
     def _task_done(self, task: Task) -> None:
