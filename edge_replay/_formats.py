@@ -21,7 +21,15 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from shocktwin.edge_replay._sql import first_line, ident, lit, quoted_value, run, text_of
+from shocktwin.edge_replay._sql import (
+    file_lit,
+    first_line,
+    ident,
+    lit,
+    quoted_value,
+    run,
+    text_of,
+)
 from shocktwin.edge_replay._stage import LINE, RAW, Check, DirectRead, Field, Plan
 from shocktwin.edge_replay.mapping import LocatedMapping, SourceMapping
 from shocktwin.edge_replay.schema import TABLES, Column, InspectionResult, Table
@@ -182,7 +190,7 @@ def _csv_relation(
     """SQL reading a CSV file, every column as text, its broken records kept in ``__rejects``."""
     spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
     return (
-        f"SELECT * FROM read_csv({lit(str(path))}, columns = {spec}, "
+        f"SELECT * FROM read_csv({file_lit(path)}, columns = {spec}, "
         f"header = {str(header).lower()}, delim = {lit(delim)}, quote = {lit(quote)}, "
         f"escape = {lit(escape)}, auto_detect = false, strict_mode = {str(strict).lower()}, "
         "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans')"
@@ -452,7 +460,7 @@ def _load_lines(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             "CREATE OR REPLACE TEMP TABLE __src AS SELECT line_no, text FROM ("
             "SELECT unnest(generate_series(1, len(parts))) AS line_no, unnest(parts) AS text "
             "FROM (SELECT string_split(content, chr(10)) AS parts "
-            f"FROM read_text({lit(str(path))}))) WHERE {text_of('text')} IS NOT NULL",
+            f"FROM read_text({file_lit(path)}))) WHERE {text_of('text')} IS NOT NULL",
         )
     except duckdb.Error as e:
         raise _refuse(path, f"cannot read as text: {first_line(e)}") from e
@@ -812,7 +820,7 @@ def read_generic_parquet(
     mapping = located.mapping
     check_parquet_file(path)
     try:
-        described = run(con, f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})")
+        described = run(con, f"DESCRIBE SELECT * FROM read_parquet({file_lit(path)})")
     except duckdb.Error as e:
         raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e
     types = {str(name): str(kind) for name, kind, *_ in described}
@@ -823,7 +831,7 @@ def read_generic_parquet(
         run(
             con,
             "CREATE OR REPLACE TEMP TABLE __src AS SELECT * "
-            f"FROM read_parquet({lit(str(path))}, file_row_number = true)",
+            f"FROM read_parquet({file_lit(path)}, file_row_number = true)",
         )
     except duckdb.Error as e:
         raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-__all__ = ["first_line", "ident", "lit", "quoted_value", "run", "text_of"]
+__all__ = ["file_lit", "first_line", "ident", "lit", "quoted_value", "run", "text_of"]
+
+#: The characters DuckDB's file readers expand as a glob pattern (``**`` is two ``*``).
+_GLOB = re.compile(r"[*?\[]")
 
 
 def ident(name: str) -> str:
@@ -18,6 +23,17 @@ def ident(name: str) -> str:
 def lit(text: str) -> str:
     """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def file_lit(path: str | Path) -> str:
+    """``path`` as a SQL string literal that DuckDB's readers take as exactly that file.
+
+    ``read_csv``, ``read_parquet`` and ``read_text`` treat ``*``, ``?`` and ``[...]`` in a
+    path as a glob, also inside a list of paths, so ``p?.csv`` would read ``p1.csv`` and
+    ``p2.csv`` too. Each such character is put in a one-character class (``[?]``), which
+    matches only itself.
+    """
+    return lit(_GLOB.sub(lambda m: f"[{m.group()}]", str(path)))
 
 
 def run(

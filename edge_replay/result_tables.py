@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shocktwin.edge_replay._sql import file_lit
 from shocktwin.errors import Problem, ReplayError
 
 __all__ = ["RESULTS_DB", "TableColumns", "read_duckdb_tables", "read_parquet_tables"]
@@ -54,9 +55,9 @@ def read_parquet_tables(files: Mapping[str, Path], *,
         for name, path in files.items():
             if not path.is_file():
                 continue
-            quoted = str(path).replace("'", "''")
             try:
-                out[name] = _columns(con, f"SELECT * FROM read_parquet('{quoted}')"
+                # file_lit: a results folder named like a glob (run[1]) must not read run1.
+                out[name] = _columns(con, f"SELECT * FROM read_parquet({file_lit(path)})"
                                           f"{_order_by(order.get(name))}")
             except duckdb.Error as e:
                 raise _unreadable(path, "cannot be read as Parquet", e) from None
