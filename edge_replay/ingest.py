@@ -3,10 +3,14 @@
 ``ingest`` reads one source file in one of the known formats, checks it, and writes it into
 the store in one step:
 
-- **Atomic.** The work happens in a temporary copy of the store beside it, which replaces
-  the store (``os.replace``) only once everything is written. An error or an interruption
-  leaves the previous store as it was, and the temporary file is removed. The new store
-  keeps the mode of the one it replaces (a new one gets the caller's umask).
+- **Atomic.** The work happens in a temporary copy of the store beside it
+  (``shocktwin.files.write_atomic``), which replaces the store only once everything is
+  written. An error or an interruption leaves the previous store as it was, and the temporary
+  file is removed; one left by a killed ingest is removed by the next. The new store keeps
+  the mode of the one it replaces (a new one gets the caller's umask).
+- **One writer at a time.** The whole read-copy-replace runs under the store's lock
+  (``shocktwin.locks.locked``, the file ``.<store>.lock`` beside it); a second ingest into
+  the same store waits for the first and then starts from its result, so both land.
 - **Idempotent.** A source is identified by its absolute path; ingesting it again first
   removes the rows, quarantine entries and ingest records it left last time.
 - **Nothing dropped silently.** A row that cannot be used (unreadable value, missing
@@ -14,16 +18,13 @@ the store in one step:
   with its line, its raw text and every reason. A source that cannot be used at all (missing,
   empty, binary, wrong columns, broken CSV structure, bad mapping, no usable row) is refused
   with a ``ReplayError`` that lists every problem found.
-
-Two writers on one store at the same time are not supported: the later replace wins.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import secrets
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ from shocktwin.edge_replay.mapping import (
 )
 from shocktwin.edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
 from shocktwin.errors import Problem, ReplayError
-from shocktwin.files import creation_mode
+from shocktwin.files import write_atomic
+from shocktwin.locks import locked
 
 __all__ = ["GENERIC_FORMATS", "IngestReport", "SourceFormat", "TableCounts", "ingest"]
 
@@ -143,6 +145,25 @@ def ingest(
     formats and refused for the others. Raises ReplayError listing every problem when the
     source, the mapping or the existing store cannot be used; the store is then unchanged.
     """
+    return _ingest(source, fmt, db, mapping)
+
+
+@dataclass
+class _Written:
+    """What the ingest wrote into the temporary store, for the report."""
+
+    counts: list[LoadResult]
+    source_rows: int
+    replaced: bool
+    at: datetime
+
+
+def _ingest(
+    source: str | Path,
+    fmt: SourceFormat | str,
+    db: str | Path,
+    mapping: str | Path | SourceMapping | None,
+) -> IngestReport:
     started = time.perf_counter()
     fmt = _to_format(fmt)
     source_path = Path(source).resolve()
@@ -165,21 +186,27 @@ def ingest(
         digest, size = _sha256(source_path)
     except OSError as e:
         raise ReplayError(
-            [Problem(str(source_path), "", f"cannot read source: {e}")], file=str(source_path)
+            [Problem(str(source_path), "", f"cannot read source: {e.strerror or e}")],
+            file=str(source_path),
         ) from e
 
-    tmp = db_path.with_name(f".{db_path.name}.{secrets.token_hex(6)}.duckdb.tmp")
-    try:
+    written: list[_Written] = []
+    temporary: list[Path] = []
+
+    def write(tmp: Path) -> None:
+        temporary.append(tmp)
         if db_path.exists():
             # Private while it is staged (it holds the store's rows); copyfile keeps the mode.
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             shutil.copyfile(db_path, tmp)
+            what = "not a DuckDB store"
+        else:
+            what = "cannot create the store"
         try:
             con = duckdb.connect(str(tmp))
         except duckdb.Error as e:
             raise ReplayError(
-                [Problem(str(db_path), "", f"not a DuckDB store: {first_line(e)}")],
-                file=str(db_path),
+                [Problem(str(db_path), "", f"{what}: {first_line(e)}")], file=str(db_path)
             ) from e
         try:
             _configure(con)
@@ -193,22 +220,18 @@ def ingest(
             # An exception's traceback keeps this frame alive; without the reference the
             # closed connection can be freed before interpreter exit.
             del con
-        # The copy has the umask's mode: give it the replaced store's (a private store
-        # stays private), or the umask's when the store is new.
-        os.chmod(tmp, creation_mode(db_path))
-        _fsync(tmp)
-        os.replace(tmp, db_path)
-    except duckdb.Error as e:
-        raise ReplayError(
-            [Problem(str(source_path), "", f"ingest failed: {first_line(e)}")],
-            file=str(source_path),
-        ) from e
-    except OSError as e:
-        raise ReplayError(
-            [Problem(str(db_path), "", f"cannot write the store: {e}")], file=str(db_path)
-        ) from e
-    finally:
-        _remove_temporary(tmp)
+        written.append(_Written(counts, source_rows, replaced, at))
+
+    # Held from the copy of the store to its replacement: a writer that copied the store
+    # while another was still writing it would replace the other's rows with its own.
+    with locked(db_path, what="store", wait=True, error=ReplayError):
+        _remove_old_temporaries(db_path)
+        try:
+            write_atomic(db_path, write, error=ReplayError, what="the store")
+        except duckdb.Error as e:
+            raise _failed(e, source_path, db_path, temporary) from e
+    done = written[0]
+    counts, source_rows, replaced, at = done.counts, done.source_rows, done.replaced, done.at
     return IngestReport(
         source=source_path,
         db=db_path,
@@ -291,6 +314,41 @@ def _target_problems(db: Path) -> list[Problem]:
     return problems
 
 
+def _failed(
+    e: duckdb.Error, source: Path, db: Path, temporary: list[Path]
+) -> ReplayError:
+    """The refusal for a DuckDB error while writing the temporary store.
+
+    An I/O error, or one naming the temporary store or its log (a full disk fails the
+    commit), is the store's: it could not be written. Anything else is the source's.
+    """
+    message = first_line(e)
+    if isinstance(e, duckdb.IOException) or any(t.name in message for t in temporary):
+        return ReplayError([Problem(str(db), "", f"cannot write the store: {message}")],
+                           file=str(db))
+    return ReplayError([Problem(str(source), "", f"ingest failed: {message}")],
+                       file=str(source))
+
+
+def _remove_old_temporaries(db: Path) -> None:
+    """Remove the temporary stores of ingests killed before they used ``write_atomic``
+    (named ``.<store>.<12 hex digits>.duckdb.tmp``), with DuckDB's log and spill folder.
+
+    Called under the store's lock, so no live ingest owns one.
+    """
+    old = re.compile(re.escape(f".{db.name}.") + r"[0-9a-f]{12}\.duckdb\.tmp(?:\.wal|\.tmp)?")
+    try:
+        with os.scandir(db.parent) as entries:
+            stale = [Path(e.path) for e in entries if old.fullmatch(e.name)]
+    except OSError:
+        return
+    for path in stale:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def _sha256(path: Path) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
@@ -299,23 +357,6 @@ def _sha256(path: Path) -> tuple[str, int]:
             h.update(block)
             size += len(block)
     return h.hexdigest(), size
-
-
-def _remove_temporary(tmp: Path) -> None:
-    """Remove the temporary store and whatever DuckDB kept beside it (log, spill folder)."""
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-    shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    """Flush ``path`` to disk so the replace below never exposes a partly written file."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _load(

@@ -28,6 +28,7 @@ from shocktwin.edge_replay.mapping import SourceMapping
 from shocktwin.edge_replay.schema import Table
 from shocktwin.errors import ScenarioError, SimulationError
 from shocktwin.files import TEMP_SUFFIX, creation_mode, temp_path, write_atomic
+from shocktwin.locks import lock_path
 from shocktwin.scenarios import reference_scenario
 
 RUNNER = CliRunner()
@@ -199,7 +200,7 @@ def test_ingest_store_keeps_its_mode(tmp_path: Path) -> None:
         folder.mkdir(exist_ok=True)
         db = folder / "plant.duckdb"
         invoke("ingest", str(source), "--format", "secom", "--db", str(db))
-        assert [p.name for p in folder.iterdir()] == ["plant.duckdb"]
+        assert [p.name for p in folder.iterdir() if p != lock_path(db)] == ["plant.duckdb"]
         return [db]
 
     check_modes(write, tmp_path)

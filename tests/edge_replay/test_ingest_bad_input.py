@@ -15,6 +15,7 @@ from replay_testkit import BAD, new_store, rows
 
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.errors import ReplayError
+from shocktwin.locks import lock_path
 
 
 @pytest.fixture
@@ -130,8 +131,12 @@ def test_bad_input(case: Case, baseline: Path) -> None:
             assert case.line in [p.line for p in matching]
         if case.column is not None:
             assert case.column in [p.path for p in matching]
+        for problem in caught.value.problems:  # one plain line each, never a bare None
+            assert len(str(problem).splitlines()) == 1 and str(problem).isprintable()
+            assert "None" not in str(problem)
         assert baseline.read_bytes() == before
-        assert sorted(p.name for p in baseline.parent.iterdir()) == [baseline.name]
+        kept = sorted(p.name for p in baseline.parent.iterdir() if p != lock_path(baseline))
+        assert kept == [baseline.name]
         return
     report = ingest(source, case.fmt, baseline, mapping)
     for counts in report.tables:

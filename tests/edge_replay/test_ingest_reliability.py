@@ -9,18 +9,23 @@ read-only or full filesystem does. They are skipped where mounting is not allowe
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from replay_testkit import REPO_DATA, new_store, rows
+from replay_testkit import BAD, REPO_DATA, new_store, rows
 
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.mapping import SourceMapping
 from shocktwin.errors import ReplayError
+from shocktwin.files import TEMP_SUFFIX
 from shocktwin.locks import lock_path
 
 SCMS = REPO_DATA / "scms_delivery_history" / "SCMS_Delivery_History_Dataset.csv"
@@ -52,6 +57,36 @@ def assert_one_line_each(error: ReplayError) -> None:
         text = str(problem)
         assert len(text.splitlines()) == 1 and text.isprintable(), repr(text)
         assert "None" not in text, text
+
+
+# --- two writers ------------------------------------------------------------------------------
+
+
+def test_concurrent_ingests_into_one_store_both_land(tmp_path: Path) -> None:
+    """Two commands started together into one store: both datasets are there afterwards.
+
+    Without the store lock each copied the store before the other had replaced it, and the
+    later replace dropped the other's rows while both reported success.
+    """
+    for i in range(5):
+        db = tmp_path / f"pair{i}" / "plant.duckdb"
+        db.parent.mkdir()
+        procs = [
+            subprocess.Popen(shocktwin("ingest", str(SCMS), "--format", "scms", "--db", str(db)),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+            subprocess.Popen(shocktwin("ingest", str(STEEL), "--format", "steel-plates", "--db",
+                                       str(db)),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=600)
+            assert p.returncode == 0, err
+        [(deliveries, features)] = rows(
+            db, "SELECT (SELECT count(*) FROM supplier_deliveries) + (SELECT count(*) FROM "
+                "quarantine WHERE table_name = 'supplier_deliveries'), "
+                "(SELECT count(*) FROM features)")
+        assert (deliveries, features) == (SCMS_ROWS, STEEL_ROWS), f"pair {i}"
+        assert leftovers(db) == []
 
 
 # --- glob characters in names -----------------------------------------------------------------
@@ -128,6 +163,132 @@ def test_duplicates_of_a_file_with_glob_characters_are_quoted_from_it(
     ingest(target, "csv", store, INSPECTIONS)
     [(raw,)] = rows(store, "SELECT raw FROM quarantine")
     assert '"a"' in raw and '"z"' not in raw
+
+
+# --- read-only and full disks -----------------------------------------------------------------
+
+
+def _mount_namespace_works(tmp_path: Path) -> bool:
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["unshare", "-m", "sh", "-c",
+                           f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(probe))}"],
+                          capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """A folder that commands run by ``on_small_disk`` see as a fresh small tmpfs."""
+    if not _mount_namespace_works(tmp_path):
+        pytest.skip("cannot mount a tmpfs in a private mount namespace here")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    return folder
+
+
+def on_small_disk(folder: Path, options: str, command: list[str]) -> tuple[int, str, list[str]]:
+    """Run ``command`` with a tmpfs (mount ``options``) on ``folder``; returns its exit code,
+    its stderr, and what it left in the folder. The mount ends with the namespace."""
+    script = (f"mount -t tmpfs -o {options} tmpfs {shlex.quote(str(folder))} || exit 99; "
+              f"{shlex.join(command)} >/dev/null; echo \"rc=$?\"; ls -A {shlex.quote(str(folder))}")
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    report = done.stdout.splitlines()
+    assert done.returncode == 0 and report, (done.returncode, done.stderr)
+    return int(report[0].removeprefix("rc=")), done.stderr, report[1:]
+
+
+def _assert_one_clean_error(stderr: str, path: Path) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"error: {path}: ") and "cannot" in lines[0], stderr
+
+
+def test_ingest_into_a_read_only_folder_is_one_clean_error(small_disk: Path) -> None:
+    db = small_disk / "plant.duckdb"
+    rc, stderr, left = on_small_disk(small_disk, "ro,size=1m", shocktwin(
+        "ingest", str(SECOM), "--format", "secom", "--db", str(db)))
+    assert rc == 2
+    _assert_one_clean_error(stderr, db)
+    assert left == []
+
+
+def test_ingest_onto_a_full_disk_is_one_clean_error(small_disk: Path) -> None:
+    db = small_disk / "plant.duckdb"
+    rc, stderr, left = on_small_disk(small_disk, "size=256k", shocktwin(
+        "ingest", str(SCMS), "--format", "scms", "--db", str(db)))
+    assert rc == 2
+    _assert_one_clean_error(stderr, db)
+    assert left == [lock_path(db).name]  # no store, no temporary store
+
+
+def test_derive_into_a_read_only_folder_is_one_clean_error(
+    small_disk: Path, store: Path
+) -> None:
+    ingest(BAD / "4tu_bad_timestamp.csv", "4tu-production", store)
+    out = small_disk / "shop.yaml"
+    rc, stderr, _ = on_small_disk(small_disk, "ro,size=1m", shocktwin(
+        "derive", "--db", str(store), "--out", str(out)))
+    assert rc == 2
+    _assert_one_clean_error(stderr, out)
+
+
+def test_store_under_a_file_is_one_clean_error(tmp_path: Path) -> None:
+    """Works without a mount: a path whose folder is a file fails for root as well."""
+    not_a_folder = tmp_path / "somefile"
+    not_a_folder.write_text("x")
+    db = not_a_folder / "plant.duckdb"
+    done = subprocess.run(shocktwin("ingest", str(SECOM), "--format", "secom", "--db", str(db)),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {db}: "), done.stderr
+
+
+# --- a killed ingest ---------------------------------------------------------------------------
+
+
+def _temporaries(store: Path) -> list[str]:
+    prefix = f".{store.name}."
+    return [p.name for p in store.parent.iterdir()
+            if p.name.startswith(prefix) and TEMP_SUFFIX in p.name]
+
+
+def test_the_next_ingest_removes_what_a_killed_one_left(store: Path) -> None:
+    ingest(SECOM, "secom", store)
+    for _ in range(20):  # until the kill lands while the temporary store exists
+        proc = subprocess.Popen(shocktwin("ingest", str(SCMS), "--format", "scms", "--db",
+                                          str(store)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and not _temporaries(store):
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=600)
+        if _temporaries(store):
+            break
+    else:
+        pytest.fail("no ingest was caught with its temporary store")
+    assert proc.returncode == -signal.SIGKILL
+    ingest(STEEL, "steel-plates", store)
+    assert leftovers(store) == []
+    assert rows(store, "SELECT count(*) FROM inspections") == [(1567,)]
+    assert rows(store, "SELECT count(*) FROM supplier_deliveries") == [(0,)]
+
+
+def test_temporaries_of_the_earlier_naming_are_removed(store: Path) -> None:
+    """Ingests before the shared writer named their temporary ``.<store>.<hex>.duckdb.tmp``."""
+    ingest(SECOM, "secom", store)
+    old = store.with_name(f".{store.name}.0123456789ab.duckdb.tmp")
+    for path in (old, Path(f"{old}.wal")):
+        path.write_bytes(b"left by a killed ingest")
+    Path(f"{old}.tmp").mkdir()
+    unrelated = store.with_name(f".{store.name}.backup.duckdb.tmp")
+    unrelated.write_bytes(b"not ours")
+    ingest(STEEL, "steel-plates", store)
+    assert leftovers(store) == [unrelated.name]
 
 
 def test_a_results_folder_named_like_a_glob_is_read_as_named(tmp_path: Path) -> None:

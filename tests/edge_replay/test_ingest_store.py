@@ -21,6 +21,7 @@ from shocktwin.edge_replay.ingest import IngestReport, ingest
 from shocktwin.edge_replay.mapping import SourceMapping
 from shocktwin.edge_replay.schema import SCHEMA_VERSION, Table, open_store
 from shocktwin.errors import ReplayError
+from shocktwin.locks import lock_path
 
 
 @pytest.fixture
@@ -47,7 +48,9 @@ def scms() -> Path:
 
 
 def _leftovers(store: Path) -> list[str]:
-    return sorted(p.name for p in store.parent.iterdir() if p.name != store.name)
+    """Files beside the store other than the store and its lock file (which stays, reused)."""
+    kept = {store.name, lock_path(store).name}
+    return sorted(p.name for p in store.parent.iterdir() if p.name not in kept)
 
 
 def test_ingesting_twice_replaces_rows(
@@ -80,7 +83,7 @@ def test_same_file_by_another_path_is_the_same_source(
     [
         ("shocktwin.edge_replay.ingest._record_ingest", RuntimeError),
         ("shocktwin.edge_replay.ingest.load_plan", KeyboardInterrupt),
-        ("shocktwin.edge_replay.ingest._fsync", OSError),
+        ("shocktwin.files._fsync_path", OSError),
     ],
 )
 def test_failed_ingest_leaves_the_previous_store_intact(
