@@ -17,7 +17,7 @@ the store in one step:
   required value, end before start, negative quantity, duplicate key) goes to ``quarantine``
   with its line, its raw text and every reason. A source that cannot be used at all (missing,
   empty, binary, wrong columns, broken CSV structure, bad mapping, no usable row) is refused
-  with a ``ReplayError`` that lists every problem found.
+  with a ``ReplayError`` that lists every problem found, each on one line.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Final
 import duckdb
 
 from shocktwin.edge_replay import _formats
-from shocktwin.edge_replay._sql import first_line, run
+from shocktwin.edge_replay._sql import first_line, one_line, run
 from shocktwin.edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
 from shocktwin.edge_replay.mapping import (
     LocatedMapping,
@@ -145,7 +145,18 @@ def ingest(
     formats and refused for the others. Raises ReplayError listing every problem when the
     source, the mapping or the existing store cannot be used; the store is then unchanged.
     """
-    return _ingest(source, fmt, db, mapping)
+    try:
+        return _ingest(source, fmt, db, mapping)
+    except ReplayError as e:
+        # A source's header or values quoted in a message may hold line breaks or escape
+        # codes; each problem must stay one line of plain text.
+        clean = [
+            Problem(p.file and one_line(p.file), one_line(p.path), one_line(p.message), p.line)
+            for p in e.problems
+        ]
+        if clean == list(e.problems):
+            raise
+        raise ReplayError(clean, file=e.file and one_line(e.file)) from e
 
 
 @dataclass

@@ -81,11 +81,11 @@ class SourceMapping(BaseModel):
     @classmethod
     def _loadable(cls, table: object) -> object:
         # Before the enum check, so the message lists only the tables a source can fill.
+        choose = "choose one of " + ", ".join(LOADABLE_TABLES)
+        if table is None:  # YAML ``table:`` or ``table: null``
+            raise ValueError(f"no table given; {choose}")
         if not isinstance(table, str) or table not in {t.value for t in LOADABLE_TABLES}:
-            raise ValueError(
-                f"{table!r} cannot be filled from a source; choose one of "
-                + ", ".join(LOADABLE_TABLES)
-            )
+            raise ValueError(f"{table!r} cannot be filled from a source; {choose}")
         return table
 
     def schema_to_source(self) -> dict[str, str]:
@@ -198,6 +198,17 @@ def _problem_at(
     return Problem(file, ".".join(path), message, line)
 
 
+def _error_path(loc: tuple[int | str, ...], value: object) -> tuple[str, ...]:
+    """A validation error's place in the mapping file, as the YAML reader names it.
+
+    Pydantic names a null mapping key ``None``; the file (and the line table) says ``null``.
+    """
+    path = tuple(str(x) for x in loc)
+    if path[-1:] == ("[key]",) and value is None:
+        path = (*path[:-2], "null", "[key]")
+    return path
+
+
 def load_mapping(path: str | Path) -> SourceMapping:
     """Read and check a mapping file; ReplayError listing every problem when it is not usable."""
     return locate_mapping(path).mapping
@@ -225,7 +236,7 @@ def locate_mapping(path: str | Path) -> LocatedMapping:
             _problem_at(
                 file,
                 lines,
-                tuple(str(x) for x in err["loc"]),
+                _error_path(err["loc"], err.get("input")),
                 err["msg"].removeprefix("Value error, "),
             )
             for err in e.errors()

@@ -20,8 +20,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from replay_testkit import BAD, REPO_DATA, new_store, rows
 
+from shocktwin.edge_replay import _formats
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.mapping import SourceMapping
 from shocktwin.errors import ReplayError
@@ -289,6 +292,90 @@ def test_temporaries_of_the_earlier_naming_are_removed(store: Path) -> None:
     unrelated.write_bytes(b"not ours")
     ingest(STEEL, "steel-plates", store)
     assert leftovers(store) == [unrelated.name]
+
+
+# --- huge headers and odd bytes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "scms"])
+def test_a_header_of_ten_thousand_columns_is_refused_before_reading(
+    tmp_path: Path, store: Path, fmt: str
+) -> None:
+    wide = tmp_path / "wide.csv"
+    names = ["id", "ts", "res", *(f"c{i}" for i in range(10_000 - 3))]
+    wide.write_text(",".join(names) + "\n" + ",".join(["1"] * len(names)) + "\n")
+    mapping = INSPECTIONS if fmt == "csv" else None
+    with pytest.raises(ReplayError) as caught:
+        ingest(wide, fmt, store, mapping)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(wide), 1)
+    assert f"10,000 columns; at most {_formats.MAX_COLUMNS:,}" in problem.message
+
+
+def test_a_parquet_file_of_ten_thousand_columns_is_refused(tmp_path: Path, store: Path) -> None:
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(10_000)}), wide)
+    mapping = SourceMapping(table="inspections",
+                            columns={"c0": "entity_id", "c1": "ts", "c2": "result"})
+    with pytest.raises(ReplayError, match="10,000 columns"):
+        ingest(wide, "parquet", store, mapping)
+
+
+#: Odd files, each refused: control characters and line breaks in a header or in values,
+#: empty headers, binary data without NUL bytes.
+ODD = {
+    "newline_in_header.csv": b'"a\nb",c\n1,2\n',
+    "form_feed_in_header.csv": b"a\x0cb,c\n1,2\n",
+    "escape_in_header.csv": b"ID,\x1b[31mVendor\nx,y\n",
+    "line_separator_in_header.csv": "ID\u2028x,b\n1,2\n".encode(),
+    "empty_header.csv": b"\n1,2\n",
+    "only_commas_header.csv": b",,\n1,2,3\n",
+    "newline_in_values.csv": b'id,ts,res\n"a\nb","x\ny",pass\n',
+    "control_values.csv": b"id,ts,res\n\x01\x02,\x1b[31m,\x0b\n",
+    "binary_without_nul.csv": bytes((i * 37 + 11) % 127 + 1 for i in range(4000)),
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "scms", "4tu-production", "secom"])
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_odd_files_are_refused_one_line_each(
+    tmp_path: Path, store: Path, name: str, fmt: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(ODD[name])
+    with pytest.raises(ReplayError) as caught:
+        ingest(source, fmt, store, INSPECTIONS if fmt == "csv" else None)
+    assert_one_line_each(caught.value)
+
+
+def test_a_null_table_in_a_mapping_file_does_not_say_none(tmp_path: Path, store: Path) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("table:\ncolumns: {null: entity_id}\n")
+    with pytest.raises(ReplayError) as caught:
+        ingest(BAD / "ops.csv", "csv", store, mapping)
+    assert_one_line_each(caught.value)
+    assert [p.path for p in caught.value.problems] == ["table", "columns.null.[key]"]
+
+
+_ODD_BYTES = st.binary(max_size=300).map(
+    lambda b: bytes(c for c in b if c != 0)  # NUL bytes are refused as binary up front
+) | st.text(alphabet="\x01\x0b\x0c\x1b\x1c\x85\u2028\n\r,\";\t ab1:-/", max_size=200).map(
+    str.encode)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_ODD_BYTES, header=st.sampled_from([b"id,ts,res\n", b"", b'"id\x1b",ts\n']))
+def test_every_refusal_of_random_bytes_is_one_line(
+    tmp_path: Path, body: bytes, header: bytes
+) -> None:
+    source = tmp_path / "odd.csv"
+    source.write_bytes(header + body)
+    db = tmp_path / "fuzz.duckdb"
+    try:
+        ingest(source, "csv", db, INSPECTIONS)
+    except ReplayError as e:
+        assert_one_line_each(e)
 
 
 def test_a_results_folder_named_like_a_glob_is_read_as_named(tmp_path: Path) -> None:
