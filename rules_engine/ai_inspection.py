@@ -33,6 +33,7 @@ import onnxruntime as ort
 from numpy.typing import ArrayLike, NDArray
 
 from shocktwin.errors import Problem, RuleError
+from shocktwin.files import read_bytes
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -227,6 +228,9 @@ def count_decisions(rejected: ArrayLike, defective: ArrayLike) -> InspectionCoun
     )
 
 
+#: Bytes of a model or metadata file read at the most (the bundled model is about 0.3 MB).
+_MAX_FILE_BYTES = 256 * 1024 * 1024
+
 # One model (and so one InferenceSession) per file content per process: a session costs
 # milliseconds and memory to build, and inference has no state or randomness, so sharing it
 # cannot change a run's results. Keyed by content, so a retrained file is picked up.
@@ -350,6 +354,10 @@ def _interface_problems(session: Any, metadata: ModelMetadata, label: str) -> li
 
 def _read(source: Traversable | Path, what: str) -> bytes:
     label = str(source)
+    if isinstance(source, Path) and source.exists():
+        # A user's file goes through the one safe reader: a pipe or a device would block the
+        # load or fill the memory. A missing one is reported in this module's words below.
+        return read_bytes(source, limit=_MAX_FILE_BYTES, error=RuleError)
     try:
         return source.read_bytes()
     except FileNotFoundError as error:
