@@ -9,13 +9,12 @@ from typing import Any
 
 import duckdb
 
+from shocktwin.errors import one_line
+
 __all__ = ["file_lit", "first_line", "ident", "lit", "one_line", "quoted_value", "run", "text_of"]
 
 #: The characters DuckDB's file readers expand as a glob pattern (``**`` is two ``*``).
 _GLOB = re.compile(r"[*?\[]")
-#: Characters that would break a message over lines or garble a terminal: the C0 and C1
-#: controls, DEL, and the Unicode line and paragraph separators.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def ident(name: str) -> str:
@@ -37,12 +36,6 @@ def file_lit(path: str | Path) -> str:
     matches only itself.
     """
     return lit(_GLOB.sub(lambda m: f"[{m.group()}]", str(path)))
-
-
-def one_line(text: str) -> str:
-    """``text`` with its control characters and line breaks written as escapes (``\\n``,
-    ``\\x1b``), so that a message quoting a source's header or values stays one line."""
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def run(

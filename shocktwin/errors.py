@@ -7,6 +7,7 @@ line per problem and exit code 2.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,8 +20,19 @@ __all__ = [
     "ShocktwinError",
     "SimulationError",
     "close_names",
+    "one_line",
     "unknown_name",
 ]
+
+# Control characters (terminal escapes among them) and line breaks, which a message quoting
+# a file's text must not carry into a terminal or a CI log.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters and line breaks written as escapes (``\\n``,
+    ``\\x1b``), so that a message quoting a source's header or values stays one line."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,8 @@ class Problem:
             if self.column is not None:
                 where = f"{where}:{self.column}"
         parts = [x for x in (where, self.path, self.message) if x]
-        return ": ".join(parts)
+        # One line, whatever a file's name or quoted text holds: no escapes reach a terminal.
+        return one_line(": ".join(parts))
 
 
 class ShocktwinError(Exception):

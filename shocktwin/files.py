@@ -10,18 +10,21 @@ replaces.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from shocktwin.errors import ShocktwinError
 
 __all__ = ["DEFAULT_READ_LIMIT", "TEMP_SUFFIX", "creation_mode", "read_bytes", "read_text",
-           "temp_path", "write_atomic"]
+           "temp_path", "write_atomic", "write_folder_atomic"]
 
 #: Bytes read at the most from any one input file unless the caller says otherwise.
 DEFAULT_READ_LIMIT = 64 * 1024 * 1024
@@ -29,6 +32,7 @@ DEFAULT_READ_LIMIT = 64 * 1024 * 1024
 TEMP_SUFFIX = ".tmp"
 
 _umask_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def creation_mode(replacing: Path | None = None) -> int:
@@ -154,6 +158,10 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
     def failed(e: OSError) -> ShocktwinError:
         return error(f"{label}: {e.strerror or e}", file=str(path))
 
+    if path.exists() and not path.is_file():
+        # A device, a pipe or a folder is never replaced by a file (``--out /dev/full``).
+        raise error(f"{label}: it is not a regular file, and is not replaced",
+                    file=str(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         bits = mode if mode is not None else creation_mode(path if path.exists() else None)
@@ -186,3 +194,90 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
         with contextlib.suppress(OSError):
             _fsync_path(path.parent, directory=True)
     return path
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system cannot."""
+    import ctypes
+    import ctypes.util
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # old kernel or filesystem
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
+                        error: type[ShocktwinError] = ShocktwinError, what: str = "") -> T:
+    """Replace the folder ``target`` as a whole by what ``fill`` writes into a new folder.
+
+    ``fill`` gets an empty private folder beside ``target`` and writes the complete result
+    into it; then that folder takes ``target``'s place in one step (an exchange of the two
+    names where the system has one, so at every moment ``target`` is the old folder or the
+    new one), and the old folder is removed. A ``fill`` that fails or is killed leaves
+    ``target`` as it was; its half-written folder is removed now or by the next write. The
+    new folder gets the mode of the one it replaces, or what the caller's umask allows.
+    Callers serialise writers to one target themselves (``shocktwin.locks``).
+    """
+    path = Path(target)
+    label = f"cannot write {what}".rstrip()
+
+    def failed(e: OSError) -> ShocktwinError:
+        return error(f"{label}: {e.strerror or e}", file=str(path))
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in _stale_temps(path):
+            _remove_temp(stale)
+        bits = (path.stat().st_mode & 0o777) if path.is_dir() else 0o777 & ~_umask()
+        staging = temp_path(path)
+        staging.unlink()
+        staging.mkdir(mode=0o700)
+    except OSError as e:
+        raise failed(e) from e
+    try:
+        value = fill(staging)
+        new_file = 0o666 & ~_umask()
+        for entry in staging.iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                # A file that replaces one keeps its mode; a new one gets the umask's.
+                os.chmod(entry, creation_mode(path / entry.name) if (path / entry.name)
+                         .is_file() else new_file)
+                _fsync_path(entry)
+        os.chmod(staging, bits)
+        _fsync_path(staging, directory=True)
+        if path.is_dir() and not path.is_symlink():
+            if not _exchange(staging, path):
+                # Two renames: a kill between them leaves the old folder at the staging
+                # name and ``target`` missing, which the next write does not repair; only
+                # systems without an exchange take this way.
+                old = temp_path(path)
+                old.unlink()
+                os.rename(path, old)
+                os.rename(staging, path)
+                staging = old
+            _remove_temp(staging)  # now the old folder
+        else:
+            os.rename(staging, path)
+    except BaseException as e:
+        if staging.exists() and staging != path:
+            _remove_temp(staging)
+        if isinstance(e, OSError):
+            raise failed(e) from e
+        raise
+    with contextlib.suppress(OSError):
+        _fsync_path(path.parent, directory=True)
+    return value
