@@ -16,9 +16,13 @@ from rich.console import Console
 
 from shocktwin.errors import ShocktwinError
 
-__all__ = ["EXIT_INVALID", "PIPE_WIDTH", "console", "errors_to_exit", "stderr"]
+__all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "PIPE_WIDTH", "console", "errors_to_exit",
+           "report_internal_error", "stderr"]
 
 EXIT_INVALID = 2
+#: A fault of shocktwin itself, never of the input: not 0 or 1, which a pipeline reads as
+#: "the hypothesis holds" and "it is violated".
+EXIT_INTERNAL = 3
 #: Columns of tables written into a pipe or a CI log (a terminal uses its own width).
 PIPE_WIDTH = 200
 
@@ -49,5 +53,20 @@ def errors_to_exit(fn: F) -> F:
             for problem in e.problems:
                 stderr.print(f"error: {problem}", markup=False, highlight=False)
             raise typer.Exit(EXIT_INVALID) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as e:  # a bug: say so, with the trace, and never exit 0 or 1
+            report_internal_error(e)
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def report_internal_error(error: BaseException) -> None:
+    """Print an internal error with its traceback on stderr, as a bug to report."""
+    import traceback
+
+    stderr.print(f"internal error (a fault of shocktwin, not of your input; please report it "
+                 f"with the trace below): {type(error).__name__}: {error}", markup=False,
+                 highlight=False)
+    sys.stderr.write("".join(traceback.format_exception(error)))

@@ -21,8 +21,8 @@ from shocktwin.cli._errors import EXIT_INVALID, console, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
 from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
-from shocktwin.errors import Problem, ScenarioError, ShocktwinError, SimulationError, unknown_name
-from shocktwin.files import write_atomic
+from shocktwin.errors import ScenarioError, ShocktwinError, unknown_name
+from shocktwin.jsontext import json_ready
 from shocktwin.kpis import SHARE_KPIS
 from shocktwin.kpis import format_kpi as _fmt
 from shocktwin.twin.kernel import Engine
@@ -50,15 +50,9 @@ EXIT_HOLDS, EXIT_VIOLATED = 0, 1
 
 def _scenario_path(text: str) -> Path:
     """A scenario file path, or the name of a bundled reference scenario."""
-    path = Path(text)
-    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in text:
-        return path
-    from shocktwin.scenarios import reference_scenario
+    from shocktwin.scenarios import scenario_path
 
-    try:
-        return reference_scenario(text)
-    except FileNotFoundError:
-        return path
+    return scenario_path(text)
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -116,44 +110,29 @@ def run(
 
     Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
     """
-    from shocktwin.edge_replay.results import check_results_folder
-    from shocktwin.scenarios.loader import load_scenario
-    from shocktwin.twin.experiment.replication import run_experiment
-    from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
+    from shocktwin.edge_replay.results import ResultsFormat
+    from shocktwin.twin.journal.run import run_scenario
 
-    if fmt not in ("duckdb", "parquet"):
-        raise ScenarioError(f"--format must be duckdb or parquet, not {fmt!r}")
+    results_format = _choice(ResultsFormat, fmt, "--format")
     spec = _executor(executor, workers, scheduler)
     path = _scenario_path(scenario)
-    sc = load_scenario(path)
-    if out is not None:
-        check_results_folder(out, replace=force)  # before the run, not after it
-    started = utc_now()
-    with _progress(f"{sc.name}", enabled=not as_json) as progress:
-        result = run_experiment(sc, replications=replications, seed=seed, engine=engine,
-                                executor=spec.kind, workers=spec.workers,
-                                scheduler=spec.scheduler, progress=progress)
-    ended = utc_now()
-    written: list[Path] = []
-    chain = None
-    if out is not None:
-        journal = make_journal(result, started_utc=started, ended_utc=ended,
-                               scenario_file=str(path), command=sys.argv)
-        written = save_results(result, journal, out, fmt, replace=force)
-        chain = journal.chain_hash
-    digest = journal_hash(result)
+    with _progress(path.stem, enabled=not as_json) as progress:
+        outcome = run_scenario(path, replications=replications, seed=seed, engine=engine,
+                               executor=spec, out=out, fmt=results_format, replace=force,
+                               progress=progress, command=sys.argv)
     if as_json:
-        doc = _result_json(result, digest, written)
-        if chain is not None:
-            doc["chain_hash"] = chain
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(json.dumps(outcome.summary(), indent=2, allow_nan=False))
     else:
-        _print_result(result, digest, written)
-        if chain is not None:
-            stdout.print(f"chain hash {chain} (keep it to check the results later: "
-                         f"shocktwin verify {out} --chain-hash {chain})", highlight=False,
-                         markup=False, soft_wrap=True)
-    raise typer.Exit(EXIT_HOLDS if result.verdict.holds else EXIT_VIOLATED)
+        _print_result(outcome.result, outcome.journal_hash, list(outcome.written))
+        _print_chain_hash(outcome.chain_hash, out)
+    raise typer.Exit(EXIT_HOLDS if outcome.holds else EXIT_VIOLATED)
+
+
+def _print_chain_hash(chain: str | None, out: Path | None) -> None:
+    if chain is not None:
+        stdout.print(f"chain hash {chain} (keep it to check the results later: "
+                     f"shocktwin verify {out} --chain-hash {chain})", highlight=False,
+                     markup=False, soft_wrap=True)
 
 
 class _progress:
@@ -184,42 +163,6 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x
-
-
-def _result_json(result: Any, digest: str, written: list[Path]) -> dict[str, Any]:
-    sc = result.scenario
-    stations: dict[str, dict[str, float | None]] = {}
-    for rep in result.replications:
-        for row in rep.stations:
-            acc = stations.setdefault(row["station"], {})
-            for k, v in row.items():
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    acc[k] = (acc.get(k) or 0.0) + v / len(result.replications)
-    return {
-        "scenario": sc.name,
-        "scenario_hash": sc.content_hash(),
-        "seed": result.seed,
-        "engine": result.engine.value,
-        "replications": len(result.replications),
-        "events": result.events,
-        "kpis": {k: {"mean": _num(s.mean), "std": _num(s.std), "ci_low": _num(s.ci_low),
-                     "ci_high": _num(s.ci_high), "n": s.n} for k, s in result.summary.items()},
-        "stations": {sid: {k: _num(v) for k, v in m.items()} for sid, m in stations.items()},
-        "hypothesis": {
-            "holds": result.verdict.holds,
-            "required": result.verdict.required,
-            "observed": result.verdict.observed,
-            "checks": [{"kpi": c.tolerance.kpi.value, "min": c.tolerance.min,
-                        "max": c.tolerance.max, "mean": _num(c.mean),
-                        "share_within": c.share_within} for c in result.verdict.checks],
-        },
-        "journal_hash": digest,
-        "output": [str(p) for p in written],
-    }
 
 
 def _print_result(result: Any, digest: str, written: list[Path]) -> None:
@@ -348,20 +291,12 @@ def derive(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a runnable job-shop scenario derived from an ingested MES log."""
-    import os
-
-    from shocktwin.errors import Problem, ScenarioError
     from shocktwin.scenarios.model import ReplayMode
-    from shocktwin.twin.experiment.derive import derive_scenario
+    from shocktwin.twin.experiment.derive import write_derived_scenario
 
     replay_mode = _choice(ReplayMode, mode, "--mode")
-    if out.exists() and not force:
-        raise ScenarioError([Problem(str(out), "", "the file exists; use --force to replace "
-                                     "it")], file=str(out))
-    folder = out.resolve().parent
-    store_ref = os.path.relpath(db.resolve(), folder)
-    derived = derive_scenario(db, source, name=name, store_ref=store_ref, mode=replay_mode)
-    write_atomic(out, derived.yaml_text, error=ScenarioError)
+    derived = write_derived_scenario(db, out, source, name=name, mode=replay_mode,
+                                     replace=force)
     stdout.print(f"{out}: {len(derived.resources)} resources, {derived.cases} work orders, "
                  f"{derived.operations} operation reports, {derived.n_variants} routing "
                  f"variants over {derived.span_h / 24:.1f} days", highlight=False)
@@ -399,7 +334,7 @@ def replay_check(
     if as_json:
         doc = dataclasses.asdict(f)
         doc["utilisation_max_abs_error"] = f.utilisation_max_abs_error
-        print(json.dumps(doc, indent=2, default=_num))
+        print(json.dumps(json_ready(doc), indent=2, allow_nan=False))
         return
     p = stdout.print
     p(f"trace replay of {f.source}, no shocks", highlight=False, markup=False)
@@ -456,38 +391,20 @@ def mtd(
     Exit 0 when every MTD meets its target (and RTO / MBCO hold), 1 when one does not or a
     search did not converge, 2 for bad input.
     """
-    from shocktwin.scenarios.loader import load_scenario
-    from shocktwin.twin.resilience.mtd import (
-        RunStore,
-        mtd_document,
-        search_mtds,
-        write_mtd_document,
-    )
+    from shocktwin.twin.journal.document import to_json
+    from shocktwin.twin.resilience.mtd import run_mtd_search
 
     spec = _executor(executor, workers, scheduler)
-    if resume and out is None:
-        raise ScenarioError("--resume needs --out, the folder of the interrupted search")
     path = _scenario_path(scenario)
-    sc = load_scenario(path)
-    if sc.mtd is None:
-        raise ScenarioError("the scenario has no mtd block", file=str(path))
-    items = [i for i in sc.mtd.shocks if not shock or i.shock in shock]
-    unknown = sorted(set(shock or ()) - {i.shock for i in sc.mtd.shocks})
-    if unknown:
-        raise ScenarioError(f"--shock {', '.join(unknown)}: not in the mtd block "
-                            f"({', '.join(i.shock for i in sc.mtd.shocks)})")
-    store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
-    with _progress(f"mtd {sc.name}", enabled=not as_json) as progress:
-        results = search_mtds(sc, items, executor=spec, store=store, seed=seed,
-                              progress=progress)
-    doc = mtd_document(sc, results, seed=seed, runs_reused=store.loaded)
-    if out is not None:
-        write_mtd_document(out, doc)
+    with _progress(f"mtd {path.stem}", enabled=not as_json) as progress:
+        outcome = run_mtd_search(path, shocks=shock or (), out=out, resume=resume, seed=seed,
+                                 executor=spec, progress=progress, command=sys.argv)
     if as_json:
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(to_json(outcome.document), end="")
     else:
-        _print_mtd(sc.name, results, out, store.loaded)
-    raise typer.Exit(EXIT_VIOLATED if any(r.fails for r in results) else EXIT_HOLDS)
+        _print_mtd(outcome.scenario.name, list(outcome.results), out, outcome.runs_reused)
+        _print_chain_hash(outcome.document.chain_hash if out is not None else None, out)
+    raise typer.Exit(EXIT_VIOLATED if outcome.fails else EXIT_HOLDS)
 
 
 def _axis(value: float | None, unit: str) -> str:
@@ -505,6 +422,8 @@ def _axis(value: float | None, unit: str) -> str:
 
 
 def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> None:
+    from shocktwin.twin.resilience.mtd import MtdStatus
+
     table = Table(title=f"{name}: maximum tolerable disruption", show_lines=False)
     for col in ("shock", "MTD", "95% CI", "target", "binds first", "TTS", "TTR",
                 "loss %·h", "runs"):
@@ -513,7 +432,8 @@ def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> 
         res = r.resilience
         target = "" if r.target is None else (
             f"{_axis(r.target, r.unit)} {'✓' if r.meets_target else '✗'}")
-        mtd_text = _axis(r.mtd, r.unit) if r.status != "not_converged" else "not converged"
+        mtd_text = (_axis(r.mtd, r.unit) if r.status is not MtdStatus.NOT_CONVERGED
+                    else "not converged")
         table.add_row(
             f"{r.shock} ({r.axis})", mtd_text,
             f"{_axis(r.ci_low, r.unit)} … {_axis(r.ci_high, r.unit)}", target,
@@ -525,7 +445,7 @@ def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> 
     stdout.print(table)
     for r in results:
         head = f"{r.shock}: p = {r.probability:.0%} over {r.replications} replications"
-        if r.status == "not_converged":
+        if r.status is MtdStatus.NOT_CONVERGED:
             held = [t.tolerable for t in r.thresholds if math.isfinite(t.tolerable)]
             failed = [t.failing for t in r.thresholds if math.isfinite(t.failing)]
             span = (f"; bracket reached {_axis(min(held), r.unit)} … "
@@ -569,10 +489,10 @@ def screen(
         raise ScenarioError("the scenario has no screen block", file=str(path))
     rows = run_screen(network_of(sc))
     if as_json:
-        print(json.dumps({"scenario": sc.name, "nodes": [
-            {"supplier": r.supplier, "material": r.material, "tts_h": _num(r.tts_h),
+        print(json.dumps(json_ready({"scenario": sc.name, "nodes": [
+            {"supplier": r.supplier, "material": r.material, "tts_h": r.tts_h,
              "ttr_h": r.ttr_h, "lost_units": r.lost_units, "lost_profit": r.lost_profit,
-             "risk_exposure": r.risk_exposure, "at_risk": r.at_risk} for r in rows]},
+             "risk_exposure": r.risk_exposure, "at_risk": r.at_risk} for r in rows]}),
             indent=2, allow_nan=False))
         return
     table = Table(title=f"{sc.name}: supplier risk (TTS / TTR)")
@@ -609,39 +529,19 @@ def optimize(
 
     Exit 0, or 2 for bad input.
     """
-    from shocktwin.scenarios.loader import load_scenario
-    from shocktwin.twin.experiment.executor import Runner
-    from shocktwin.twin.resilience.mtd import RunStore
-    from shocktwin.twin.resilience.optimize import optimize as run_optimize
+    from shocktwin.twin.journal.document import to_json
+    from shocktwin.twin.resilience.optimize import run_optimisation
 
     spec = _executor(executor, workers, scheduler)
-    if resume and out is None:
-        raise ScenarioError("--resume needs --out, the folder of the interrupted run")
     path = _scenario_path(scenario)
-    sc = load_scenario(path)
-    if sc.optimize is None:
-        raise ScenarioError("the scenario has no optimize block", file=str(path))
-    with _progress(f"optimize {sc.name}", enabled=not as_json) as progress, \
-            Runner(spec) as runner:
-        store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
-        result = run_optimize(sc, executor=runner, seed=seed, progress=progress, store=store)
-
-    def point(c: Any) -> dict[str, Any]:
-        return {"decisions": c.decisions,
-                "objectives": {k: _num(v) for k, v in c.objectives.items()}}
-
-    doc = {"scenario": sc.name, "scenario_hash": sc.content_hash(),
-           "seed": sc.experiment.seed if seed is None else seed,
-           "objectives": [{"name": n, "sense": s} for n, s in
-                          zip(result.objectives, result.senses, strict=True)],
-           "runs": result.runs, "front": [point(c) for c in result.front],
-           "evaluated": [point(c) for c in result.evaluated]}
-    if out is not None:
-        write_atomic(out / "pareto.json", json.dumps(doc, indent=2, allow_nan=False) + "\n",
-                     error=SimulationError)
+    with _progress(f"optimize {path.stem}", enabled=not as_json) as progress:
+        outcome = run_optimisation(path, out=out, resume=resume, seed=seed, executor=spec,
+                                   progress=progress, command=sys.argv)
     if as_json:
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(to_json(outcome.document), end="")
         return
+    sc, result = outcome.scenario, outcome.result
+    assert sc.optimize is not None
     table = Table(title=f"{sc.name}: Pareto front ({len(result.front)} of "
                         f"{len(result.evaluated)} evaluated, {result.runs} runs)")
     names = [v.name for v in sc.optimize.variables]
@@ -655,6 +555,7 @@ def optimize(
     stdout.print(table)
     if out is not None:
         stdout.print(f"front written to {out}/pareto.json", highlight=False, markup=False)
+        _print_chain_hash(outcome.document.chain_hash, out)
 
 
 # --------------------------------------------------------------------------- stress
@@ -671,9 +572,13 @@ def stress(
                                              "share of the baseline MTD.")] = 0.0,
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML file.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Folder for the run log (reused by "
-                                             "--resume).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for stress.json and the run log "
+                                             "(reused by --resume).")] = None,
     resume: Annotated[bool, typer.Option(help="Reuse the runs in --out.")] = False,
+    fail_on_untested: Annotated[str, typer.Option(
+        "--fail-on-untested", help="When scenarios that cannot tell the candidate from the "
+        "baseline fail the gate: any (the default, for CI), all (only when no scenario tests "
+        "it) or never (reported as not tested, never failing).")] = "any",
     executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
@@ -682,48 +587,29 @@ def stress(
     """The stress gate: compare a candidate rule set with the baseline on common random
     numbers — MTDs and hypothesis KPIs — and fail on a regression.
 
-    Exit 0 when there is none, 1 on a regression (a significant MTD drop beyond the
-    tolerance, or a KPI tolerance newly broken), 2 for bad input.
+    A scenario that cannot tell the candidate from the baseline is reported as not tested
+    (JUnit skipped, with the reason), never as passed.
+
+    Exit 0 when there is no regression, 1 on a regression (a significant MTD drop beyond the
+    tolerance, or a KPI tolerance newly broken) or when untested scenarios fail the gate per
+    --fail-on-untested, 2 for bad input.
     """
-    import dataclasses
+    from shocktwin.reports.gate import markdown_summary, write_gate_files
+    from shocktwin.twin.journal.document import to_json
+    from shocktwin.twin.resilience.stress import UntestedPolicy, run_stress_gate
 
-    from shocktwin.reports.gate import junit_xml, markdown_summary
-    from shocktwin.scenarios.loader import load_scenario
-    from shocktwin.twin.experiment.executor import Runner
-    from shocktwin.twin.resilience.mtd import RunStore
-    from shocktwin.twin.resilience.stress import compare_rules
-
+    policy = _choice(UntestedPolicy, fail_on_untested, "--fail-on-untested")
     spec = _executor(executor, workers, scheduler)
-    problems = [Problem(str(f), "", "rule file does not exist") for f in (baseline, candidate)
-                if not f.is_file()]
-    if problems:
-        raise ScenarioError(problems)
-    loaded = [(str(p), load_scenario(p)) for p in map(_scenario_path, scenarios)]
-    store = RunStore(out / "runs.jsonl" if out is not None else None, resume=resume)
-    with Runner(spec) as runner:
-        report = compare_rules(loaded, baseline, candidate, tolerance=tolerance,
-                               executor=runner, store=store)
-    if junit is not None:
-        write_atomic(junit, junit_xml(report), error=SimulationError)
-    summary = markdown_summary(report)
-    if markdown is not None:
-        write_atomic(markdown, summary, error=SimulationError)
+    outcome = run_stress_gate([_scenario_path(s) for s in scenarios], baseline, candidate,
+                              tolerance=tolerance, policy=policy, out=out,
+                              resume=resume, executor=spec, command=sys.argv)
+    write_gate_files(outcome.report, junit=junit, markdown=markdown)
     if as_json:
-        def clean(x: Any) -> Any:
-            if isinstance(x, float):
-                return _num(x)
-            if isinstance(x, dict):
-                return {k: clean(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [clean(v) for v in x]
-            return x
-
-        doc = clean(dataclasses.asdict(report))
-        doc["failed"] = report.failed
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(to_json(outcome.document), end="")
     else:
-        stdout.print(summary, markup=False, highlight=False)
-    raise typer.Exit(EXIT_VIOLATED if report.failed else EXIT_HOLDS)
+        stdout.print(markdown_summary(outcome.report), markup=False, highlight=False)
+        _print_chain_hash(outcome.document.chain_hash if out is not None else None, out)
+    raise typer.Exit(EXIT_VIOLATED if outcome.failed else EXIT_HOLDS)
 
 
 # --------------------------------------------------------------------------- verify
@@ -732,25 +618,38 @@ def stress(
 @app.command()
 @_errors_to_exit
 def verify(
-    results: Annotated[Path, typer.Argument(help="A results folder (or its journal.json).")],
-    chain_hash: Annotated[str | None, typer.Option(
-        "--chain-hash", help="The chain hash as recorded elsewhere (a review's minutes, the CI "
-        "log): a journal rewritten as a whole, chain and all, no longer matches it.")] = None,
+    results: Annotated[Path, typer.Argument(help="A results folder, or one result file in it "
+                                                 "(journal.json, mtd.json, pareto.json, "
+                                                 "stress.json).")],
+    chain_hash: Annotated[list[str] | None, typer.Option(
+        "--chain-hash", help="A chain hash as recorded elsewhere (a review's minutes, the CI "
+        "log): a result rewritten as a whole, chain and all, no longer matches it "
+        "(repeatable, one per result in the folder).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
-    """Check a results folder's hash-chained journal and its tables: any edited, removed,
-    inserted or reordered record is reported.
+    """Check every result in a results folder — a run's hash-chained journal and its tables,
+    an MTD search, an optimisation, a stress gate: any edited, removed, inserted or
+    reordered record, edited header or changed table is reported.
 
     Exit 0 when intact, 1 when tampered with, 2 when unreadable.
     """
-    from shocktwin.twin.journal.verify import verify_command
+    from shocktwin.twin.journal.verify import EXIT_TAMPERED, render_report, verify_results
 
-    if chain_hash is not None:
-        chain_hash = chain_hash.strip().lower()
-        if len(chain_hash) != 64 or any(c not in "0123456789abcdef" for c in chain_hash):
+    kept: list[str] = []
+    for text in chain_hash or []:
+        value = text.strip().lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
             raise ScenarioError("--chain-hash must be a SHA-256 in hex (64 characters, as "
-                                "printed by run and verify)")
-    raise typer.Exit(verify_command(results, as_json, chain_hash=chain_hash))
+                                "printed by run, mtd, optimize, stress and verify)")
+        kept.append(value)
+    reports = verify_results(results, chain_hashes=kept)
+    if as_json:
+        docs = [r.to_dict() for r in reports]
+        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
+    else:
+        for r in reports:
+            print(render_report(r))
+    raise typer.Exit(EXIT_TAMPERED if any(not r.intact for r in reports) else 0)
 
 
 OC_RATES = (0.001, 0.005, 0.01, 0.02, 0.05, 0.10)
@@ -857,8 +756,17 @@ def version_cmd() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. An exception that escapes a command is an internal
+    error: it exits 3, never 0 or 1 (which say whether the hypothesis holds)."""
+    from shocktwin.cli._errors import EXIT_INTERNAL, report_internal_error
+
+    try:
+        app()
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as e:
+        report_internal_error(e)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

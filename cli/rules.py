@@ -41,8 +41,6 @@ rules_app = typer.Typer(
 _stdout = console()
 
 
-
-
 @rules_app.command("lint")
 @_errors_to_exit
 def lint_command(
@@ -94,10 +92,9 @@ def _finding_json(f: LintFinding) -> dict[str, Any]:
 
 
 def _scenario(text: str) -> Any:
-    from shocktwin.cli.app import _scenario_path
-    from shocktwin.scenarios.loader import load_scenario
+    from shocktwin.scenarios import load_scenario, scenario_path
 
-    return load_scenario(_scenario_path(text))
+    return load_scenario(scenario_path(text))
 
 
 @rules_app.command("show")

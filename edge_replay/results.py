@@ -1,15 +1,18 @@
 """Results store: writes a run's journal and KPI tables under an output folder.
 
 Tables go to one DuckDB file (``results.duckdb``) or to Parquet files, written through
-DuckDB from Arrow tables in bulk. Every file is written beside its final name and renamed
-into place (``shocktwin.files.write_atomic``), so a failed write never leaves a half-written
-result; a new file gets the caller's umask, a replaced one keeps its mode.
+DuckDB from Arrow tables in bulk. The folder changes as a whole: everything is written into
+a new folder beside it, which then takes its place in one step
+(``shocktwin.files.write_folder_atomic``), so a run killed at any moment leaves the earlier
+result or the new one, never new tables beside an old journal. A writer holds the folder's
+lock (``shocktwin.locks``) from the check before the run to the swap after it, so a second
+command writing the same folder is refused instead of mixing its files in.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,9 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 from shocktwin.errors import SimulationError
-from shocktwin.files import write_atomic
+from shocktwin.files import write_folder_atomic
+from shocktwin.locks import locked
 
-__all__ = ["ResultsFormat", "check_results_folder", "write_results"]
+__all__ = ["RESULT_FILES", "ResultsClaim", "ResultsFormat", "check_results_folder",
+           "claim_results_folder", "write_results"]
 
 Columns = Mapping[str, np.ndarray | list[object]]
 
@@ -30,54 +35,91 @@ class ResultsFormat(StrEnum):
     PARQUET = "parquet"
 
 
+#: Every name shocktwin writes into a results folder (runs, searches, optimisations, gates).
+#: ``--force`` replaces a folder that holds only these; anything else in it is not ours to
+#: delete.
+RESULT_FILES = frozenset({
+    "journal.json", "results.duckdb", "results.duckdb.wal", "replications.parquet",
+    "series.parquet", "stations.parquet", "mtd.json", "pareto.json", "stress.json",
+    "runs.jsonl"})
+
+
 def check_results_folder(out_dir: str | Path, *, replace: bool = False) -> None:
     """Refuse an output folder that already holds something, unless told to replace it, so
-    an earlier result is never overwritten by mistake (checked before a run starts)."""
+    an earlier result is never overwritten by mistake (checked before a run starts); a
+    folder that holds files shocktwin did not write is refused even then."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SimulationError("is a file, not a folder for results", file=str(out))
-    if not replace and out.is_dir() and any(out.iterdir()):
+    try:
+        held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    except OSError as e:
+        raise SimulationError(f"cannot read the folder: {e.strerror}", file=str(out)) from None
+    if held and not replace:
         raise SimulationError("the folder is not empty (it may hold an earlier result); give "
                               "--force to replace what is there, or another folder",
                               file=str(out))
+    foreign = [name for name in held if name not in RESULT_FILES]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        raise SimulationError(f"the folder holds files that are not shocktwin results "
+                              f"({shown}); --force replaces a results folder as a whole, so "
+                              "choose a folder of its own", file=str(out))
+
+
+class ResultsClaim:
+    """A results folder this process holds the lock of, checked and ready to be written."""
+
+    def __init__(self, out: Path, *, replace: bool) -> None:
+        self.out = out
+        self.replace = replace
+
+    def write(self, journal_json: str, tables: Mapping[str, Columns],
+              fmt: ResultsFormat | str = ResultsFormat.DUCKDB) -> list[Path]:
+        """Write ``journal.json`` and the tables as one new folder in place of the claimed
+        one; returns the paths written."""
+        fmt = ResultsFormat(fmt)
+        arrow = {name: pa.table({k: pa.array(v) for k, v in cols.items()})
+                 for name, cols in tables.items()}
+
+        def fill(folder: Path) -> list[str]:
+            names: list[str] = []
+            if fmt is ResultsFormat.DUCKDB:
+                _to_duckdb(folder / "results.duckdb", arrow)
+                names.append("results.duckdb")
+            else:
+                for name, table in arrow.items():
+                    _to_parquet(folder / f"{name}.parquet", table)
+                    names.append(f"{name}.parquet")
+            (folder / "journal.json").write_text(journal_json, encoding="utf-8")
+            return [*names, "journal.json"]
+
+        check_results_folder(self.out, replace=self.replace)  # it may have changed since
+        try:
+            names = write_folder_atomic(self.out, fill, error=SimulationError, what="results")
+        except duckdb.Error as e:
+            raise SimulationError(f"cannot write results: {e}", file=str(self.out)) from e
+        return [self.out / name for name in names]
+
+
+@contextlib.contextmanager
+def claim_results_folder(out_dir: str | Path, *, replace: bool = False
+                         ) -> Iterator[ResultsClaim]:
+    """Hold ``out_dir``'s lock for the ``with`` block, after checking it may be written (a
+    folder another command is writing is refused)."""
+    out = Path(out_dir)
+    with locked(out, what="results folder", error=SimulationError):
+        check_results_folder(out, replace=replace)
+        yield ResultsClaim(out, replace=replace)
 
 
 def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, Columns],
                   fmt: ResultsFormat | str = ResultsFormat.DUCKDB, *,
                   replace: bool = False) -> list[Path]:
-    """Write ``journal.json`` and the tables; returns the paths written. A folder that
-    already holds something is refused unless ``replace``."""
-    out = Path(out_dir)
-    check_results_folder(out, replace=replace)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise SimulationError(f"cannot create output folder: {e.strerror}", file=str(out)) from e
-    arrow = {name: pa.table({k: pa.array(v) for k, v in cols.items()})
-             for name, cols in tables.items()}
-    written: list[Path] = []
-    fmt = ResultsFormat(fmt)
-
-    def write(target: Path, content: str | Callable[[Path], None]) -> None:
-        written.append(write_atomic(target, content, error=SimulationError, what="results"))
-
-    try:
-        if fmt is ResultsFormat.DUCKDB:
-            write(out / "results.duckdb", lambda tmp: _to_duckdb(tmp, arrow))
-        else:
-            for name, table in arrow.items():
-                write(out / f"{name}.parquet", functools.partial(_to_parquet, table=table))
-        write(out / "journal.json", journal_json)
-        if replace:  # the other format's tables of an earlier result would not verify
-            stale = ([out / f"{name}.parquet" for name in arrow] if fmt is ResultsFormat.DUCKDB
-                     else [out / "results.duckdb", out / "results.duckdb.wal"])
-            for path in stale:
-                path.unlink(missing_ok=True)
-    except duckdb.Error as e:
-        raise SimulationError(f"cannot write results: {e}", file=str(out)) from e
-    except OSError as e:
-        raise SimulationError(f"cannot write results: {e.strerror or e}", file=str(out)) from e
-    return written
+    """Claim ``out_dir`` and write ``journal.json`` and the tables in its place."""
+    with claim_results_folder(out_dir, replace=replace) as claim:
+        return claim.write(journal_json, tables, fmt)
 
 
 def _to_duckdb(path: Path, tables: Mapping[str, pa.Table]) -> None:

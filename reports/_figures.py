@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 
 from shocktwin.interval import t_band
 from shocktwin.kpis import SHARE_KPIS, kpi_label
+from shocktwin.twin.journal.document import MtdStatus
 
 __all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_figure",
            "pareto_figure", "plan_figure", "resilience_figure", "text"]
@@ -179,7 +180,7 @@ def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
                 hovertemplate=f"MTD %{{x:.4g}} {unit_word}<extra>{name}</extra>"),
                 row=row, col=1)
         else:
-            status = s.get("mtd") if s.get("status") != "not_converged" else "not converged"
+            status = s.get("mtd") if s.get("status") != MtdStatus.NOT_CONVERGED else "not converged"
             fig.add_annotation(x=0.5, xref="x domain" if row == 1 else f"x{row} domain",
                                y=0.5, yref="y domain" if row == 1 else f"y{row} domain",
                                text=text(f"{s.get('shock', '?')}: MTD {status}"),

@@ -9,11 +9,14 @@ fails the pipeline is the caller's exit code (``StressReport.gate_failed``).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from shocktwin.errors import SimulationError
+from shocktwin.files import write_atomic
 from shocktwin.twin.resilience.stress import ScenarioComparison, StressReport
 
-__all__ = ["junit_xml", "markdown_summary"]
+__all__ = ["junit_xml", "markdown_summary", "write_gate_files"]
 
 
 def _num(x: float | None, unit: str = "") -> str:
@@ -122,3 +125,17 @@ def _md(text: str) -> str:
     """Text from a user file, safe in a Markdown table cell."""
     return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
             .replace(">", "&gt;").replace("\n", " "))
+
+
+def write_gate_files(report: StressReport, *, junit: Path | None = None,
+                     markdown: Path | None = None) -> list[Path]:
+    """Write the JUnit file and the Markdown summary where asked, each as a whole with the
+    caller's umask; returns what was written."""
+    written: list[Path] = []
+    if junit is not None:
+        written.append(write_atomic(junit, junit_xml(report), error=SimulationError,
+                                    what="the JUnit file"))
+    if markdown is not None:
+        written.append(write_atomic(markdown, markdown_summary(report), error=SimulationError,
+                                    what="the summary"))
+    return written

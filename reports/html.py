@@ -30,13 +30,18 @@ from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationErr
 from shocktwin.files import write_atomic
 from shocktwin.kpis import SHARE_KPIS, format_kpi
 from shocktwin.reports import _figures as figs
+from shocktwin.twin.journal.document import MtdStatus
 from shocktwin.units import format_hours
 
 __all__ = ["REPORT_FORMAT", "SECTIONS", "ParetoFront", "ResultsFolder", "load_results",
            "render_report", "write_report"]
 
-#: Journal format versions this report reads (2 adds the hash chain, which it checks).
-REPORT_FORMAT = frozenset({1, 2})
+#: Journal format versions this report reads (2 adds the hash chain, 3 names the tables'
+#: format; a format 1 journal cannot be verified, so it is read only when told
+#: ``unverified``).
+REPORT_FORMAT = frozenset({1, 2, 3})
+#: Largest journal or document read.
+_READ_LIMIT = 1024 * 1024 * 1024
 
 #: The report's sections: (anchor, heading). The Pareto section appears only when a
 #: results folder holds a Pareto front.
@@ -89,6 +94,11 @@ class ResultsFolder:
     series: dict[str, np.ndarray] | None = None
     pareto: ParetoFront | None = None
     label: str = ""
+    #: True when every result in the folder verified (hash chains, headers and tables as
+    #: written); False when one did not and the report was asked for ``unverified``.
+    intact: bool = True
+    #: What ``verify`` found, one line per finding (empty when intact).
+    findings: tuple[str, ...] = ()
 
     @property
     def scenario(self) -> dict[str, Any]:
@@ -141,19 +151,33 @@ def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def load_results(results_dirs: Sequence[str | Path]) -> list[ResultsFolder]:
-    """Read every results folder; raise :class:`SimulationError` listing all problems."""
+def load_results(results_dirs: Sequence[str | Path], *,
+                 unverified: bool = False) -> list[ResultsFolder]:
+    """Verify and read every results folder; raise :class:`SimulationError` listing all
+    problems. A folder whose results do not verify (``shocktwin verify``) is refused unless
+    ``unverified``; then it is read as far as it can be and marked as not intact."""
     if not results_dirs:
         raise SimulationError("no results folders given")
     problems: list[Problem] = []
     folders: list[ResultsFolder] = []
     for raw in results_dirs:
-        folder = _load_folder(Path(raw), problems)
+        folder = _load_folder(Path(raw), problems, unverified=unverified)
         if folder is not None:
             folders.append(folder)
     if problems:
         raise SimulationError(problems)
     return _labelled(folders)
+
+
+def _verify(path: Path) -> list[str]:
+    """What ``verify`` finds in the folder: one line per finding; empty when intact."""
+    from shocktwin.twin.journal.verify import verify_results
+
+    try:
+        reports = verify_results(path)
+    except ShocktwinError as e:
+        return [f"cannot be verified: {p}" for p in e.problems]
+    return [f"{r.journal.name}: {x}" for r in reports for x in r.findings]
 
 
 def _labelled(folders: list[ResultsFolder]) -> list[ResultsFolder]:
@@ -172,7 +196,10 @@ def _labelled(folders: list[ResultsFolder]) -> list[ResultsFolder]:
     return out
 
 
-def _load_folder(path: Path, problems: list[Problem]) -> ResultsFolder | None:
+def _load_folder(path: Path, problems: list[Problem], *,
+                 unverified: bool) -> ResultsFolder | None:
+    from shocktwin.twin.journal.document import DOCUMENT_FILES, DocumentKind
+
     where = str(path)
     if not path.exists():
         problems.append(Problem(where, "", "results folder not found"))
@@ -181,35 +208,33 @@ def _load_folder(path: Path, problems: list[Problem]) -> ResultsFolder | None:
         problems.append(Problem(where, "", "not a folder (give the folder a run or an MTD "
                                            "search wrote with --out)"))
         return None
-    journal_file, mtd_file = path / "journal.json", path / "mtd.json"
-    if not any((path / name).is_file() for name in ("journal.json", "mtd.json", "pareto.json")):
+    journal_file = path / "journal.json"
+    mtd_file = path / DOCUMENT_FILES[DocumentKind.MTD]
+    pareto_file = path / DOCUMENT_FILES[DocumentKind.PARETO]
+    if not any(f.is_file() for f in (journal_file, mtd_file, pareto_file)):
         problems.append(Problem(where, "", "holds no journal.json (shocktwin run --out), "
                                            "mtd.json (shocktwin mtd --out) or pareto.json "
                                            "(shocktwin optimize --out)"))
+        return None
+    findings = _verify(path)
+    if findings and not unverified:
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        problems.append(Problem(where, "", f"does not verify: {findings[0]}{more}; "
+                                           f"`shocktwin verify {path}` lists what changed; "
+                                           "give --unverified to report it anyway"))
         return None
     before = len(problems)
     journal = _read_journal(journal_file, problems) if journal_file.is_file() else None
     mtd = _read_mtd(mtd_file, problems) if mtd_file.is_file() else None
     tables: dict[str, dict[str, np.ndarray]] = {}
     if journal is not None:
-        tables = _read_tables(path, ("replications", "series", "pareto"), problems)
-    elif (path / "pareto.parquet").is_file():
-        tables = _read_tables(path, ("pareto",), problems)
-    pareto = None
-    if (path / "pareto.json").is_file():
-        doc = _read_json(path / "pareto.json", problems)
-        if doc is not None:
-            pareto = _pareto(doc, str(path / "pareto.json"), problems)
-    elif "pareto" in tables:
-        columns = tables["pareto"]
-        size = len(next(iter(columns.values()), []))
-        rows = [{k: _plain(v[i]) for k, v in columns.items()} for i in range(size)]
-        pareto = _pareto(rows, str(path), problems)
+        tables = _read_tables(path, ("replications", "series"), problems)
+    pareto = _read_pareto(pareto_file, problems) if pareto_file.is_file() else None
     if len(problems) > before:
         return None
     return ResultsFolder(path=path, journal=journal, mtd=mtd,
                          replications=tables.get("replications"), series=tables.get("series"),
-                         pareto=pareto)
+                         pareto=pareto, intact=not findings, findings=tuple(findings))
 
 
 def _plain(value: Any) -> Any:
@@ -219,12 +244,16 @@ def _plain(value: Any) -> Any:
 
 
 def _read_json(file: Path, problems: list[Problem]) -> Any:
+    from shocktwin.files import read_text
+
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(read_text(file, limit=_READ_LIMIT, error=SimulationError))
     except json.JSONDecodeError as e:
         problems.append(Problem(str(file), "", f"not valid JSON: {e.msg}", line=e.lineno))
-    except (OSError, UnicodeDecodeError) as e:
-        problems.append(Problem(str(file), "", f"cannot be read: {e}"))
+    except ShocktwinError as e:
+        problems.extend(e.problems)
+    except RecursionError:
+        problems.append(Problem(str(file), "", "not valid JSON: nested too deeply"))
     return None
 
 
@@ -255,15 +284,50 @@ def _read_journal(file: Path, problems: list[Problem]) -> dict[str, Any] | None:
 
 
 def _read_mtd(file: Path, problems: list[Problem]) -> dict[str, Any] | None:
-    doc = _read_json(file, problems)
-    if doc is None:
+    """``mtd.json`` through its one reader, as the plain values the report shows."""
+    from shocktwin.twin.journal.document import DocumentKind, MtdDocument, read_document
+
+    try:
+        doc = read_document(file, DocumentKind.MTD)
+    except ShocktwinError as e:
+        problems.extend(e.problems)
         return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("shocks"), list) or not all(
-            isinstance(s, dict) for s in doc["shocks"]):
-        problems.append(Problem(str(file), "shocks", "not an MTD result (expected an object "
-                                                     "with a list of shocks)"))
+    assert isinstance(doc, MtdDocument)
+    finished = doc.finished
+    skip = {"seq", "prev_hash", "hash", "kind"}
+    return {"scenario": doc.scenario, "scenario_hash": doc.scenario_hash, "seed": doc.seed,
+            "runs_reused": finished.runs_reused if finished else 0,
+            "chain_hash": doc.chain_hash,
+            "shocks": [r.model_dump(mode="json", exclude=skip) for r in doc.shocks]}
+
+
+def _read_pareto(file: Path, problems: list[Problem]) -> ParetoFront | None:
+    """``pareto.json`` through its one reader: the front, labelled by its settings."""
+    from shocktwin.twin.journal.document import DocumentKind, ParetoDocument, read_document
+
+    try:
+        doc = read_document(file, DocumentKind.PARETO)
+    except ShocktwinError as e:
+        problems.extend(e.problems)
         return None
-    return doc
+    assert isinstance(doc, ParetoDocument)
+    finished = doc.finished
+    objectives = [o.name for o in finished.objectives] if finished else []
+    if len(objectives) < 2:
+        problems.append(Problem(str(file), "", "a Pareto front needs at least two objectives"))
+        return None
+
+    def values(p: Any) -> dict[str, float]:
+        return {k: float(v) for k, v in p.objectives.items() if v is not None}
+
+    front = [p for p in doc.points if p.on_front]
+    return ParetoFront(
+        objectives=tuple(objectives), points=tuple(values(p) for p in front),
+        labels=tuple(_point_label(p.decisions) for p in front),
+        senses={o.name: o.sense for o in finished.objectives} if finished else {},
+        evaluated=tuple(values(p) for p in doc.points),
+        meta={"scenario": doc.scenario, "scenario_hash": doc.scenario_hash, "seed": doc.seed,
+              "runs": finished.runs if finished else None, "chain_hash": doc.chain_hash})
 
 
 def _read_tables(folder: Path, names: Iterable[str],
@@ -289,54 +353,6 @@ def _read_tables(folder: Path, names: Iterable[str],
         return {}
     return {name: {k: np.asarray(v) for k, v in columns.items()}
             for name, columns in tables.items()}
-
-
-def _pareto(doc: Any, where: str, problems: list[Problem]) -> ParetoFront | None:
-    """A Pareto front: ``shocktwin optimize``'s ``pareto.json`` (``objectives`` with name and
-    sense, ``front`` and ``evaluated`` points with ``objectives`` and ``decisions``), or a
-    plain list of points, each objective name -> value (other fields label the point)."""
-    declared: list[str] = []
-    senses: dict[str, str] = {}
-    points: Any = doc
-    evaluated: list[Any] = []
-    meta: dict[str, Any] = {}
-    if isinstance(doc, dict):
-        points = doc.get("front", doc.get("points"))
-        evaluated = list(doc.get("evaluated") or []) if isinstance(doc.get("evaluated"),
-                                                                    list) else []
-        meta = {k: doc[k] for k in ("scenario", "scenario_hash", "seed", "runs") if k in doc}
-        raw = doc.get("objectives")
-        for o in raw if isinstance(raw, list) else []:
-            name = str(o.get("name", o.get("label"))) if isinstance(o, dict) else str(o)
-            declared.append(name)
-            if isinstance(o, dict) and o.get("sense") in ("min", "max"):
-                senses[name] = str(o["sense"])
-    if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
-        problems.append(Problem(where, "", "a Pareto front must be a list of points, each an "
-                                           "object of objective names and values"))
-        return None
-    values, labels = zip(*(_pareto_point(p, declared) for p in points), strict=True) \
-        if points else ((), ())
-    names = declared or list(dict.fromkeys(k for v in values for k in v))
-    if len(names) < 2 or not any(values):
-        problems.append(Problem(where, "", "a Pareto front needs at least two numeric "
-                                           "objectives"))
-        return None
-    others = tuple(_pareto_point(p, declared)[0] for p in evaluated if isinstance(p, dict))
-    return ParetoFront(tuple(names), tuple(values), tuple(labels), senses, others, meta)
-
-
-def _pareto_point(point: Mapping[str, Any], declared: Sequence[str]
-                  ) -> tuple[dict[str, float], str]:
-    nested = point.get("objectives")
-    if isinstance(nested, dict):
-        values = {str(k): float(v) for k, v in nested.items() if _is_number(v)}
-        rest = {k: v for k, v in point.items() if k != "objectives"}
-    else:
-        values = {str(k): float(v) for k, v in point.items()
-                  if _is_number(v) and (not declared or str(k) in declared)}
-        rest = {k: v for k, v in point.items() if str(k) not in values}
-    return values, _point_label(rest)
 
 
 def _point_label(fields: Mapping[str, Any]) -> str:
@@ -496,6 +512,13 @@ def _mtd_rows(folder: ResultsFolder) -> list[dict[str, Any]]:
 def _summary(folders: Sequence[ResultsFolder],
              integrity: Mapping[Path, tuple[bool | None, list[str]]]) -> str:
     out: list[str] = []
+    unverified = [f for f in folders if integrity.get(f.path, (None, []))[0] is False]
+    if unverified:
+        names = ", ".join(f"<b>{_e(f.label)}</b>" for f in unverified)
+        out.append(f'<p class="unverified">{_badge(False, no="UNVERIFIED")} The results of '
+                   f"{names} do not verify: they changed after they were written, or carry "
+                   "no integrity data. This report was written with --unverified; their "
+                   "numbers cannot be relied on (see Reproducibility).</p>")
     findings: list[str] = []
     for f in _runs(folders):
         holds, observed, required = _verdict(f)
@@ -520,7 +543,7 @@ def _summary(folders: Sequence[ResultsFolder],
                 line += f" against a target of {_e(_fmt_axis(target, unit))}"
             if s.get("binding_kpi"):
                 line += f"; {_e(s['binding_kpi'])} breaks first"
-            if s.get("status") == "not_converged":
+            if s.get("status") == MtdStatus.NOT_CONVERGED:
                 line += "; the search did not converge"
             findings.append(f"<li>{_badge(s.get('meets_target'))} {line}.</li>")
     for f in folders:
@@ -530,10 +553,6 @@ def _summary(folders: Sequence[ResultsFolder],
                             f"{len(f.pareto.points)} non-dominated mitigation settings{tried} "
                             f"on {', '.join(_e(o) for o in f.pareto.objectives)} (see the "
                             "Pareto front).</li>")
-        if integrity.get(f.path, (None, []))[0] is False:
-            findings.append(f"<li>{_badge(False, no='EDITED')} <b>{_e(f.label)}</b>: the "
-                            "journal or its tables changed after the run; its numbers cannot "
-                            "be relied on (see Reproducibility).</li>")
     if findings:
         out.append(f'<ul class="findings">{"".join(findings)}</ul>')
     for f in _searches(folders):
@@ -568,7 +587,7 @@ def _mtd_table(f: ResultsFolder) -> str:
         loss = res.get("loss_pct_h")
         rows.append([
             _e(s.get("shock")), _e(s.get("axis")),
-            _e(_fmt_axis(s.get("mtd"), unit)) if s.get("status") != "not_converged"
+            _e(_fmt_axis(s.get("mtd"), unit)) if s.get("status") != MtdStatus.NOT_CONVERGED
             else "not converged",
             f"{_e(_fmt_axis(ci[0], unit))} … "
             f"{_e(_fmt_axis(ci[1], unit))}",
@@ -978,26 +997,16 @@ def _count(value: object) -> str:
 
 
 def _integrity(f: ResultsFolder) -> tuple[bool | None, list[str]]:
-    """Whether the journal (and its tables) are as the run wrote them, and what is not."""
-    if f.journal is None:
-        return None, []
-    if f.journal.get("format") == 1:
-        return None, ["a format 1 journal is not hash-chained, so edits cannot be detected"]
-    from shocktwin.twin.journal.verify import verify_journal
-
-    try:
-        checked = verify_journal(f.path)
-    except ShocktwinError as e:
-        return False, [p.message for p in e.problems]
-    return checked.intact, [str(x) for x in checked.findings]
+    """Whether the folder's results are as they were written, and what ``verify`` found."""
+    return f.intact, list(f.findings)
 
 
 def _integrity_html(state: tuple[bool | None, list[str]]) -> str:
     intact, lines = state
-    head = {True: _badge(True, "INTACT") + " the journal and its tables are as the run "
-                  "wrote them (hash chain and table digests recomputed)",
-            False: _badge(False, no="EDITED") + " the journal or its tables changed after the "
-                   "run",
+    head = {True: _badge(True, "INTACT") + " every result is as it was written (hash chains, "
+                  "headers and table digests recomputed)",
+            False: _badge(False, no="UNVERIFIED") + " the results changed after they were "
+                   "written, or cannot be verified",
             None: _badge(None)}[intact]
     more = "".join(f"<li>{_e(x)}</li>" for x in lines[:20])
     if len(lines) > 20:
@@ -1010,7 +1019,9 @@ def _reproducibility(folders: Sequence[ResultsFolder],
     out: list[str] = []
     for f in folders:
         out.append(f"<h3>{_e(f.label)}</h3>")
-        items: list[tuple[str, str]] = [("results folder", _code(f.path))]
+        items: list[tuple[str, str]] = [
+            ("results folder", _code(f.path)),
+            ("integrity", _integrity_html(integrity.get(f.path, (None, []))))]
         j = f.journal
         if j is not None:
             command = j.get("command")
@@ -1025,7 +1036,6 @@ def _reproducibility(folders: Sequence[ResultsFolder],
                 ("scenario hash", _code(j.get("scenario_hash"))),
                 ("journal hash", _code(j.get("journal_hash"))),
                 ("chain hash", _code(j["chain_hash"]) if j.get("chain_hash") else "–"),
-                ("journal integrity", _integrity_html(integrity.get(f.path, (None, [])))),
                 ("platform", _e(j.get("platform", "–"))),
                 ("Python", _e(j.get("python", "–"))),
                 ("command line", _code(cmd) if cmd else "–"),
@@ -1088,6 +1098,7 @@ dd { margin: 0; }
 .badge.ok { background: var(--ok); }
 .badge.bad { background: var(--bad); }
 .badge.na { background: #8a939e; }
+p.unverified { border: 2px solid var(--bad); padding: .5rem .75rem; }
 ul.findings { font-size: 1rem; padding-left: 18px; }
 ul.findings li { margin: 4px 0; list-style: none; }
 ul.changes li { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .88rem; }
@@ -1145,7 +1156,7 @@ def _summary_data(folders: Sequence[ResultsFolder],
                      "journal_hash": j.get("journal_hash"),
                      "scenario_hash": j.get("scenario_hash"), "hypothesis_holds": holds,
                      "held_together": observed, "required": required,
-                     "journal_intact": integrity.get(f.path, (None, []))[0]})
+                     "intact": integrity.get(f.path, (None, []))[0]})
     searches = [{"folder": str(f.path), "scenario": f.name, "shocks": [
         {k: s.get(k) for k in ("shock", "axis", "unit", "status", "mtd", "ci95", "target",
                                "meets_target", "binding_kpi")} for s in _mtd_rows(f)]}
@@ -1164,18 +1175,18 @@ def _safe_number(value: Any) -> Any:
 
 
 def render_report(results_dirs: Sequence[str | Path], *, title: str | None = None,
-                  generated_utc: str | None = None) -> str:
+                  generated_utc: str | None = None, unverified: bool = False) -> str:
     """The management-review report of the results folders, as one HTML document.
 
     ``generated_utc`` is printed in the header when given; without it the same inputs
     always give the same bytes.
     """
-    folders = load_results(results_dirs)
+    folders = load_results(results_dirs, unverified=unverified)
     names = list(dict.fromkeys(f.name for f in folders))
     heading = title if title is not None else (
         "Resilience management review: " + ", ".join(names))
     page = _Page()
-    integrity = {f.path: _integrity(f) for f in _runs(folders)}
+    integrity = {f.path: _integrity(f) for f in folders}
     bodies = {
         "summary": _summary(folders, integrity),
         "resilience": _resilience(folders, page),
@@ -1218,7 +1229,9 @@ def render_report(results_dirs: Sequence[str | Path], *, title: str | None = Non
 
 
 def write_report(results_dirs: Sequence[str | Path], out_path: str | Path, *,
-                 title: str | None = None, generated_utc: str | None = None) -> Path:
+                 title: str | None = None, generated_utc: str | None = None,
+                 unverified: bool = False) -> Path:
     """Render the report and write it to ``out_path`` atomically; returns the path."""
-    text = render_report(results_dirs, title=title, generated_utc=generated_utc)
+    text = render_report(results_dirs, title=title, generated_utc=generated_utc,
+                         unverified=unverified)
     return write_atomic(out_path, text, error=SimulationError, what="the report")

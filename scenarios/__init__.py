@@ -9,7 +9,7 @@ from shocktwin.scenarios.loader import load_scenario, parse_scenario, scenario_j
 from shocktwin.scenarios.model import Engine, Kpi, Scenario
 
 __all__ = ["Engine", "Kpi", "Scenario", "load_scenario", "parse_scenario",
-           "reference_scenario", "scenario_json_schema"]
+           "reference_scenario", "scenario_json_schema", "scenario_path"]
 
 
 def reference_scenario(name: str) -> Path:
@@ -18,3 +18,15 @@ def reference_scenario(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(name)
     return path
+
+
+def scenario_path(text: str) -> Path:
+    """What a command's SCENARIO argument names: a file path, or a bundled scenario's name
+    (a word with no path separator and no YAML suffix that is not a file here)."""
+    path = Path(text)
+    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in text:
+        return path
+    try:
+        return reference_scenario(text)
+    except FileNotFoundError:
+        return path

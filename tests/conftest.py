@@ -68,3 +68,9 @@ def runner() -> CliRunner:
 @pytest.fixture
 def demo_path() -> Path:
     return reference_scenario("demo_plant")
+
+
+def records_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The records of one kind in a result document (mtd.json, pareto.json, stress.json)
+    as ``--json`` prints it."""
+    return [r for r in document["records"] if r["kind"] == kind]

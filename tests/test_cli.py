@@ -209,12 +209,22 @@ def test_run_out_refuses_a_folder_that_is_not_empty_unless_forced(tmp_path: Path
     assert refused.exit_code == 2, refused.output
     assert f"{out}: the folder is not empty" in refused.output and "--force" in refused.output
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    forced = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
-                                     "--force"])
-    assert forced.exit_code in (0, 1), forced.output
-    assert (out / "journal.json").is_file() and (out / "keep.txt").is_file()
+    # --force replaces a results folder as a whole: never one holding files not its own.
+    foreign = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
+                                      "--force"])
+    assert foreign.exit_code == 2, foreign.output
+    assert "not shocktwin results (keep.txt)" in foreign.output
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    first = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out)])
+    assert first.exit_code in (0, 1), first.output
     again = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out)])
     assert again.exit_code == 2, again.output  # a result is there now: refused again
+    forced = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(out),
+                                     "--force", "--format", "parquet"])
+    assert forced.exit_code in (0, 1), forced.output
+    assert sorted(p.name for p in out.iterdir()) == [  # the earlier tables are gone
+        "journal.json", "replications.parquet", "series.parquet", "stations.parquet"]
 
 
 def test_tables_in_a_pipe_are_not_folded_to_80_columns() -> None:

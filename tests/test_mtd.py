@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import BASE_PLANT, deep_update
+from conftest import BASE_PLANT, deep_update, records_of
 from scipy import stats
 
 from shocktwin import cli
@@ -108,7 +108,10 @@ def test_an_interrupted_search_resumes_and_recomputes_nothing(searched, tmp_path
     # The budget is part of the search settings, not of the runs: the same runs count.
     resumed = find_mtd(sc, sc.mtd.shocks[0], store=RunStore(log, resume=True))
     assert resumed.mtd == full.mtd and resumed.ci_low == full.ci_low
-    assert resumed.runs == full.runs - stored
+    # It reports the runs the search needed, as the uninterrupted one does, and how many of
+    # them came from the log: computed now are exactly those the cut search had not stored.
+    assert resumed.runs == full.runs and full.runs_reused == 0
+    assert resumed.runs_reused == stored
     keys = [json.loads(line)["key"] for line in log.read_text().splitlines()]
     assert len(keys) == len(set(keys))  # nothing run twice
     with pytest.raises(Exception, match="give --resume"):
@@ -160,8 +163,10 @@ def test_cli_exit_code_follows_the_target(tmp_path, runner) -> None:  # type: ig
         result = runner.invoke(cli.app, ["mtd", str(path), "--json", "--out", str(out),
                                          *extra])
         assert result.exit_code == code, result.output
-        assert (json.loads(result.output)["runs_reused"] > 0) is bool(extra)
-        report = json.loads(result.output)["shocks"][0]
+        doc = json.loads(result.output)
+        [finished] = records_of(doc, "SearchFinished")
+        assert (finished["runs_reused"] > 0) is bool(extra)
+        report = records_of(doc, "MtdFound")[0]
         assert report["meets_target"] is (code == 0)
         assert report["resilience_at_mtd"]["kpi"] == "otd"
         assert (out / "mtd.json").is_file()
@@ -173,7 +178,7 @@ def test_bundled_scenarios_give_mtds_with_intervals(name, runner, tmp_path) -> N
     result = runner.invoke(cli.app, ["mtd", name, "--json", "--executor", "process",
                                      "--workers", "2", "--out", str(tmp_path)])
     assert result.exit_code in (0, 1), result.output
-    for shock in json.loads(result.output)["shocks"]:
+    for shock in records_of(json.loads(result.output), "MtdFound"):
         assert shock["status"] == "converged", shock["shock"]
         low, high = shock["ci95"]
         assert low is not None and high is not None and low <= shock["mtd"] <= high

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import BASE_PLANT, deep_update
+from conftest import BASE_PLANT, deep_update, records_of
 
 from shocktwin import cli
 from shocktwin.errors import ScenarioError
@@ -39,9 +39,11 @@ def test_the_front_is_non_dominated_and_reproducible(tmp_path) -> None:
     result = optimize(sc)
     assert result.senses == ("min", "min")
     assert len(result.evaluated) == 6 * 2
-    # Two replications per distinct candidate; a candidate seen again is not rerun.
+    # Two replications per candidate evaluated; one seen again is taken from the run log,
+    # not rerun, so what was computed is two per distinct candidate.
     distinct = {repr(sorted(c.decisions.items())) for c in result.evaluated}
-    assert result.runs == 2 * len(distinct)
+    assert result.runs == 2 * len(result.evaluated)
+    assert result.runs - result.runs_reused == 2 * len(distinct)
     points = [(c.objectives["cost"], c.objectives["stockout_hours"]) for c in result.front]
     for a in points:  # no point of the front is dominated by any evaluated point
         for c in result.evaluated:
@@ -81,11 +83,18 @@ def test_optimize_command_saves_the_front(tmp_path, runner) -> None:  # type: ig
     result = runner.invoke(cli.app, ["optimize", str(path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "o" / "pareto.json").read_text())
-    assert saved["front"] and {o["name"] for o in saved["objectives"]} == {
-        "cost", "stockout_hours"}
-    # Resumed, every run is found in the log: nothing is computed again, same front.
+    [finished] = records_of(saved, "OptimisationFinished")
+    front = [p for p in records_of(saved, "PointEvaluated") if p["on_front"]]
+    assert front and {o["name"] for o in finished["objectives"]} == {"cost", "stockout_hours"}
+    # Resumed, every run is found in the log: nothing is computed again, same front, and
+    # the same count of runs needed.
     again = runner.invoke(cli.app, ["optimize", str(path), "--out", str(tmp_path / "o"),
                                     "--resume", "--json"])
     assert again.exit_code == 0, again.output
     resumed = json.loads(again.output)
-    assert resumed["runs"] == 0 and resumed["front"] == saved["front"]
+    [closed] = records_of(resumed, "OptimisationFinished")
+    assert closed["runs"] == finished["runs"] == closed["runs_reused"]
+    strip = ("seq", "prev_hash", "hash")
+    assert [{k: v for k, v in p.items() if k not in strip} for p in records_of(
+        resumed, "PointEvaluated") if p["on_front"]] == [
+        {k: v for k, v in p.items() if k not in strip} for p in front]

@@ -25,6 +25,7 @@ from shocktwin.scenarios import reference_scenario
 from shocktwin.scenarios.loader import parse_scenario
 from shocktwin.source import read_yaml
 from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
+from shocktwin.twin.journal.document import MtdDocument, ParetoDocument, read_document
 from shocktwin.twin.journal.record import make_journal, save_results
 
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
@@ -54,8 +55,9 @@ def save(result: ExperimentResult, out: Path, fmt: str = "duckdb") -> Path:
     journal = make_journal(result, started_utc="2026-01-02T03:04:05.000Z",
                            ended_utc="2026-01-02T03:04:09.000Z",
                            scenario_file=str(reference_scenario("regulation_change")),
-                           command=["shocktwin", "run", "regulation_change", "-n", "2"])
-    save_results(result, journal, out, fmt)
+                           command=["shocktwin", "run", "regulation_change", "-n", "2"],
+                           tables_format=fmt)
+    save_results(result, journal, out, replace=True)
     return out
 
 
@@ -211,12 +213,13 @@ def test_executive_summary_states_verdict_kpis_and_mtd(report: str, result: Expe
     assert run["hypothesis_holds"] is result.verdict.holds
     assert run["held_together"] == pytest.approx(result.verdict.observed)
     assert run["required"] == pytest.approx(result.verdict.required)
-    assert run["journal_intact"] is True
+    assert run["intact"] is True
     assert run["journal_hash"] == json.loads(
         (Path(data["runs"][0]["folder"]) / "journal.json").read_text())["journal_hash"]
-    mtd = json.loads((mtd_dir / "mtd.json").read_text())
+    mtd = read_document(mtd_dir / "mtd.json")
+    assert isinstance(mtd, MtdDocument)
     [search] = data["mtd"]
-    assert search["shocks"][0]["mtd"] == mtd["shocks"][0]["mtd"]
+    assert search["shocks"][0]["mtd"] == mtd.shocks[0].mtd
     summary = report.split('<section id="summary">')[1].split("</section>")[0]
     word = "HOLDS" if result.verdict.holds else "IS VIOLATED"
     assert f"the steady-state hypothesis {word}" in summary
@@ -225,7 +228,7 @@ def test_executive_summary_states_verdict_kpis_and_mtd(report: str, result: Expe
     ppm = result.summary["escaped_ppm"]
     assert f"<td>escaped_ppm</td><td>{ppm.mean:,.4g}</td>" in summary
     assert f"{max(ppm.ci_low, 0):,.4g} … {ppm.ci_high:,.4g}" in summary
-    badge = "PASS" if mtd["shocks"][0]["meets_target"] else "FAIL"
+    badge = "PASS" if mtd.shocks[0].meets_target else "FAIL"
     assert f'{badge}</span> <b>outage</b>' in summary
     assert "otd breaks first" in summary
 
@@ -268,15 +271,18 @@ def test_parquet_results_give_the_same_curves(result: ExperimentResult, run_dir:
     assert a.series.keys() == b.series.keys()
     for key in a.series:
         assert a.series[key].tolist() == pytest.approx(b.series[key].tolist(), nan_ok=True)
-    # Without tables the KPI table comes from the journal's ReplicationFinished records.
+    # A journal whose tables are gone does not verify; reported anyway when told, the KPI
+    # table comes from the journal's ReplicationFinished records.
     bare = tmp_path / "journal-only"
     bare.mkdir()
     (bare / "journal.json").write_text((run_dir / "journal.json").read_text())
-    [c] = load_results([bare])
-    assert c.series is None
+    with pytest.raises(SimulationError, match=r"does not verify.*results.duckdb is missing"):
+        load_results([bare])
+    [c] = load_results([bare], unverified=True)
+    assert c.series is None and not c.intact
     for kpi, values in a.kpi_values().items():
         assert c.kpi_values()[kpi].tolist() == pytest.approx(values.tolist(), nan_ok=True)
-    assert "No KPI series in this folder" in render_report([bare])
+    assert "No KPI series in this folder" in render_report([bare], unverified=True)
 
 
 @pytest.fixture(scope="module")
@@ -286,24 +292,27 @@ def optimize_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_pareto_front_is_drawn_when_present(optimize_dir: Path, run_dir: Path,
                                               tmp_path: Path) -> None:
-    doc = json.loads((optimize_dir / "pareto.json").read_text())
+    doc = read_document(optimize_dir / "pareto.json")
+    assert isinstance(doc, ParetoDocument)
+    front = [p for p in doc.points if p.on_front]
     page = render_report([run_dir, optimize_dir])
     section = page.split('<section id="pareto">')[1].split("</section>")[0]
     assert 'href="#pareto"' in page
-    assert f"{len(doc['front'])} non-dominated settings of {len(doc['evaluated'])}" in section
+    assert f"{len(front)} non-dominated settings of {len(doc.points)}" in section
     assert "cost (minimised)" in section and "stockout_hours (minimised)" in section
-    for point in doc["front"]:
-        label = ", ".join(f"{k} = {v}" for k, v in point["decisions"].items())
+    for point in front:
+        label = ", ".join(f"{k} = {v}" for k, v in point.decisions.items())
         assert f"<td>{label}</td>" in section
     assert section.count("Plotly.newPlot") == 1
     repro = page.split('<section id="reproducibility">')[1]
-    assert doc["scenario_hash"] in repro
-    # A plain list of points (objective -> value, other fields label it) works too.
+    assert doc.scenario_hash is not None and doc.scenario_hash in repro
+    # A list of points written by hand carries no integrity data: it is not reported.
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "pareto.json").write_text(json.dumps([{"cost": 1, "otd": 0.9, "name": "a"},
                                                    {"cost": 2, "otd": 0.95, "name": "b"}]))
-    assert "<td>name = b</td>" in render_report([plain])
+    with pytest.raises(SimulationError, match=r"does not verify.*not a shocktwin result"):
+        render_report([plain])
 
 
 def test_bad_folders_are_all_listed_in_one_error(run_dir: Path, tmp_path: Path) -> None:
@@ -326,12 +335,13 @@ def test_bad_folders_are_all_listed_in_one_error(run_dir: Path, tmp_path: Path) 
     messages = [str(p) for p in caught.value.problems]
     assert len(messages) == 5, messages
     assert f"{missing}: results folder not found" in messages
-    assert any(m.startswith(str(future / "journal.json")) and "unknown format 99" in m
-               and "reads format 1" in m for m in messages)
-    assert any(m.startswith(str(empty)) and "holds no journal.json" in m for m in messages)
-    assert any(m.startswith(f"{broken / 'mtd.json'}:1") and "not valid JSON" in m
+    assert any(m.startswith(f"{future}: does not verify") and "unknown journal format 99" in m
                for m in messages)
-    assert any("at least two numeric objectives" in m for m in messages)
+    assert any(m.startswith(str(empty)) and "holds no journal.json" in m for m in messages)
+    assert any(m.startswith(f"{broken}: does not verify") and "not valid JSON" in m
+               for m in messages)
+    assert any(m.startswith(f"{bad_front}: does not verify") and "pareto.json" in m
+               for m in messages)
     with pytest.raises(SimulationError, match="no results folders"):
         render_report([])
 
@@ -342,14 +352,16 @@ def test_a_journal_without_a_format_version_is_refused(run_dir: Path, tmp_path: 
     journal = json.loads((run_dir / "journal.json").read_text())
     del journal["format"]
     (old / "journal.json").write_text(json.dumps(journal))
-    with pytest.raises(SimulationError, match="has no format version"):
+    with pytest.raises(SimulationError, match=r"does not verify.*unknown journal format None"):
         load_results([old])
+    with pytest.raises(SimulationError, match="has no format version"):
+        load_results([old], unverified=True)
 
 
 def test_the_journal_is_verified_and_an_edit_is_flagged(report: str, run_dir: Path,
                                                         tmp_path: Path) -> None:
     repro = report.split('<section id="reproducibility">')[1]
-    assert "INTACT</span> the journal and its tables are as the run wrote them" in repro
+    assert repro.count("INTACT</span> every result is as it was written") == 2
     edited = tmp_path / "edited"
     edited.mkdir()
     (edited / "results.duckdb").write_bytes((run_dir / "results.duckdb").read_bytes())
@@ -357,11 +369,16 @@ def test_the_journal_is_verified_and_an_edit_is_flagged(report: str, run_dir: Pa
     finished = next(r for r in journal["records"] if r["kind"] == "ReplicationFinished")
     finished["kpis"]["otd"] = 1.0 - finished["kpis"]["otd"] / 2
     (edited / "journal.json").write_text(json.dumps(journal))
-    page = render_report([edited])
+    with pytest.raises(SimulationError, match=f"{edited}: does not verify: journal.json: "
+                       "record .* edited"):
+        render_report([edited])
+    page = render_report([edited], unverified=True)
     summary = page.split('<section id="summary">')[1].split("</section>")[0]
-    assert "EDITED</span> <b>regulation-change</b>: the journal or its tables changed" in summary
+    assert ("UNVERIFIED</span> The results of <b>regulation-change</b> do not verify"
+            in summary.split("<ul")[0])  # page one, before the findings
     assert "ReplicationFinished" in page.split('<section id="reproducibility">')[1]
-    # A journal from before the hash chain (format 1) is read, and said to be unverifiable.
+    # A journal from before the hash chain (format 1) cannot be verified: refused, or
+    # reported as unverified when told.
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     journal = json.loads((run_dir / "journal.json").read_text())
@@ -372,9 +389,10 @@ def test_the_journal_is_verified_and_an_edit_is_flagged(report: str, run_dir: Pa
         for key in ("seq", "prev_hash", "hash"):
             r.pop(key, None)
     (legacy / "journal.json").write_text(json.dumps(journal))
-    page = render_report([legacy])
-    assert "a format 1 journal is not hash-chained" in page
-    assert "EDITED" not in page
+    with pytest.raises(SimulationError, match="format 1 has no hash chain"):
+        render_report([legacy])
+    page = render_report([legacy], unverified=True)
+    assert "format 1 has no hash chain" in page and "UNVERIFIED" in page
 
 
 # --------------------------------------------------------------------------- escaping
@@ -409,7 +427,8 @@ def inject(journal: dict[str, Any], payload: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=["script", "attribute"])
-def test_user_text_is_escaped_everywhere(payload: str, tmp_path: Path, mtd_dir: Path) -> None:
+def test_user_text_is_escaped_everywhere(payload: str, tmp_path: Path, mtd_dir: Path,
+                                         optimize_dir: Path) -> None:
     # The description is free text in a valid scenario; the rest is put in the journal by
     # hand, as anyone with the file could.
     result = run_experiment(regulation_change(description=f"plan {payload} done"),
@@ -421,16 +440,25 @@ def test_user_text_is_escaped_everywhere(payload: str, tmp_path: Path, mtd_dir: 
     search.mkdir()
     mtd = json.loads((mtd_dir / "mtd.json").read_text())
     mtd["scenario"] = f"mtd{payload}"
-    mtd["shocks"][0].update(shock=f"outage{payload}", axis=f"axis{payload}",
-                            binding_kpi=f"kpi{payload}", notes=[f"note{payload}"])
+    mtd["records"][0].update(shock=f"outage{payload}", axis=f"axis{payload}",
+                             binding_kpi=f"kpi{payload}", notes=[f"note{payload}"])
     (search / "mtd.json").write_text(json.dumps(mtd))
-    (search / "pareto.json").write_text(json.dumps([
-        {f"cost{payload}": 1.0, "otd": 0.9, "label": f"point{payload}"},
-        {f"cost{payload}": 2.0, "otd": 0.95, "label": f"point{payload}"}]))
+    pareto = json.loads((optimize_dir / "pareto.json").read_text())
+    for r in pareto["records"]:
+        if r["kind"] == "PointEvaluated":
+            r["objectives"] = {f"{k}{payload}" if k == "cost" else k: v
+                               for k, v in r["objectives"].items()}
+            r["decisions"] = {f"{k}{payload}": v for k, v in r["decisions"].items()}
+        else:
+            for o in r["objectives"]:
+                o["name"] = f"{o['name']}{payload}" if o["name"] == "cost" else o["name"]
+    (search / "pareto.json").write_text(json.dumps(pareto))
 
-    page = render_report([run, search], title=f"Review {payload}")
+    with pytest.raises(SimulationError, match="does not verify"):
+        render_report([run, search])  # the hand edits break the hash chains
+    page = render_report([run, search], title=f"Review {payload}", unverified=True)
     assert payload not in page
-    assert "EDITED" in page  # the hand edits break the journal's hash chain
+    assert "UNVERIFIED" in page
     assert "<img" not in page
     escaped = ESCAPED[PAYLOADS.index(payload)]
     for where in (f"<h1>Review {escaped}</h1>", f"plan {escaped} done", f"plant{escaped}",

@@ -3,14 +3,17 @@ scenario cannot tell from the baseline is reported as not tested, never as passe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from conftest import records_of
 
 from shocktwin import cli
 from shocktwin.errors import ScenarioError
 from shocktwin.reports.gate import junit_xml, markdown_summary
 from shocktwin.scenarios import load_scenario, reference_scenario
+from shocktwin.twin.journal.verify import verify_results
 from shocktwin.twin.resilience.mtd import RunStore
 from shocktwin.twin.resilience.stress import (
     ScenarioComparison,
@@ -201,3 +204,25 @@ def test_bad_candidates_are_refused(tmp_path, runner) -> None:  # type: ignore[n
     # The refusal is one line per problem with file and path, no traceback.
     assert all(line.startswith("error: ") for line in result.output.strip().splitlines())
     assert "Traceback" not in result.output
+
+
+def test_cli_fails_on_an_untested_candidate_as_the_policy_says(tmp_path, runner) -> None:  # type: ignore[no-untyped-def]
+    # An identical candidate: nothing runs, the gate cannot pass it.
+    same = tmp_path / "same.yaml"
+    same.write_text(BASELINE.read_text())
+    base = ["stress", str(SCENARIO), "--baseline", str(BASELINE), "--candidate", str(same)]
+    for policy, code in (("any", 1), ("all", 1), ("never", 0)):
+        out = tmp_path / policy
+        result = runner.invoke(cli.app, [*base, "--fail-on-untested", policy, "--json",
+                                         "--out", str(out), "--junit", str(out / "j.xml")])
+        assert result.exit_code == code, (policy, result.output)
+        doc = json.loads(result.stdout)
+        [decided] = records_of(doc, "GateDecided")
+        assert decided["failed"] is bool(code) and decided["policy"] == policy
+        assert decided["regression"] is False and decided["untested"] == ["valve-quality"]
+        assert "<skipped" in (out / "j.xml").read_text()
+        [report] = verify_results(out)  # stress.json verifies, like every result kind
+        assert report.intact and report.kind == "stress"
+    wrong = runner.invoke(cli.app, [*base, "--fail-on-untested", "sometimes"])
+    assert wrong.exit_code == 2
+    assert "--fail-on-untested: unknown value 'sometimes'" in wrong.stderr

@@ -58,12 +58,12 @@ def saved(result: ExperimentResult, tmp_path_factory: pytest.TempPathFactory
           ) -> dict[str, Path]:
     """The run saved once in each format; tests tamper with copies."""
     out: dict[str, Path] = {}
-    journal = make_journal(result, started_utc="2026-01-15T08:00:00.000Z",
-                           ended_utc="2026-01-15T08:00:01.000Z", scenario_file=None,
-                           command=["shocktwin", "run"])
     for fmt in ("duckdb", "parquet"):
+        journal = make_journal(result, started_utc="2026-01-15T08:00:00.000Z",
+                               ended_utc="2026-01-15T08:00:01.000Z", scenario_file=None,
+                               command=["shocktwin", "run"], tables_format=fmt)
         folder = tmp_path_factory.mktemp(fmt)
-        save_results(result, journal, folder, fmt)
+        save_results(result, journal, folder, replace=True)
         out[fmt] = folder
     return out
 
@@ -118,7 +118,7 @@ def test_a_saved_run_verifies_against_its_tables(saved: dict[str, Path], fmt: st
 def test_the_chain_is_in_the_file(saved: dict[str, Path]) -> None:
     doc = load(saved["duckdb"])
     records = doc["records"]
-    assert doc["format"] == JOURNAL_FORMAT == 2
+    assert doc["format"] == JOURNAL_FORMAT == 3
     assert [r["kind"] for r in records] == KINDS
     assert [r["seq"] for r in records] == list(range(len(KINDS)))
     assert records[0]["prev_hash"] == header_hash(doc)
@@ -311,10 +311,26 @@ def test_a_chain_hash_kept_elsewhere_catches_a_rewritten_journal(run_dir: Path) 
                for f in anchored.findings)
 
 
-def test_journal_without_tables_checks_the_chain_only(run_dir: Path) -> None:
-    (run_dir / "results.duckdb").unlink()
-    report = verify_journal(run_dir)
-    assert report.intact and report.tables == ()
+@pytest.mark.parametrize("fmt, gone", [("duckdb", "results.duckdb"),
+                                       ("parquet", "series.parquet")])
+def test_a_deleted_results_file_is_found(saved: dict[str, Path], tmp_path: Path, fmt: str,
+                                         gone: str) -> None:
+    folder = tmp_path / fmt
+    shutil.copytree(saved[fmt], folder)
+    (folder / gone).unlink()
+    report = verify_journal(folder)
+    assert not report.intact
+    assert any(f.kind is FindingKind.MEASUREMENTS and f"{gone} is missing" in f.message
+               for f in report.findings)
+
+
+def test_tables_of_the_other_format_beside_the_journal_are_found(saved: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    shutil.copytree(saved["duckdb"], folder)
+    shutil.copy(saved["parquet"] / "series.parquet", folder)
+    report = verify_journal(folder)
+    assert any("series.parquet beside the journal" in f.message for f in report.findings)
 
 
 # --------------------------------------------------------------------------- unreadable

@@ -11,6 +11,7 @@ statistics go into its header as comments, for the reviewer to read and adjust.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ import yaml
 from shocktwin.scenarios.model import ReplayMode
 from shocktwin.twin.experiment.fitting import fit_durations
 
-__all__ = ["DerivedScenario", "ResourceSummary", "derive_scenario", "resource_id"]
+__all__ = ["DerivedScenario", "ResourceSummary", "derive_scenario", "resource_id",
+           "write_derived_scenario"]
 
 _QC = re.compile(r"quality|inspect|\bq\.?c\b|\bqc\d*\b", re.IGNORECASE)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -141,6 +143,25 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
         variants=tuple(variants.most_common()), n_variants=len(variants),
         releases_per_weekday={d: weekday.get(d, 0) for d in _WEEKDAYS},
         interarrival_fit=inter_text)
+
+
+def write_derived_scenario(store: str | Path, out: str | Path, source: str | None = None, *,
+                           name: str | None = None, mode: ReplayMode = ReplayMode.TRACE,
+                           replace: bool = False) -> DerivedScenario:
+    """Derive the scenario of ``source`` in ``store`` and write it to ``out``, which names
+    the store relative to itself (so the pair can move together). An existing ``out`` is
+    refused unless ``replace``; a device, pipe or folder never."""
+    from shocktwin.errors import Problem, ScenarioError
+    from shocktwin.files import write_atomic
+
+    target = Path(out)
+    if target.exists() and not replace:
+        raise ScenarioError([Problem(str(target), "", "the file exists; use --force to replace "
+                                     "it")], file=str(target))
+    store_ref = os.path.relpath(Path(store).resolve(), target.resolve().parent)
+    derived = derive_scenario(store, source, name=name, store_ref=store_ref, mode=mode)
+    write_atomic(target, derived.yaml_text, error=ScenarioError, what="the scenario")
+    return derived
 
 
 def _tolerances(lead: np.ndarray, cases: int, span_h: float) -> list[dict[str, Any]]:

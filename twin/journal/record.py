@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import sys
 from collections.abc import Iterable, Mapping
@@ -34,21 +33,29 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from shocktwin.jsontext import canonical_json, json_ready
 from shocktwin.scenarios.model import RecordedDist, Scenario
 from shocktwin.twin.experiment.replication import ExperimentResult
 
-__all__ = ["CHAIN_FIELDS", "HEADER_FIELDS", "JOURNAL_FORMAT", "Journal", "ReplicationFinished",
-           "RunFinished", "RunStarted", "canonical_json", "chain_records", "header_hash",
-           "journal_hash", "make_journal", "record_hash", "table_digests", "utc_now",
-           "version"]
+if TYPE_CHECKING:
+    from shocktwin.edge_replay.results import ResultsClaim
+
+__all__ = ["CHAIN_FIELDS", "HEADER_FIELDS", "JOURNAL_FORMAT", "JOURNAL_FORMATS", "Journal",
+           "ReplicationFinished", "RunFinished", "RunStarted", "canonical_json",
+           "chain_records", "header_hash", "journal_hash", "json_ready", "make_journal",
+           "record_hash", "table_digests", "utc_now", "version"]
 
 #: 2: records are hash-chained (``seq``, ``prev_hash``, ``hash``; ``chain_hash``), and
 #: ``RunFinished`` carries ``journal_hash`` and the sha256 of each results table.
-JOURNAL_FORMAT = 2
+#: 3: ``RunFinished`` also names the format the tables were written in, so tables that were
+#: removed are found missing rather than not checked.
+JOURNAL_FORMAT = 3
+#: Journal formats ``verify`` and ``report`` read.
+JOURNAL_FORMATS = (2, 3)
 #: The journal's top-level fields the first record is chained to: all known when the run
 #: starts (the end time, status and hashes are in the last record instead).
 HEADER_FIELDS: tuple[str, ...] = (
@@ -98,6 +105,8 @@ class RunFinished:
     journal_hash: str = ""
     #: Results table name -> sha256 of its columns (see :func:`table_digests`).
     tables_sha256: dict[str, str] = field(default_factory=dict)
+    #: "duckdb" or "parquet": where the tables are (format 3).
+    tables_format: str = ""
     kind: str = "RunFinished"
 
 
@@ -129,27 +138,7 @@ class Journal:
     chain_hash: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(_clean(asdict(self)), indent=2, sort_keys=True, allow_nan=False)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def canonical_json(value: Any) -> str:
-    """The one JSON text of ``value`` that hashes are taken over: sorted keys, no spaces,
-    ASCII only; NaN and infinities are refused (ValueError), as the journal has none."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+        return json.dumps(json_ready(asdict(self)), indent=2, sort_keys=True, allow_nan=False)
 
 
 def header_hash(header: Mapping[str, Any]) -> str:
@@ -168,7 +157,7 @@ def chain_records(records: Iterable[Mapping[str, Any]], head: str
                   ) -> tuple[list[dict[str, Any]], str]:
     """The records with ``seq``, ``prev_hash`` and ``hash`` added, and the chain's last hash.
 
-    ``records`` must be JSON-ready (see ``_clean``) and hold none of :data:`CHAIN_FIELDS`;
+    ``records`` must be JSON-ready (see ``json_ready``) and hold none of :data:`CHAIN_FIELDS`;
     ``head`` is the :func:`header_hash` the first record is chained to.
     """
     out: list[dict[str, Any]] = []
@@ -212,7 +201,7 @@ def _column_bytes(values: Any) -> tuple[str, bytes]:
         # NaN has many bit patterns; a store may hand back another one than was written.
         floats = np.where(np.isnan(floats), np.nan, floats).astype("<f8")
         return "float64", np.ascontiguousarray(floats).tobytes()
-    text = json.dumps([_clean(v) for v in arr.tolist()], ensure_ascii=True, allow_nan=False)
+    text = json.dumps([json_ready(v) for v in arr.tolist()], ensure_ascii=True, allow_nan=False)
     return "json", text.encode()
 
 
@@ -239,7 +228,9 @@ def journal_hash(result: ExperimentResult) -> str:
 
 
 def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
-                 scenario_file: str | None, command: list[str] | None = None) -> Journal:
+                 scenario_file: str | None, command: list[str] | None = None,
+                 tables_format: str = "duckdb") -> Journal:
+    """The journal of a finished run whose tables are saved in ``tables_format``."""
     sc = result.scenario
     digest = journal_hash(result)
     records: list[Any] = [RunStarted(started_utc, sc.name, sc.content_hash(), result.seed,
@@ -248,8 +239,8 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         records += [{"replication": r.replication, **e.record()} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
     records.append(RunFinished(ended_utc, "completed", result.verdict.holds, digest,
-                               table_digests(result_tables(result))))
-    header: dict[str, Any] = _clean({
+                               table_digests(result_tables(result)), tables_format))
+    header: dict[str, Any] = json_ready({
         "format": JOURNAL_FORMAT,
         "version": version(),
         "platform": platform.platform(),
@@ -266,7 +257,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         "rules": sc.rule_files(),
     })
     chained, last = chain_records(
-        [_clean(r if isinstance(r, dict) else asdict(r)) for r in records], header_hash(header))
+        [json_ready(r if isinstance(r, dict) else asdict(r)) for r in records], header_hash(header))
     return Journal(
         version=header["version"],
         platform=header["platform"],
@@ -338,11 +329,17 @@ def result_tables(result: ExperimentResult) -> dict[str, dict[str, Any]]:
     return {"replications": replications, "series": series, "stations": stations}
 
 
-def save_results(result: ExperimentResult, journal: Journal, out_dir: str | Path,
-                 fmt: str = "duckdb", *, replace: bool = False) -> list[Path]:
-    """Write the journal and the measurement tables under ``out_dir`` (a folder that holds
-    something already is refused unless ``replace``)."""
-    from shocktwin.edge_replay.results import write_results
+def save_results(result: ExperimentResult, journal: Journal, out_dir: str | Path, *,
+                 replace: bool = False, claim: ResultsClaim | None = None) -> list[Path]:
+    """Write the journal and the measurement tables under ``out_dir`` as a whole, in the
+    format the journal names (a folder that holds something already is refused unless
+    ``replace``). ``claim``: the folder's lock, when the caller took it before the run."""
+    from shocktwin.edge_replay.results import claim_results_folder
 
-    return write_results(out_dir, journal.to_json(), result_tables(result), fmt,
-                         replace=replace)
+    closing = journal.records[-1] if journal.records else {}
+    fmt = closing.get("tables_format") or "duckdb"
+    tables = result_tables(result)
+    if claim is not None:
+        return claim.write(journal.to_json(), tables, fmt)
+    with claim_results_folder(out_dir, replace=replace) as held:
+        return held.write(journal.to_json(), tables, fmt)

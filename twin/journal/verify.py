@@ -17,6 +17,7 @@ A journal that cannot be read or is not a hash-chained journal (format 1) raises
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -27,23 +28,49 @@ from pathlib import Path
 from typing import Any
 
 from shocktwin.errors import ReplayError, SimulationError
+from shocktwin.files import read_bytes
+from shocktwin.twin.journal.document import (
+    DOCUMENT_FILES,
+    DOCUMENT_HEADER_FIELDS,
+    DocumentError,
+    DocumentKind,
+    closing_kind,
+    document_header_hash,
+    load_raw,
+    read_document,
+)
 from shocktwin.twin.journal.record import (
     HEADER_FIELDS,
     JOURNAL_FORMAT,
+    JOURNAL_FORMATS,
     header_hash,
     record_hash,
     table_digests,
 )
 
-__all__ = ["CLOSING_FIELDS", "EXIT_INTACT", "EXIT_TAMPERED", "EXIT_UNREADABLE", "Finding",
-           "FindingKind", "JournalError", "VerifyReport", "render_report", "verify_command",
-           "verify_journal"]
+__all__ = [
+    "CLOSING_FIELDS",
+    "EXIT_INTACT",
+    "EXIT_TAMPERED",
+    "EXIT_UNREADABLE",
+    "RESULT_DOCUMENTS",
+    "Finding",
+    "FindingKind",
+    "JournalError",
+    "VerifyReport",
+    "render_report",
+    "verify_document",
+    "verify_journal",
+    "verify_results",
+]
 
 EXIT_INTACT, EXIT_TAMPERED, EXIT_UNREADABLE = 0, 1, 2
 
 #: Top-level journal fields besides the header: written when the run ends.
 CLOSING_FIELDS: tuple[str, ...] = ("ended_utc", "status", "journal_hash", "records",
                                    "chain_hash")
+#: Largest journal read (a long run journals every lot: hundreds of MB at the most).
+_JOURNAL_LIMIT = 1024 * 1024 * 1024
 #: Results tables the run writes, when its RunFinished record names none.
 _TABLES: tuple[str, ...] = ("replications", "series", "stations")
 # Header fields that RunStarted repeats (header name -> record key), to name an edited one.
@@ -108,6 +135,8 @@ class VerifyReport:
     #: Results files whose tables were checked (empty when none are beside the journal).
     tables: tuple[Path, ...]
     findings: tuple[Finding, ...]
+    #: "journal" for a run's journal, else the document kind (mtd, pareto, stress).
+    kind: str = "journal"
 
     @property
     def intact(self) -> bool:
@@ -118,7 +147,8 @@ class VerifyReport:
         return EXIT_INTACT if self.intact else EXIT_TAMPERED
 
     def to_dict(self) -> dict[str, Any]:
-        return {"journal": str(self.journal), "intact": self.intact, "records": self.records,
+        return {"kind": self.kind, "file": str(self.journal), "journal": str(self.journal),
+                "intact": self.intact, "records": self.records,
                 "chain_hash": self.chain_hash, "journal_hash": self.journal_hash,
                 "tables": [str(p) for p in self.tables],
                 "findings": [{"kind": f.kind.value, "index": f.index,
@@ -156,25 +186,101 @@ def render_report(report: VerifyReport, *, as_json: bool = False) -> str:
     """The report as the ``verify`` command prints it: text lines, or JSON."""
     if as_json:
         return json.dumps(report.to_dict(), indent=2)
-    checked = ", ".join(p.name for p in report.tables) or "no results tables (none beside it)"
+    if report.kind != "journal":
+        checked = "its records and header"
+    else:
+        checked = (", ".join(p.name for p in report.tables)
+                   or "no results tables (none beside it)")
     if report.intact:
+        digest = f", journal hash {report.journal_hash}" if report.journal_hash else ""
         return (f"{report.journal}: intact — {report.records} records, chain hash "
-                f"{report.chain_hash}, journal hash {report.journal_hash}; checked against "
-                f"{checked}")
+                f"{report.chain_hash}{digest}; checked against {checked}")
     lines = [f"{report.journal}: TAMPERED — {len(report.findings)} finding"
              f"{'s' if len(report.findings) > 1 else ''} (checked against {checked})"]
     lines += [f"  {f}" for f in report.findings]
     return "\n".join(lines)
 
 
-def verify_command(results: Path, as_json: bool, *, chain_hash: str | None = None) -> int:
-    """Body of ``shocktwin verify``: print the report; the exit code (0 intact, 1 tampered).
+def verify_document(path: str | Path, *, chain_hash: str | None = None) -> VerifyReport:
+    """Check a result document (``mtd.json``, ``pareto.json``, ``stress.json``): its hash
+    chain, its header, and — when the chain is intact — that it reads as its typed model.
 
-    An unreadable journal raises JournalError, which the CLI turns into exit code 2.
+    ``chain_hash`` as for :func:`verify_journal`. Raises DocumentError when the file cannot be
+    read, is not a result document, or is intact but not a valid one.
     """
-    report = verify_journal(results, chain_hash=chain_hash)
-    print(render_report(report, as_json=as_json))
-    return report.exit_code
+    file = Path(path)
+    doc = load_raw(file)
+    try:
+        kind = DocumentKind(str(doc.get("kind")))
+    except ValueError:
+        raise DocumentError(f"unknown result kind {doc.get('kind')!r}", file=str(file)
+                            ) from None
+    stored_chain = doc.get("chain_hash")
+    stored_chain = stored_chain if isinstance(stored_chain, str) else None
+    chain = _Chain(doc["records"], stored_chain, closing=closing_kind(kind))
+    try:
+        head: str | None = document_header_hash(doc)
+    except (ValueError, TypeError, RecursionError):
+        head = None
+    findings = list(chain.check(head))
+    known = set(DOCUMENT_HEADER_FIELDS) | {"records", "chain_hash"}
+    findings += [Finding(FindingKind.HEADER, f"unexpected top-level field {key!r}")
+                 for key in sorted(set(doc) - known)]
+    findings += [Finding(FindingKind.HEADER, f"top-level field {key!r} is missing")
+                 for key in sorted(known - set(doc))]
+    if chain_hash is not None and stored_chain != chain_hash:
+        findings.append(Finding(FindingKind.HEADER, f"chain_hash is {stored_chain!r}, not "
+                                f"{chain_hash!r} as kept elsewhere: the file was rewritten"))
+    findings.sort(key=lambda f: (f.index is None, f.index or 0,
+                                 list(FindingKind).index(f.kind)))
+    if not findings:
+        read_document(file, kind)  # intact: it must also be a valid document of its kind
+    return VerifyReport(journal=file, records=len(doc["records"]),
+                        chain_hash=stored_chain or "", journal_hash="", tables=(),
+                        findings=tuple(findings), kind=kind.value)
+
+
+#: The files a results folder may hold that ``verify`` checks, in the order it reports them.
+RESULT_DOCUMENTS: tuple[str, ...] = ("journal.json", *DOCUMENT_FILES.values())
+
+
+def verify_results(path: str | Path, *, chain_hashes: Sequence[str] = ()) -> list[VerifyReport]:
+    """Check every result in a results folder (a run's journal and its tables, an MTD
+    search, an optimisation, a stress gate), or the one result file ``path`` names.
+
+    ``chain_hashes`` are copies of chain hashes kept elsewhere: each must be the chain hash
+    of one of the results, or the result it belonged to was rewritten. Raises JournalError
+    when there is nothing to check or a result cannot be read.
+    """
+    target = Path(path)
+    if target.is_dir():
+        files = [target / name for name in RESULT_DOCUMENTS if (target / name).exists()]
+        if not files:
+            raise JournalError("holds no results (journal.json, "
+                               f"{', '.join(DOCUMENT_FILES.values())})", file=str(target))
+    else:
+        files = [target]
+    single = chain_hashes[0] if len(files) == 1 and len(chain_hashes) == 1 else None
+    reports = [verify_journal(f, chain_hash=single) if f.name == "journal.json" or (
+        f.suffix == ".json" and f.name not in DOCUMENT_FILES.values() and _is_journal(f))
+        else verify_document(f, chain_hash=single) for f in files]
+    if single is None and chain_hashes:
+        stored = {r.chain_hash for r in reports}
+        for kept in chain_hashes:
+            if kept not in stored:
+                first = reports[0]
+                reports[0] = dataclasses.replace(first, findings=(*first.findings, Finding(
+                    FindingKind.HEADER, f"no result here has the chain hash {kept} kept "
+                    "elsewhere: the result it belonged to was rewritten")))
+    return reports
+
+
+def _is_journal(file: Path) -> bool:
+    """A JSON file that is not named as a document: a journal unless it says its kind."""
+    try:
+        return "kind" not in load_raw(file)
+    except DocumentError:
+        return True
 
 
 # --------------------------------------------------------------------------- reading
@@ -182,15 +288,9 @@ def verify_command(results: Path, as_json: bool, *, chain_hash: str | None = Non
 
 def _read(file: Path) -> dict[str, Any]:
     name = str(file)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise JournalError("no such file (a results folder holds journal.json)",
-                           file=name) from None
-    except IsADirectoryError:
-        raise JournalError("is a directory, not a journal", file=name) from None
-    except OSError as e:
-        raise JournalError(f"cannot read: {e.strerror}", file=name) from None
+    if not file.exists() and not file.is_symlink():
+        raise JournalError("no such file (a results folder holds journal.json)", file=name)
+    raw = read_bytes(file, limit=_JOURNAL_LIMIT, error=JournalError)
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -205,8 +305,8 @@ def _read(file: Path) -> dict[str, Any]:
     fmt = doc.get("format")
     if fmt == 1:
         raise JournalError("journal format 1 has no hash chain; only journals written by "
-                           f"format {JOURNAL_FORMAT} or later can be verified", file=name)
-    if fmt != JOURNAL_FORMAT:
+                           f"format {JOURNAL_FORMATS[0]} or later can be verified", file=name)
+    if fmt not in JOURNAL_FORMATS:
         raise JournalError(f"unknown journal format {fmt!r}; this version verifies format "
                            f"{JOURNAL_FORMAT}", file=name)
     return doc
@@ -255,9 +355,12 @@ def _entry(pos: int, record: Any) -> _Entry:
 class _Chain:
     """The records of a journal, each matched to its place in the chain as written."""
 
-    def __init__(self, records: Sequence[Any], chain_hash: str | None) -> None:
+    def __init__(self, records: Sequence[Any], chain_hash: str | None,
+                 closing: str = "RunFinished") -> None:
         self.entries = [_entry(pos, r) for pos, r in enumerate(records)]
         self.chain_hash = chain_hash
+        #: The kind of record that ends a complete chain.
+        self.closing = closing
         #: seq -> the entry that holds that place of the chain (sound or edited).
         self.placed: dict[int, _Entry] = {}
         #: Entries whose content changed, with the place in the chain they hold.
@@ -329,7 +432,7 @@ class _Chain:
 
     def _removed(self) -> Iterator[Finding]:
         if not self.placed:
-            # A run's journal always holds RunStarted ... RunFinished.
+            # A journal always holds RunStarted ... RunFinished, a document its closing record.
             yield Finding(FindingKind.REMOVED, "no record of the chain is left", 0)
             return
         top = max(self.placed)
@@ -343,9 +446,9 @@ class _Chain:
             yield Finding(FindingKind.REMOVED, f"the chain's {what} missing; "
                           + " and ".join(x for x in near if x), start)
         last = self.placed[top]
-        if last.kind != "RunFinished":
-            yield Finding(FindingKind.REMOVED, f"the journal ends with {_name(last)}: the "
-                          "records after it, RunFinished among them, are missing", top + 1)
+        if last.kind != self.closing:
+            yield Finding(FindingKind.REMOVED, f"the chain ends with {_name(last)}: the "
+                          f"records after it, {self.closing} among them, are missing", top + 1)
         elif self.chain_hash is not None and last.stored != self.chain_hash and last.sound:
             yield Finding(FindingKind.HEADER, "chain_hash is not the hash of the last record, "
                           f"{_name(last)}")
@@ -445,6 +548,22 @@ def _check_tables(folder: Path, chain: _Chain) -> tuple[tuple[Path, ...], list[F
     if any(p.is_file() for p in parquet.values()):
         sources.append((folder, _read_parquet(parquet)))
     findings: list[Finding] = []
+    written = last.get("tables_format") if last is not None and last.kind == "RunFinished" \
+        else None
+    if written == "duckdb":
+        if not db.is_file():
+            findings.append(Finding(FindingKind.MEASUREMENTS, "results.duckdb is missing: the "
+                                    "run wrote its tables there"))
+        stray = [p.name for p in parquet.values() if p.is_file()]
+    elif written == "parquet":
+        findings += [Finding(FindingKind.MEASUREMENTS, f"{p.name} is missing: the run wrote "
+                             "its tables there") for p in parquet.values() if not p.is_file()]
+        stray = [db.name] if db.is_file() else []
+    else:  # format 2 named no format: check what is there
+        stray = []
+    if stray:
+        findings.append(Finding(FindingKind.MEASUREMENTS, f"{', '.join(stray)} beside the "
+                                f"journal: the run wrote its tables as {written}, not these"))
     for where, tables in sources:
         label = where.name if where.is_file() else "the Parquet files"
         if isinstance(recorded, dict):

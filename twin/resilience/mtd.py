@@ -24,6 +24,7 @@ depends on, so an interrupted search resumes without recomputing anything.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -32,31 +33,32 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from shocktwin.errors import SimulationError
+from shocktwin.errors import Problem, ScenarioError, SimulationError, unknown_name
+from shocktwin.files import read_text
 from shocktwin.scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
 from shocktwin.twin.experiment.budget import check_budget, mtd_runs
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.journal.document import (
+    DocumentKind,
+    MtdDocument,
+    MtdFound,
+    MtdStatus,
+    SearchFinished,
+    Threshold,
+    make_document,
+    write_document,
+)
 from shocktwin.twin.resilience.recovery import resilience_of
 
-__all__ = ["MTD_FILE", "MtdResult", "MtdStatus", "ReplicationThreshold", "RunStore", "find_mtd",
-           "iso22301", "mtd_document", "quantile_interval", "resilience_at", "run_key",
-           "search_mtds", "write_mtd_document"]
-
-
-class MtdStatus(StrEnum):
-    """How an MTD search ended."""
-
-    CONVERGED = "converged"  # the MTD is inside the range, to the resolution
-    BELOW_RANGE = "below_range"  # the hypothesis fails already at the range's low end
-    ABOVE_RANGE = "above_range"  # it still holds at the range's high end
-    NOT_CONVERGED = "not_converged"  # the replications did not settle the question
+__all__ = ["RUN_LOG", "MtdOutcome", "MtdResult", "MtdStatus", "ReplicationThreshold",
+           "RunStore", "find_mtd", "iso22301", "mtd_document", "quantile_interval",
+           "resilience_at", "run_key", "run_mtd_search", "search_mtds"]
 
 
 BELOW = -math.inf  # the hypothesis fails already at the range's low end
@@ -86,6 +88,8 @@ class MtdResult:
     ci_low: float | None
     ci_high: float | None
     replications: int
+    #: Runs the search needed, whether computed now or taken from an earlier search's log
+    #: (so a resumed search reports the same count as an uninterrupted one).
     runs: int
     thresholds: tuple[ReplicationThreshold, ...]
     binding_kpi: str | None
@@ -96,6 +100,9 @@ class MtdResult:
     resilience: dict[str, float] = field(default_factory=dict)
     iso22301: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: Of ``runs``, those taken from the run log (an earlier, interrupted search's) instead
+    #: of computed.
+    runs_reused: int = 0
 
     @property
     def fails(self) -> bool:
@@ -104,6 +111,10 @@ class MtdResult:
         return (self.meets_target is False or self.status is MtdStatus.NOT_CONVERGED
                 or any(self.iso22301.get(k) is False
                        for k in ("rto_within_mtd", "recovered_within_rto", "mbco_kept")))
+
+
+#: Largest run log read back by ``--resume`` (a run's record is about 1 kB).
+RUN_LOG_LIMIT = 512 * 1024 * 1024
 
 
 class RunStore:
@@ -119,7 +130,8 @@ class RunStore:
             raise SimulationError("it holds runs of an earlier search; give --resume to "
                                   "continue it, or another --out", file=str(path))
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
+            text = read_text(path, limit=RUN_LOG_LIMIT, error=SimulationError)
+            for line in text.splitlines():
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError:
@@ -127,7 +139,11 @@ class RunStore:
                 if isinstance(record, dict) and "key" in record:
                     self.cache[record["key"]] = record
             self.loaded = len(self.cache)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SimulationError(f"cannot create the output folder: {e.strerror or e}",
+                                  file=str(path.parent)) from None
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.cache.get(key)
@@ -138,10 +154,14 @@ class RunStore:
         if self.path is None:
             return
         line = json.dumps(record, allow_nan=True, separators=(",", ":")) + "\n"
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as e:
+            raise SimulationError(f"cannot write the run log: {e.strerror or e}",
+                                  file=str(self.path)) from None
 
 
 def quantile_interval(n: int, q: float, level: float = 0.95) -> tuple[int | None, int | None]:
@@ -186,13 +206,14 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     check_budget(scenario, mtd_runs(scenario, item.shock))
     base_key = run_key(scenario)
     tolerances = scenario.hypothesis.tolerances
-    runs = 0
+    runs = 0  # computed by this call (what the budget counts)
+    reused = 0  # taken from the run log instead of computed (an interrupted search's runs)
 
     def variant(severity: float) -> Scenario:
         return _with_severity(scenario, item.shock, severity)
 
     def evaluate(points: list[tuple[int, float]]) -> dict[tuple[int, float], dict[str, Any]]:
-        nonlocal runs
+        nonlocal runs, reused
         out: dict[tuple[int, float], dict[str, Any]] = {}
         todo: list[tuple[tuple[int, float], str, Job]] = []
         for r, s in dict.fromkeys(points):
@@ -200,6 +221,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
             hit = store.get(key)
             if hit is not None:
                 out[(r, s)] = hit
+                reused += 1
             else:
                 todo.append(((r, s), key, Job(variant(s), r, seed, engine)))
         if runs + len(todo) > spec.budget:
@@ -268,7 +290,8 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         shock=item.shock, axis=shock.severity_axis, unit="h" if timed else "",
         probability=p, low=low, high=high, resolution=resolution, status=status,
         mtd=mtd if finite or status in (MtdStatus.BELOW_RANGE, MtdStatus.ABOVE_RANGE) else None,
-        ci_low=ci[0], ci_high=ci[1], replications=len(rows), runs=runs, thresholds=rows,
+        ci_low=ci[0], ci_high=ci[1], replications=len(rows), runs=runs + reused,
+        runs_reused=reused, thresholds=rows,
         binding_kpi=counts.most_common(1)[0][0] if counts else None,
         binding_counts=dict(counts), non_monotone=non_monotone, target=target,
         meets_target=meets, notes=tuple(notes))
@@ -471,50 +494,106 @@ def search_mtds(scenario: Scenario, items: Sequence[MtdShock], *,
     return results
 
 
-# --------------------------------------------------------------------------- mtd.json
+# --------------------------------------------------------------------------- life cycle
 
-#: The file ``shocktwin mtd --out`` writes, read back by ``report``.
-MTD_FILE = "mtd.json"
+
+@dataclass(frozen=True)
+class MtdOutcome:
+    """An MTD search as ``shocktwin mtd`` reports it: the results and their document."""
+
+    scenario: Scenario
+    results: tuple[MtdResult, ...]
+    document: MtdDocument
+    #: Runs taken from an earlier, interrupted search (``--resume``).
+    runs_reused: int
+    written: tuple[Path, ...] = ()
+
+    @property
+    def fails(self) -> bool:
+        return any(r.fails for r in self.results)
+
+
+def run_mtd_search(scenario_file: str | Path, *, shocks: Sequence[str] = (),
+                   out: str | Path | None = None, resume: bool = False, seed: int | None = None,
+                   executor: ExecutorSpec = LOCAL,
+                   progress: Callable[[int, int], None] | None = None,
+                   command: Sequence[str] | None = None) -> MtdOutcome:
+    """Load the scenario and search the MTD of each shock of its mtd block (``shocks``: only
+    these), keeping every finished run in ``out``'s run log as it ends so that ``resume``
+    continues an interrupted search; then write ``mtd.json`` there as a whole.
+
+    The output folder is locked for the whole search: a second command writing it is
+    refused.
+    """
+    from shocktwin.locks import locked
+    from shocktwin.scenarios.loader import load_scenario
+
+    path = Path(scenario_file)
+    if resume and out is None:
+        raise ScenarioError("--resume needs --out, the folder of the interrupted search")
+    scenario = load_scenario(path)
+    if scenario.mtd is None:
+        raise ScenarioError("the scenario has no mtd block", file=str(path))
+    known = [i.shock for i in scenario.mtd.shocks]
+    unknown = [s for s in dict.fromkeys(shocks) if s not in known]
+    if unknown:
+        raise ScenarioError([Problem(str(path), "mtd.shocks", f"--shock {s}: " + unknown_name(
+            "shock", s, known, listed="in the mtd block")) for s in unknown], file=str(path))
+    items = [i for i in scenario.mtd.shocks if not shocks or i.shock in shocks]
+    folder = Path(out) if out is not None else None
+    with (locked(folder, what="results folder", error=SimulationError) if folder is not None
+          else contextlib.nullcontext()):
+        store = RunStore(folder / RUN_LOG if folder is not None else None, resume=resume)
+        results = search_mtds(scenario, items, executor=executor, store=store, seed=seed,
+                              progress=progress)
+        doc = mtd_document(scenario, results, seed=seed, command=command)
+        written = (write_document(folder, doc),) if folder is not None else ()
+    return MtdOutcome(scenario, tuple(results), doc, sum(r.runs_reused for r in results),
+                      written)
+
+
+#: The run log an MTD search, an optimisation or a stress gate keeps in its output folder.
+RUN_LOG = "runs.jsonl"
 
 
 def mtd_document(scenario: Scenario, results: Sequence[MtdResult], *, seed: int | None,
-                 runs_reused: int) -> dict[str, Any]:
-    """The MTD results as ``mtd.json`` holds them (censored ends as ``above_range`` /
-    ``below_range``, unknowns as null)."""
-    return {"scenario": scenario.name, "scenario_hash": scenario.content_hash(),
-            "seed": scenario.experiment.seed if seed is None else seed,
-            "runs_reused": runs_reused, "shocks": [_mtd_record(r) for r in results]}
+                 command: Sequence[str] | None = None) -> MtdDocument:
+    """The MTD results as ``mtd.json`` holds them: one chained record per shock (censored
+    ends as ``above_range`` / ``below_range``, unknowns as null), closed by the search's
+    outcome."""
+    records: list[Any] = [_mtd_record(r) for r in results]
+    records.append(SearchFinished(runs=sum(r.runs for r in results),
+                                  runs_reused=sum(r.runs_reused for r in results),
+                                  fails=any(r.fails for r in results)))
+    doc = make_document(DocumentKind.MTD, records, scenario=scenario.name,
+                        scenario_hash=scenario.content_hash(),
+                        seed=scenario.experiment.seed if seed is None else seed,
+                        rules=scenario.rule_files(), command=command)
+    assert isinstance(doc, MtdDocument)
+    return doc
 
 
-def write_mtd_document(folder: Path, doc: dict[str, Any]) -> Path:
-    """Write ``mtd.json`` into ``folder`` as a whole, with the caller's umask."""
-    from shocktwin.files import write_atomic
-
-    return write_atomic(folder / MTD_FILE, json.dumps(doc, indent=2, allow_nan=False) + "\n",
-                        error=SimulationError)
-
-
-def _mtd_record(r: MtdResult) -> dict[str, Any]:
+def _mtd_record(r: MtdResult) -> MtdFound:
     def num(x: Any) -> Any:
         if isinstance(x, float):
             if x == math.inf:
-                return "above_range"
+                return MtdStatus.ABOVE_RANGE.value
             if x == -math.inf:
-                return "below_range"
+                return MtdStatus.BELOW_RANGE.value
             return None if math.isnan(x) else x
         return x
 
-    return {
-        "shock": r.shock, "axis": r.axis, "unit": r.unit, "probability": r.probability,
-        "range": [r.low, r.high], "resolution": r.resolution, "status": r.status,
-        "mtd": num(r.mtd), "ci95": [num(r.ci_low), num(r.ci_high)],
-        "target": r.target, "meets_target": r.meets_target,
-        "binding_kpi": r.binding_kpi, "binding_counts": r.binding_counts,
-        "replications": r.replications, "runs": r.runs,
-        "non_monotone_replications": list(r.non_monotone),
-        "resilience_at_mtd": {k: num(v) for k, v in r.resilience.items()},
-        "iso22301": r.iso22301, "notes": list(r.notes),
-        "thresholds": [{"replication": t.replication, "tolerable": num(t.tolerable),
-                        "failing": num(t.failing), "broken": list(t.broken)}
-                       for t in r.thresholds],
-    }
+    return MtdFound(
+        shock=r.shock, axis=r.axis, unit=r.unit, probability=r.probability,
+        range=(r.low, r.high), resolution=r.resolution, status=r.status.value,
+        mtd=num(r.mtd), ci95=(num(r.ci_low), num(r.ci_high)),
+        target=r.target, meets_target=r.meets_target,
+        binding_kpi=r.binding_kpi, binding_counts=dict(r.binding_counts),
+        replications=r.replications, runs=r.runs, runs_reused=r.runs_reused,
+        non_monotone_replications=list(r.non_monotone),
+        resilience_at_mtd={k: num(v) for k, v in r.resilience.items()},
+        iso22301=dict(r.iso22301), notes=list(r.notes),
+        thresholds=[Threshold(replication=t.replication, tolerable=num(t.tolerable),
+                              failing=num(t.failing), broken=list(t.broken))
+                    for t in r.thresholds],
+        fails=r.fails)

@@ -10,23 +10,35 @@ are returned; ``shocktwin optimize --out`` saves them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shocktwin.errors import Problem, ScenarioError
+from shocktwin.errors import Problem, ScenarioError, SimulationError
 from shocktwin.scenarios.model import DecisionVariable, Scenario
 from shocktwin.twin.experiment.budget import check_budget, optimize_runs
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
-from shocktwin.twin.resilience.mtd import RunStore, run_key
+from shocktwin.twin.journal.document import (
+    DocumentKind,
+    Objective,
+    OptimisationFinished,
+    ParetoDocument,
+    PointEvaluated,
+    make_document,
+    write_document,
+)
+from shocktwin.twin.resilience.mtd import RUN_LOG, RunStore, run_key
 from shocktwin.twin.resilience.recovery import LOWER_IS_BETTER
 
-__all__ = ["Candidate", "OptimizeResult", "apply_decisions", "optimize"]
+__all__ = ["Candidate", "OptimizeOutcome", "OptimizeResult", "apply_decisions", "optimize",
+           "pareto_document", "run_optimisation"]
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 
@@ -43,7 +55,10 @@ class OptimizeResult:
     evaluated: tuple[Candidate, ...]
     objectives: tuple[str, ...]
     senses: tuple[str, ...]  # min | max per objective
+    #: Runs the optimisation needed, computed now or taken from the run log (of an earlier,
+    #: interrupted optimisation, or a setting evaluated twice): ``runs_reused`` of them.
     runs: int
+    runs_reused: int = 0
 
 
 def _decode(var: DecisionVariable, x: float) -> Any:
@@ -131,13 +146,14 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
         apply_decisions(scenario, {v.name: _decode(v, xi) for v, xi in
                                    zip(variables, x, strict=True)})
     evaluated: list[Candidate] = []
-    runs = 0
+    runs = 0  # computed now
+    reused = 0  # taken from the run log (an interrupted earlier run's, or a point seen twice)
     runs_store = store or RunStore(None, resume=False)
     generations = spec.generations
     population = spec.population
 
     def evaluate(x: np.ndarray) -> dict[str, float]:
-        nonlocal runs
+        nonlocal runs, reused
         decisions = {v.name: _decode(v, xi) for v, xi in zip(variables, x, strict=True)}
         sc = apply_decisions(scenario, decisions)
         values: dict[str, float] = {}
@@ -154,6 +170,7 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
 
             run_jobs([Job(sc, r, seed, engine) for r in todo], executor, done)
             runs += len(todo)
+            reused += len(keys) - len(todo)
             rows = [runs_store.get(key) or {"kpis": {}} for key in keys]
             for o in kpis_needed:
                 assert o.kpi is not None
@@ -196,7 +213,7 @@ def optimize(scenario: Scenario, *, executor: ExecutorSpec | Runner = LOCAL,
                  if order.size else np.array([], dtype=int))
     front = _unique([evaluated[i] for i in sorted(front_idx)])
     return OptimizeResult(front=tuple(front), evaluated=tuple(evaluated), objectives=labels,
-                          senses=senses, runs=runs)
+                          senses=senses, runs=runs + reused, runs_reused=reused)
 
 
 def _minimised(value: float, sense: str) -> float:
@@ -211,7 +228,7 @@ def _unique(candidates: list[Candidate]) -> list[Candidate]:
     seen: set[str] = set()
     out = []
     for c in candidates:
-        key = repr(sorted(c.decisions.items()))
+        key = _key(c)
         if key not in seen:
             seen.add(key)
             out.append(c)
@@ -231,3 +248,75 @@ def _mtd_of(sc: Scenario, shock: str, replications: int, executor: ExecutorSpec 
         return math.nan
     return result.mtd if math.isfinite(result.mtd) else (
         result.high if result.mtd > 0 else result.low)
+
+
+# --------------------------------------------------------------------------- life cycle
+
+
+@dataclass(frozen=True)
+class OptimizeOutcome:
+    """An optimisation as ``shocktwin optimize`` reports it: the result and its document."""
+
+    scenario: Scenario
+    result: OptimizeResult
+    document: ParetoDocument
+    written: tuple[Path, ...] = ()
+
+
+def run_optimisation(scenario_file: str | Path, *, out: str | Path | None = None,
+                     resume: bool = False, seed: int | None = None,
+                     executor: ExecutorSpec = LOCAL,
+                     progress: Callable[[int, int], None] | None = None,
+                     command: Sequence[str] | None = None) -> OptimizeOutcome:
+    """Load the scenario, run NSGA-II over its optimize block (every finished run kept in
+    ``out``'s run log, so ``resume`` continues an interrupted optimisation), and write
+    ``pareto.json`` there as a whole. The output folder is locked throughout."""
+    from shocktwin.locks import locked
+    from shocktwin.scenarios.loader import load_scenario
+
+    path = Path(scenario_file)
+    if resume and out is None:
+        raise ScenarioError("--resume needs --out, the folder of the interrupted run")
+    scenario = load_scenario(path)
+    if scenario.optimize is None:
+        raise ScenarioError("the scenario has no optimize block", file=str(path))
+    folder = Path(out) if out is not None else None
+    with (locked(folder, what="results folder", error=SimulationError) if folder is not None
+          else contextlib.nullcontext()), Runner(executor) as runner:
+        store = RunStore(folder / RUN_LOG if folder is not None else None, resume=resume)
+        result = optimize(scenario, executor=runner, seed=seed, progress=progress, store=store)
+        doc = pareto_document(scenario, result, seed=seed, command=command)
+        written = (write_document(folder, doc),) if folder is not None else ()
+    return OptimizeOutcome(scenario, result, doc, written)
+
+
+def pareto_document(scenario: Scenario, result: OptimizeResult, *, seed: int | None,
+                    command: Sequence[str] | None = None) -> ParetoDocument:
+    """``pareto.json``: every evaluated point (those on the non-dominated front marked),
+    closed by the objectives and the runs taken."""
+    on_front = {_key(c) for c in result.front}
+    records: list[Any] = []
+    for c in result.evaluated:
+        key = _key(c)
+        records.append(PointEvaluated(decisions=c.decisions, on_front=key in on_front,
+                                      objectives={k: _finite(v) for k, v in
+                                                  c.objectives.items()}))
+        on_front.discard(key)  # a point evaluated twice is on the front once
+    records.append(OptimisationFinished(
+        objectives=[Objective(name=n, sense="max" if s == "max" else "min")
+                    for n, s in zip(result.objectives, result.senses, strict=True)],
+        runs=result.runs, runs_reused=result.runs_reused))
+    doc = make_document(DocumentKind.PARETO, records, scenario=scenario.name,
+                        scenario_hash=scenario.content_hash(),
+                        seed=scenario.experiment.seed if seed is None else seed,
+                        rules=scenario.rule_files(), command=command)
+    assert isinstance(doc, ParetoDocument)
+    return doc
+
+
+def _key(c: Candidate) -> str:
+    return repr(sorted(c.decisions.items()))
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None

@@ -40,9 +40,12 @@ the bootstrap, and no times in the numbers.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -50,20 +53,37 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shocktwin.errors import Problem, ScenarioError
+from shocktwin.errors import Problem, ScenarioError, SimulationError
 from shocktwin.interval import t_interval
+from shocktwin.jsontext import json_ready
 from shocktwin.scenarios.model import Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.journal.document import (
+    DocumentKind,
+    GateDecided,
+    ScenarioCompared,
+    StressDocument,
+    make_document,
+    write_document,
+)
 from shocktwin.twin.model.kinds import StationKind
-from shocktwin.twin.resilience.mtd import BELOW, MtdResult, MtdStatus, RunStore, find_mtd
+from shocktwin.twin.resilience.mtd import (
+    BELOW,
+    RUN_LOG,
+    MtdResult,
+    MtdStatus,
+    RunStore,
+    find_mtd,
+)
 
 if TYPE_CHECKING:
     from shocktwin.rules_engine.ruleset import RuleSet
     from shocktwin.twin.experiment.replication import ReplicationResult
 
-__all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressReport",
-           "UntestedPolicy", "compare_rules", "scenario_with_rules"]
+__all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressOutcome",
+           "StressReport", "UntestedPolicy", "compare_rules", "run_stress_gate",
+           "scenario_with_rules", "stress_document"]
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 20_240_601
@@ -437,3 +457,74 @@ def _bound_text(tol: Any) -> str:
     if tol.max is not None:
         parts.append(f"≤ {tol.max:g}")
     return " and ".join(parts)
+
+
+# --------------------------------------------------------------------------- life cycle
+
+
+@dataclass(frozen=True)
+class StressOutcome:
+    """A stress gate as ``shocktwin stress`` reports it: the comparison, the policy for
+    scenarios that do not test the candidate, and the ``stress.json`` document."""
+
+    report: StressReport
+    policy: UntestedPolicy
+    document: StressDocument
+    written: tuple[Path, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.report.gate_failed(self.policy)
+
+
+def run_stress_gate(scenario_files: Sequence[str | Path], baseline: str | Path,
+                    candidate: str | Path, *, tolerance: float = 0.0,
+                    policy: UntestedPolicy = UntestedPolicy.ANY,
+                    out: str | Path | None = None, resume: bool = False,
+                    executor: ExecutorSpec = LOCAL,
+                    command: Sequence[str] | None = None) -> StressOutcome:
+    """Load the scenarios and both rule sets, compare them on common random numbers (every
+    run kept in ``out``'s run log as it ends, so ``resume`` reuses them), and write
+    ``stress.json`` there as a whole. The output folder is locked throughout."""
+    from shocktwin.locks import locked
+    from shocktwin.scenarios.loader import load_scenario
+
+    base, cand = Path(baseline), Path(candidate)
+    missing = [Problem(str(f), "", "rule file does not exist") for f in (base, cand)
+               if not f.is_file()]
+    if missing:
+        raise ScenarioError(missing)
+    if resume and out is None:
+        raise ScenarioError("--resume needs --out, the folder of the interrupted gate")
+    loaded = [(str(p), load_scenario(p)) for p in map(Path, scenario_files)]
+    folder = Path(out) if out is not None else None
+    with (locked(folder, what="results folder", error=SimulationError) if folder is not None
+          else contextlib.nullcontext()), Runner(executor) as runner:
+        store = RunStore(folder / RUN_LOG if folder is not None else None, resume=resume)
+        report = compare_rules(loaded, base, cand, tolerance=tolerance, executor=runner,
+                               store=store)
+        doc = stress_document(report, policy, command=command)
+        written = (write_document(folder, doc),) if folder is not None else ()
+    return StressOutcome(report, policy, doc, written)
+
+
+def stress_document(report: StressReport, policy: UntestedPolicy, *,
+                    command: Sequence[str] | None = None) -> StressDocument:
+    """``stress.json``: one record per scenario compared, closed by the gate's decision."""
+    records: list[Any] = [ScenarioCompared(
+        scenario=s.scenario, file=s.file, replications=s.replications,
+        hypothesis_baseline=s.hypothesis_baseline, hypothesis_candidate=s.hypothesis_candidate,
+        untested=s.untested, failed=s.failed,
+        kpis=[json_ready(dataclasses.asdict(k)) for k in s.kpis],
+        mtds=[json_ready(dataclasses.asdict(m)) for m in s.mtds]) for s in report.scenarios]
+    records.append(GateDecided(
+        baseline=report.baseline, candidate=report.candidate,
+        baseline_hash=report.baseline_hash, candidate_hash=report.candidate_hash,
+        tolerance=report.tolerance, policy=policy.value, regression=report.failed,
+        failed=report.gate_failed(policy), untested=[s.scenario for s in report.untested]))
+    doc = make_document(DocumentKind.STRESS, records, scenario=None, scenario_hash=None,
+                        seed=None, rules={report.baseline: report.baseline_hash,
+                                          report.candidate: report.candidate_hash},
+                        command=command)
+    assert isinstance(doc, StressDocument)
+    return doc

@@ -1,0 +1,243 @@
+"""A results folder changes as a whole, one writer at a time (issue: results half-written or
+mixed).
+
+- A run killed (SIGKILL) at any moment leaves the earlier result or the new one complete:
+  the folder always verifies, never new tables beside an old journal.
+- Two commands writing one folder at once: one is refused (exit 2, naming the lock), the
+  other's result is whole.
+- The folder writer itself: a failing fill leaves the old folder, a replaced folder keeps
+  its mode, the fallback without an atomic exchange gives the same result.
+- An exception that escapes a command is an internal error: exit 3, never 0 or 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import BASE_PLANT, deep_update
+from typer.testing import CliRunner
+
+from shocktwin import cli, files
+from shocktwin.errors import ShocktwinError
+from shocktwin.files import write_folder_atomic
+from shocktwin.locks import lock_path, locked
+from shocktwin.twin.journal.verify import verify_results
+
+posix = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and flock need POSIX")
+CLI = [sys.executable, "-m", "shocktwin"]
+#: Long enough to be killed part-way, short enough for the default tier.
+PLANT = deep_update(BASE_PLANT, {"horizon": "20d", "experiment": {"replications": 4}})
+
+
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "plant.yaml"
+    path.write_text(yaml.safe_dump(PLANT))
+    return path
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def leftovers(parent: Path, folder: Path) -> list[str]:
+    """Temporary folders of a write that were not cleaned up."""
+    return [p.name for p in parent.iterdir() if p.name.startswith(f".{folder.name}.")
+            and p.name != lock_path(folder).name]
+
+
+# --------------------------------------------------------------------------- kills
+
+
+def kill_runs(tmp_path: Path, kills: int, seed: int) -> None:
+    path = scenario(tmp_path)
+    out = tmp_path / "out"
+    first = subprocess.run([*CLI, "run", str(path), "--out", str(out), "--format", "duckdb"],
+                           capture_output=True, text=True)
+    assert first.returncode in (0, 1), first.stderr
+    # How long a run takes here, to kill the next ones anywhere in it.
+    started = time.monotonic()
+    whole = subprocess.run([*CLI, "run", str(path), "--out", str(out), "--force",
+                            "--format", "parquet"], capture_output=True, text=True)
+    assert whole.returncode in (0, 1), whole.stderr
+    span = time.monotonic() - started
+    rng = random.Random(seed)
+    killed = 0
+    for i in range(kills):
+        fmt = ("duckdb", "parquet")[i % 2]
+        proc = subprocess.Popen([*CLI, "run", str(path), "--out", str(out), "--force",
+                                 "--format", fmt], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.6, 1.05) * span)  # most kills near the writing
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        # The earlier result or the new one, whole: it verifies, and holds one format.
+        [report] = verify_results(out)
+        assert report.intact, report.findings
+        held = names(out)
+        assert held in (["journal.json", "results.duckdb"],
+                        ["journal.json", "replications.parquet", "series.parquet",
+                         "stations.parquet"]), held
+    assert killed, "every run finished before it could be killed"
+    again = subprocess.run([*CLI, "run", str(path), "--out", str(out), "--force"],
+                           capture_output=True, text=True)
+    assert again.returncode in (0, 1), again.stderr
+    assert leftovers(tmp_path, out) == []  # the next write cleans up after the killed ones
+
+
+@posix
+def test_a_killed_run_leaves_the_earlier_result_or_the_new_one(tmp_path: Path) -> None:
+    kill_runs(tmp_path, kills=4, seed=1)
+
+
+@posix
+@pytest.mark.slow
+def test_twenty_killed_runs_never_leave_a_mixed_folder(tmp_path: Path) -> None:
+    kill_runs(tmp_path, kills=20, seed=2)
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+@posix
+def test_a_second_writer_of_one_folder_is_refused(tmp_path: Path) -> None:
+    path = scenario(tmp_path)
+    out = tmp_path / "out"
+    procs = [subprocess.Popen([*CLI, "run", str(path), "--out", str(out), "--force",
+                               "--format", fmt], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for fmt in ("duckdb", "parquet")]
+    done = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
+    codes = sorted(code for code, _ in done)
+    assert codes[0] in (0, 1) and codes[1] == 2, done
+    refused = next(err for code, err in done if code == 2)
+    assert "another shocktwin command" in refused and "is writing this results folder" in refused
+    [report] = verify_results(out)
+    assert report.intact
+
+
+@posix
+def test_the_lock_is_dropped_when_its_holder_dies(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from shocktwin.locks import locked\n"
+        f"with locked({str(target)!r}, what='results folder'):\n"
+        "    print('held', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(ShocktwinError, match=f"process {holder.pid}"), \
+            locked(target, what="results folder"):
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with locked(target, what="results folder"):
+        pass  # taken at once: a dead holder keeps nothing
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+def fill_with(*pairs: tuple[str, str]):  # type: ignore[no-untyped-def]
+    def fill(folder: Path) -> list[str]:
+        for name, text in pairs:
+            (folder / name).write_text(text)
+        return [name for name, _ in pairs]
+    return fill
+
+
+def test_a_failing_fill_leaves_the_old_folder(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    write_folder_atomic(target, fill_with(("a.txt", "old"), ("b.txt", "old")))
+
+    def broken(folder: Path) -> None:
+        (folder / "a.txt").write_text("new")
+        raise RuntimeError("the disk is full")
+
+    with pytest.raises(RuntimeError):
+        write_folder_atomic(target, broken)
+    assert names(target) == ["a.txt", "b.txt"] and (target / "a.txt").read_text() == "old"
+    assert leftovers(tmp_path, target) == []
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_the_new_folder_replaces_the_old_whole(tmp_path: Path, exchange: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    if not exchange:
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    write_folder_atomic(target, fill_with(("a.txt", "old"), ("stale.txt", "old")))
+    target.chmod(0o750)
+    (target / "a.txt").chmod(0o640)
+    write_folder_atomic(target, fill_with(("a.txt", "new"), ("c.txt", "new")))
+    assert names(target) == ["a.txt", "c.txt"]
+    assert (target / "a.txt").read_text() == "new"
+    assert (target / "a.txt").stat().st_mode & 0o777 == 0o640  # a replaced file keeps its mode
+    assert target.stat().st_mode & 0o777 == 0o750  # and so does the folder
+    assert leftovers(tmp_path, target) == []
+
+
+def test_force_never_deletes_files_that_are_not_results(tmp_path: Path,
+                                                        runner: CliRunner) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plant.duckdb").write_bytes(b"a store the user keeps here")
+    done = runner.invoke(cli.app, ["run", str(scenario(tmp_path)), "-n", "2", "--out",
+                                   str(out), "--force"])
+    assert done.exit_code == 2
+    assert "not shocktwin results (plant.duckdb)" in done.stderr
+    assert names(out) == ["plant.duckdb"]
+
+
+# --------------------------------------------------------------------------- internal errors
+
+
+def test_an_internal_error_exits_3_never_0_or_1(tmp_path: Path, runner: CliRunner,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from shocktwin.twin.journal import run as run_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(run_module, "run_experiment", broken)
+    done = runner.invoke(cli.app, ["run", str(scenario(tmp_path)), "-n", "2"])
+    assert done.exit_code == 3
+    assert "internal error" in done.stderr and "ValueError: a bug" in done.stderr
+
+
+def test_the_console_script_turns_an_escaped_exception_into_exit_3(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("escaped")
+
+    module = importlib.import_module("shocktwin.cli.app")  # ``cli.app`` is the Typer app
+    monkeypatch.setattr(module, "app", broken)
+    with pytest.raises(SystemExit) as ended:
+        module.main()
+    assert ended.value.code == 3
+    assert "internal error" in capsys.readouterr().err
+
+
+def test_a_device_is_never_replaced_by_a_file(tmp_path: Path) -> None:
+    from shocktwin.files import write_atomic
+
+    if not Path("/dev/null").exists():
+        pytest.skip("no /dev/null here")
+    before = os.stat("/dev/null")
+    with pytest.raises(ShocktwinError, match="not a regular file, and is not replaced"):
+        write_atomic("/dev/null", "text")
+    after = os.stat("/dev/null")
+    assert (after.st_mode, after.st_rdev) == (before.st_mode, before.st_rdev)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(ShocktwinError, match="not a regular file"):
+        write_atomic(folder, "text")

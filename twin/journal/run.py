@@ -1,0 +1,119 @@
+"""A run's life cycle, from scenario file to journaled results: load → validate → check the
+output folder → run → journal → save, as ``shocktwin run`` does it.
+
+The command line parses its options, calls :func:`run_scenario` and renders the
+:class:`RunOutcome`; nothing of the life cycle is left to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shocktwin.edge_replay.results import ResultsFormat, claim_results_folder
+from shocktwin.scenarios.loader import load_scenario
+from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec
+from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
+from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
+from shocktwin.twin.kernel import Engine
+
+__all__ = ["RunOutcome", "run_scenario"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run gives its caller: the result, its hashes and the files written."""
+
+    scenario_file: Path
+    result: ExperimentResult
+    #: The reproducibility hash (same inputs, same hash; see ``twin.journal.record``).
+    journal_hash: str
+    #: Files written under the output folder (empty when nothing was saved).
+    written: tuple[Path, ...] = ()
+    #: The saved journal's chain hash, to keep elsewhere for ``verify --chain-hash``.
+    chain_hash: str | None = None
+    out: Path | None = None
+
+    @property
+    def holds(self) -> bool:
+        return self.result.verdict.holds
+
+    def summary(self) -> dict[str, Any]:
+        """The outcome as ``run --json`` prints it (non-finite numbers as null)."""
+        result = self.result
+        sc = result.scenario
+        stations: dict[str, dict[str, float | None]] = {}
+        for rep in result.replications:
+            for row in rep.stations:
+                acc = stations.setdefault(row["station"], {})
+                for k, v in row.items():
+                    if isinstance(v, int | float) and not isinstance(v, bool):
+                        acc[k] = (acc.get(k) or 0.0) + v / len(result.replications)
+        doc: dict[str, Any] = {
+            "scenario": sc.name,
+            "scenario_hash": sc.content_hash(),
+            "seed": result.seed,
+            "engine": result.engine.value,
+            "replications": len(result.replications),
+            "events": result.events,
+            "kpis": {k: {"mean": _num(s.mean), "std": _num(s.std), "ci_low": _num(s.ci_low),
+                         "ci_high": _num(s.ci_high), "n": s.n}
+                     for k, s in result.summary.items()},
+            "stations": {sid: {k: _num(v) for k, v in m.items()}
+                         for sid, m in stations.items()},
+            "hypothesis": {
+                "holds": result.verdict.holds,
+                "required": result.verdict.required,
+                "observed": result.verdict.observed,
+                "checks": [{"kpi": c.tolerance.kpi.value, "min": c.tolerance.min,
+                            "max": c.tolerance.max, "mean": _num(c.mean),
+                            "share_within": c.share_within} for c in result.verdict.checks],
+            },
+            "journal_hash": self.journal_hash,
+            "output": [str(p) for p in self.written],
+        }
+        if self.chain_hash is not None:
+            doc["chain_hash"] = self.chain_hash
+        return doc
+
+
+def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
+                 seed: int | None = None, engine: Engine | None = None,
+                 executor: ExecutorSpec = LOCAL, out: str | Path | None = None,
+                 fmt: ResultsFormat | str = ResultsFormat.DUCKDB, replace: bool = False,
+                 progress: Callable[[int, int], None] | None = None,
+                 command: Sequence[str] | None = None) -> RunOutcome:
+    """Load and validate the scenario, run its replications, and — with ``out`` — journal
+    and save the results there as a whole.
+
+    The output folder is checked and locked before the clock starts (one that holds
+    something is refused unless ``replace``; one another command is writing is refused) and
+    stays locked until the results are in place, so bad input never runs and a run never
+    mixes its files with another's.
+    """
+    path = Path(scenario_file)
+    fmt = ResultsFormat(fmt)
+    scenario = load_scenario(path)
+    folder = Path(out) if out is not None else None
+    with (claim_results_folder(folder, replace=replace) if folder is not None
+          else contextlib.nullcontext()) as claim:
+        started = utc_now()
+        result = run_experiment(scenario, replications=replications, seed=seed, engine=engine,
+                                executor=executor.kind, workers=executor.workers,
+                                scheduler=executor.scheduler, progress=progress)
+        digest = journal_hash(result)
+        if claim is None:
+            return RunOutcome(path, result, digest)
+        journal = make_journal(result, started_utc=started, ended_utc=utc_now(),
+                               scenario_file=str(path), command=list(command or []),
+                               tables_format=fmt.value)
+        written = save_results(result, journal, claim.out, claim=claim)
+    return RunOutcome(path, result, digest, tuple(written), journal.chain_hash, folder)
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x
