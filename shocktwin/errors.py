@@ -24,9 +24,10 @@ __all__ = [
     "unknown_name",
 ]
 
-# Control characters (terminal escapes among them) and line breaks, which a message quoting
-# a file's text must not carry into a terminal or a CI log.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters (terminal escapes among them), line breaks and lone surrogates (which
+# cannot even be encoded for output): a message quoting a file's text must not carry them
+# into a terminal or a CI log.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:

@@ -29,7 +29,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shocktwin.errors import SimulationError
-from shocktwin.files import read_bytes, write_atomic
+from shocktwin.files import write_atomic
+from shocktwin.jsontext import read_json
 from shocktwin.twin.journal.record import (
     canonical_json,
     chain_records,
@@ -319,17 +320,8 @@ def write_document(folder: str | Path, doc: Document) -> Path:
 def load_raw(file: Path) -> dict[str, Any]:
     """A document file as JSON, with the bounded reader's checks (no pipes, no devices,
     nothing over the size limit): for ``verify``, which must see it as written."""
-    raw = read_bytes(file, limit=_READ_LIMIT, error=DocumentError)
     name = str(file)
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise DocumentError(f"not UTF-8 text (byte {e.start})", file=name) from None
-    except json.JSONDecodeError as e:
-        raise DocumentError(f"not valid JSON, cut short or damaged: {e.msg} at line "
-                            f"{e.lineno}, column {e.colno}", file=name) from None
-    except RecursionError:
-        raise DocumentError("JSON nested too deeply", file=name) from None
+    doc = read_json(file, limit=_READ_LIMIT, error=DocumentError)
     if not isinstance(doc, dict) or not isinstance(doc.get("records"), list):
         raise DocumentError("not a shocktwin result document (no list of records); a file "
                             "written before results were hash-chained must be made again",
