@@ -27,7 +27,7 @@ STORE  := $(OUT)/plant.duckdb
 # then the reference cases and their management-review report (out/demo/report.html).
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
 demo: $(VENV)/.installed
-	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT) --force || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT)/demo-plant --force || test $$? -eq 1
 	$(BIN)/shocktwin ingest data/scms_delivery_history/SCMS_Delivery_History_Dataset.csv --format scms --db $(STORE)
 	$(BIN)/shocktwin ingest data/secom_labels_uci/secom_labels.data --format secom --db $(STORE)
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
