@@ -232,7 +232,8 @@ def validate(
         except ShocktwinError as e:
             bad = True
             report.append({"file": str(path), "valid": False, "problems": [
-                {"line": p.line, "path": p.path, "message": p.message} for p in e.problems]})
+                {"line": p.line, "column": p.column, "path": p.path,
+                 "message": p.message} for p in e.problems]})
             if not as_json:
                 for p in e.problems:
                     stderr.print(f"error: {p}", markup=False, highlight=False)

@@ -64,7 +64,8 @@ def lint_command(
         if not as_json:
             raise
         print(json.dumps({"file": str(file), "valid": False, "problems": [
-            {"file": p.file, "line": p.line, "path": p.path, "message": p.message}
+            {"file": p.file, "line": p.line, "column": p.column, "path": p.path,
+             "message": p.message}
             for p in e.problems]}, indent=2))
         raise typer.Exit(EXIT_INVALID) from None
     failing = [f for f in findings if f.severity is not LintSeverity.INFO]
