@@ -761,6 +761,10 @@ def main() -> None:
     error: it exits 3, never 0 or 1 (which say whether the hypothesis holds)."""
     from shocktwin.cli._errors import EXIT_INTERNAL, report_internal_error
 
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 still prints
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app()
     except (SystemExit, KeyboardInterrupt):

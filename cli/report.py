@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
+from shocktwin.errors import one_line
 
 __all__ = ["report_command"]
 
@@ -39,4 +40,4 @@ def report_command(
 
     path = write_report(results, out, title=title, generated_utc=utc_now(),
                         unverified=unverified)
-    typer.echo(f"report written to {path}")
+    typer.echo(one_line(f"report written to {path}"))

@@ -9,9 +9,10 @@ from typing import Any
 
 import duckdb
 
-from shocktwin.errors import one_line
+from shocktwin.errors import ReplayError, ShocktwinError, one_line
 
-__all__ = ["file_lit", "first_line", "ident", "lit", "one_line", "quoted_value", "run", "text_of"]
+__all__ = ["duckdb_path", "file_lit", "first_line", "ident", "lit", "one_line", "quoted_value",
+           "run", "text_of"]
 
 #: The characters DuckDB's file readers expand as a glob pattern (``**`` is two ``*``).
 _GLOB = re.compile(r"[*?\[]")
@@ -35,7 +36,21 @@ def file_lit(path: str | Path) -> str:
     ``p2.csv`` too. Each such character is put in a one-character class (``[?]``), which
     matches only itself.
     """
-    return lit(_GLOB.sub(lambda m: f"[{m.group()}]", str(path)))
+    return lit(_GLOB.sub(lambda m: f"[{m.group()}]", duckdb_path(path)))
+
+
+def duckdb_path(path: str | Path, error: type[ShocktwinError] = ReplayError) -> str:
+    """``path`` as the text DuckDB opens it by: DuckDB takes UTF-8 only, so a name holding
+    bytes that are not UTF-8 (kept by Python as lone surrogates) is refused with a reason
+    instead of failing inside DuckDB."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        byte = text[e.start].encode("utf-8", "surrogateescape")
+        raise error(f"the path holds the byte 0x{byte.hex()} that is not UTF-8 text, and the "
+                    "DuckDB store opens UTF-8 paths only; rename it", file=text) from None
+    return text
 
 
 def run(

@@ -36,7 +36,7 @@ from typing import Final
 import duckdb
 
 from shocktwin.edge_replay import _formats
-from shocktwin.edge_replay._sql import first_line, one_line, run
+from shocktwin.edge_replay._sql import duckdb_path, first_line, one_line, run
 from shocktwin.edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
 from shocktwin.edge_replay.mapping import (
     LocatedMapping,
@@ -214,7 +214,7 @@ def _ingest(
         else:
             what = "cannot create the store"
         try:
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(duckdb_path(tmp))
         except duckdb.Error as e:
             raise ReplayError(
                 [Problem(str(db_path), "", f"{what}: {first_line(e)}")], file=str(db_path)

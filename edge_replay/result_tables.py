@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from shocktwin.edge_replay._sql import file_lit
+from shocktwin.edge_replay._sql import duckdb_path, file_lit
 from shocktwin.errors import Problem, ReplayError
 
 __all__ = ["RESULTS_DB", "TableColumns", "read_duckdb_tables", "read_parquet_tables"]
@@ -31,7 +31,7 @@ def read_duckdb_tables(db: Path, names: Iterable[str], *,
     sorted by ``order[name]`` (an ORDER BY list of its columns)."""
     order = order or {}
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        con = duckdb.connect(duckdb_path(db), read_only=True)
     except duckdb.Error as e:
         raise _unreadable(db, f"{db.name} cannot be read", e) from None
     try:

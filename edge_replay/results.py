@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from shocktwin.edge_replay._sql import duckdb_path, lit
 from shocktwin.errors import SimulationError
 from shocktwin.files import write_folder_atomic
 from shocktwin.locks import locked
@@ -49,6 +50,7 @@ def check_results_folder(out_dir: str | Path, *, replace: bool = False) -> None:
     an earlier result is never overwritten by mistake (checked before a run starts); a
     folder that holds files shocktwin did not write is refused even then."""
     out = Path(out_dir)
+    duckdb_path(out, SimulationError)  # before a run, not after it
     if out.exists() and not out.is_dir():
         raise SimulationError("is a file, not a folder for results", file=str(out))
     try:
@@ -123,7 +125,7 @@ def write_results(out_dir: str | Path, journal_json: str, tables: Mapping[str, C
 
 
 def _to_duckdb(path: Path, tables: Mapping[str, pa.Table]) -> None:
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(duckdb_path(path, SimulationError))
     try:
         for name, table in tables.items():
             con.register("_src", table)
@@ -138,10 +140,6 @@ def _to_parquet(path: Path, table: pa.Table) -> None:
     con = duckdb.connect()
     try:
         con.register("_src", table)
-        con.execute(f"COPY _src TO '{_sql_path(path)}' (FORMAT parquet)")
+        con.execute(f"COPY _src TO {lit(duckdb_path(path, SimulationError))} (FORMAT parquet)")
     finally:
         con.close()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")

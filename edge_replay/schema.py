@@ -33,7 +33,7 @@ from typing import Final
 
 import duckdb
 
-from shocktwin.edge_replay._sql import first_line
+from shocktwin.edge_replay._sql import duckdb_path, first_line
 from shocktwin.errors import Problem, ReplayError
 
 __all__ = [
@@ -633,7 +633,7 @@ def open_store(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyCo
     if not p.is_file():
         raise ReplayError([Problem(file, "", "store file does not exist")], file=file)
     try:
-        con = duckdb.connect(file, read_only=read_only)
+        con = duckdb.connect(duckdb_path(file), read_only=read_only)
     except duckdb.Error as e:
         raise ReplayError(
             [Problem(file, "", f"cannot open as a DuckDB store: {first_line(e)}")], file=file

@@ -241,3 +241,26 @@ def test_a_device_is_never_replaced_by_a_file(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(ShocktwinError, match="not a regular file"):
         write_atomic(folder, "text")
+
+
+def test_a_folder_name_that_is_not_utf8_is_refused_before_the_run(tmp_path: Path,
+                                                                  runner: CliRunner) -> None:
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/run\xff"))
+    try:
+        odd.mkdir()
+        odd.rmdir()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    path = scenario(tmp_path)
+    done = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(odd)])
+    assert done.exit_code == 2, done.output
+    assert "byte 0xff that is not UTF-8" in done.stderr and "Traceback" not in done.output
+    assert not odd.exists()  # refused before the run: nothing written
+    # A report may be written under such a name: it is not a DuckDB file.
+    good = tmp_path / "good"
+    assert runner.invoke(cli.app, ["run", str(path), "-n", "2", "--out", str(good)]
+                         ).exit_code in (0, 1)
+    html = Path(os.fsdecode(bytes(tmp_path) + b"/review\xfe.html"))
+    made = runner.invoke(cli.app, ["report", str(good), "-o", str(html)])
+    assert made.exit_code == 0, made.output
+    assert html.is_file()
