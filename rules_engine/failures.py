@@ -99,6 +99,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ from pydantic import (
 
 from shocktwin.errors import Problem, RuleError, ScenarioError
 from shocktwin.files import read_text
+from shocktwin.references import ON_ITS_OWN, position_only
 from shocktwin.rules_engine.ruleset import (
     Characteristic,
     FirstArticle,
@@ -417,15 +419,31 @@ def _percent(share: float) -> str:
 Locate = Callable[[int, Loc], tuple[str, int | None]]
 
 
-def load_failures(path: str | Path) -> list[FailureRow]:
+def load_failures(path: str | Path, *, referenced: bool = False) -> list[FailureRow]:
     """Read and validate a failure table: ``.csv`` (a header row of :data:`COLUMNS` in any
     order and case; empty cells are missing values; ``#`` comment lines allowed) or
-    ``.yaml``/``.yml`` (a list of mappings with those keys).
+    ``.yaml``/``.yml`` (a list of mappings with those keys). Only a regular file of at most
+    :data:`~shocktwin.source.MAX_FILE_BYTES` is read (a pipe or a device is refused).
+
+    ``referenced``: the table was reached by a reference in another file (a scenario's
+    ``failures``) rather than named by the user, so each problem gives the line, the column
+    (when it is one of :data:`COLUMNS`) and a generic reason, never a cell, a header or a
+    line of the file. The caller has checked that the reference stays inside the allowed
+    folders.
 
     Raises:
         RuleError: the file is missing, unreadable, empty, not text or invalid; every bad
             row is listed with the file, its line, the column and the reason.
     """
+    try:
+        return _load_failures(path)
+    except RuleError as e:
+        if not referenced:
+            raise
+        raise RuleError(_quoting_nothing(e.problems), file=e.file) from None
+
+
+def _load_failures(path: str | Path) -> list[FailureRow]:
     file = str(path)
     suffix = Path(path).suffix.lower()
     if suffix in (".yaml", ".yml"):
@@ -438,6 +456,38 @@ def load_failures(path: str | Path) -> list[FailureRow]:
         raise RuleError(f"unknown table format {suffix or '(no suffix)'!r}: give a .csv, "
                         ".yaml or .yml file", file=file)
     return _parse_csv(_read_text(Path(path), file), file)
+
+
+# Messages of a table's problems that quote nothing of it (after ", got ..." is cut off).
+_SAFE_MESSAGES = (
+    "a column has no name", "duplicate column", "unknown column", "required column is missing",
+    "no risk columns", "a row must be a mapping", "required, but empty or missing", "must be ",
+    "the same material, characteristic and failure mode as line", "give defects and "
+    "inspected together", "no risk basis", "a unit without lsl or usl", "spec limits need a "
+    "unit", "the table has no rows", "the file has no header row", "more than ",
+    "the file is empty", "not a regular file", "is a directory", "no such file", "file is ",
+    "not a text file", "not UTF-8 text", "cannot read", "unknown table format",
+    "a failure table must be a list of rows", "duplicate key", "YAML nested",
+    "a YAML anchor refers to itself", "the YAML expands", "the file holds no YAML document",
+)
+_CELLS = re.compile(r"\d+ cells, but the header has \d+ columns")
+_TABLE_PATH = re.compile(r"(\[\d+\])?(\.?(" + "|".join(COLUMNS) + r"))?")
+
+
+def _quoting_nothing(problems: Iterable[Problem]) -> list[Problem]:
+    """A referenced table's problems with no text of the table: a path only when it is a
+    row index and a known column, a message only when it is one of the fixed ones."""
+    out = []
+    for p in position_only(problems):
+        message = p.message.split(", got ")[0]
+        if message.startswith("not valid CSV"):
+            message = f"not valid CSV ({ON_ITS_OWN})"
+        elif not (message.startswith(_SAFE_MESSAGES) or _CELLS.fullmatch(message)
+                  or message.startswith("not valid YAML (") or message.startswith("unknown key (")):
+            message = f"invalid ({ON_ITS_OWN})"
+        path = p.path if _TABLE_PATH.fullmatch(p.path) else ""
+        out.append(Problem(p.file, path, message, p.line))
+    return out
 
 
 def parse_failures(data: Any, *, file: str | None = None,

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shocktwin.errors import Problem, RuleError
+from shocktwin.references import OUTSIDE, ReferenceRoots, real_path
 from shocktwin.rules_engine.expression import ValueKind, compile_expression
 from shocktwin.rules_engine.fit import plant_problems, twin_problems
 from shocktwin.rules_engine.ruleset import (
@@ -71,6 +72,7 @@ class LintCode(StrEnum):
     MISSING_FILE = "missing-file"
     INVALID_FILE = "invalid-file"
     LOADS_ITSELF = "loads-itself"
+    OUTSIDE_FOLDERS = "outside-allowed-folders"
     LONGER_THAN_HORIZON = "longer-than-horizon"
     UNUSED_PLAN = "unused-plan"
     NOT_IN_TWIN = "not-in-twin"
@@ -85,26 +87,34 @@ class LintFinding(Problem):
     code: LintCode = LintCode.NEVER_TRUE
 
 
-def lint_file(path: str | Path, scenario: Scenario | None = None) -> list[LintFinding]:
+def lint_file(path: str | Path, scenario: Scenario | None = None, *,
+              allowed_roots: Sequence[str | Path] = ()) -> list[LintFinding]:
     """Load a rule-set file and lint it, with lines and files relative to it.
+
+    The rule files its ``load_rules`` actions name are read only inside this file's folder
+    or one of ``allowed_roots`` (the CLI's ``--allow-root``), links resolved; one elsewhere
+    is an ``outside-allowed-folders`` error and is not opened.
 
     Raises:
         RuleError: the file is not a valid rule set (lint needs a valid one).
     """
     ruleset, lines = read_rules(path)
-    return lint_rules(ruleset, scenario, file=str(path), lines=lines)
+    return lint_rules(ruleset, scenario, file=str(path), lines=lines,
+                      allowed_roots=allowed_roots)
 
 
 def lint_rules(ruleset: RuleSet, scenario: Scenario | None = None, *, file: str | None = None,
-               lines: Mapping[Loc, int] | None = None) -> list[LintFinding]:
+               lines: Mapping[Loc, int] | None = None,
+               allowed_roots: Sequence[str | Path] = ()) -> list[LintFinding]:
     """Every lint finding of a validated rule set, in file order.
 
     ``scenario``, when given, is the plant the rules are for: materials, stations and
     suppliers are checked against it. ``file`` is where the rule set was read from: files
     named by ``load_rules`` and AI model paths are resolved against its folder (and not
-    checked without it). ``lines`` maps locations to lines for the findings.
+    checked without it); a ``load_rules`` file is read only inside that folder or one of
+    ``allowed_roots``. ``lines`` maps locations to lines for the findings.
     """
-    checker = _Checker(ruleset, scenario, file, dict(lines or {}))
+    checker = _Checker(ruleset, scenario, file, dict(lines or {}), allowed_roots)
     found = list(checker.run())
     # What loading the rule set into a scenario refuses is an error here too (one check);
     # where it says more than a finding of lint's own at the same place, it replaces it.
@@ -131,8 +141,10 @@ _STRICTER = (Tighten, InspectFull, Quarantine)
 
 class _Checker:
     def __init__(self, ruleset: RuleSet, scenario: Scenario | None, file: str | None,
-                 lines: dict[Loc, int]) -> None:
+                 lines: dict[Loc, int], allowed_roots: Sequence[str | Path] = ()) -> None:
         self.rules = ruleset
+        self.roots = (ReferenceRoots.of(Path(file).parent, allowed=allowed_roots)
+                      if file is not None else None)
         self.scenario = scenario
         self.file = file
         self.lines = lines
@@ -261,18 +273,21 @@ class _Checker:
                                LintCode.OTHER_MATERIAL_SUPPLIER, LintSeverity.WARNING)
 
     def rules_file(self, loc: Loc, name: str) -> Iterator[LintFinding]:
-        path = self.resolve(name)
-        if path is None or self.file is None:
+        if self.file is None or self.roots is None:
             return
-        if not path.is_file():
+        path, real = self.roots.resolve(name, Path(self.file).parent)
+        if real is None:
+            yield self.finding(loc, f"rules file {name!r} {OUTSIDE}", LintCode.OUTSIDE_FOLDERS)
+            return
+        if not real.exists():
             yield self.finding(loc, f"no such rules file: {path}", LintCode.MISSING_FILE)
             return
-        if path.resolve() == Path(self.file).resolve():
+        if real == real_path(self.file):
             yield self.finding(loc, "loads this same file again, which changes nothing",
                                LintCode.LOADS_ITSELF, LintSeverity.WARNING)
             return
         try:
-            load_rules(path)
+            load_rules(path, referenced=True)
         except RuleError as e:
             more = f" (and {len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
             yield self.finding(loc, f"the rules file it loads is invalid: {e.problems[0]}{more}",

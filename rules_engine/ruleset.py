@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from shocktwin.errors import Problem, RuleError, ScenarioError, unknown_name
+from shocktwin.references import position_only
 from shocktwin.rules_engine.expression import (
     CompiledExpression,
     check_expression,
@@ -686,23 +687,37 @@ class RuleSet(_Frozen):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
-def load_rules(path: str | Path) -> RuleSet:
+def load_rules(path: str | Path, *, referenced: bool = False) -> RuleSet:
     """Read and validate a rule-set file.
+
+    ``referenced``: the file was reached by a reference in another file rather than named by
+    the user, so problems of reading it (YAML syntax, duplicate and unknown keys) give its
+    line and a generic reason, never its text (:func:`shocktwin.references.position_only`).
+    The caller has checked that the reference stays inside the allowed folders.
 
     Raises:
         RuleError: the file is missing, unreadable, not safe YAML or invalid; every problem
             is listed with the file, its path inside the file and its line.
     """
-    return read_rules(path)[0]
+    return read_rules(path, referenced=referenced)[0]
 
 
-def read_rules(path: str | Path) -> tuple[RuleSet, Mapping[Loc, int]]:
-    """A rule-set file validated, and the line of each location in it (for later findings)."""
+def read_rules(path: str | Path, *, referenced: bool = False
+               ) -> tuple[RuleSet, Mapping[Loc, int]]:
+    """A rule-set file validated, and the line of each location in it (for later findings);
+    ``referenced`` as for :func:`load_rules`."""
     try:
         data, lines = read_yaml(path)
     except ScenarioError as e:
-        raise RuleError(e.problems, file=e.file) from None
-    return parse_rules(data, file=str(path), lines=lines), MappingProxyType(lines)
+        raise RuleError(position_only(e.problems) if referenced else e.problems,
+                        file=e.file) from None
+    try:
+        ruleset = parse_rules(data, file=str(path), lines=lines)
+    except RuleError as e:
+        if not referenced:
+            raise
+        raise RuleError(position_only(e.problems), file=e.file) from None
+    return ruleset, MappingProxyType(lines)
 
 
 def parse_rules(data: Any, *, file: str | None = None,

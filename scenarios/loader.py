@@ -8,28 +8,41 @@ loader.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from shocktwin.errors import Problem, ScenarioError
+from shocktwin.references import allowed_roots as allowed_roots_of
 from shocktwin.scenarios.model import Scenario
 from shocktwin.source import Loc, line_for, read_yaml, validation_problems
 
 __all__ = ["load_scenario", "parse_scenario", "scenario_json_schema"]
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+def load_scenario(path: str | Path, *, allowed_roots: Sequence[str | Path] = ()) -> Scenario:
+    """Read and validate a scenario file. The rule sets and failure tables it names must lie
+    in its folder or in one of ``allowed_roots`` (see :func:`parse_scenario`)."""
     data, lines = read_yaml(path)
-    return parse_scenario(data, file=str(path), lines=lines, base_dir=Path(path).parent)
+    return parse_scenario(data, file=str(path), lines=lines, base_dir=Path(path).parent,
+                          allowed_roots=allowed_roots)
 
 
 def parse_scenario(data: Any, *, file: str | None = None,
-                   lines: dict[Loc, int] | None = None, base_dir: Path | None = None) -> Scenario:
+                   lines: dict[Loc, int] | None = None, base_dir: Path | None = None,
+                   allowed_roots: Sequence[str | Path] = ()) -> Scenario:
     """Validate already-parsed data (e.g. a dict) into a Scenario; files it names (stores,
     rule sets) are relative to ``base_dir`` (default the working directory), and the rule
-    sets are loaded and checked against the plant."""
+    sets are loaded and checked against the plant.
+
+    Rule sets (``rules``, ``rule_changes``, ``regulation_change`` shocks, the ``load_rules``
+    actions in them) and failure tables (``failures``) are read only when they lie, links
+    resolved, inside ``base_dir`` or one of the folders ``allowed_roots`` (the CLI's
+    ``--allow-root``); any other reference is refused by its key and line, without opening
+    the file. ``allowed_roots`` stays with the scenario (``binding.allowed_roots``), so the
+    rule sets a caller later puts in force are held to the same folders.
+    """
     from shocktwin.scenarios._rules import bind_rules
 
     lines = lines or {}
@@ -50,8 +63,14 @@ def parse_scenario(data: Any, *, file: str | None = None,
                                         line_for(lines, ("shop",))))
         raise ScenarioError(problems, file=file) from e
     sc = sc.bound(base_dir=(base_dir or Path.cwd()).resolve(), source=copy.deepcopy(data),
-                  file=file, lines=dict(lines))
+                  file=file, lines=dict(lines), allowed_roots=_roots(allowed_roots))
     return bind_rules(sc, file)
+
+
+def _roots(folders: Sequence[str | Path]) -> tuple[Path, ...]:
+    if isinstance(folders, str | Path):  # one folder given where a list is meant
+        raise TypeError("allowed_roots is a sequence of folders, not one folder")
+    return allowed_roots_of(folders)
 
 
 def scenario_json_schema() -> dict[str, Any]:

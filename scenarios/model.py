@@ -723,6 +723,8 @@ class Binding:
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)  # key -> line
     rulesets: Mapping[str, Any] = field(default_factory=dict)  # by resolved path
     drafted: Mapping[str, Any] = field(default_factory=dict)  # by backup supplier id
+    # Folders besides base_dir that the files it names may lie in (shocktwin.references).
+    allowed_roots: tuple[Path, ...] = ()
 
 
 class Scenario(_Frozen):
