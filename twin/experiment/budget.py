@@ -1,118 +1,394 @@
 """Resource bounds: a run whose size is absurd is refused before it starts, with the
-estimate that made it absurd, instead of filling the memory or running for months.
+estimate that made it absurd and the key that sets it, instead of filling the memory or
+running for months.
 
-What a run keeps:
+:func:`estimate_run` sizes a run from every source of events and memory of the scenario:
 
-* while a replication runs, 8-byte records per unit released and per order (KPIs stream;
-  nothing per event is kept) — ``BYTES_PER_UNIT``;
-* for every replication whose result is kept (``run``, ``stress``), its KPI series and
-  snapshots: about 190–220 B per bucket measured with tracemalloc on the bundled
-  scenarios — ``BYTES_PER_BUCKET`` rounds that up. MTD, screening and optimisation keep
-  only each run's KPIs.
+* demand: an arrival per order, a completion per unit at every station of the routing;
+* breakdowns: per process station, servers x horizon / MTBF failures, each a failure, a
+  repair and the paused completion scheduled again;
+* supplier lots: with (s, Q) replenishment the lots ordered are at most what the bill of
+  materials consumes plus the reorder point, in lots of the order quantity, plus one; each
+  a delivery, and an arrival and a completion at incoming inspection when there is one;
+* shocks: every recovery step, and for a random onset every occurrence (Poisson rate x
+  the time after its start, capped by ``max_occurrences``);
+* KPI snapshots: one per bucket, costing about one event per station and buffer;
+* units in stock: the initial stock, the lots as they are made, and what one order's bill of
+  materials needs at once.
 
-The twin moves about 10⁴–10⁵ units a second per core, so the estimates below are
-conservative orders of magnitude, not predictions.
+Every figure below was measured on this kind of machine (2 cores, CPython 3.11, simpy
+kernel); the estimates are upper bounds of the right order, not predictions.
 """
 
 from __future__ import annotations
 
-from shocktwin.errors import Problem, SimulationError
-from shocktwin.scenarios.model import Scenario
+import math
+from dataclasses import dataclass
 
-__all__ = ["BYTES_PER_BUCKET", "BYTES_PER_UNIT", "MAX_BUCKETS", "MAX_CPU_DAYS",
-           "MAX_MEMORY_GIB", "UNITS_PER_S", "check_budget", "check_plan", "mtd_runs",
+from shocktwin.errors import Problem, SimulationError
+from shocktwin.scenarios.model import InspectionStation, ProcessStation, RecordedDist, Scenario
+from shocktwin.source import Loc, loc_text
+
+__all__ = ["BYTES_PER_BUCKET", "BYTES_PER_STOCK_UNIT", "BYTES_PER_UNIT", "CPU_S_PER_EVENT",
+           "CPU_S_PER_STOCK_UNIT", "MAX_BUCKETS", "MAX_CPU_DAYS", "MAX_MEMORY_GIB",
+           "UNITS_PER_S", "RunEstimate", "Source", "check_budget", "check_mtd_budget",
+           "check_plan", "cpu_text", "estimate_run", "memory_text", "missing_stores", "mtd_runs",
            "optimize_runs"]
 
-#: Records kept per unit made (release time, lead time, escape flag; order times).
-BYTES_PER_UNIT = 64
-#: KPI series and snapshots kept per bucket of a finished replication.
+#: Memory per unit made: its release records, its order's records, and the KPI arrays made
+#: from them. Measured with tracemalloc: the peak of ``run_replication`` at the scenario's
+#: horizon and at four times it, divided by the extra units released — 76.1 B (demo_plant,
+#: 60 d / 240 d), 76.7 B (valve_quality) and 79.7 B (valve_disruptions); rounded up.
+BYTES_PER_UNIT = 80
+#: Memory per unit in stock: a slot in its lot's list of defect flags (8 B), with the numpy
+#: draw the lot is made from. Measured with tracemalloc: the peak of ``run_replication`` of
+#: the test plant with 20 M and 40 M units of initial stock differs by 7.2 B a unit.
+BYTES_PER_STOCK_UNIT = 8
+#: KPI series and snapshots kept per bucket of a finished replication: 190–220 B measured
+#: with tracemalloc on the bundled scenarios, rounded up.
 BYTES_PER_BUCKET = 256
-#: The slowest rate the twin moves units (or replays operations) at on one core.
+#: CPU time per kernel event of a plant: ``time.process_time`` of one replication of each
+#: bundled scenario over its ``events`` count gives 2.9–3.4 µs (3.95 µs for
+#: photoresist_switch, with incoming inspection under a rule set; 1.8 µs on breakdowns
+#: alone); rounded up to the largest.
+CPU_S_PER_EVENT = 4e-6
+#: CPU time per unit that passes through stock: its defect flag made with its lot (12–16 ns)
+#: and withdrawn by a unit of the bill of materials (41–43 ns), measured with
+#: ``time.process_time`` on lots of 2 M and 8 M units.
+CPU_S_PER_STOCK_UNIT = 60e-9
+#: The slowest rate a shop replays recorded operations at on one core (the earlier, whole-run
+#: figure, kept for shops: their cost is per operation of the log).
 UNITS_PER_S = 5_000.0
 MAX_MEMORY_GIB = 8.0
 MAX_CPU_DAYS = 7.0
 #: KPI series buckets per replication.
 MAX_BUCKETS = 2_000_000
 
+#: Kernel events per breakdown: the failure, the repair, and the completion of the unit it
+#: paused scheduled again (107,606 events measured against 110,000 counted this way on the
+#: demo plant with an MTBF of 36 s).
+_EVENTS_PER_BREAKDOWN = 3
+#: Events at incoming inspection per lot: its arrival and its completion.
+_EVENTS_PER_INSPECTED_LOT = 2
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of work and memory in a replication, and the key that sets its size."""
+
+    loc: Loc
+    what: str  # e.g. "breakdowns of station 'assembly' (3 servers x 87,600 h / 1 ms)"
+    events: float = 0.0  # kernel events per replication
+    cpu_s: float = 0.0  # per replication
+    memory_bytes: float = 0.0  # at its peak, in one replication
+
+    @property
+    def key(self) -> str:
+        return loc_text(self.loc)
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """What a run of ``runs`` replications is estimated to need, from its sources.
+
+    ``cpu_s`` and ``events`` count every run; ``memory_bytes`` is the peak: one replication
+    at work plus the ``kept`` finished ones' KPI series.
+    """
+
+    runs: int
+    kept: int
+    buckets: float  # KPI buckets per replication
+    sources: tuple[Source, ...]
+
+    @property
+    def events_per_run(self) -> float:
+        return sum(s.events for s in self.sources)
+
+    @property
+    def cpu_s_per_run(self) -> float:
+        return sum(s.cpu_s for s in self.sources)
+
+    @property
+    def memory_bytes_per_run(self) -> float:
+        return sum(s.memory_bytes for s in self.sources)
+
+    @property
+    def kept_bytes(self) -> float:
+        return self.kept * self.buckets * BYTES_PER_BUCKET
+
+    @property
+    def events(self) -> float:
+        return self.events_per_run * self.runs
+
+    @property
+    def cpu_s(self) -> float:
+        return self.cpu_s_per_run * self.runs
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_bytes_per_run + self.kept_bytes
+
+    def largest(self, measure: str) -> Source:
+        """The source with the most ``cpu_s`` or ``memory_bytes``."""
+        return max(self.sources, key=lambda s: float(getattr(s, measure)))
+
+    def __str__(self) -> str:
+        runs = f"{self.runs:,} replication{'s' if self.runs != 1 else ''}"
+        return f"about {cpu_text(self.cpu_s)} and {memory_text(self.memory_bytes)} for {runs}"
+
+
+def cpu_text(seconds: float) -> str:
+    """CPU time in the unit that reads best: 'about 3.2 CPU-minutes'."""
+    for unit, size in (("days", 86_400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{_figure(seconds / size)} CPU-{unit}"
+    return f"{_figure(seconds)} CPU-seconds"
+
+
+def memory_text(size: float) -> str:
+    """Memory in MB or GB (decimal)."""
+    if size >= 1e9:
+        return f"{_figure(size / 1e9)} GB"
+    return f"{_figure(max(size / 1e6, 1.0))} MB"
+
+
+def _figure(x: float) -> str:
+    return f"{x:,.1f}" if x < 10 else f"{x:,.0f}"
+
+
+def estimate_run(scenario: Scenario, replications: int | None = None, *,
+                 kept: int | None = None) -> RunEstimate:
+    """Estimate the CPU time, memory and events of ``replications`` runs of ``scenario``
+    (default its own count), ``kept`` of them kept whole (default all, as ``run`` does).
+
+    A shop whose store does not exist is sized at zero work here; :func:`check_budget`
+    reports the missing store.
+    """
+    runs = scenario.experiment.replications if replications is None else replications
+    kept = runs if kept is None else kept
+    buckets = scenario.horizon / scenario.bucket_h
+    sources = [*(_plant_sources(scenario) if scenario.plant is not None
+                 else _shop_sources(scenario)), *_common_sources(scenario, buckets)]
+    return RunEstimate(runs, kept, buckets, tuple(sources))
+
+
+def _plant_sources(scenario: Scenario) -> list[Source]:
+    plant = scenario.plant
+    assert plant is not None
+    horizon = scenario.horizon
+    demand = plant.demand
+    orders = demand.rate * horizon
+    units = orders * demand.quantity
+    unit_events = orders + units * len(plant.routing)
+    out = [Source(("horizon",), (
+        f"{units:,.0f} units per replication ({demand.rate:g}/h x {demand.quantity} x "
+        f"{horizon:,.0f} h)"), unit_events, unit_events * CPU_S_PER_EVENT,
+        units * BYTES_PER_UNIT)]
+    for i, st in enumerate(plant.stations):
+        if isinstance(st, ProcessStation) and st.mtbf:
+            failures = st.servers * horizon / st.mtbf
+            events = failures * _EVENTS_PER_BREAKDOWN
+            out.append(Source(("plant", "stations", i, "mtbf"), (
+                f"{failures:,.0f} breakdowns of station {st.id!r} ({st.servers:,} servers "
+                f"x {horizon:,.0f} h / MTBF {_hours(st.mtbf)})"), events,
+                events * CPU_S_PER_EVENT))
+    incoming = any(isinstance(st, InspectionStation) and st.role == "incoming"
+                   for st in plant.stations)
+    per_lot = 1 + (_EVENTS_PER_INSPECTED_LOT if incoming else 0)
+    bom = plant.materials_per_unit()
+    for i, buf in enumerate(plant.buffers):
+        j, sup = next((j, s) for j, s in enumerate(plant.suppliers)
+                      if s.material == buf.material)
+        size = buf.order_quantity or sup.lot_size
+        size_loc: Loc = (("plant", "buffers", i, "order_quantity") if buf.order_quantity
+                         else ("plant", "suppliers", j, "lot_size"))
+        per_unit = bom.get(buf.material, 0)
+        consumed = units * per_unit
+        lots = (consumed + buf.reorder_point) / size + 1
+        # Stock at its highest: the initial stock, a pipeline up to the reorder point plus a
+        # lot, and everything one order's bill of materials waits for.
+        if buf.initial:
+            out.append(Source(("plant", "buffers", i, "initial"), (
+                f"{buf.initial:,} units of initial stock in buffer {buf.id!r}"),
+                cpu_s=buf.initial * CPU_S_PER_STOCK_UNIT,
+                memory_bytes=buf.initial * BYTES_PER_STOCK_UNIT))
+        made = lots * size
+        out.append(Source(size_loc, (
+            f"{lots:,.0f} lots of {size:,} units into buffer {buf.id!r} "
+            f"({made:,.0f} units made)"), lots * per_lot,
+            lots * per_lot * CPU_S_PER_EVENT + made * CPU_S_PER_STOCK_UNIT,
+            (buf.reorder_point + size) * BYTES_PER_STOCK_UNIT))
+        if plant.bom is not None and per_unit:
+            waiting = demand.quantity * per_unit
+            out.append(Source(("plant", "bom", buf.material), (
+                f"{per_unit:,} units of {buf.material!r} per unit made ({waiting:,.0f} in "
+                f"stock at once for an order of {demand.quantity:,}, {consumed:,.0f} "
+                "consumed)"), cpu_s=consumed * CPU_S_PER_STOCK_UNIT,
+                memory_bytes=waiting * BYTES_PER_STOCK_UNIT))
+    return out
+
+
+def _shop_sources(scenario: Scenario) -> list[Source]:
+    from shocktwin.scenarios.model import ReplayMode
+    from shocktwin.twin.experiment.feed import load_shop_data
+
+    shop = scenario.shop
+    assert shop is not None
+    out: list[Source] = []
+    horizon = scenario.horizon
+    for i, res in enumerate(shop.resources):
+        if res.mtbf:
+            failures = res.servers * horizon / res.mtbf
+            events = failures * _EVENTS_PER_BREAKDOWN
+            out.append(Source(("shop", "resources", i, "mtbf"), (
+                f"{failures:,.0f} breakdowns of resource {res.id!r} ({res.servers:,} servers "
+                f"x {horizon:,.0f} h / MTBF {_hours(res.mtbf)})"), events,
+                events * CPU_S_PER_EVENT))
+    if not scenario.store_path().is_file():
+        return out
+    log = load_shop_data(scenario).log
+    # Trace replays the log once; resampling releases at the recorded rate for the horizon.
+    scale = (min(1.0, horizon / log.span_h) if shop.mode is ReplayMode.TRACE
+             else horizon / max(log.span_h, 1e-9))
+    orders = log.cases * scale
+    operations = log.operations * scale
+    out.append(Source(("horizon",), (
+        f"{orders:,.0f} work orders per replication ({log.cases:,} in {log.span_h:,.0f} h "
+        f"of log, replayed for {horizon:,.0f} h)"), operations, operations / UNITS_PER_S,
+        orders * BYTES_PER_UNIT))
+    return out
+
+
+def _common_sources(scenario: Scenario, buckets: float) -> list[Source]:
+    horizon = scenario.horizon
+    out: list[Source] = []
+    for k, shock in enumerate(scenario.shocks):
+        steps = len(shock.intensity_steps())
+        onset = shock.onset
+        if onset is None:
+            out.append(Source(("shocks", k), f"shock {shock.id!r}", steps,
+                              steps * CPU_S_PER_EVENT))
+            continue
+        mean = onset.rate * max(horizon - shock.start, 0.0)
+        # The Poisson count stays below mean + 4 sd but for a chance of about 3e-5.
+        occurrences = min(float(onset.max_occurrences), mean + 4 * math.sqrt(mean) + 1)
+        events = occurrences * steps
+        out.append(Source(("shocks", k, "onset", "rate"), (
+            f"{occurrences:,.0f} occurrences of shock {shock.id!r}"), events,
+            events * CPU_S_PER_EVENT))
+    components = 1 + (len(scenario.plant.stations) + len(scenario.plant.buffers)
+                      if scenario.plant is not None
+                      else len(scenario.shop.resources) if scenario.shop is not None else 0)
+    # A snapshot is one event that reads every station and buffer: 14 µs measured per
+    # snapshot of the demo plant (3 stations, 1 buffer) with a bucket of 36 s.
+    out.append(Source(("experiment", "bucket") if scenario.experiment.bucket is not None
+                      else ("horizon",), (
+        f"{buckets:,.0f} KPI snapshots of {components - 1} stations and buffers"),
+        buckets, buckets * components * CPU_S_PER_EVENT, buckets * BYTES_PER_BUCKET))
+    return out
+
+
+def _hours(h: float) -> str:
+    for unit, size in (("d", 24.0), ("h", 1.0), ("min", 1 / 60), ("s", 1 / 3600)):
+        if h >= size:
+            return f"{h / size:,.4g} {unit}"
+    return f"{h * 3.6e6:,.4g} ms"
+
+
+def missing_stores(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """The stores the scenario names that do not exist: (key, path as written and resolved).
+    ``run`` needs them (it stops at the first replication without one), so ``validate``
+    reports them too."""
+    named: list[tuple[Loc, str]] = []
+    if scenario.shop is not None:
+        named.append((("shop", "store"), scenario.shop.store))
+    if scenario.plant is not None:
+        for i, sup in enumerate(scenario.plant.suppliers):
+            if isinstance(sup.lead_time, RecordedDist):
+                named.append((("plant", "suppliers", i, "lead_time", "store"),
+                              sup.lead_time.store))
+        for i, st in enumerate(scenario.plant.stations):
+            if isinstance(st, InspectionStation) and st.ai is not None:
+                named.append((("plant", "stations", i, "ai", "store"), st.ai.store))
+    return [(loc, f"{text} ({scenario.resolve(text).resolve()})") for loc, text in named
+            if not scenario.resolve(text).is_file()]
+
 
 def check_budget(scenario: Scenario, runs: int, *, kept: int = 0,
-                 file: str | None = None) -> None:
-    """Refuse, before anything runs, a run that would need too much memory or CPU time.
+                 file: str | None = None, runs_from: Loc = ("experiment", "replications"),
+                 ) -> None:
+    """Refuse, before anything runs, a run that would need too much memory or CPU time, or
+    the recorded data it reads.
 
     Args:
         scenario: what each run simulates.
         runs: how many replications will be simulated in all (CPU time).
         kept: how many finished replications are kept whole at once (their KPI series).
         file: the file to name in the problems; by default the scenario's own.
+        runs_from: the key that sets ``runs`` (named when there are too many).
 
     Raises:
-        SimulationError: one replication would need more than MAX_MEMORY_GIB, its series
-            more than MAX_BUCKETS buckets, the kept results more than MAX_MEMORY_GIB, or all
-            runs more than MAX_CPU_DAYS of CPU time; each problem gives its estimate.
+        SimulationError: a store the scenario reads does not exist; one replication would
+            need more than MAX_MEMORY_GIB or MAX_CPU_DAYS (naming the key of its largest
+            source), its series more than MAX_BUCKETS buckets, the kept results more than
+            MAX_MEMORY_GIB, or all runs more than MAX_CPU_DAYS of CPU time; each problem
+            gives its estimate.
     """
     file = file if file is not None else scenario.source_file
     problems: list[Problem] = []
 
-    def refuse(loc: tuple[str, ...], message: str) -> None:
-        problems.append(Problem(file, ".".join(loc), message, scenario.line_of(*loc)))
+    def refuse(loc: Loc, message: str) -> None:
+        problems.append(Problem(file, loc_text(loc), message, scenario.line_of(*loc)))
 
-    buckets = scenario.horizon / scenario.bucket_h
+    for loc, path in missing_stores(scenario):
+        refuse(loc, f"store {path} does not exist; ingest the recorded data into it first "
+                    "(shocktwin ingest ... --db)")
+    estimate = estimate_run(scenario, runs, kept=kept)
+    buckets = estimate.buckets
     if buckets > MAX_BUCKETS:
         refuse(("experiment", "bucket") if scenario.experiment.bucket is not None
                else ("horizon",), (
             f"a horizon of {scenario.horizon:,.0f} h in buckets of {scenario.bucket_h:g} h "
             f"makes {buckets:,.0f} KPI buckets per replication (limit {MAX_BUCKETS:,}); "
             "use a wider bucket or a shorter horizon"))
-    kept_gib = kept * buckets * BYTES_PER_BUCKET / 2**30
+    kept_gib = estimate.kept_bytes / 2**30
     if buckets <= MAX_BUCKETS and kept_gib > MAX_MEMORY_GIB:
-        refuse(("experiment", "replications"), (
+        refuse(runs_from, (
             f"{kept:,} replications kept with {buckets:,.0f} KPI buckets each would need "
             f"about {kept_gib:,.1f} GiB (limit {MAX_MEMORY_GIB:g} GiB); fewer replications "
             "or a wider bucket"))
-    units, work, how = _size(scenario)
-    memory_gib = units * BYTES_PER_UNIT / 2**30
-    cpu_days = work * runs / UNITS_PER_S / 86_400.0
+    memory_gib = estimate.memory_bytes_per_run / 2**30
     if memory_gib > MAX_MEMORY_GIB:
-        refuse(("horizon",), (
-            f"about {units:,.0f} {how} would need about {memory_gib:,.1f} GiB "
-            f"(limit {MAX_MEMORY_GIB:g} GiB); shorten the horizon"))
-    elif cpu_days > MAX_CPU_DAYS:
-        refuse(("experiment", "replications"), (
-            f"{runs:,} runs of about {work:,.0f} {'units' if scenario.plant else 'operations'} "
-            f"each would take about {cpu_days:,.0f} CPU-days (limit {MAX_CPU_DAYS:g}); fewer "
-            "replications or a shorter horizon"))
+        top = estimate.largest("memory_bytes")
+        refuse(top.loc, (
+            f"one replication would need about {memory_gib:,.1f} GiB (limit "
+            f"{MAX_MEMORY_GIB:g} GiB), {top.memory_bytes / 2**30:,.1f} GiB of it for about "
+            f"{top.what}; lower {top.key}"))
+    one_days = estimate.cpu_s_per_run / 86_400.0
+    all_days = estimate.cpu_s / 86_400.0
+    top = estimate.largest("cpu_s")
+    if one_days > MAX_CPU_DAYS:
+        refuse(top.loc, (
+            f"one replication would take about {one_days:,.0f} CPU-days (limit "
+            f"{MAX_CPU_DAYS:g}), {top.cpu_s / 86_400.0:,.0f} of them for {top.what}; "
+            f"lower {top.key}"))
+    elif all_days > MAX_CPU_DAYS:
+        refuse(runs_from, (
+            f"{runs:,} runs of about {estimate.events_per_run:,.0f} events each would take "
+            f"about {all_days:,.0f} CPU-days (limit {MAX_CPU_DAYS:g}), most of it for "
+            f"{top.what} ({top.key}); lower {loc_text(runs_from)} or {top.key}"))
     if problems:
         raise SimulationError(problems, file=file)
-
-
-def _size(scenario: Scenario) -> tuple[float, float, str]:
-    """(units kept per replication, units or operations moved per replication, wording)."""
-    if scenario.plant is not None:
-        demand = scenario.plant.demand
-        units = demand.rate * demand.quantity * scenario.horizon
-        return units, units, (f"units per replication ({demand.rate:g}/h x {demand.quantity}"
-                              f" x {scenario.horizon:,.0f} h)")
-    from shocktwin.scenarios.model import ReplayMode
-    from shocktwin.twin.experiment.feed import load_shop_data
-
-    assert scenario.shop is not None
-    if not scenario.store_path().is_file():
-        return 0.0, 0.0, "work orders"  # the run itself reports the missing store
-    log = load_shop_data(scenario).log
-    # Trace replays the log once; resampling releases at the recorded rate for the horizon.
-    scale = (min(1.0, scenario.horizon / log.span_h) if scenario.shop.mode is ReplayMode.TRACE
-             else scenario.horizon / max(log.span_h, 1e-9))
-    orders = log.cases * scale
-    return orders, log.operations * scale, (
-        f"work orders per replication ({log.cases:,} in {log.span_h:,.0f} h of log, "
-        f"replayed for {scenario.horizon:,.0f} h)")
 
 
 def mtd_runs(scenario: Scenario, shock_id: str) -> int:
     """The most runs the MTD search of one shock can make: every replication scanned and
     bisected down to the resolution, capped by the block's ``budget``."""
-    import math
+    return _mtd_runs(scenario, shock_id)[0]
 
+
+def _mtd_runs(scenario: Scenario, shock_id: str) -> tuple[int, Loc]:
+    """(runs, the key of the mtd block that sets them)."""
     from shocktwin.scenarios.model import mtd_range
 
     spec = scenario.mtd
@@ -121,7 +397,17 @@ def mtd_runs(scenario: Scenario, shock_id: str) -> int:
     shock = next(s for s in scenario.shocks if s.id == shock_id)
     low, high, resolution = mtd_range(shock, item)
     steps = math.ceil(math.log2(max((high - low) / resolution, 1.0))) if resolution > 0 else 64
-    return min(spec.budget, spec.max_replications * (spec.scan + 2 + steps))
+    searched = spec.max_replications * (spec.scan + 2 + steps)
+    if spec.budget < searched:
+        return spec.budget, ("mtd", "budget")
+    return searched, ("mtd", "max_replications")
+
+
+def check_mtd_budget(scenario: Scenario, shock_id: str, *, file: str | None = None) -> None:
+    """``check_budget`` for the MTD search of one shock: too many runs name the ``mtd``
+    block's key that sets them (``mtd.budget`` or ``mtd.max_replications``)."""
+    runs, loc = _mtd_runs(scenario, shock_id)
+    check_budget(scenario, runs, file=file, runs_from=loc)
 
 
 def optimize_runs(scenario: Scenario) -> int:
@@ -137,14 +423,16 @@ def check_plan(scenario: Scenario) -> None:
     searches and optimisation when it has those blocks. Every problem at once."""
     problems: list[Problem] = []
     n = scenario.experiment.replications
-    checks: list[tuple[int, int]] = [(n, n)]
+    checks: list[tuple[int, int, Loc]] = [(n, n, ("experiment", "replications"))]
     if scenario.mtd is not None:
-        checks += [(mtd_runs(scenario, item.shock), 0) for item in scenario.mtd.shocks]
+        for item in scenario.mtd.shocks:
+            runs, loc = _mtd_runs(scenario, item.shock)
+            checks.append((runs, 0, loc))
     if scenario.optimize is not None:
-        checks.append((optimize_runs(scenario), 0))
-    for runs, kept in checks:
+        checks.append((optimize_runs(scenario), 0, ("optimize",)))
+    for runs, kept, loc in checks:
         try:
-            check_budget(scenario, runs, kept=kept)
+            check_budget(scenario, runs, kept=kept, runs_from=loc)
         except SimulationError as e:
             problems += [p for p in e.problems if p not in problems]
     if problems:
