@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -119,7 +118,8 @@ def run(
     with _progress(path.stem, enabled=not as_json) as progress:
         outcome = run_scenario(path, replications=replications, seed=seed, engine=engine,
                                executor=spec, out=out, fmt=results_format, replace=force,
-                               progress=progress, command=sys.argv)
+                               progress=progress, estimated=progress.estimated,
+                               command=sys.argv)
     if as_json:
         print(json.dumps(outcome.summary(), indent=2, allow_nan=False))
     else:
@@ -135,30 +135,59 @@ def _print_chain_hash(chain: str | None, out: Path | None) -> None:
                      markup=False, soft_wrap=True)
 
 
+#: A run estimated at more CPU seconds than this says so before it starts, and reports its
+#: progress on stderr even when stderr is not a terminal (a CI log).
+LONG_RUN_CPU_S = 30.0
+#: Seconds between two plain progress lines in a log.
+PROGRESS_EVERY_S = 10.0
+
+
 class _progress:
-    """A progress bar on stderr for runs of several replications (only on a terminal)."""
+    """Progress on stderr: a bar on a terminal; in a log, plain lines every few seconds for
+    a run estimated to be long; nothing with ``--json`` (stdout then carries only JSON, and
+    stderr stays quiet unless the run is long)."""
 
     def __init__(self, label: str, *, enabled: bool) -> None:
         self.label = label
-        self.enabled = enabled and stderr.is_terminal
+        self.terminal = enabled and stderr.is_terminal
+        self.plain = False
         self._bar: Any = None
         self._task: Any = None
+        self._last = 0.0
 
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    def __enter__(self) -> _progress:
+        return self
 
-        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
-                             MofNCompleteColumn(), TimeRemainingColumn(), console=stderr,
-                             transient=True)
-        self._bar.start()
-        self._task = self._bar.add_task(self.label, total=None)
+    def estimated(self, estimate: Any) -> None:
+        """Told the run's estimate before it starts: say it when the run is long."""
+        if estimate.cpu_s > LONG_RUN_CPU_S:
+            stderr.print(f"{self.label}: {estimate}", markup=False, highlight=False)
+            self.plain = not self.terminal
 
-        def update(done: int, total: int) -> None:
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if self.terminal:
+            if self._bar is None:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TimeRemainingColumn,
+                )
+
+                self._bar = Progress("[progress.description]{task.description}", BarColumn(),
+                                     MofNCompleteColumn(), TimeRemainingColumn(),
+                                     console=stderr, transient=True)
+                self._bar.start()
+                self._task = self._bar.add_task(self.label, total=None)
             self._bar.update(self._task, completed=done, total=total)
-
-        return update
+        elif self.plain and total:
+            now = time.monotonic()
+            if done == total or now - self._last >= PROGRESS_EVERY_S:
+                self._last = now
+                stderr.print(f"{self.label}: {done} of {total} done", markup=False,
+                             highlight=False)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -258,3 +260,21 @@ def test_a_forced_run_in_the_other_format_leaves_a_folder_that_verifies(tmp_path
     assert not list(out.glob("*.parquet"))
     checked = runner.invoke(cli.app, ["verify", str(out)])
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_long_run_says_its_estimate_and_progress_in_a_log(tmp_path: Path, runner: CliRunner,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """stderr is not a terminal here (a CI log): a run estimated as long still says what it
+    will take before it starts, and how far it is; a short one stays quiet."""
+    path = write(tmp_path)
+    quiet = runner.invoke(cli.app, ["run", str(path), "-n", "2"])
+    assert quiet.exit_code in (0, 1) and quiet.stderr == ""
+    module = importlib.import_module("shocktwin.cli.app")
+    monkeypatch.setattr(module, "LONG_RUN_CPU_S", 0.0)
+    loud = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--json"])
+    assert loud.exit_code in (0, 1), loud.output
+    lines = loud.stderr.splitlines()
+    assert re.fullmatch(r"\S+: about .+ for 2 replications", lines[0]), lines
+    assert lines[-1].endswith(": 2 of 2 done")
+    json.loads(loud.stdout)  # stdout still carries only the JSON document

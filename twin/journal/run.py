@@ -16,6 +16,7 @@ from typing import Any
 
 from shocktwin.edge_replay.results import ResultsFormat, claim_results_folder
 from shocktwin.scenarios.loader import load_scenario
+from shocktwin.twin.experiment.budget import RunEstimate, estimate_run
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec
 from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
 from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
@@ -86,6 +87,7 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
                  executor: ExecutorSpec = LOCAL, out: str | Path | None = None,
                  fmt: ResultsFormat | str = ResultsFormat.DUCKDB, replace: bool = False,
                  progress: Callable[[int, int], None] | None = None,
+                 estimated: Callable[[RunEstimate], None] | None = None,
                  command: Sequence[str] | None = None) -> RunOutcome:
     """Load and validate the scenario, run its replications, and — with ``out`` — journal
     and save the results there as a whole.
@@ -93,11 +95,14 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
     The output folder is checked and locked before the clock starts (one that holds
     something is refused unless ``replace``; one another command is writing is refused) and
     stays locked until the results are in place, so bad input never runs and a run never
-    mixes its files with another's.
+    mixes its files with another's. ``estimated`` is told what the run is expected to take
+    (CPU time, memory) before it starts.
     """
     path = Path(scenario_file)
     fmt = ResultsFormat(fmt)
     scenario = load_scenario(path)
+    if estimated is not None:
+        estimated(estimate_run(scenario, replications))
     folder = Path(out) if out is not None else None
     with (claim_results_folder(folder, replace=replace) if folder is not None
           else contextlib.nullcontext()) as claim:
