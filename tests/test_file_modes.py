@@ -156,7 +156,8 @@ def test_stress_junit_and_markdown(tmp_path: Path) -> None:
     bundled = reference_scenario("valve_quality")
     rules = bundled.parent / "rules"
     doc = yaml.safe_load(bundled.read_text())
-    doc.update(horizon="12d", rules=str(rules / "valve_incoming.yaml"),
+    shutil.copytree(rules, tmp_path / "rules")  # a scenario's rule files lie in its folder
+    doc.update(horizon="12d", rules="rules/valve_incoming.yaml",
                mtd={"shocks": [{"shock": "drift", "low": 1.5, "high": 40.0,
                                 "resolution": 8.0}], "replications": 3,
                     "max_replications": 3},
