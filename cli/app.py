@@ -71,6 +71,12 @@ def _choice(kind: type[E], value: str, option: str,
 # --------------------------------------------------------------------------- run
 
 _EXECUTOR_HELP = "Where replications run: local, process or dask."
+#: ``--allow-root DIR`` (repeatable): folders besides the scenario's own that the files a
+#: scenario or rule set names (rule sets, failure tables) may lie in.
+AllowRoot = Annotated[list[Path] | None, typer.Option(
+    "--allow-root", metavar="DIR",
+    help="A folder besides the scenario's own that the rule sets and failure "
+    "tables it names may lie in (repeatable).")]
 _SCHEDULER_HELP = ("Dask scheduler address (tcp://host:8786); without it --executor dask "
                    "starts a local cluster of --workers processes.")
 
@@ -104,6 +110,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     force: Annotated[bool, typer.Option(help="Write into an --out folder that is not empty.")
                      ] = False,
+    allow_root: AllowRoot = None,
 ) -> None:
     """Run a scenario's replications; print KPIs with 95 % CIs and the hypothesis verdict.
 
@@ -119,7 +126,7 @@ def run(
         outcome = run_scenario(path, replications=replications, seed=seed, engine=engine,
                                executor=spec, out=out, fmt=results_format, replace=force,
                                progress=progress, estimated=progress.estimated,
-                               command=sys.argv)
+                               allowed_roots=allow_root or (), command=sys.argv)
     if as_json:
         print(json.dumps(outcome.summary(), indent=2, allow_nan=False))
     else:
@@ -241,6 +248,7 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
 def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    allow_root: AllowRoot = None,
 ) -> None:
     """Check scenario files, and that what they ask for fits the run budget (memory,
     CPU-days); list every problem with file, line and path. Exit 2 if any."""
@@ -252,7 +260,7 @@ def validate(
     for text in files:
         path = _scenario_path(text)
         try:
-            sc = load_scenario(path)
+            sc = load_scenario(path, allowed_roots=allow_root or ())
             check_plan(sc)
             report.append({"file": str(path), "valid": True, "name": sc.name,
                            "scenario_hash": sc.content_hash(), "problems": []})
@@ -414,6 +422,7 @@ def mtd(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    allow_root: AllowRoot = None,
 ) -> None:
     """Maximum tolerable disruption of each shock in the scenario's mtd block, with a 95 %
     interval, the KPI that breaks first, and TTS / TTR / loss at the MTD.
@@ -428,7 +437,8 @@ def mtd(
     path = _scenario_path(scenario)
     with _progress(f"mtd {path.stem}", enabled=not as_json) as progress:
         outcome = run_mtd_search(path, shocks=shock or (), out=out, resume=resume, seed=seed,
-                                 executor=spec, progress=progress, command=sys.argv)
+                                 executor=spec, progress=progress,
+                                 allowed_roots=allow_root or (), command=sys.argv)
     if as_json:
         print(to_json(outcome.document), end="")
     else:
@@ -553,6 +563,7 @@ def optimize(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    allow_root: AllowRoot = None,
 ) -> None:
     """Search mitigations with NSGA-II on common random numbers; print and save the
     Pareto front of the scenario's objectives (cost, KPIs, MTDs).
@@ -566,7 +577,8 @@ def optimize(
     path = _scenario_path(scenario)
     with _progress(f"optimize {path.stem}", enabled=not as_json) as progress:
         outcome = run_optimisation(path, out=out, resume=resume, seed=seed, executor=spec,
-                                   progress=progress, command=sys.argv)
+                                   progress=progress, allowed_roots=allow_root or (),
+                                   command=sys.argv)
     if as_json:
         print(to_json(outcome.document), end="")
         return
@@ -613,6 +625,7 @@ def stress(
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    allow_root: AllowRoot = None,
 ) -> None:
     """The stress gate: compare a candidate rule set with the baseline on common random
     numbers — MTDs and hypothesis KPIs — and fail on a regression.
@@ -632,7 +645,8 @@ def stress(
     spec = _executor(executor, workers, scheduler)
     outcome = run_stress_gate([_scenario_path(s) for s in scenarios], baseline, candidate,
                               tolerance=tolerance, policy=policy, out=out,
-                              resume=resume, executor=spec, command=sys.argv)
+                              resume=resume, executor=spec, allowed_roots=allow_root or (),
+                              command=sys.argv)
     write_gate_files(outcome.report, junit=junit, markdown=markdown)
     if as_json:
         print(to_json(outcome.document), end="")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -49,6 +50,10 @@ def lint_command(
         help="Check materials, stations and suppliers against this scenario (a file or a "
              "bundled scenario's name).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    allow_root: Annotated[list[Path] | None, typer.Option(
+        "--allow-root", metavar="DIR", help="A folder besides the rule file's own that the "
+        "rule files it "
+        "loads may lie in (repeatable).")] = None,
 ) -> None:
     """Check a rule-set file for mistakes that validation lets through.
 
@@ -58,8 +63,9 @@ def lint_command(
     from shocktwin.rules_engine.lint import LintSeverity, lint_file
 
     try:
-        sc = _scenario(scenario) if scenario is not None else None
-        findings = lint_file(file, sc)
+        roots = allow_root or ()
+        sc = _scenario(scenario, roots) if scenario is not None else None
+        findings = lint_file(file, sc, allowed_roots=roots)
     except ShocktwinError as e:
         if not as_json:
             raise
@@ -92,10 +98,10 @@ def _finding_json(f: LintFinding) -> dict[str, Any]:
             "line": f.line, "path": f.path, "message": f.message}
 
 
-def _scenario(text: str) -> Any:
+def _scenario(text: str, allowed_roots: Sequence[Path]) -> Any:
     from shocktwin.scenarios import load_scenario, scenario_path
 
-    return load_scenario(scenario_path(text))
+    return load_scenario(scenario_path(text), allowed_roots=allowed_roots)
 
 
 @rules_app.command("show")

@@ -206,3 +206,19 @@ def test_a_pipe_or_a_device_is_refused_at_once(tmp_path: Path, what: str, loader
         pytest.fail(f"loading {what} as {loader} did not return")
     assert result.returncode == 0, result.stderr
     assert "refused:" in result.stdout and "not a regular file" in result.stdout
+
+
+def test_allow_root_on_the_command_line_admits_a_shared_rules_folder(site: Path) -> None:
+    shared = site.parent / "shared"
+    shutil.copytree(site / "rules", shared)
+    shutil.copy(site / "failures" / "valve_kr.csv", shared / "kr.csv")
+    path = scenario(site, rules="../shared/valve_incoming.yaml", failures="../shared/kr.csv")
+    assert cli("validate", path).returncode == 2
+    allowed = cli("validate", path, "--allow-root", shared)
+    assert allowed.returncode == 0, allowed.stderr
+    ran = cli("run", path, "-n", "1", "--allow-root", shared)
+    assert ran.returncode in (0, 1), ran.stderr
+    linted = cli("rules", "lint", site / "rules" / "valve_incoming.yaml", "--scenario", path,
+                 "--allow-root", shared)
+    assert linted.returncode in (0, 1), linted.stdout + linted.stderr
+    assert "outside the allowed folders" not in linted.stdout + linted.stderr

@@ -88,6 +88,7 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
                  fmt: ResultsFormat | str = ResultsFormat.DUCKDB, replace: bool = False,
                  progress: Callable[[int, int], None] | None = None,
                  estimated: Callable[[RunEstimate], None] | None = None,
+                 allowed_roots: Sequence[str | Path] = (),
                  command: Sequence[str] | None = None) -> RunOutcome:
     """Load and validate the scenario, run its replications, and — with ``out`` — journal
     and save the results there as a whole.
@@ -96,11 +97,12 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
     something is refused unless ``replace``; one another command is writing is refused) and
     stays locked until the results are in place, so bad input never runs and a run never
     mixes its files with another's. ``estimated`` is told what the run is expected to take
-    (CPU time, memory) before it starts.
+    (CPU time, memory) before it starts. Files the scenario names must lie in its folder or
+    in one of ``allowed_roots``.
     """
     path = Path(scenario_file)
     fmt = ResultsFormat(fmt)
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, allowed_roots=allowed_roots)
     if estimated is not None:
         estimated(estimate_run(scenario, replications))
     folder = Path(out) if out is not None else None

@@ -42,7 +42,7 @@ from scipy import stats
 from shocktwin.errors import Problem, ScenarioError, SimulationError, unknown_name
 from shocktwin.files import read_text
 from shocktwin.scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
-from shocktwin.twin.experiment.budget import check_budget, mtd_runs
+from shocktwin.twin.experiment.budget import check_mtd_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from shocktwin.twin.journal.document import (
     DocumentKind,
@@ -134,9 +134,9 @@ class RunStore:
             for line in text.splitlines():
                 try:
                     record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the line a kill cut short: that run is simply redone
-                if isinstance(record, dict) and "key" in record:
+                except (ValueError, RecursionError):
+                    continue  # the line a kill cut short (or damaged): that run is redone
+                if isinstance(record, dict) and isinstance(record.get("key"), str):
                     self.cache[record["key"]] = record
             self.loaded = len(self.cache)
         try:
@@ -203,7 +203,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
-    check_budget(scenario, mtd_runs(scenario, item.shock))
+    check_mtd_budget(scenario, item.shock)
     base_key = run_key(scenario)
     tolerances = scenario.hypothesis.tolerances
     runs = 0  # computed by this call (what the budget counts)
@@ -517,6 +517,7 @@ def run_mtd_search(scenario_file: str | Path, *, shocks: Sequence[str] = (),
                    out: str | Path | None = None, resume: bool = False, seed: int | None = None,
                    executor: ExecutorSpec = LOCAL,
                    progress: Callable[[int, int], None] | None = None,
+                   allowed_roots: Sequence[str | Path] = (),
                    command: Sequence[str] | None = None) -> MtdOutcome:
     """Load the scenario and search the MTD of each shock of its mtd block (``shocks``: only
     these), keeping every finished run in ``out``'s run log as it ends so that ``resume``
@@ -531,7 +532,7 @@ def run_mtd_search(scenario_file: str | Path, *, shocks: Sequence[str] = (),
     path = Path(scenario_file)
     if resume and out is None:
         raise ScenarioError("--resume needs --out, the folder of the interrupted search")
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, allowed_roots=allowed_roots)
     if scenario.mtd is None:
         raise ScenarioError("the scenario has no mtd block", file=str(path))
     known = [i.shock for i in scenario.mtd.shocks]

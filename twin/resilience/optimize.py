@@ -98,7 +98,8 @@ def apply_decisions(scenario: Scenario, decisions: dict[str, Any]) -> Scenario:
         raise ScenarioError(problems)
     data.pop("optimize", None)
     try:
-        return parse_scenario(data, base_dir=scenario.binding.base_dir)
+        return parse_scenario(data, base_dir=scenario.binding.base_dir,
+                              allowed_roots=scenario.binding.allowed_roots)
     except ScenarioError as e:
         where = ", ".join(f"{k}={v!r}" for k, v in decisions.items())
         raise ScenarioError([Problem(p.file, p.path, f"{p.message} (with {where})", p.line)
@@ -267,6 +268,7 @@ def run_optimisation(scenario_file: str | Path, *, out: str | Path | None = None
                      resume: bool = False, seed: int | None = None,
                      executor: ExecutorSpec = LOCAL,
                      progress: Callable[[int, int], None] | None = None,
+                     allowed_roots: Sequence[str | Path] = (),
                      command: Sequence[str] | None = None) -> OptimizeOutcome:
     """Load the scenario, run NSGA-II over its optimize block (every finished run kept in
     ``out``'s run log, so ``resume`` continues an interrupted optimisation), and write
@@ -277,7 +279,7 @@ def run_optimisation(scenario_file: str | Path, *, out: str | Path | None = None
     path = Path(scenario_file)
     if resume and out is None:
         raise ScenarioError("--resume needs --out, the folder of the interrupted run")
-    scenario = load_scenario(path)
+    scenario = load_scenario(path, allowed_roots=allowed_roots)
     if scenario.optimize is None:
         raise ScenarioError("the scenario has no optimize block", file=str(path))
     folder = Path(out) if out is not None else None

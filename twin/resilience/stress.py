@@ -86,6 +86,8 @@ __all__ = ["KpiComparison", "MtdComparison", "ScenarioComparison", "StressOutcom
            "scenario_with_rules", "stress_document"]
 
 BOOTSTRAP_SAMPLES = 2000
+#: The largest file a plan names (an ONNX model) that is hashed to compare rule sets.
+MODEL_READ_LIMIT = 256 * 1024 * 1024
 BOOTSTRAP_SEED = 20_240_601
 
 
@@ -342,9 +344,13 @@ def _incoming(sc: Scenario) -> list[str]:
 
 def _file_digest(path: Path) -> str:
     # A missing file is the lint's business; here it only has to differ from a present one.
+    # Read through the bounded reader: a pipe or a device named as a model never blocks.
+    from shocktwin.errors import ShocktwinError
+    from shocktwin.files import read_bytes
+
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_bytes(path, limit=MODEL_READ_LIMIT)).hexdigest()
+    except ShocktwinError:
         return f"unreadable {path.resolve()}"
 
 
@@ -481,7 +487,7 @@ def run_stress_gate(scenario_files: Sequence[str | Path], baseline: str | Path,
                     candidate: str | Path, *, tolerance: float = 0.0,
                     policy: UntestedPolicy = UntestedPolicy.ANY,
                     out: str | Path | None = None, resume: bool = False,
-                    executor: ExecutorSpec = LOCAL,
+                    executor: ExecutorSpec = LOCAL, allowed_roots: Sequence[str | Path] = (),
                     command: Sequence[str] | None = None) -> StressOutcome:
     """Load the scenarios and both rule sets, compare them on common random numbers (every
     run kept in ``out``'s run log as it ends, so ``resume`` reuses them), and write
@@ -496,7 +502,8 @@ def run_stress_gate(scenario_files: Sequence[str | Path], baseline: str | Path,
         raise ScenarioError(missing)
     if resume and out is None:
         raise ScenarioError("--resume needs --out, the folder of the interrupted gate")
-    loaded = [(str(p), load_scenario(p)) for p in map(Path, scenario_files)]
+    loaded = [(str(p), load_scenario(p, allowed_roots=allowed_roots))
+              for p in map(Path, scenario_files)]
     folder = Path(out) if out is not None else None
     with (locked(folder, what="results folder", error=SimulationError) if folder is not None
           else contextlib.nullcontext()), Runner(executor) as runner:
