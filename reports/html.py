@@ -244,16 +244,12 @@ def _plain(value: Any) -> Any:
 
 
 def _read_json(file: Path, problems: list[Problem]) -> Any:
-    from shocktwin.files import read_text
+    from shocktwin.jsontext import read_json
 
     try:
-        return json.loads(read_text(file, limit=_READ_LIMIT, error=SimulationError))
-    except json.JSONDecodeError as e:
-        problems.append(Problem(str(file), "", f"not valid JSON: {e.msg}", line=e.lineno))
+        return read_json(file, limit=_READ_LIMIT, error=SimulationError)
     except ShocktwinError as e:
         problems.extend(e.problems)
-    except RecursionError:
-        problems.append(Problem(str(file), "", "not valid JSON: nested too deeply"))
     return None
 
 

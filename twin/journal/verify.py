@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from shocktwin.errors import ReplayError, SimulationError
-from shocktwin.files import read_bytes
+from shocktwin.jsontext import read_json
 from shocktwin.twin.journal.document import (
     DOCUMENT_FILES,
     DOCUMENT_HEADER_FIELDS,
@@ -193,12 +193,19 @@ def render_report(report: VerifyReport, *, as_json: bool = False) -> str:
                    or "no results tables (none beside it)")
     if report.intact:
         digest = f", journal hash {report.journal_hash}" if report.journal_hash else ""
-        return (f"{report.journal}: intact — {report.records} records, chain hash "
-                f"{report.chain_hash}{digest}; checked against {checked}")
+        return _printable(f"{report.journal}: intact — {report.records} records, chain hash "
+                          f"{report.chain_hash}{digest}; checked against {checked}")
     lines = [f"{report.journal}: TAMPERED — {len(report.findings)} finding"
              f"{'s' if len(report.findings) > 1 else ''} (checked against {checked})"]
     lines += [f"  {f}" for f in report.findings]
-    return "\n".join(lines)
+    return "\n".join(_printable(line) for line in lines)
+
+
+def _printable(line: str) -> str:
+    """One line any terminal can show: text from the file (a record's kind, a hash) may hold
+    line breaks, control characters or lone surrogates, which cannot even be encoded."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in line)
 
 
 def verify_document(path: str | Path, *, chain_hash: str | None = None) -> VerifyReport:
@@ -290,16 +297,7 @@ def _read(file: Path) -> dict[str, Any]:
     name = str(file)
     if not file.exists() and not file.is_symlink():
         raise JournalError("no such file (a results folder holds journal.json)", file=name)
-    raw = read_bytes(file, limit=_JOURNAL_LIMIT, error=JournalError)
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise JournalError(f"not UTF-8 text (byte {e.start})", file=name) from None
-    except json.JSONDecodeError as e:
-        raise JournalError(f"not valid JSON, cut short or damaged: {e.msg} at line {e.lineno}, "
-                           f"column {e.colno}", file=name) from None
-    except RecursionError:
-        raise JournalError("not a journal: JSON nested too deeply", file=name) from None
+    doc = read_json(file, limit=_JOURNAL_LIMIT, error=JournalError)
     if not isinstance(doc, dict) or not isinstance(doc.get("records"), list):
         raise JournalError("not a shocktwin journal (no list of records)", file=name)
     fmt = doc.get("format")
@@ -637,7 +635,10 @@ def _same(journal_value: Any, stored: float | None) -> bool:
         return not math.isfinite(stored)
     if isinstance(journal_value, bool) or not isinstance(journal_value, int | float):
         return False
-    return float(journal_value) == stored
+    try:
+        return float(journal_value) == stored
+    except OverflowError:  # an integer beyond any float: not what the table holds
+        return False
 
 
 def _read_duckdb(db: Path, names: list[str]) -> dict[str, dict[str, Any]]:
