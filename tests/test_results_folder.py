@@ -264,3 +264,38 @@ def test_a_folder_name_that_is_not_utf8_is_refused_before_the_run(tmp_path: Path
     made = runner.invoke(cli.app, ["report", str(good), "-o", str(html)])
     assert made.exit_code == 0, made.output
     assert html.is_file()
+
+
+def optimizable(tmp_path: Path) -> Path:
+    from test_optimize import PLANT as OPTIMIZE_PLANT
+
+    path = tmp_path / "opt.yaml"
+    path.write_text(yaml.safe_dump(OPTIMIZE_PLANT))
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "mtd", "optimize", "stress"])
+def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path: Path,
+                                                                runner: CliRunner,
+                                                                command: str) -> None:
+    """--out below a regular file cannot be created (as on a read-only or full disk, which
+    root ignores for chmod): exit 2 naming the path and the reason, no traceback, nothing
+    run."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    out = blocker / "results"
+    args = {
+        "run": ["run", str(scenario(tmp_path)), "-n", "1"],
+        "mtd": ["mtd", "column_discontinued"],
+        "optimize": ["optimize", str(optimizable(tmp_path))],
+        "stress": ["stress", "valve_quality", "--baseline", "b.yaml", "--candidate", "c.yaml"],
+    }[command]
+    if command == "stress":
+        rules = Path(str(importlib.import_module("shocktwin.scenarios").reference_scenario(
+            "valve_quality"))).parent / "rules"
+        args[3], args[5] = str(rules / "valve_incoming.yaml"), str(rules / "valve_incoming.yaml")
+    done = runner.invoke(cli.app, [*args, "--out", str(out)])
+    assert done.exit_code == 2, done.output
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {blocker}"), lines
+    assert "Traceback" not in done.output
