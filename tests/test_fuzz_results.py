@@ -525,8 +525,9 @@ def _record_kind(kind: str) -> Callable[[Doc], object]:
 
 _NUMBER_AT = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _GIANT = b"9" * 5000  # more digits than Python turns into an int (4,300)
-#: Inputs that once crashed verify or report (exit 3): (source, change, exit code, text
-#: that verify must print). Each is the smallest form of what the fuzzer found.
+#: Inputs that once crashed verify or report (exit 3) or passed as intact: (source, change,
+#: exit code, text that verify must print). Each is the smallest form of what the fuzzer
+#: found.
 BAD_INPUTS: dict[str, tuple[str, Callable[[bytes], bytes], int, str]] = {
     "document-with-a-5000-digit-number": (
         "stress", _respell_first_number(b'"replications": ', _GIANT), 2,
@@ -537,6 +538,12 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[bytes], bytes], int, str]] = {
     "journal-kpi-beyond-any-float": (
         "run-parquet", _respell_first_number(b'"events": ', b"1" + b"0" * 400), 1,
         "edited: its content no longer hashes"),
+    "journal-chain-hash-null": (
+        "run-duckdb", _json_edit(lambda doc: doc.update(chain_hash=None)), 1,
+        "header: chain_hash is None, not the hash of the last record"),
+    "journal-chain-hash-a-number": (
+        "run-parquet", _json_edit(lambda doc: doc.update(chain_hash=5)), 1,
+        "header: chain_hash is 5, not the hash of the last record"),
     "record-kind-with-a-lone-surrogate": (
         "pareto", _json_edit(_record_kind("\ud800")), 1, "(\\ud800)"),
     "record-kind-with-a-line-break": (
@@ -545,7 +552,7 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[bytes], bytes], int, str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_inputs_that_crashed_verify_are_refused_cleanly(built: Built, name: str) -> None:
+def test_inputs_the_fuzzer_found_are_refused_cleanly(built: Built, name: str) -> None:
     source, change, code, fragment = BAD_INPUTS[name]
     runner = CliRunner()
     with case_of(built, source) as folder:
