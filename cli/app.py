@@ -70,15 +70,21 @@ def _choice(kind: type[E], value: str, option: str,
 
 # --------------------------------------------------------------------------- run
 
-_EXECUTOR_HELP = "Where replications run: local, process or dask."
 #: ``--allow-root DIR`` (repeatable): folders besides the scenario's own that the files a
 #: scenario or rule set names (rule sets, failure tables) may lie in.
 AllowRoot = Annotated[list[Path] | None, typer.Option(
     "--allow-root", metavar="DIR",
     help="A folder besides the scenario's own that the rule sets and failure "
     "tables it names may lie in (repeatable).")]
-_SCHEDULER_HELP = ("Dask scheduler address (tcp://host:8786); without it --executor dask "
-                   "starts a local cluster of --workers processes.")
+# Options shared by the commands that run replications: one declaration each.
+SeedOption = Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")]
+ExecutorOption = Annotated[str, typer.Option(help="Where replications run: local, process or "
+                                                  "dask.")]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Worker processes.")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    help="Dask scheduler address (tcp://host:8786); without it --executor dask starts a local "
+         "cluster of --workers processes.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
 
 
 def _executor(kind: str, workers: int | None, scheduler: str | None) -> Any:
@@ -98,16 +104,16 @@ def run(
     replications: Annotated[int | None, typer.Option("--replications", "-n", min=1,
                                                      help="Replications (default: scenario).")
                             ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
+    seed: SeedOption = None,
     engine: Annotated[Engine | None, typer.Option(help="Simulation engine.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the journal and KPI tables.")
                    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Results format: duckdb or parquet.")
                    ] = "duckdb",
-    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
     force: Annotated[bool, typer.Option(help="Write into an --out folder that is not empty.")
                      ] = False,
     allow_root: AllowRoot = None,
@@ -247,7 +253,7 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
 @app.command()
 def validate(
     files: Annotated[list[str], typer.Argument(help="Scenario files (or bundled names).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
     allow_root: AllowRoot = None,
 ) -> None:
     """Check scenario files, and that what they ask for fits the run budget (memory,
@@ -288,7 +294,7 @@ def ingest(
     db: Annotated[Path, typer.Option(help="The DuckDB store (created when missing).")],
     mapping: Annotated[Path | None, typer.Option(help="Column mapping (YAML) for csv and "
                                                  "parquet sources.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load recorded shop-floor data into the store; unusable rows go to quarantine."""
     from shocktwin.edge_replay.ingest import SourceFormat
@@ -353,7 +359,7 @@ def replay_check(
                                         "bootstrap and fit modes with the log.")] = True,
     replications: Annotated[int, typer.Option("-n", min=2, help="Replications per "
                                               "resampling mode.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Replay the scenario's log with no shocks and compare the twin with the record."""
     import dataclasses
@@ -417,11 +423,11 @@ def mtd(
                                              "that --resume continues from.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search in --out; "
                                          "finished runs are not repeated.")] = False,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
-    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    seed: SeedOption = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
     allow_root: AllowRoot = None,
 ) -> None:
     """Maximum tolerable disruption of each shock in the scenario's mtd block, with a 95 %
@@ -512,7 +518,7 @@ def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> 
 @_errors_to_exit
 def screen(
     scenario: Annotated[str, typer.Argument(help="Scenario file with a screen block.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Rank supplier disruptions by the time-to-survive / time-to-recover LPs
     (Simchi-Levi et al. 2015) to choose which deserve a full simulation.
@@ -558,11 +564,11 @@ def optimize(
                                              "that --resume continues from.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted optimisation in "
                                          "--out; finished runs are not repeated.")] = False,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: scenario).")] = None,
-    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    seed: SeedOption = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
     allow_root: AllowRoot = None,
 ) -> None:
     """Search mitigations with NSGA-II on common random numbers; print and save the
@@ -621,10 +627,10 @@ def stress(
         "--fail-on-untested", help="When scenarios that cannot tell the candidate from the "
         "baseline fail the gate: any (the default, for CI), all (only when no scenario tests "
         "it) or never (reported as not tested, never failing).")] = "any",
-    executor: Annotated[str, typer.Option(help=_EXECUTOR_HELP)] = "local",
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[str | None, typer.Option(help=_SCHEDULER_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
     allow_root: AllowRoot = None,
 ) -> None:
     """The stress gate: compare a candidate rule set with the baseline on common random
@@ -669,7 +675,7 @@ def verify(
         "--chain-hash", help="A chain hash as recorded elsewhere (a review's minutes, the CI "
         "log): a result rewritten as a whole, chain and all, no longer matches it "
         "(repeatable, one per result in the folder).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check every result in a results folder — a run's hash-chained journal and its tables,
     an MTD search, an optimisation, a stress gate: any edited, removed, inserted or
@@ -706,7 +712,7 @@ def plan(
     aql: Annotated[str, typer.Option(help="Acceptable quality limit, e.g. 0.65, 1.0, 2.5.")],
     level: Annotated[str, typer.Option(help="Inspection level: S-1..S-4, I, II, III.")] = "II",
     severity: Annotated[str, typer.Option(help="normal, tightened or reduced.")] = "normal",
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Look up a single sampling plan (MIL-STD-105E / ANSI/ASQ Z1.4) and its OC curve."""
     from shocktwin.rules_engine.sampling import oc_curve, single_sampling_plan
@@ -736,7 +742,7 @@ def plan(
 
 @shocks_app.command("list")
 def shocks_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every shock type: family, target, severity axis and what it does."""
     from shocktwin.shock_library import shock_types
@@ -762,7 +768,7 @@ def shocks_list(
 @_errors_to_exit
 def shocks_show(
     shock: Annotated[str, typer.Argument(help="A shock type, e.g. supplier_outage.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """A shock type's documentation and the JSON Schema of its parameters."""
     from shocktwin.errors import ShockError
