@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -544,6 +545,13 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[bytes], bytes], int, str]] = {
     "journal-chain-hash-a-number": (
         "run-parquet", _json_edit(lambda doc: doc.update(chain_hash=5)), 1,
         "header: chain_hash is 5, not the hash of the last record"),
+    # An edited seq was counted up to: memory and time grew with the number (OOM at 2**63).
+    "document-record-seq-of-ten-to-the-thirty": (
+        "pareto", _json_edit(lambda doc: doc["records"][-1].update(seq=10**30)), 1,
+        "removed: the chain's records 12–999999999999999999999999999999 are missing"),
+    "journal-record-seq-of-two-to-the-sixty-three": (
+        "run-duckdb", _json_edit(lambda doc: doc["records"][-1].update(seq=2**63)), 1,
+        "(written as record 9223372036854775808)"),
     "record-kind-with-a-lone-surrogate": (
         "pareto", _json_edit(_record_kind("\ud800")), 1, "(\\ud800)"),
     "record-kind-with-a-line-break": (
@@ -582,9 +590,33 @@ def test_a_run_log_line_that_cannot_be_read_is_run_again(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- the property
 
 
+#: A case that runs longer than this has hung (the watchdog interrupts it).
+HANG_S = 20.0
+
+
+class Hung(Exception):
+    """A case ran past HANG_S."""
+
+
+@contextmanager
+def time_bound() -> Iterator[None]:
+    """Interrupt a case that hangs (or grows without end) instead of waiting for it."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Hung(f"the case still runs after {HANG_S} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, HANG_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def check_case(built: Built, runner: CliRunner, drawn: tuple[str, Mutation]) -> None:
     source, mutation = drawn
-    with case_of(built, source) as folder:
+    with case_of(built, source) as folder, time_bound():
         case = mutation(folder, built)
         done = verify(runner, folder)
         event(f"{source}: {case.expect}, exit {done.exit_code}")
