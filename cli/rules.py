@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -273,23 +272,10 @@ def derive_command(
 
     Exit 0 when the rule set was written, 2 for a bad table or an --out that exists.
     """
-    from shocktwin.errors import RuleError
-    from shocktwin.files import write_atomic
-    from shocktwin.rules_engine.failures import assess_row, draft_plan, dump_rules, load_failures
+    from shocktwin.rules_engine.failures import assess_row, derive_rules_file
 
-    if out.is_dir():
-        raise RuleError("is a directory; give the rule-set file to write", file=str(out))
-    if out.exists() and out.resolve() == failures.resolve():
-        raise RuleError("is the failure table itself", file=str(out))
-    if out.exists() and not force:
-        raise RuleError("exists; pass --force to overwrite it", file=str(out))
-    if not out.parent.is_dir():
-        raise RuleError(f"folder {out.parent} does not exist", file=str(out))
-    rows = load_failures(failures)
-    name = failures.stem if _IDENT.fullmatch(failures.stem) else None
-    ruleset = draft_plan(rows, material=material, new_supplier=not existing_supplier,
-                         name=name, source=failures.name)
-    write_atomic(out, dump_rules(ruleset), error=RuleError)
+    ruleset, rows = derive_rules_file(failures, out, material=material,
+                                      new_supplier=not existing_supplier, replace=force)
 
     drafted = {p.material: {c.name for c in p.characteristics} for p in ruleset.plans}
     table = Table(title=f"{failures}: risk by row", title_justify="left")
@@ -308,8 +294,6 @@ def derive_command(
         say(f"plan {plan.material}: {_plan_text(plan)}")
     say(f"wrote {out} (rule set {ruleset.name}, content hash {ruleset.content_hash()})")
 
-
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
 
 
 def _plan_text(plan: Plan) -> str:

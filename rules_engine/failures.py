@@ -156,6 +156,7 @@ __all__ = [
     "RiskAssessment",
     "action_priority",
     "assess_row",
+    "derive_rules_file",
     "draft_plan",
     "dump_rules",
     "jeffreys_upper_bound",
@@ -918,3 +919,33 @@ def _legend() -> list[str]:
         "says no",
         f"  low     level {low[0].value}, AQL {low[1]}; inspected only if the table says yes",
     ]
+
+
+def derive_rules_file(failures: str | Path, out: str | Path, *, material: str | None = None,
+                      new_supplier: bool = True, replace: bool = False
+                      ) -> tuple[RuleSet, list[FailureRow]]:
+    """Draft a rule set from the failure table ``failures`` and write it to ``out`` as a
+    whole (``rules derive``); returns it with the table's rows. ``out`` is checked first: a
+    folder, the table itself, a missing folder, or an existing file without ``replace`` is
+    refused before anything is read."""
+    from shocktwin.files import write_atomic
+
+    table, target = Path(failures), Path(out)
+    if target.is_dir():
+        raise RuleError("is a directory; give the rule-set file to write", file=str(target))
+    if target.exists() and target.resolve() == table.resolve():
+        raise RuleError("is the failure table itself", file=str(target))
+    if target.exists() and not replace:
+        raise RuleError("exists; pass --force to overwrite it", file=str(target))
+    if not target.parent.is_dir():
+        raise RuleError(f"folder {target.parent} does not exist", file=str(target))
+    rows = load_failures(table)
+    name = table.stem if _RULESET_NAME.fullmatch(table.stem) else None
+    ruleset = draft_plan(rows, material=material, new_supplier=new_supplier, name=name,
+                         source=table.name)
+    write_atomic(target, dump_rules(ruleset), error=RuleError, what="the rule set")
+    return ruleset, rows
+
+
+#: A table's file name that can name the drafted rule set as it is.
+_RULESET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")

@@ -265,3 +265,25 @@ def test_every_lazily_exported_name_resolves(package: str) -> None:
     assert done.returncode == 0, done.stderr
     count, missing = done.stdout.split(" ", 1)
     assert int(count) > 0 and missing.strip() == "[]", done.stdout
+
+
+#: What only the library does: write files, open the store, journal and save a run.
+_LIFE_CYCLE = frozenset({"write_atomic", "write_folder_atomic", "write_document",
+                         "write_results", "save_results", "make_journal", "run_experiment",
+                         "search_mtds", "compare_rules", "optimize", "open", "write_text",
+                         "write_bytes", "mkdir", "unlink"})
+
+
+def test_the_command_line_is_a_thin_layer_over_the_library() -> None:
+    """Each command parses, calls one library function, renders and sets the exit code: no
+    command writes a file, journals, saves or strings the steps of a run together itself."""
+    offences = []
+    for path in sorted((ROOT / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = (node.func.attr if isinstance(node.func, ast.Attribute)
+                        else node.func.id if isinstance(node.func, ast.Name) else "")
+                if name in _LIFE_CYCLE:
+                    offences.append(f"{path.name}:{node.lineno}: {name}()")
+    assert not offences, offences
