@@ -552,6 +552,10 @@ BAD_INPUTS: dict[str, tuple[str, Callable[[bytes], bytes], int, str]] = {
     "journal-record-seq-of-two-to-the-sixty-three": (
         "run-duckdb", _json_edit(lambda doc: doc["records"][-1].update(seq=2**63)), 1,
         "(written as record 9223372036854775808)"),
+    # Read only by report --unverified: a format that is a list was looked up in a set.
+    "journal-format-a-list": (
+        "run-duckdb", _json_edit(lambda doc: doc.update(format=[3])), 2,
+        "unknown journal format [3]"),
     "record-kind-with-a-lone-surrogate": (
         "pareto", _json_edit(_record_kind("\ud800")), 1, "(\\ud800)"),
     "record-kind-with-a-line-break": (
