@@ -261,6 +261,8 @@ ODD_VALUES: list[Any] = [
     1e308, float("nan"), float("inf"), float("-inf"), "", " ", "NaN", "Infinity", "1", "null",
     "true", "\u202e", "\ud800", "\udcff", "a\nb", "\x00", "é", "💥", "../../etc/passwd",
     "x" * 5000, [], {}, [None], {"": None}, "0" * 64, "f" * 64]
+#: Copies, so that an edit to a list or a dict put into one document never reaches the next.
+odd_values = st.sampled_from(ODD_VALUES).map(copy.deepcopy)
 RECORD_KINDS = ["RunStarted", "RunFinished", "ReplicationFinished", "ShockStarted", "MtdFound",
                 "SearchFinished", "PointEvaluated", "OptimisationFinished", "ScenarioCompared",
                 "GateDecided", "LotInspected", "", None, 0, "\ud800", "Run\nFinished",
@@ -312,7 +314,7 @@ def edited(draw: st.DrawFn, base: Doc) -> Doc:
             del parent[last]
         elif op == "field" and isinstance(value, dict):
             value[draw(st.sampled_from(["x", "kind", "hash", "seq", "", "records"]))] = draw(
-                st.sampled_from(ODD_VALUES))
+                odd_values)
         elif op == "type":
             parent[last] = draw(st.sampled_from([
                 [value], {"value": value}, str(value), json.dumps(value, default=str)]))
@@ -322,7 +324,7 @@ def edited(draw: st.DrawFn, base: Doc) -> Doc:
         elif op == "nest":
             parent[last] = f"@deep{draw(st.sampled_from([3, 50, 400, 990, 2000]))}@"
         else:
-            parent[last] = draw(st.sampled_from(ODD_VALUES))
+            parent[last] = draw(odd_values)
     return doc
 
 
