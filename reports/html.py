@@ -261,7 +261,7 @@ def _read_journal(file: Path, problems: list[Problem]) -> dict[str, Any] | None:
         problems.append(Problem(str(file), "", "not a run journal (expected a JSON object)"))
         return None
     fmt = doc.get("format")
-    if fmt not in REPORT_FORMAT or isinstance(fmt, bool):
+    if isinstance(fmt, bool) or not isinstance(fmt, int | float) or fmt not in REPORT_FORMAT:
         known = ", ".join(str(v) for v in sorted(REPORT_FORMAT))
         what = "has no format version" if fmt is None else f"has unknown format {fmt!r}"
         problems.append(Problem(str(file), "format", f"the journal {what}; this version of "

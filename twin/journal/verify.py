@@ -170,6 +170,9 @@ def verify_journal(path: str | Path, *, chain_hash: str | None = None) -> Verify
     stored_chain = doc.get("chain_hash")
     stored_chain = stored_chain if isinstance(stored_chain, str) else None
     findings: list[Finding] = []
+    if "chain_hash" in doc and stored_chain is None:  # else nothing compares it with the chain
+        findings.append(Finding(FindingKind.HEADER, f"chain_hash is {doc['chain_hash']!r}, "
+                                "not the hash of the last record"))
     chain = _Chain(records, stored_chain)
     findings += chain.check(_header_hash(doc))
     findings += _check_header(doc, chain, chain_hash)
@@ -434,8 +437,7 @@ class _Chain:
             yield Finding(FindingKind.REMOVED, "no record of the chain is left", 0)
             return
         top = max(self.placed)
-        missing = [s for s in range(top + 1) if s not in self.placed]
-        for start, end in _runs(missing):
+        for start, end in _gaps(sorted(self.placed)):
             before = self.placed.get(start - 1)
             after = self.placed.get(end + 1)
             what = f"record {start} is" if start == end else f"records {start}–{end} are"
@@ -477,16 +479,15 @@ def _name(e: _Entry) -> str:
     return f"{e.kind or 'a record'}{of} (now at position {e.pos})"
 
 
-def _runs(numbers: list[int]) -> Iterator[tuple[int, int]]:
-    start = prev = None
-    for n in numbers:
-        if start is None or prev is None or n != prev + 1:
-            if start is not None and prev is not None:
-                yield start, prev
-            start = n
-        prev = n
-    if start is not None and prev is not None:
-        yield start, prev
+def _gaps(seqs: list[int]) -> Iterator[tuple[int, int]]:
+    """The runs of numbers missing from 0 to the largest of ``seqs`` (sorted), first to last
+    of each. Found between neighbours, never by counting up: a record's seq may have been
+    edited to 10**30."""
+    expected = 0
+    for seq in seqs:
+        if seq > expected:
+            yield expected, seq - 1
+        expected = seq + 1
 
 
 # --------------------------------------------------------------------------- header
