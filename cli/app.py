@@ -814,10 +814,14 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    from shocktwin.cli._errors import EXIT_INTERRUPTED
+
     try:
         app()
-    except (SystemExit, KeyboardInterrupt):
+    except SystemExit:
         raise
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as e:
         report_internal_error(e)
         sys.exit(EXIT_INTERNAL)

@@ -12,6 +12,7 @@ command writing the same folder is refused instead of mixing its files in.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -51,6 +52,12 @@ def check_results_folder(out_dir: str | Path, *, replace: bool = False) -> None:
     folder that holds files shocktwin did not write is refused even then."""
     out = Path(out_dir)
     duckdb_path(out, SimulationError)  # before a run, not after it
+    if out.is_symlink():
+        raise SimulationError("is a symbolic link; a results folder is replaced as a whole, "
+                              "so give the folder itself", file=str(out))
+    if out.name in ("", ".", "..") or (out.exists() and os.path.ismount(out)):
+        raise SimulationError("a results folder is replaced as a whole; give a folder of its "
+                              "own by name (not '.', '..' or a mount point)", file=str(out))
     if out.exists() and not out.is_dir():
         raise SimulationError("is a file, not a folder for results", file=str(out))
     try:

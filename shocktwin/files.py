@@ -165,8 +165,11 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         bits = mode if mode is not None else creation_mode(path if path.exists() else None)
-        for stale in _stale_temps(path):
-            _remove_temp(stale)
+        writing = _writing_in(path.parent)
+        if writing.alone:
+            for stale in _stale_temps(path):
+                _remove_temp(stale)
+        writing.share()
         tmp = temp_path(path)
     except OSError as e:
         raise failed(e) from e
@@ -190,22 +193,59 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
         if isinstance(e, OSError):
             raise failed(e) from e
         raise
+    finally:
+        writing.close()
     if fsync:  # the rename itself survives a crash once the folder is on disk
         with contextlib.suppress(OSError):
             _fsync_path(path.parent, directory=True)
     return path
 
 
+class _writing_in:
+    """Writers announce themselves on the folder they write into (a shared ``flock`` on the
+    folder), so that the temporary files of a writer still at work are never taken for a
+    killed writer's leftovers: only a writer alone in the folder (it got the lock
+    exclusively) cleans up, and then shares it while it writes. Where ``flock`` is missing
+    every writer counts as not alone, and leftovers stay."""
+
+    def __init__(self, folder: Path) -> None:
+        self.alone = False
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        self._flock = fcntl.flock
+        self._shared = fcntl.LOCK_SH
+        try:
+            self._fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.alone = True
+        except OSError:
+            self.alone = False
+
+    def share(self) -> None:
+        if self._fd is not None:
+            self._flock(self._fd, self._shared)  # waits only while one cleans up
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
     system cannot."""
     import ctypes
-    import ctypes.util
 
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library the process already has
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
@@ -218,6 +258,26 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):  # old kernel or filesystem
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+#: The old folder set aside while a new one takes its name (without an atomic exchange).
+ASIDE_SUFFIX = ".aside"
+
+
+def _restore_set_aside(path: Path) -> None:
+    """Put back an old folder a killed writer set aside, if ``path`` is missing; remove
+    those no longer needed."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{12}" + re.escape(ASIDE_SUFFIX))
+    try:
+        with os.scandir(path.parent) as entries:
+            aside = [Path(e.path) for e in entries if pattern.fullmatch(e.name)]
+    except OSError:
+        return
+    for old in aside:
+        if not path.exists() and not path.is_symlink():
+            os.rename(old, path)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
@@ -240,9 +300,11 @@ def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _restore_set_aside(path)
         for stale in _stale_temps(path):
             _remove_temp(stale)
-        bits = (path.stat().st_mode & 0o777) if path.is_dir() else 0o777 & ~_umask()
+        # The folder it replaces keeps its mode, setgid and sticky bits included.
+        bits = (path.stat().st_mode & 0o7777) if path.is_dir() else 0o777 & ~_umask()
         staging = temp_path(path)
         staging.unlink()
         staging.mkdir(mode=0o700)
@@ -253,21 +315,24 @@ def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
         new_file = 0o666 & ~_umask()
         for entry in staging.iterdir():
             if entry.is_file() and not entry.is_symlink():
+                _fsync_path(entry)  # before the mode, which may not let it be opened again
                 # A file that replaces one keeps its mode; a new one gets the umask's.
                 os.chmod(entry, creation_mode(path / entry.name) if (path / entry.name)
                          .is_file() else new_file)
-                _fsync_path(entry)
         os.chmod(staging, bits)
         _fsync_path(staging, directory=True)
         if path.is_dir() and not path.is_symlink():
             if not _exchange(staging, path):
-                # Two renames: a kill between them leaves the old folder at the staging
-                # name and ``target`` missing, which the next write does not repair; only
-                # systems without an exchange take this way.
-                old = temp_path(path)
-                old.unlink()
+                # Two renames, where the system has no exchange: the old folder is set aside
+                # first; if the second rename fails it is put back, and if a kill comes
+                # between them the next write puts it back (``_restore_set_aside``).
+                old = path.parent / f".{path.name}.{secrets.token_hex(6)}{ASIDE_SUFFIX}"
                 os.rename(path, old)
-                os.rename(staging, path)
+                try:
+                    os.rename(staging, path)
+                except BaseException:
+                    os.rename(old, path)
+                    raise
                 staging = old
             _remove_temp(staging)  # now the old folder
         else:

@@ -46,7 +46,11 @@ def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: floa
     path = lock_path(target)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:
+            # Another user's lock file (0644 under their umask): a lock needs no write access.
+            fd = os.open(path, os.O_RDONLY)
     except OSError as e:
         raise error(f"cannot lock the {what}: {e.strerror or e}", file=str(target)) from None
     try:

@@ -111,19 +111,27 @@ def test_twenty_killed_runs_never_leave_a_mixed_folder(tmp_path: Path) -> None:
 
 @posix
 def test_a_second_writer_of_one_folder_is_refused(tmp_path: Path) -> None:
+    """A run writing a folder holds its lock from before the clock starts; a second run
+    arriving meanwhile is refused at once and leaves the first one's result whole."""
     path = scenario(tmp_path)
     out = tmp_path / "out"
-    procs = [subprocess.Popen([*CLI, "run", str(path), "--out", str(out), "--force",
-                               "--format", fmt], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-             for fmt in ("duckdb", "parquet")]
-    done = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
-    codes = sorted(code for code, _ in done)
-    assert codes[0] in (0, 1) and codes[1] == 2, done
-    refused = next(err for code, err in done if code == 2)
-    assert "another shocktwin command" in refused and "is writing this results folder" in refused
+    first = subprocess.Popen([*CLI, "run", str(path), "--out", str(out), "--format",
+                              "duckdb"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    # Wait until the first run holds the lock (its process id is written into the lock).
+    lock = lock_path(out)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+            lock.exists() and lock.read_text().strip() == str(first.pid)):
+        time.sleep(0.02)
+    second = subprocess.run([*CLI, "run", str(path), "--out", str(out), "--force",
+                             "--format", "parquet"], capture_output=True, text=True)
+    assert first.wait() in (0, 1), first.stderr.read() if first.stderr else ""
+    assert second.returncode == 2, second.stderr
+    assert f"another shocktwin command (process {first.pid}) is writing this results " \
+        "folder" in second.stderr
     [report] = verify_results(out)
-    assert report.intact
+    assert report.intact and names(out) == ["journal.json", "results.duckdb"]
 
 
 @posix
@@ -299,3 +307,87 @@ def test_an_output_folder_that_cannot_be_made_is_one_error_line(tmp_path: Path,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {blocker}"), lines
     assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize("where", ["link", "dot"])
+def test_an_out_folder_that_cannot_be_swapped_is_refused_before_the_run(
+        tmp_path: Path, runner: CliRunner, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A symbolic link (or '.') cannot be replaced by a folder: refused up front, not after
+    hours of work."""
+    path = scenario(tmp_path)
+    real = tmp_path / "real"
+    real.mkdir()
+    if where == "link":
+        out = tmp_path / "link"
+        out.symlink_to(real)
+        message = "is a symbolic link"
+    else:
+        monkeypatch.chdir(real)
+        out = Path(".")
+        message = "give a folder of its own"
+    from shocktwin.twin.journal import run as run_module
+
+    ran: list[int] = []
+    monkeypatch.setattr(run_module, "run_experiment", lambda *a, **k: ran.append(1))
+    done = runner.invoke(cli.app, ["run", str(path), "-n", "1", "--out", str(out), "--force"])
+    assert done.exit_code == 2 and message in done.stderr, done.output
+    assert ran == []
+
+
+def test_an_interrupted_command_exits_130_never_1(tmp_path: Path, runner: CliRunner,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from shocktwin.twin.journal import run as run_module
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "run_experiment", interrupted)
+    done = runner.invoke(cli.app, ["run", str(scenario(tmp_path)), "-n", "1"])
+    assert done.exit_code == 130
+
+
+def test_a_folder_set_aside_by_a_killed_swap_is_put_back(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """Without an atomic exchange the old folder is set aside before the new one takes its
+    name; killed in between, the next write puts the old folder back instead of deleting
+    it, and a write that then fails leaves it there."""
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    write_folder_atomic(target, fill_with(("a.txt", "old")))
+    aside = tmp_path / f".out.{'0' * 12}{files.ASIDE_SUFFIX}"
+    target.rename(aside)  # the state a kill between the two renames leaves
+
+    def broken(folder: Path) -> None:
+        raise RuntimeError("killed again")
+
+    with pytest.raises(RuntimeError):
+        write_folder_atomic(target, broken)
+    assert (target / "a.txt").read_text() == "old" and not aside.exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 is Linux's")
+def test_linux_swaps_the_folders_in_one_step(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    assert files._exchange(a, b)  # the exchange path is the one taken here
+    assert (b / "x").read_text() == "a" and not (a / "x").exists()
+
+
+def test_a_lock_file_of_another_user_is_used_read_only(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "shared-results"
+    with locked(target, what="results folder"):
+        pass  # the lock file now exists, as another user would have left it
+    real_open = os.open
+
+    def no_write_access(path: object, flags: int, *args: object) -> int:
+        if str(path).endswith(".lock") and flags & os.O_RDWR:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", no_write_access)
+    with locked(target, what="results folder"):
+        pass

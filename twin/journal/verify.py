@@ -167,12 +167,7 @@ def verify_journal(path: str | Path, *, chain_hash: str | None = None) -> Verify
         file = file / "journal.json"
     doc = _read(file)
     records: list[Any] = doc["records"]
-    stored_chain = doc.get("chain_hash")
-    stored_chain = stored_chain if isinstance(stored_chain, str) else None
-    findings: list[Finding] = []
-    if "chain_hash" in doc and stored_chain is None:  # else nothing compares it with the chain
-        findings.append(Finding(FindingKind.HEADER, f"chain_hash is {doc['chain_hash']!r}, "
-                                "not the hash of the last record"))
+    stored_chain, findings = _stored_chain(doc)
     chain = _Chain(records, stored_chain)
     findings += chain.check(_header_hash(doc))
     findings += _check_header(doc, chain, chain_hash)
@@ -211,6 +206,18 @@ def _printable(line: str) -> str:
                    for c in line)
 
 
+def _stored_chain(doc: Mapping[str, Any]) -> tuple[str | None, list[Finding]]:
+    """The chain hash a journal or document states, and a finding when it states one that
+    is not text (null, a number), which nothing else would compare with the chain."""
+    stored = doc.get("chain_hash")
+    if isinstance(stored, str):
+        return stored, []
+    if "chain_hash" in doc:
+        return None, [Finding(FindingKind.HEADER, f"chain_hash is {stored!r}, not the hash of "
+                              "the last record")]
+    return None, []
+
+
 def verify_document(path: str | Path, *, chain_hash: str | None = None) -> VerifyReport:
     """Check a result document (``mtd.json``, ``pareto.json``, ``stress.json``): its hash
     chain, its header, and — when the chain is intact — that it reads as its typed model.
@@ -225,14 +232,13 @@ def verify_document(path: str | Path, *, chain_hash: str | None = None) -> Verif
     except ValueError:
         raise DocumentError(f"unknown result kind {doc.get('kind')!r}", file=str(file)
                             ) from None
-    stored_chain = doc.get("chain_hash")
-    stored_chain = stored_chain if isinstance(stored_chain, str) else None
+    stored_chain, findings = _stored_chain(doc)
     chain = _Chain(doc["records"], stored_chain, closing=closing_kind(kind))
     try:
         head: str | None = document_header_hash(doc)
     except (ValueError, TypeError, RecursionError):
         head = None
-    findings = list(chain.check(head))
+    findings += chain.check(head)
     known = set(DOCUMENT_HEADER_FIELDS) | {"records", "chain_hash"}
     findings += [Finding(FindingKind.HEADER, f"unexpected top-level field {key!r}")
                  for key in sorted(set(doc) - known)]
