@@ -652,13 +652,14 @@ def stress(
     outcome = run_stress_gate([_scenario_path(s) for s in scenarios], baseline, candidate,
                               tolerance=tolerance, policy=policy, out=out,
                               resume=resume, executor=spec, allowed_roots=allow_root or (),
+                              outputs=[p for p in (junit, markdown) if p is not None],
                               command=sys.argv)
-    write_gate_files(outcome.report, junit=junit, markdown=markdown)
     if as_json:
         print(to_json(outcome.document), end="")
     else:
         stdout.print(markdown_summary(outcome.report), markup=False, highlight=False)
         _print_chain_hash(outcome.document.chain_hash if out is not None else None, out)
+    write_gate_files(outcome.report, junit=junit, markdown=markdown)
     raise typer.Exit(EXIT_VIOLATED if outcome.failed else EXIT_HOLDS)
 
 

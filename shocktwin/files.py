@@ -23,8 +23,8 @@ from typing import TypeVar
 
 from shocktwin.errors import ShocktwinError
 
-__all__ = ["DEFAULT_READ_LIMIT", "TEMP_SUFFIX", "creation_mode", "read_bytes", "read_text",
-           "temp_path", "write_atomic", "write_folder_atomic"]
+__all__ = ["DEFAULT_READ_LIMIT", "TEMP_SUFFIX", "check_writable", "creation_mode",
+           "read_bytes", "read_text", "temp_path", "write_atomic", "write_folder_atomic"]
 
 #: Bytes read at the most from any one input file unless the caller says otherwise.
 DEFAULT_READ_LIMIT = 64 * 1024 * 1024
@@ -235,6 +235,21 @@ class _writing_in:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def check_writable(target: str | Path, *, error: type[ShocktwinError] = ShocktwinError,
+                   what: str = "") -> None:
+    """Refuse, before any work is done, a target that :func:`write_atomic` could not write:
+    a device, pipe or folder in its place, or a file where its folder should be."""
+    path = Path(target)
+    label = f"cannot write {what}".rstrip()
+    if path.exists() and not path.is_file():
+        raise error(f"{label}: it is not a regular file, and is not replaced", file=str(path))
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise error(f"{label}: {parent} is not a folder", file=str(path))
+            break
 
 
 def _exchange(a: Path, b: Path) -> bool:

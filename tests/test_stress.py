@@ -226,3 +226,17 @@ def test_cli_fails_on_an_untested_candidate_as_the_policy_says(tmp_path, runner)
     wrong = runner.invoke(cli.app, [*base, "--fail-on-untested", "sometimes"])
     assert wrong.exit_code == 2
     assert "--fail-on-untested: unknown value 'sometimes'" in wrong.stderr
+
+
+def test_a_junit_target_that_cannot_be_written_is_refused_before_the_gate_runs(
+        tmp_path, runner, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import shocktwin.twin.resilience.stress as stress_module
+
+    ran: list[int] = []
+    monkeypatch.setattr(stress_module, "compare_rules", lambda *a, **k: ran.append(1))
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    result = runner.invoke(cli.app, ["stress", str(SCENARIO), "--baseline", str(BASELINE),
+                                     "--candidate", str(BASELINE), "--junit", str(folder)])
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    assert ran == []

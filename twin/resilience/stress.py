@@ -488,10 +488,13 @@ def run_stress_gate(scenario_files: Sequence[str | Path], baseline: str | Path,
                     policy: UntestedPolicy = UntestedPolicy.ANY,
                     out: str | Path | None = None, resume: bool = False,
                     executor: ExecutorSpec = LOCAL, allowed_roots: Sequence[str | Path] = (),
+                    outputs: Sequence[str | Path] = (),
                     command: Sequence[str] | None = None) -> StressOutcome:
     """Load the scenarios and both rule sets, compare them on common random numbers (every
     run kept in ``out``'s run log as it ends, so ``resume`` reuses them), and write
-    ``stress.json`` there as a whole. The output folder is locked throughout."""
+    ``stress.json`` there as a whole. The output folder is locked throughout; ``outputs``
+    (the JUnit and Markdown files the caller will write) are checked before anything runs."""
+    from shocktwin.files import check_writable
     from shocktwin.locks import locked
     from shocktwin.scenarios.loader import load_scenario
 
@@ -502,6 +505,8 @@ def run_stress_gate(scenario_files: Sequence[str | Path], baseline: str | Path,
         raise ScenarioError(missing)
     if resume and out is None:
         raise ScenarioError("--resume needs --out, the folder of the interrupted gate")
+    for target in outputs:
+        check_writable(target, error=SimulationError)
     loaded = [(str(p), load_scenario(p, allowed_roots=allowed_roots))
               for p in map(Path, scenario_files)]
     folder = Path(out) if out is not None else None
