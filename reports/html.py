@@ -216,6 +216,25 @@ def _load_folder(path: Path, problems: list[Problem], *,
                                            "mtd.json (shocktwin mtd --out) or pareto.json "
                                            "(shocktwin optimize --out)"))
         return None
+    from shocktwin.locks import locked
+
+    # Held while the folder is verified and read, so no writer swaps it in between.
+    try:
+        with locked(path, what="results folder", error=SimulationError, if_possible=True):
+            return _verified_folder(path, problems, unverified=unverified)
+    except SimulationError as e:
+        problems.extend(e.problems)
+        return None
+
+
+def _verified_folder(path: Path, problems: list[Problem], *,
+                     unverified: bool) -> ResultsFolder | None:
+    from shocktwin.twin.journal.document import DOCUMENT_FILES, DocumentKind
+
+    where = str(path)
+    journal_file = path / "journal.json"
+    mtd_file = path / DOCUMENT_FILES[DocumentKind.MTD]
+    pareto_file = path / DOCUMENT_FILES[DocumentKind.PARETO]
     findings = _verify(path)
     if findings and not unverified:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""

@@ -33,13 +33,16 @@ def lock_path(target: str | Path) -> Path:
 
 @contextlib.contextmanager
 def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: float | None = None,
-           error: type[ShocktwinError] = ShocktwinError) -> Iterator[Path]:
+           error: type[ShocktwinError] = ShocktwinError,
+           if_possible: bool = False) -> Iterator[Path | None]:
     """Hold the lock of ``target`` for the ``with`` block.
 
     ``what`` names the thing locked in messages ("results folder", "store"). With
     ``wait=False`` a lock held by another process raises ``error`` at once; with
     ``wait=True`` the call waits for it (at most ``timeout_s`` seconds when given). A folder
-    where the lock file cannot be created (read-only, missing parent) raises ``error`` too.
+    where the lock file cannot be created (read-only, missing parent) raises ``error`` too,
+    unless ``if_possible`` (a reader: where no lock can be made, no writer can write either),
+    which then yields None and holds nothing.
     """
     import fcntl  # POSIX; imported here so the rest of the foundation loads anywhere
 
@@ -52,6 +55,9 @@ def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: floa
             # Another user's lock file (0644 under their umask): a lock needs no write access.
             fd = os.open(path, os.O_RDONLY)
     except OSError as e:
+        if if_possible:
+            yield None
+            return
         raise error(f"cannot lock the {what}: {e.strerror or e}", file=str(target)) from None
     try:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

@@ -391,3 +391,18 @@ def test_a_lock_file_of_another_user_is_used_read_only(tmp_path: Path,
     monkeypatch.setattr(os, "open", no_write_access)
     with locked(target, what="results folder"):
         pass
+
+
+def test_a_report_does_not_read_a_folder_while_it_is_written(tmp_path: Path,
+                                                            runner: CliRunner) -> None:
+    """The report holds the folder's lock while it verifies and reads it, so a writer cannot
+    swap the folder between the two; one being written is refused with the reason."""
+    from shocktwin.reports import render_report
+
+    out = tmp_path / "out"
+    assert runner.invoke(cli.app, ["run", str(scenario(tmp_path)), "-n", "1", "--out",
+                                   str(out)]).exit_code in (0, 1)
+    with locked(out, what="results folder"), pytest.raises(
+            ShocktwinError, match="another shocktwin command .* is writing this results"):
+        render_report([out])
+    assert "<html" in render_report([out])
