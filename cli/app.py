@@ -602,7 +602,7 @@ def optimize(
                       *[f"{c.objectives[label]:,.4g}" for label in result.objectives])
     stdout.print(table)
     if out is not None:
-        stdout.print(f"front written to {out}/pareto.json", highlight=False, markup=False)
+        stdout.print(f"front written to {outcome.written[0]}", highlight=False, markup=False)
         _print_chain_hash(outcome.document.chain_hash, out)
 
 

@@ -403,6 +403,6 @@ def test_a_report_does_not_read_a_folder_while_it_is_written(tmp_path: Path,
     assert runner.invoke(cli.app, ["run", str(scenario(tmp_path)), "-n", "1", "--out",
                                    str(out)]).exit_code in (0, 1)
     with locked(out, what="results folder"), pytest.raises(
-            ShocktwinError, match="another shocktwin command .* is writing this results"):
+            ShocktwinError, match=r"another shocktwin command .* is writing this results"):
         render_report([out])
     assert "<html" in render_report([out])

@@ -8,13 +8,13 @@ The command line parses its options, calls :func:`run_scenario` and renders the
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shocktwin.edge_replay.results import ResultsFormat, claim_results_folder
+from shocktwin.jsontext import json_ready
 from shocktwin.scenarios.loader import load_scenario
 from shocktwin.twin.experiment.budget import RunEstimate, estimate_run
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec
@@ -37,7 +37,6 @@ class RunOutcome:
     written: tuple[Path, ...] = ()
     #: The saved journal's chain hash, to keep elsewhere for ``verify --chain-hash``.
     chain_hash: str | None = None
-    out: Path | None = None
 
     @property
     def holds(self) -> bool:
@@ -61,17 +60,15 @@ class RunOutcome:
             "engine": result.engine.value,
             "replications": len(result.replications),
             "events": result.events,
-            "kpis": {k: {"mean": _num(s.mean), "std": _num(s.std), "ci_low": _num(s.ci_low),
-                         "ci_high": _num(s.ci_high), "n": s.n}
-                     for k, s in result.summary.items()},
-            "stations": {sid: {k: _num(v) for k, v in m.items()}
-                         for sid, m in stations.items()},
+            "kpis": {k: {"mean": s.mean, "std": s.std, "ci_low": s.ci_low,
+                         "ci_high": s.ci_high, "n": s.n} for k, s in result.summary.items()},
+            "stations": stations,
             "hypothesis": {
                 "holds": result.verdict.holds,
                 "required": result.verdict.required,
                 "observed": result.verdict.observed,
                 "checks": [{"kpi": c.tolerance.kpi.value, "min": c.tolerance.min,
-                            "max": c.tolerance.max, "mean": _num(c.mean),
+                            "max": c.tolerance.max, "mean": c.mean,
                             "share_within": c.share_within} for c in result.verdict.checks],
             },
             "journal_hash": self.journal_hash,
@@ -79,7 +76,7 @@ class RunOutcome:
         }
         if self.chain_hash is not None:
             doc["chain_hash"] = self.chain_hash
-        return doc
+        return json_ready(doc)
 
 
 def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
@@ -119,8 +116,5 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
                                scenario_file=str(path), command=list(command or []),
                                tables_format=fmt.value)
         written = save_results(result, journal, claim.out, claim=claim)
-    return RunOutcome(path, result, digest, tuple(written), journal.chain_hash, folder)
+    return RunOutcome(path, result, digest, tuple(written), journal.chain_hash)
 
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else x

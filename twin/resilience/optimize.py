@@ -301,8 +301,7 @@ def pareto_document(scenario: Scenario, result: OptimizeResult, *, seed: int | N
     for c in result.evaluated:
         key = _key(c)
         records.append(PointEvaluated(decisions=c.decisions, on_front=key in on_front,
-                                      objectives={k: _finite(v) for k, v in
-                                                  c.objectives.items()}))
+                                      objectives=c.objectives))  # made JSON-ready there
         on_front.discard(key)  # a point evaluated twice is on the front once
     records.append(OptimisationFinished(
         objectives=[Objective(name=n, sense="max" if s == "max" else "min")
@@ -319,6 +318,3 @@ def pareto_document(scenario: Scenario, result: OptimizeResult, *, seed: int | N
 def _key(c: Candidate) -> str:
     return repr(sorted(c.decisions.items()))
 
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
