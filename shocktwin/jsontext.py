@@ -21,7 +21,7 @@ def json_ready(value: Any) -> Any:
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):  # a numpy scalar
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:  # a scalar
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
