@@ -220,7 +220,8 @@ def _load_folder(path: Path, problems: list[Problem], *,
 
     # Held while the folder is verified and read, so no writer swaps it in between.
     try:
-        with locked(path, what="results folder", error=SimulationError, if_possible=True):
+        with locked(path, what="results folder", error=SimulationError, if_possible=True,
+                    shared=True):
             return _verified_folder(path, problems, unverified=unverified)
     except SimulationError as e:
         problems.extend(e.problems)

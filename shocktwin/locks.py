@@ -34,7 +34,7 @@ def lock_path(target: str | Path) -> Path:
 @contextlib.contextmanager
 def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: float | None = None,
            error: type[ShocktwinError] = ShocktwinError,
-           if_possible: bool = False) -> Iterator[Path | None]:
+           if_possible: bool = False, shared: bool = False) -> Iterator[Path | None]:
     """Hold the lock of ``target`` for the ``with`` block.
 
     ``what`` names the thing locked in messages ("results folder", "store"). With
@@ -42,7 +42,8 @@ def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: floa
     ``wait=True`` the call waits for it (at most ``timeout_s`` seconds when given). A folder
     where the lock file cannot be created (read-only, missing parent) raises ``error`` too,
     unless ``if_possible`` (a reader: where no lock can be made, no writer can write either),
-    which then yields None and holds nothing.
+    which then yields None and holds nothing. ``shared``: a reader's lock, which other
+    readers may hold at once and a writer may not.
     """
     import fcntl  # POSIX; imported here so the rest of the foundation loads anywhere
 
@@ -63,7 +64,7 @@ def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: floa
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if not wait or (deadline is not None and time.monotonic() >= deadline):
@@ -73,9 +74,10 @@ def locked(target: str | Path, *, what: str, wait: bool = False, timeout_s: floa
                                 "for it to finish, or choose another", file=str(target)
                                 ) from None
                 time.sleep(0.05)
-        with contextlib.suppress(OSError):  # who holds it, for the message of the next one
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not shared:
+            with contextlib.suppress(OSError):  # who holds it, for the next one's message
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path
     finally:
         os.close(fd)  # closing drops the lock
