@@ -411,9 +411,9 @@ def test_a_report_does_not_read_a_folder_while_it_is_written(tmp_path: Path,
 def test_readers_share_a_folder_and_a_writer_waits_for_none_of_them(tmp_path: Path) -> None:
     target = tmp_path / "out"
     with locked(target, what="results folder", shared=True), \
-            locked(target, what="results folder", shared=True):
-        with pytest.raises(ShocktwinError, match="another shocktwin command"), \
-                locked(target, what="results folder"):
-            pass  # a writer is refused while reports read
+            locked(target, what="results folder", shared=True), \
+            pytest.raises(ShocktwinError, match="another shocktwin command"), \
+            locked(target, what="results folder"):
+        pass  # a writer is refused while reports read
     with locked(target, what="results folder"):
         pass
