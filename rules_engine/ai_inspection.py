@@ -377,6 +377,9 @@ def _parse_metadata(raw: bytes, label: str) -> ModelMetadata:
         raise RuleError(
             [Problem(label, "", f"not valid JSON: {error.msg}", line=error.lineno)], file=label
         ) from error
+    except (ValueError, RecursionError):  # a number of over 4,300 digits, or deep nesting
+        raise RuleError([Problem(label, "", "not valid JSON: a number too long to read or "
+                                 "nesting too deep")], file=label) from None
     if not isinstance(data, dict):
         raise RuleError([Problem(label, "", "expected a JSON object")], file=label)
 

@@ -382,3 +382,11 @@ def test_rates_of_a_hand_counted_batch() -> None:
     assert counts.specificity == pytest.approx(2 / 3)
     assert counts.accuracy == pytest.approx(4 / 6)
     assert InspectionCounts(0, 0, 0, 0).sensitivity is None
+
+
+@pytest.mark.parametrize("text", ['{"threshold": ' + "9" * 5000 + "}", "[" * 100_000])
+def test_model_metadata_that_cannot_be_read_is_refused_not_a_crash(text: str) -> None:
+    from shocktwin.rules_engine.ai_inspection import _parse_metadata
+
+    with pytest.raises(RuleError, match="not valid JSON"):
+        _parse_metadata(text.encode(), "model.json")
