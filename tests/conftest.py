@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import shlex
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,3 +77,26 @@ def records_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """The records of one kind in a result document (mtd.json, pareto.json, stress.json)
     as ``--json`` prints it."""
     return [r for r in document["records"] if r["kind"] == kind]
+
+
+def _mount_namespace_works(tmp_path: Path) -> bool:
+    """Whether a tmpfs can be mounted in a private mount namespace here (``unshare -m``)."""
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        return False
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    done = subprocess.run(["unshare", "-m", "sh", "-c",
+                           f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(probe))}"],
+                          capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """A folder that a command run in a private mount namespace can mount a small tmpfs on
+    (a full or read-only disk); skipped where mounting is not allowed."""
+    if not _mount_namespace_works(tmp_path):
+        pytest.skip("cannot mount a tmpfs in a private mount namespace here")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    return folder

@@ -332,27 +332,6 @@ def test_two_reports_into_one_file_leave_one_whole_report(references: dict[str, 
 # --------------------------------------------------------------------------- full disks
 
 
-def _mount_namespace_works(tmp_path: Path) -> bool:
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        return False
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    done = subprocess.run(["unshare", "-m", "sh", "-c",
-                           f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(probe))}"],
-                          capture_output=True, timeout=60)
-    return done.returncode == 0
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Path:
-    """A folder that ``on_full_disk`` turns into a small tmpfs."""
-    if not _mount_namespace_works(tmp_path):
-        pytest.skip("cannot mount a tmpfs in a private mount namespace here")
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    return folder
-
-
 def on_full_disk(disk: Path, size: str, previous: Path, command: list[str],
                  after: Path) -> tuple[int, str]:
     """Mount a tmpfs of ``size`` on ``disk``, copy ``previous`` (a file or folder) onto it,

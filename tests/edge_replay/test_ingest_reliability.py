@@ -171,27 +171,6 @@ def test_duplicates_of_a_file_with_glob_characters_are_quoted_from_it(
 # --- read-only and full disks -----------------------------------------------------------------
 
 
-def _mount_namespace_works(tmp_path: Path) -> bool:
-    if shutil.which("unshare") is None or shutil.which("mount") is None:
-        return False
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    done = subprocess.run(["unshare", "-m", "sh", "-c",
-                           f"mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(probe))}"],
-                          capture_output=True, timeout=60)
-    return done.returncode == 0
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Path:
-    """A folder that commands run by ``on_small_disk`` see as a fresh small tmpfs."""
-    if not _mount_namespace_works(tmp_path):
-        pytest.skip("cannot mount a tmpfs in a private mount namespace here")
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    return folder
-
-
 def on_small_disk(folder: Path, options: str, command: list[str]) -> tuple[int, str, list[str]]:
     """Run ``command`` with a tmpfs (mount ``options``) on ``folder``; returns its exit code,
     its stderr, and what it left in the folder. The mount ends with the namespace."""
