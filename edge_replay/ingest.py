@@ -46,7 +46,7 @@ from shocktwin.edge_replay.mapping import (
 )
 from shocktwin.edge_replay.schema import LOADABLE_TABLES, Table, prepare_store
 from shocktwin.errors import Problem, ReplayError
-from shocktwin.files import write_atomic
+from shocktwin.files import entries_matching, remove_leftover, write_atomic
 from shocktwin.locks import locked
 
 __all__ = ["GENERIC_FORMATS", "IngestReport", "SourceFormat", "TableCounts", "ingest"]
@@ -348,16 +348,8 @@ def _remove_old_temporaries(db: Path) -> None:
     Called under the store's lock, so no live ingest owns one.
     """
     old = re.compile(re.escape(f".{db.name}.") + r"[0-9a-f]{12}\.duckdb\.tmp(?:\.wal|\.tmp)?")
-    try:
-        with os.scandir(db.parent) as entries:
-            stale = [Path(e.path) for e in entries if old.fullmatch(e.name)]
-    except OSError:
-        return
-    for path in stale:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+    for path in entries_matching(db.parent, old):
+        remove_leftover(path)
 
 
 def _sha256(path: Path) -> tuple[str, int]:

@@ -24,7 +24,8 @@ from typing import TypeVar
 from shocktwin.errors import ShocktwinError
 
 __all__ = ["DEFAULT_READ_LIMIT", "TEMP_SUFFIX", "check_writable", "creation_mode",
-           "read_bytes", "read_text", "temp_path", "write_atomic", "write_folder_atomic"]
+           "entries_matching", "read_bytes", "read_text", "remove_leftover", "temp_path",
+           "write_atomic", "write_folder_atomic"]
 
 #: Bytes read at the most from any one input file unless the caller says otherwise.
 DEFAULT_READ_LIMIT = 64 * 1024 * 1024
@@ -112,8 +113,9 @@ def _temps_of(target: Path) -> re.Pattern[str]:
                       + re.escape(TEMP_SUFFIX) + r"(?:\.wal|\.tmp)?")
 
 
-def _remove_temp(path: Path) -> None:
-    """Remove a temporary file with what DuckDB may have kept beside it."""
+def remove_leftover(path: Path) -> None:
+    """Remove a temporary file or folder (a killed writer's leftover among them) with what
+    DuckDB keeps beside a database (``.wal``, the ``.tmp`` spill folder)."""
     for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp")):
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -121,13 +123,18 @@ def _remove_temp(path: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _stale_temps(target: Path) -> list[Path]:
-    names = _temps_of(target)
+def entries_matching(folder: Path, names: re.Pattern[str]) -> list[Path]:
+    """The entries of ``folder`` whose whole name matches ``names`` (none when the folder
+    cannot be read): how a writer finds what a killed writer left beside its target."""
     try:
-        with os.scandir(target.parent) as entries:
+        with os.scandir(folder) as entries:
             return [Path(e.path) for e in entries if names.fullmatch(e.name)]
     except OSError:
         return []
+
+
+def _stale_temps(target: Path) -> list[Path]:
+    return entries_matching(target.parent, _temps_of(target))
 
 
 def _fsync_path(path: Path, *, directory: bool = False) -> None:
@@ -168,7 +175,7 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
         writing = _writing_in(path.parent)
         if writing.alone:
             for stale in _stale_temps(path):
-                _remove_temp(stale)
+                remove_leftover(stale)
         writing.share()
         tmp = temp_path(path)
     except OSError as e:
@@ -189,7 +196,7 @@ def write_atomic(target: str | Path, content: str | bytes | Callable[[Path], obj
         os.chmod(tmp, bits)
         os.replace(tmp, path)
     except BaseException as e:
-        _remove_temp(tmp)
+        remove_leftover(tmp)
         if isinstance(e, OSError):
             raise failed(e) from e
         raise
@@ -283,12 +290,7 @@ def _restore_set_aside(path: Path) -> None:
     """Put back an old folder a killed writer set aside, if ``path`` is missing; remove
     those no longer needed."""
     pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{12}" + re.escape(ASIDE_SUFFIX))
-    try:
-        with os.scandir(path.parent) as entries:
-            aside = [Path(e.path) for e in entries if pattern.fullmatch(e.name)]
-    except OSError:
-        return
-    for old in aside:
+    for old in entries_matching(path.parent, pattern):
         if not path.exists() and not path.is_symlink():
             os.rename(old, path)
         else:
@@ -317,7 +319,7 @@ def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
         path.parent.mkdir(parents=True, exist_ok=True)
         _restore_set_aside(path)
         for stale in _stale_temps(path):
-            _remove_temp(stale)
+            remove_leftover(stale)
         # The folder it replaces keeps its mode, setgid and sticky bits included.
         bits = (path.stat().st_mode & 0o7777) if path.is_dir() else 0o777 & ~_umask()
         staging = temp_path(path)
@@ -349,12 +351,12 @@ def write_folder_atomic(target: str | Path, fill: Callable[[Path], T], *,
                     os.rename(old, path)
                     raise
                 staging = old
-            _remove_temp(staging)  # now the old folder
+            remove_leftover(staging)  # now the old folder
         else:
             os.rename(staging, path)
     except BaseException as e:
         if staging.exists() and staging != path:
-            _remove_temp(staging)
+            remove_leftover(staging)
         if isinstance(e, OSError):
             raise failed(e) from e
         raise
