@@ -82,8 +82,14 @@ def _statistic_value(name: str) -> st.SearchStrategy[float]:
     low = -1e3 if s.low == float("-inf") else s.low
     high = 1e6 if s.high == float("inf") else s.high
     edges = sorted(x for x in {low, high, 0.0, 1.0} if low <= x <= high)
-    return st.sampled_from(edges) | st.integers(int(low), int(high)).map(float) \
-        | st.floats(low, high, allow_nan=False)
+    whole = st.sampled_from(edges) | st.integers(int(low), int(high)).map(float)
+    if s.unit in _COUNTS:  # lots, units, signals: the twin counts them, never 1e-311 of one
+        return whole
+    return whole | st.floats(low, high, allow_nan=False)
+
+
+#: Units of statistics that are counts, which take whole values only.
+_COUNTS = frozenset({"lots", "units", "signals"})
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
