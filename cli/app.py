@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from shocktwin.cli._errors import EXIT_INVALID, console, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
@@ -22,7 +23,7 @@ from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
 from shocktwin.errors import ScenarioError, ShocktwinError, unknown_name
 from shocktwin.jsontext import json_ready
-from shocktwin.kpis import SHARE_KPIS
+from shocktwin.kpis import SHARE_KPIS, base_kpi
 from shocktwin.kpis import format_kpi as _fmt
 from shocktwin.twin.kernel import Engine
 
@@ -209,7 +210,7 @@ class _progress:
 
 def _print_result(result: Any, digest: str, written: list[Path]) -> None:
     sc = result.scenario
-    tolerances = {c.tolerance.kpi.value: c for c in result.verdict.checks}
+    tolerances = {c.tolerance.key: c for c in result.verdict.checks}
     table = Table(title=f"{sc.name}: {len(result.replications)} replications, seed "
                   f"{result.seed}, {result.engine.value}", title_justify="left")
     for col in ("KPI", "mean", "95% CI", "tolerance", "held in"):
@@ -230,10 +231,11 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
             held = f"{check.share_within:.0%}"
         # Student-t intervals, shown within each KPI's range: all are >= 0, shares <= 1.
         low, high = max(s.ci_low, 0.0), s.ci_high
-        if kpi in SHARE_KPIS:
+        if base_kpi(kpi) in SHARE_KPIS:
             high = min(high, 1.0)
         ci = "–" if s.n < 2 else f"{_fmt(kpi, low)} … {_fmt(kpi, high)}"
-        table.add_row(kpi, _fmt(kpi, s.mean), ci, tol, held)
+        # A KPI per product is named like otd[valve_a], which is not markup.
+        table.add_row(Text(kpi), _fmt(kpi, s.mean), ci, tol, held)
     stdout.print(table)
     v = result.verdict
     word = "HOLDS" if v.holds else "VIOLATED"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,8 +32,8 @@ from pydantic import (
 )
 
 from shocktwin.errors import unknown_name
-from shocktwin.kpis import TIME_KPIS, Kpi
-from shocktwin.shock_library.base import Shock, TargetKind
+from shocktwin.kpis import TIME_KPIS, Kpi, kpi_key
+from shocktwin.shock_library.base import Shock, SupplierSelector, TargetKind
 from shocktwin.source import Ident, SemanticProblems
 from shocktwin.twin.kernel import Engine
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
@@ -251,13 +251,48 @@ def _time_dist_field(description: str) -> Any:
 # --------------------------------------------------------------------------- plant
 
 
+def _drop_none(value: Any) -> bool:
+    return value is None
+
+
+def _drop_empty(value: Any) -> bool:
+    return not value
+
+
+class SupplierInput(_Frozen):
+    """Physical layer: a material a supplier needs to make its lots, held in its own stock
+    and ordered from the suppliers one tier further out (continuous review, like a plant
+    buffer). An order waits for its inputs before its lead time starts, so an outage further
+    out reaches the plant through this stock and the supplier's lead time."""
+
+    material: Ident
+    quantity: int = Field(1, ge=1, le=1_000_000, description="Units of it per unit made.")
+    initial: int = Field(ge=0, le=100_000_000, description="Units in the supplier's stock at "
+                         "the start.")
+    reorder_point: int = Field(ge=0, le=100_000_000, description="Order when the inventory "
+                               "position falls to this.")
+    order_quantity: int | None = Field(None, ge=1, le=100_000_000, description="Units per "
+                                       "order; default the lot size of its first source.")
+
+
 class Supplier(_Frozen):
-    """An external source of one material. The first supplier listed for a material is the
-    one its buffer orders from; the others are backups, in order, used when it is lost
-    (insolvency, export control) once they are qualified."""
+    """Physical layer: an external source of one material. The first supplier listed for a
+    material is the one its buffer orders from; the others are backups, in order, used when
+    it is lost (insolvency, export control) once they are qualified. A supplier of tier 2 or
+    more supplies the suppliers one tier nearer the plant that list its material in their
+    ``inputs``."""
 
     id: Ident
     material: Ident
+    tier: int = Field(1, ge=1, le=20, exclude_if=lambda v: v == 1, description=(
+        "1: delivers to the plant; 2: to tier-1 suppliers (their inputs); and so on."))
+    region: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Where it is, for shocks that hit a region (e.g. JP, EU, US-TX)."))
+    country: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Its country (ISO 3166 code), for embargoes and export controls by country."))
+    inputs: list[SupplierInput] = Field(default_factory=list, max_length=1000,
+                                        exclude_if=_drop_empty, description=(
+        "Materials it needs to make its lots, bought from the next tier."))
     lead_time: LeadTimeDist = _time_dist_field("Order-to-delivery time, or "
                                                "{dist: recorded, store, supplier} to replay "
                                                "recorded deliveries.")
@@ -307,7 +342,10 @@ class ProcessStation(_Frozen):
     mttr: PositiveDuration | None = Field(None, description="Mean time to repair (exponential).")
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
                                "makes defective.")
-
+    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
+        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
+        "spt (shortest processing time), priority (the product's class), or an installed "
+        "policy."))
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:
@@ -356,6 +394,10 @@ class InspectionStation(_Frozen):
     role: Literal["line", "incoming"] = Field("line", description=(
         "line: units of the routing pass through it; incoming: it inspects delivered lots "
         "by the rule set's sampling plans before they go into stock (not in the routing)."))
+    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
+        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
+        "spt (shortest processing time), priority (the product's class), or an installed "
+        "policy."))
 
 
 
@@ -368,6 +410,10 @@ class ReleaseStation(_Frozen):
     reviewers: int | None = Field(None, ge=1, le=10_000, description="Parallel reviewers; "
                                   "none means release needs no reviewer.")
     review_time: TimeDist | None = Field(None, description="Review time per unit.")
+    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
+        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
+        "spt (shortest processing time), priority (the product's class), or an installed "
+        "policy."))
 
 
     @model_validator(mode="after")
@@ -393,31 +439,128 @@ Station = Annotated[
 ]
 
 
-class Demand(_Frozen):
-    """Customer orders arriving as a Poisson process."""
+class ScheduledOrder(_Frozen):
+    """One order of a schedule: when it is placed and how many units."""
 
-    rate: Rate = Field(description="Orders per time unit, e.g. '25/h'.")
-    quantity: int = Field(1, ge=1, le=1_000_000, description="Units per order.")
+    at: Duration = Field(description="When the order is placed, from the start of the run.")
+    quantity: int = Field(1, ge=1, le=1_000_000)
+
+
+class Demand(_Frozen):
+    """Customer orders of one product: a Poisson process (``rate``), one order at fixed
+    intervals (``every``), or a schedule of orders (``orders``)."""
+
+    rate: Rate | None = Field(None, description="Poisson orders per time unit, e.g. '25/h'.")
+    every: PositiveDuration | None = Field(None, exclude_if=_drop_none, description=(
+        "One order at each multiple of this interval (the first at the interval)."))
+    orders: list[ScheduledOrder] | None = Field(None, max_length=1_000_000,
+                                                exclude_if=_drop_none, description=(
+        "A schedule or recorded order book: each order with its time and quantity."))
+    quantity: int = Field(1, ge=1, le=1_000_000, description="Units per order (rate, every).")
     due_in: PositiveDuration = Field(description="Order due time after it arrives.")
 
     @field_validator("rate")
     @classmethod
-    def _positive(cls, rate: float) -> float:
-        if rate <= 0:
+    def _positive(cls, rate: float | None) -> float | None:
+        if rate is not None and rate <= 0:
             raise ValueError("the demand rate must be above zero")
         return rate
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> Demand:
+        given = [k for k in ("rate", "every", "orders") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of rate (Poisson), every (fixed interval) and "
+                             "orders (a schedule)" + (f"; got {', '.join(given)}" if given
+                                                      else ""))
+        return self
+
+    def mean_rate(self, horizon_h: float) -> float:
+        """Orders per hour on average (a schedule: its orders over the horizon)."""
+        if self.rate is not None:
+            return self.rate
+        if self.every is not None:
+            return 1.0 / self.every
+        assert self.orders is not None
+        return sum(1 for o in self.orders if o.at < horizon_h) / horizon_h
+
+    def mean_units_per_h(self, horizon_h: float) -> float:
+        """Units ordered per hour on average."""
+        if self.orders is not None:
+            return sum(o.quantity for o in self.orders if o.at < horizon_h) / horizon_h
+        return self.mean_rate(horizon_h) * self.quantity
+
+
+class ReworkLoop(_Frozen):
+    """Physical layer: after this step a unit goes back to an earlier step of its routing
+    with a probability (rework), else on to the next step."""
+
+    to: Ident = Field(description="The station it goes back to, earlier in the routing.")
+    probability: float = Field(gt=0, lt=1)
+
+
+class RoutingStep(_Frozen):
+    """Physical layer: one step of a product's routing, at a (shared) station."""
+
+    station: Ident
+    process_time: TimeDist | None = Field(None, description=(
+        "This product's time at a process station, instead of the station's own. A duration "
+        "('6min') or a distribution ({dist: gamma, mean: 6min, cv: 0.3})."))
+    rework: ReworkLoop | None = None
+
+
+def _as_step(value: Any) -> Any:
+    # A bare station id is the common case of a step.
+    if isinstance(value, str):
+        return {"station": value}
+    return value
+
+
+Step = Annotated[RoutingStep, BeforeValidator(_as_step, json_schema_input_type=str | RoutingStep)]
+
+
+class Product(_Frozen):
+    """A product the plant makes: its routing over the plant's stations, its bill of
+    materials and its demand."""
+
+    id: Ident
+    routing: list[Step] = Field(min_length=1, max_length=1000, description=(
+        "Physical layer: the stations it visits in order: a station id, or {station, "
+        "process_time, rework: {to, probability}}."))
+    bom: dict[str, int] | None = Field(None, description="Physical layer: units of each "
+                                       "material per unit made; default one of each "
+                                       "buffered material.")
+    # Checked with the plant's other cross-references, so a product without demand is
+    # listed together with every other problem of the plant.
+    demand: Demand | None = Field(None, description="Its customer demand (required).")
+    priority: int = Field(1, ge=1, le=1000, description="Logical layer: its class under "
+                          "priority dispatching (1 is served first).")
+
+    @property
+    def orders(self) -> Demand:
+        """Its demand (every product of a validated plant has one)."""
+        if self.demand is None:
+            raise ValueError(f"product {self.id!r} has no demand")
+        return self.demand
+
 
 class Plant(_Frozen):
-    """Suppliers, stock, stations, the routing every unit follows, and customer demand."""
+    """Suppliers, stock, stations and what the plant makes: one product (``routing``,
+    ``bom``, ``demand``) or several (``products``), sharing the stations."""
 
     suppliers: list[Supplier] = Field(default_factory=list)
     buffers: list[Buffer] = Field(default_factory=list)
     stations: list[Station] = Field(min_length=1)
-    routing: list[Ident] = Field(min_length=1, description="Station ids in visiting order.")
-    bom: dict[str, int] | None = Field(None, description="Units of each material per unit "
-                                       "made; default one of each buffered material.")
-    demand: Demand
+    routing: list[Ident] | None = Field(None, min_length=1, description="One product: "
+                                        "station ids in visiting order.")
+    bom: dict[str, int] | None = Field(None, description="One product: units of each "
+                                       "material per unit made; default one of each "
+                                       "buffered material.")
+    demand: Demand | None = Field(None, description="One product: its customer demand.")
+    products: list[Product] | None = Field(None, min_length=1, max_length=10_000,
+                                           exclude_if=_drop_none, description=(
+        "Several products sharing the stations, each with its routing, bill of materials "
+        "and demand; instead of routing, bom and demand."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Plant:
@@ -426,10 +569,32 @@ class Plant(_Frozen):
             raise SemanticProblems(problems)
         return self
 
-    def materials_per_unit(self) -> dict[str, int]:
-        if self.bom is not None:
-            return dict(self.bom)
+    def product_list(self) -> list[Product]:
+        """The products made; the one-product form as a product called ``product``."""
+        if self.products is not None:
+            return list(self.products)
+        assert self.routing is not None and self.demand is not None
+        return [Product(id=ONE_PRODUCT, routing=[RoutingStep(station=s) for s in self.routing],
+                        bom=self.bom, demand=self.demand)]
+
+    def materials_per_unit(self, product: Product | None = None) -> dict[str, int]:
+        """Units of each material per unit of ``product`` (default: the only product)."""
+        bom = self.bom if product is None else product.bom
+        if bom is not None:
+            return dict(bom)
         return {b.material: 1 for b in self.buffers}
+
+    def routed_station_ids(self) -> list[str]:
+        """Every station some product visits, in first-visit order."""
+        seen: dict[str, None] = {}
+        for product in self.product_list():
+            for step in product.routing:
+                seen.setdefault(step.station, None)
+        return list(seen)
+
+
+#: The name of the product of a plant written in the one-product form.
+ONE_PRODUCT = "product"
 
 
 # --------------------------------------------------------------------------- shop
@@ -493,9 +658,12 @@ _Bound = Annotated[float | None, WithJsonSchema({"anyOf": [
 
 
 class Tolerance(_Frozen):
-    """One KPI bound of the steady-state hypothesis."""
+    """One KPI bound of the steady-state hypothesis, for the whole plant or one product."""
 
     kpi: Kpi
+    product: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "The bound is on this product's KPI (a plant with several products); default the "
+        "plant's."))
     min: _Bound = Field(None, description="Lower bound (a duration for time KPIs).")
     max: _Bound = Field(None, description="Upper bound (a duration for time KPIs).")
 
@@ -529,6 +697,11 @@ class Tolerance(_Frozen):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is above max")
         return self
+
+    @property
+    def key(self) -> str:
+        """The name the KPI is measured under: ``otd`` or ``otd[valve_a]``."""
+        return kpi_key(self.kpi.value, self.product)
 
     def holds(self, value: float) -> bool:
         if value != value:  # NaN: nothing measured, so the bound cannot be shown to hold
@@ -933,6 +1106,8 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
                 yield ("shocks", i, "target"), f"a {shock.type} shock takes no target"
         elif shock.target is None:
             yield ("shocks", i, "target"), f"a {shock.type} shock needs a {want.value} target"
+        elif isinstance(shock.target, SupplierSelector):
+            yield from _selector_problems(s, i, shock)
         elif shock.target not in kinds:
             yield ("shocks", i, "target"), unknown_name(
                 "target", shock.target, (t for t, k in kinds.items() if want in k),
@@ -948,6 +1123,26 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
     yield from _mtd_problems(s)
     yield from _screen_problems(s)
     yield from _optimize_problems(s)
+
+
+def _selector_problems(s: Scenario, i: int,
+                       shock: Shock) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    selector = shock.target
+    assert isinstance(selector, SupplierSelector)
+    if shock.target_kind is not TargetKind.SUPPLIER:
+        yield ("shocks", i, "target"), (
+            f"a selector chooses suppliers; a {shock.type} shock needs the id of a "
+            f"{shock.target_kind.value.replace('_', ' ')}")
+        return
+    if s.plant is None:
+        return  # a shop has no suppliers: said above
+    if not any(selector.matches(sup) for sup in s.plant.suppliers):
+        seen = {key: sorted({str(getattr(sup, key)) for sup in s.plant.suppliers
+                             if getattr(sup, key) is not None})
+                for key in ("region", "country", "tier", "material")}
+        listed = "; ".join(f"{key}: {', '.join(v)}" for key, v in seen.items() if v)
+        yield ("shocks", i, "target"), (f"the selector {{{selector.text()}}} matches no "
+                                        f"supplier (the plant has {listed or 'none'})")
 
 
 def _optimize_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -1085,11 +1280,17 @@ def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
 
 def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Cross-reference problems of a plant; locations are relative to the plant."""
+    from shocktwin.twin.model.dispatch import dispatching_policies
+
     station_ids: dict[str, int] = {}
+    policies = dispatching_policies()
     for i, st in enumerate(plant.stations):
         if st.id in station_ids:
             yield ("stations", i, "id"), f"duplicate station id {st.id!r}"
         station_ids.setdefault(st.id, i)
+        if st.dispatching not in policies:
+            yield ("stations", i, "dispatching"), unknown_name(
+                "dispatching policy", st.dispatching, policies, listed="policies")
     groups: tuple[tuple[str, Sequence[Supplier | Buffer]], ...] = (
         ("suppliers", plant.suppliers), ("buffers", plant.buffers))
     for kind, items in groups:
@@ -1098,23 +1299,81 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
             if item.id in seen:
                 yield (kind, i, "id"), f"duplicate {kind[:-1]} id {item.id!r}"
             seen.add(item.id)
-    routed: set[str] = set()
-    for i, sid in enumerate(plant.routing):
-        if sid not in station_ids:
-            yield ("routing", i), unknown_name("station", sid, station_ids, listed="stations")
-        elif sid in routed:
-            yield ("routing", i), f"station {sid!r} appears twice in the routing"
-        routed.add(sid)
+    one_form = plant.routing is not None or plant.demand is not None or plant.bom is not None
+    if plant.products is not None and one_form:
+        yield ("products",), ("give products, or routing and demand for one product, not "
+                              "both")
+        return
+    if plant.products is None and (plant.routing is None or plant.demand is None):
+        for key in ("routing", "demand"):
+            if getattr(plant, key) is None:
+                yield (key,), ("required key is missing (give routing and demand for one "
+                               "product, or products for several)")
+        return
+    routed = yield from _routing_problems(plant, station_ids)
     for i, st in enumerate(plant.stations):
         incoming = st.kind == StationKind.INSPECTION and st.role == "incoming"
         if incoming and st.id in routed:
             yield ("stations", i, "role"), (f"incoming inspection station {st.id!r} inspects "
-                                            "lots, so it cannot be in the routing")
+                                            "lots, so it cannot be in a routing")
         elif st.id not in routed and not incoming:
-            yield ("stations", i, "id"), f"station {st.id!r} is not in the routing"
-        if st.kind == StationKind.RELEASE and st.id in routed and plant.routing[-1] != st.id:
-            yield ("routing",), f"release station {st.id!r} must be the last step"
-    supplied = {sup.material for sup in plant.suppliers}
+            where = "the routing" if plant.products is None else "any routing"
+            yield ("stations", i, "id"), f"station {st.id!r} is not in {where}"
+    yield from _supply_problems(plant)
+
+
+def _routing_problems(plant: Plant, station_ids: Mapping[str, int],
+                      ) -> Generator[tuple[tuple[str | int, ...], str], None, set[str]]:
+    """Problems of every product's routing; returns the stations some routing visits."""
+    routed: set[str] = set()
+    one = plant.products is None
+    ids: set[str] = set()
+    for p, product in enumerate(plant.product_list()):
+        base: tuple[str | int, ...] = () if one else ("products", p)
+        if product.id in ids:
+            yield (*base, "id"), f"duplicate product id {product.id!r}"
+        ids.add(product.id)
+        if product.demand is None:
+            yield (*base, "demand"), "required key is missing (every product needs its demand)"
+        steps = [step.station for step in product.routing]
+        for i, step in enumerate(product.routing):
+            loc = (*base, "routing", i) if one else (*base, "routing", i, "station")
+            sid = step.station
+            if sid not in station_ids:
+                yield loc, unknown_name("station", sid, station_ids, listed="stations")
+                continue
+            routed.add(sid)
+            spec = plant.stations[station_ids[sid]]
+            if spec.kind == StationKind.RELEASE and i != len(steps) - 1:
+                yield ("routing",) if one else loc, (f"release station {sid!r} must be the "
+                                                     "last step")
+            if step.process_time is not None and spec.kind != StationKind.PROCESS:
+                yield (*base, "routing", i, "process_time"), (
+                    f"{sid!r} is a {spec.kind} station; a product's own time is for process "
+                    "stations")
+            if step.rework is not None and step.rework.to not in steps[:i + 1]:
+                yield (*base, "routing", i, "rework", "to"), unknown_name(
+                    "station", step.rework.to, steps[:i + 1],
+                    listed="stations of the routing up to this step")
+        if one and len(set(steps)) < len(steps):
+            # The one-product form is a serial line: each station once.
+            first = next(i for i, sid in enumerate(steps) if steps.index(sid) != i)
+            yield ("routing", first), f"station {steps[first]!r} appears twice in the routing"
+        supplied = {b.material for b in plant.buffers}
+        for material, qty in (product.bom or {}).items():
+            if material not in supplied:
+                makers = {s.material for s in plant.suppliers}
+                why = ("has no buffer" if material in makers
+                       else "is made by no supplier and has no buffer")
+                yield (*base, "bom", material), f"material {material!r} {why}"
+            if qty < 1:
+                yield (*base, "bom", material), "quantity must be at least 1"
+    return routed
+
+
+def _supply_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Buffers, suppliers and the tiers of supply: who delivers what to whom."""
+    supplied = {sup.material for sup in plant.suppliers if sup.tier == 1}
     buffered: dict[str, int] = {}
     for i, b in enumerate(plant.buffers):
         if b.material in buffered:
@@ -1123,15 +1382,71 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
                 f"{plant.buffers[buffered[b.material]].id!r}")
         buffered.setdefault(b.material, i)
         if b.material not in supplied:
+            further = any(sup.material == b.material for sup in plant.suppliers)
             yield ("buffers", i, "material"), (
-                f"no supplier delivers material {b.material!r}")
+                f"no {'tier-1 ' if further else ''}supplier delivers material {b.material!r}")
+    # material -> the materials its suppliers need: a cycle can never be made.
+    needs: dict[str, set[str]] = {}
+    for sup in plant.suppliers:
+        needs.setdefault(sup.material, set()).update(x.material for x in sup.inputs)
+    cycle = _material_cycle(needs)
+    if cycle:
+        where = next(i for i, sup in enumerate(plant.suppliers)
+                     if sup.material == cycle[0] and any(x.material == cycle[1]
+                                                        for x in sup.inputs))
+        yield ("suppliers", where, "inputs"), ("the supplier tiers run in a circle: "
+                                               + " → ".join(cycle) + " (each needs the next)")
+        return
+    makers: dict[tuple[int, str], list[int]] = {}
     for i, sup in enumerate(plant.suppliers):
-        if sup.material not in buffered:
+        makers.setdefault((sup.tier, sup.material), []).append(i)
+    wanted: set[tuple[int, str]] = set()
+    for i, sup in enumerate(plant.suppliers):
+        if sup.tier == 1 and sup.material not in buffered:
             yield ("suppliers", i, "material"), (
                 f"material {sup.material!r} has no buffer to deliver into")
-    if plant.bom is not None:
-        for material, qty in plant.bom.items():
-            if material not in buffered:
-                yield ("bom", material), f"material {material!r} has no buffer"
-            if qty < 1:
-                yield ("bom", material), "quantity must be at least 1"
+        seen: set[str] = set()
+        for j, need in enumerate(sup.inputs):
+            if need.material in seen:
+                yield ("suppliers", i, "inputs", j, "material"), (
+                    f"material {need.material!r} is listed twice")
+            seen.add(need.material)
+            wanted.add((sup.tier + 1, need.material))
+            if (sup.tier + 1, need.material) not in makers:
+                other = sorted(t for t, m in makers if m == need.material)
+                hint = (f" (its suppliers are tier {', '.join(map(str, other))})" if other
+                        else "")
+                yield ("suppliers", i, "inputs", j, "material"), (
+                    f"no tier-{sup.tier + 1} supplier makes {need.material!r}{hint}")
+    for i, sup in enumerate(plant.suppliers):
+        if sup.tier > 1 and (sup.tier, sup.material) not in wanted:
+            yield ("suppliers", i, "tier"), (
+                f"no tier-{sup.tier - 1} supplier lists {sup.material!r} in its inputs")
+
+
+def _material_cycle(needs: Mapping[str, set[str]]) -> list[str]:
+    """A cycle in ``needs`` (material -> materials it is made from), closed (first = last),
+    or [] when there is none."""
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str]:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(needs.get(m, ())):
+            if state.get(n) == 1:
+                return [*path[path.index(n):], n]
+            if n not in state:
+                found = visit(n)
+                if found:
+                    return found
+        path.pop()
+        state[m] = 2
+        return []
+
+    for m in sorted(needs):
+        if m not in state:
+            found = visit(m)
+            if found:
+                return found
+    return []

@@ -14,7 +14,7 @@ import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from shocktwin.twin.model.kinds import CascadeOn
 from shocktwin.units import Duration, PositiveDuration, Rate
@@ -22,8 +22,8 @@ from shocktwin.units import Duration, PositiveDuration, Rate
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
 
-__all__ = ["Cascade", "CascadeOn", "Family", "Onset", "Profile", "Recovery", "Shock",
-           "TargetKind"]
+__all__ = ["Cascade", "CascadeOn", "Family", "Layer", "Onset", "Profile", "Recovery", "Shock",
+           "SupplierSelector", "TargetKind"]
 
 #: Intensity steps used to follow a linear or exponential recovery.
 RAMP_STEPS = 10
@@ -38,6 +38,42 @@ class Family(StrEnum):
     TECHNOLOGY = "technology"
     OPERATIONS = "operations"
     REGULATION = "regulation"
+
+
+class Layer(StrEnum):
+    """The twin's three layers; a shock touches one or more."""
+
+    PHYSICAL = "physical"  # equipment state and the material flow
+    LOGICAL = "logical"  # dispatching, replenishment, switching, the response playbook
+    SEMANTIC = "semantic"  # quality rules and what they act on
+
+
+class SupplierSelector(BaseModel):
+    """Every supplier that matches all the given keys: one event (an earthquake, an
+    embargo) hits them at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    region: str | None = Field(None, min_length=1, max_length=64)
+    country: str | None = Field(None, min_length=1, max_length=64)
+    tier: int | None = Field(None, ge=1, le=20)
+    material: str | None = Field(None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _something(self) -> SupplierSelector:
+        if all(v is None for v in (self.region, self.country, self.tier, self.material)):
+            raise ValueError("a selector needs at least one of region, country, tier, "
+                             "material")
+        return self
+
+    def matches(self, supplier: Any) -> bool:
+        """Whether a supplier (of the scenario or of the model) matches every key given."""
+        return all(want is None or getattr(supplier, key, None) == want
+                   for key, want in (("region", self.region), ("country", self.country),
+                                     ("tier", self.tier), ("material", self.material)))
+
+    def text(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.model_dump(exclude_none=True).items())
 
 
 class TargetKind(StrEnum):
@@ -112,11 +148,15 @@ class Shock(BaseModel):
     permanent: ClassVar[bool] = False
     #: The severity axis is a time (held in hours, written with a unit).
     severity_is_time: ClassVar[bool] = False
+    #: The layers of the twin it touches (shown by ``shocks list`` and in the report).
+    layers: ClassVar[frozenset[Layer]] = frozenset({Layer.PHYSICAL})
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
     type: str
-    target: str | None = Field(None, description="Id of the entity hit (none for plant-wide "
-                               "and demand shocks).")
+    target: str | SupplierSelector | None = Field(None, description=(
+        "Id of the entity hit (none for plant-wide and demand shocks); for a shock on "
+        "suppliers also a selector such as {region: JP} or {tier: 2, material: casting}, "
+        "hitting every matching supplier at once."))
     start: Duration = Field(description="When the shock begins, from the start of the run.")
     duration: PositiveDuration = Field(description="How long the full shock lasts.")
     recovery: Recovery = Field(default_factory=lambda: Recovery())
@@ -126,6 +166,21 @@ class Shock(BaseModel):
                                 "start on.")
 
     # -- life cycle --------------------------------------------------------------------
+
+    @property
+    def target_id(self) -> str:
+        """The id of the one entity hit; a shock with a selector is applied as one copy per
+        matching supplier, each with that supplier's id."""
+        if isinstance(self.target, SupplierSelector):
+            raise TypeError(f"shock {self.id} targets a selector, not one entity")
+        return self.target or ""
+
+    @property
+    def target_text(self) -> str | None:
+        """The target as written: an id, a selector as ``region=JP``, or None."""
+        if isinstance(self.target, SupplierSelector):
+            return "{" + self.target.text() + "}"
+        return self.target
 
     @property
     def end_h(self) -> float:
@@ -189,6 +244,7 @@ class Shock(BaseModel):
     def describe(cls) -> dict[str, Any]:
         return {"type": cls.model_fields["type"].default, "family": cls.family.value,
                 "target": cls.target_kind.value, "severity_axis": cls.severity_axis,
+                "layers": [layer.value for layer in Layer if layer in cls.layers],
                 "summary": cls.summary()}
 
 

@@ -38,7 +38,7 @@ class SupplierOutage(Shock):
     type: Literal["supplier_outage"] = "supplier_outage"
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
+        plant.supplier(self.target_id).capacity.set(self.id, _toward(level, 0.0))
 
 
 @register
@@ -53,7 +53,7 @@ class PartialCapacityCut(Shock):
     cut: float = Field(gt=0, le=1, description="Share of the supplier's capacity lost.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").capacity.set(
+        plant.supplier(self.target_id).capacity.set(
             self.id, _toward(level, 1.0 - self.cut))
 
 
@@ -69,7 +69,7 @@ class QualityDrift(Shock):
     factor: float = Field(gt=1, le=1000, description="Defect-rate multiplier at full shock.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").defect_factor.set(
+        plant.supplier(self.target_id).defect_factor.set(
             self.id, _toward(level, self.factor))
 
 
@@ -85,7 +85,7 @@ class LeadTimeInflation(Shock):
     factor: float = Field(gt=1, le=100, description="Lead-time multiplier at full shock.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").lead_time_factor.set(
+        plant.supplier(self.target_id).lead_time_factor.set(
             self.id, _toward(level, self.factor))
 
 
@@ -104,7 +104,7 @@ class ToolChainSwitch(Shock):
     full_inspection: bool = Field(True, description="Inspect 100 % until re-validated.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        st = plant.station(self.target or "")
+        st = plant.station(self.target_id)
         st.capacity.set(self.id, _toward(level, self.capacity))
         st.speed.set(self.id, _toward(level, self.manual_time_factor))
         if self.full_inspection:
@@ -124,7 +124,7 @@ class InspectorShortage(Shock):
     absent: float = Field(gt=0, le=1, description="Share of servers absent at full shock.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.station(self.target or "").capacity.set(
+        plant.station(self.target_id).capacity.set(
             self.id, _toward(level, 1.0 - self.absent))
 
 
@@ -141,7 +141,7 @@ class BreakdownBurst(Shock):
 
     def _apply(self, plant: Model, level: float) -> None:
         rate = _toward(level, self.factor)
-        plant.station(self.target or "").mtbf_factor.set(
+        plant.station(self.target_id).mtbf_factor.set(
             self.id, None if rate is None else 1.0 / rate)
 
 
@@ -186,7 +186,7 @@ class ContaminatedBatch(Shock):
                                    "shipped at full shock.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        sup = plant.supplier(self.target or "")
+        sup = plant.supplier(self.target_id)
         base = max(sup.defect_rate, 1e-9)
         sup.defect_factor.set(self.id, _toward(level, self.defective_share / base))
 
@@ -203,7 +203,7 @@ class BorderClosure(Shock):
     spread: float = Field(0.5, ge=0, le=3, description="Extra log-normal sigma of lead times.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        sup = plant.supplier(self.target or "")
+        sup = plant.supplier(self.target_id)
         sup.lead_time_factor.set(self.id, _toward(level, self.lead_time_factor))
         sup.lead_time_spread.set(self.id, None if level <= 0.0 else self.spread * level)
 
@@ -223,11 +223,11 @@ class SiteDisaster(Shock):
                                           "the site is still down this long after the start.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").capacity.set(self.id, _toward(level, 0.0))
+        plant.supplier(self.target_id).capacity.set(self.id, _toward(level, 0.0))
         if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
                 and plant.once(f"backup plan {self.id}")):
             plant.kernel.schedule(self.backup_after, lambda _: plant.activate_backup(
-                self.target or "", reason=f"shock {self.id}"))
+                self.target_id, reason=f"shock {self.id}"))
 
 
 @register
@@ -244,7 +244,7 @@ class HeatWave(Shock):
     slowdown: float = Field(1.1, ge=1, le=5, description="Process-time multiplier.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        st = plant.station(self.target or "")
+        st = plant.station(self.target_id)
         st.speed.set(self.id, _toward(level, self.slowdown))
         st.defect_rate.set(self.id, None if level <= 0.0
                            else st.defect_rate.base + self.added_defect_rate * level)
@@ -278,7 +278,7 @@ class AIModelDrift(Shock):
                                   "probability lost at full shock.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.station(self.target or "").detection_factor.set(  # type: ignore[attr-defined]
+        plant.station(self.target_id).detection_factor.set(  # type: ignore[attr-defined]
             self.id, _toward(level, 1.0 - self.detection_loss))
 
 
@@ -305,7 +305,7 @@ class RegulationChange(Shock):
     def _apply(self, plant: Model, level: float) -> None:
         if level > 0.0:
             plant.reload_rules(self.rules, reason=f"shock {self.id}", once=True)
-        plant.station(self.target or "").speed.set(self.id, _toward(level, self.test_time_factor))
+        plant.station(self.target_id).speed.set(self.id, _toward(level, self.test_time_factor))
 
 
 @register
@@ -323,7 +323,7 @@ class SupplierInsolvency(Shock):
 
     def _apply(self, plant: Model, level: float) -> None:
         if level > 0.0:
-            plant.supplier(self.target or "").lose(self.duration)
+            plant.supplier(self.target_id).lose(self.duration)
 
 
 @register
@@ -341,7 +341,7 @@ class AllocationCut(Shock):
 
     def scenario_problems(self, scenario: Any) -> list[str]:
         plant = getattr(scenario, "plant", None)
-        if plant is None:
+        if plant is None or not isinstance(self.target, str):
             return []
         material = next((s.material for s in plant.suppliers if s.id == self.target), None)
         sources = [s.id for s in plant.suppliers if s.material == material]
@@ -351,7 +351,7 @@ class AllocationCut(Shock):
         return []
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").allocation.set(
+        plant.supplier(self.target_id).allocation.set(
             self.id, _toward(level, 1.0 - self.cut))
 
 
@@ -370,7 +370,7 @@ class ExportControl(Shock):
 
     def _apply(self, plant: Model, level: float) -> None:
         if level > 0.0:
-            plant.supplier(self.target or "").lose(self.duration)
+            plant.supplier(self.target_id).lose(self.duration)
 
 
 @register
@@ -387,7 +387,7 @@ class TariffShock(Shock):
                           "(0.25 = +25 % on the price).")
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target or "").price_factor.set(
+        plant.supplier(self.target_id).price_factor.set(
             self.id, _toward(level, 1.0 + self.tariff))
 
 
@@ -472,7 +472,7 @@ class CustomerRecall(Shock):
             if st.kind == StationKind.RELEASE:
                 st.capacity.set(self.id, 0.0 if down else None)
         if down:
-            plant.recall(self.lookback, plant.station(self.target or ""),
+            plant.recall(self.lookback, plant.station(self.target_id),
                          reason=f"shock {self.id}", once=True)
 
 
@@ -495,6 +495,6 @@ class ExpeditedOrder(Shock):
 
     def _apply(self, plant: Model, level: float) -> None:
         if level > 0.0:
-            plant.expedite(plant.supplier(self.target or ""), self.quantity,
+            plant.expedite(plant.supplier(self.target_id), self.quantity,
                            self.lead_time_factor, self.premium, reason=f"shock {self.id}",
                            once=True)

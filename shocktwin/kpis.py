@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "SHARE_KPIS", "TIME_KPIS", "Direction", "Kpi",
-           "KpiInfo", "KpiUnit", "format_kpi", "kpi_label"]
+__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "PRODUCT_KPIS", "SHARE_KPIS", "TIME_KPIS",
+           "Direction", "Kpi", "KpiInfo", "KpiUnit", "base_kpi", "format_kpi", "kpi_key",
+           "kpi_label"]
 
 
 class Kpi(StrEnum):
@@ -83,11 +84,28 @@ SHARE_KPIS = frozenset(k for k, i in KPI_TABLE.items() if i.unit is KpiUnit.SHAR
 LOWER_IS_BETTER = frozenset(k for k, i in KPI_TABLE.items() if i.direction is _DOWN)
 
 
+#: KPIs also measured per product in a plant that makes several (``otd[valve_a]``).
+PRODUCT_KPIS = (Kpi.THROUGHPUT, Kpi.OTD, Kpi.RELEASE_LEAD_TIME_MEAN, Kpi.RELEASE_LEAD_TIME_P95,
+                Kpi.ORDER_LEAD_TIME_MEAN, Kpi.RELEASE_SLA_MET, Kpi.ESCAPED_PPM, Kpi.SCRAP)
+
+
+def kpi_key(kpi: str, product: str | None = None) -> str:
+    """The name a KPI is kept under: ``otd``, or ``otd[valve_a]`` for one product."""
+    return kpi if product is None else f"{kpi}[{product}]"
+
+
+def base_kpi(name: str) -> str:
+    """The KPI of a name kept per product: ``otd[valve_a]`` -> ``otd``."""
+    cut = name.find("[")
+    return name if cut < 0 else name[:cut]
+
+
 def kpi_label(name: str) -> str:
     """A KPI's name with its unit where it is not obvious: ``otd (share)``."""
-    if name in TIME_KPIS:
+    base = base_kpi(name)
+    if base in TIME_KPIS:
         return f"{name} (h)"
-    if name in SHARE_KPIS:
+    if base in SHARE_KPIS:
         return f"{name} (share)"
     return name
 
@@ -97,6 +115,7 @@ def format_kpi(name: str, value: float | None, sep: str = "") -> str:
     shares as percentages."""
     if value is None or not math.isfinite(value):
         return "–"
+    name = base_kpi(name)
     if name in TIME_KPIS:
         from shocktwin.units import format_hours
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from shocktwin.errors import Problem, SimulationError
 from shocktwin.scenarios.model import InspectionStation, ProcessStation, RecordedDist, Scenario
@@ -176,14 +177,31 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
     plant = scenario.plant
     assert plant is not None
     horizon = scenario.horizon
-    demand = plant.demand
-    orders = demand.rate * horizon
-    units = orders * demand.quantity
-    unit_events = orders + units * len(plant.routing)
-    out = [Source(("horizon",), (
-        f"{units:,.0f} units per replication ({demand.rate:g}/h x {demand.quantity} x "
-        f"{horizon:,.0f} h)"), unit_events, unit_events * CPU_S_PER_EVENT,
-        units * BYTES_PER_UNIT)]
+    out: list[Source] = []
+    units = 0.0
+    consumed: dict[str, float] = {}
+    waiting: dict[str, float] = {}
+    products = plant.product_list()
+    for p, product in enumerate(products):
+        demand = product.orders
+        orders = demand.mean_rate(horizon) * horizon
+        made = demand.mean_units_per_h(horizon) * horizon
+        units += made
+        unit_events = orders + made * _visits(product)
+        loc: Loc = ("plant", "demand") if plant.products is None else (
+            "plant", "products", p, "demand")
+        if plant.products is None and demand.rate is not None:
+            loc, what = ("horizon",), (f"{made:,.0f} units per replication ({demand.rate:g}/h "
+                                      f"x {demand.quantity} x {horizon:,.0f} h)")
+        else:
+            what = (f"{made:,.0f} units of {product.id!r} per replication ({orders:,.0f} "
+                    f"orders over {horizon:,.0f} h)")
+        out.append(Source(loc, what, unit_events, unit_events * CPU_S_PER_EVENT,
+                          made * BYTES_PER_UNIT))
+        for m, q in plant.materials_per_unit(product).items():
+            consumed[m] = consumed.get(m, 0.0) + made * q
+            biggest = max((o.quantity for o in demand.orders or ()), default=demand.quantity)
+            waiting[m] = max(waiting.get(m, 0.0), biggest * q)
     for i, st in enumerate(plant.stations):
         if isinstance(st, ProcessStation) and st.mtbf:
             failures = st.servers * horizon / st.mtbf
@@ -195,36 +213,71 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
     incoming = any(isinstance(st, InspectionStation) and st.role == "incoming"
                    for st in plant.stations)
     per_lot = 1 + (_EVENTS_PER_INSPECTED_LOT if incoming else 0)
-    bom = plant.materials_per_unit()
+    explicit_bom = plant.bom is not None or any(p.bom is not None for p in products)
     for i, buf in enumerate(plant.buffers):
         j, sup = next((j, s) for j, s in enumerate(plant.suppliers)
-                      if s.material == buf.material)
+                      if s.material == buf.material and s.tier == 1)
         size = buf.order_quantity or sup.lot_size
         size_loc: Loc = (("plant", "buffers", i, "order_quantity") if buf.order_quantity
                          else ("plant", "suppliers", j, "lot_size"))
-        per_unit = bom.get(buf.material, 0)
-        consumed = units * per_unit
-        lots = (consumed + buf.reorder_point) / size + 1
-        # Stock at its highest: the initial stock, a pipeline up to the reorder point plus a
-        # lot, and everything one order's bill of materials waits for.
-        if buf.initial:
-            out.append(Source(("plant", "buffers", i, "initial"), (
-                f"{buf.initial:,} units of initial stock in buffer {buf.id!r}"),
-                cpu_s=buf.initial * CPU_S_PER_STOCK_UNIT,
-                memory_bytes=buf.initial * BYTES_PER_STOCK_UNIT))
-        made = lots * size
-        out.append(Source(size_loc, (
-            f"{lots:,.0f} lots of {size:,} units into buffer {buf.id!r} "
-            f"({made:,.0f} units made)"), lots * per_lot,
-            lots * per_lot * CPU_S_PER_EVENT + made * CPU_S_PER_STOCK_UNIT,
-            (buf.reorder_point + size) * BYTES_PER_STOCK_UNIT))
-        if plant.bom is not None and per_unit:
-            waiting = demand.quantity * per_unit
+        used = consumed.get(buf.material, 0.0)
+        out += _stock_sources(("plant", "buffers", i), buf.id, buf.initial, buf.reorder_point,
+                              size, size_loc, used, per_lot)
+        if explicit_bom and buf.material in waiting:
+            at_once = waiting[buf.material]
             out.append(Source(("plant", "bom", buf.material), (
-                f"{per_unit:,} units of {buf.material!r} per unit made ({waiting:,.0f} in "
-                f"stock at once for an order of {demand.quantity:,}, {consumed:,.0f} "
-                "consumed)"), cpu_s=consumed * CPU_S_PER_STOCK_UNIT,
-                memory_bytes=waiting * BYTES_PER_STOCK_UNIT))
+                f"{at_once:,.0f} units of {buf.material!r} in stock at once for one order "
+                f"({used:,.0f} consumed)"), cpu_s=used * CPU_S_PER_STOCK_UNIT,
+                memory_bytes=at_once * BYTES_PER_STOCK_UNIT))
+    # The suppliers' stock of their inputs: what they make, times the units per unit.
+    made_by = {m: used for m, used in consumed.items()}
+    for tier in sorted({s.tier for s in plant.suppliers}):
+        for j, sup in enumerate(plant.suppliers):
+            if sup.tier != tier:
+                continue
+            share = made_by.get(sup.material, 0.0)
+            for k, need in enumerate(sup.inputs):
+                used = share * need.quantity
+                made_by[need.material] = made_by.get(need.material, 0.0) + used
+                source = next(s for s in plant.suppliers
+                              if s.material == need.material and s.tier == tier + 1)
+                size = need.order_quantity or source.lot_size
+                where: Loc = ("plant", "suppliers", j, "inputs", k)
+                out += _stock_sources(where, f"{sup.id}/{need.material}", need.initial,
+                                      need.reorder_point, size, (*where, "order_quantity"),
+                                      used, 1)
+    return out
+
+
+def _visits(product: Any) -> float:
+    """Expected station visits of one unit: its routing, plus the steps a rework loop
+    repeats (a loop taken with probability p is taken p / (1 - p) times on average)."""
+    visits = float(len(product.routing))
+    sids = [step.station for step in product.routing]
+    for i, step in enumerate(product.routing):
+        if step.rework is not None:
+            back = max(j for j in range(i + 1) if sids[j] == step.rework.to)
+            p = step.rework.probability
+            visits += (i - back + 1) * p / (1.0 - p)
+    return visits
+
+
+def _stock_sources(loc: Loc, name: str, initial: int, reorder_point: int, size: int,
+                   size_loc: Loc, used: float, per_lot: float) -> list[Source]:
+    """A stock's initial units and the lots that replenish it."""
+    out = []
+    lots = (used + reorder_point) / size + 1
+    # Stock at its highest: the initial stock, a pipeline up to the reorder point plus a
+    # lot, and everything one order's bill of materials waits for.
+    if initial:
+        out.append(Source((*loc, "initial"), f"{initial:,} units of initial stock in {name!r}",
+                          cpu_s=initial * CPU_S_PER_STOCK_UNIT,
+                          memory_bytes=initial * BYTES_PER_STOCK_UNIT))
+    made = lots * size
+    out.append(Source(size_loc, (
+        f"{lots:,.0f} lots of {size:,} units into {name!r} ({made:,.0f} units made)"),
+        lots * per_lot, lots * per_lot * CPU_S_PER_EVENT + made * CPU_S_PER_STOCK_UNIT,
+        (reorder_point + size) * BYTES_PER_STOCK_UNIT))
     return out
 
 

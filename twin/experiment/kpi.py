@@ -16,8 +16,11 @@ Definitions (times in hours):
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from shocktwin.kpis import PRODUCT_KPIS, kpi_key
 from shocktwin.scenarios.model import Kpi
 from shocktwin.twin.model.base import bucket_edges_h
 from shocktwin.twin.model.plant import PlantRecord
@@ -70,7 +73,27 @@ def _area_between(rec: PlantRecord, key: str, t0: float, t1: float) -> float:
 
 
 def kpis_of(rec: PlantRecord) -> dict[str, float]:
-    """Whole-run KPIs over [warm-up, horizon]."""
+    """Whole-run KPIs over [warm-up, horizon]; with several products, also the
+    :data:`PRODUCT_KPIS` of each (``otd[valve_a]``)."""
+    out = _flow_kpis(rec)
+    for k, product in enumerate(rec.products):
+        part = _flow_kpis(rec, k)
+        out.update({kpi_key(kpi.value, product): part[kpi.value] for kpi in PRODUCT_KPIS})
+    return out
+
+
+def _flow_kpis(rec: PlantRecord, product: int | None = None) -> dict[str, float]:
+    """The KPIs of the whole plant, or (``product``) of the releases, orders and scrap of
+    one product (the plant-wide levels then stand for the plant as a whole)."""
+    if product is not None:
+        rel = rec.release_product == product
+        orders = rec.order_product == product
+        rec = dataclasses.replace(
+            rec, release_h=rec.release_h[rel], release_lead_h=rec.release_lead_h[rel],
+            release_escaped=rec.release_escaped[rel],
+            scrap_h=rec.scrap_h[rec.scrap_product == product],
+            order_created_h=rec.order_created_h[orders], order_due_h=rec.order_due_h[orders],
+            order_done_h=rec.order_done_h[orders])
     w, h = rec.warmup_h, rec.horizon_h
     window = h - w
     in_win = rec.release_h >= w

@@ -173,9 +173,12 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
 def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:
     """Mean and 95 % t-interval of every KPI over the replications (NaNs left out)."""
     out: dict[str, KpiSummary] = {}
-    for kpi in Kpi:
-        values = np.array([r.kpis[kpi.value] for r in results], dtype=float)
-        out[kpi.value] = confidence_interval(kpi.value, values)
+    # The plant's KPIs in their table order, then those per product as measured.
+    plant_wide = [k.value for k in Kpi]
+    names = [*plant_wide, *(k for k in results[0].kpis if k not in plant_wide)]
+    for name in names:
+        values = np.array([r.kpis[name] for r in results], dtype=float)
+        out[name] = confidence_interval(name, values)
     return out
 
 
@@ -192,7 +195,7 @@ def judge(tolerances: Sequence[Tolerance], required: float,
     all_hold = np.ones(len(results), dtype=bool)
     checks = []
     for tol in tolerances:
-        values = np.array([r.kpis[tol.kpi.value] for r in results], dtype=float)
+        values = np.array([r.kpis[tol.key] for r in results], dtype=float)
         held = np.array([tol.holds(v) for v in values], dtype=bool)
         all_hold &= held
         finite = values[~np.isnan(values)]

@@ -67,7 +67,10 @@ class RunOutcome:
                 "holds": result.verdict.holds,
                 "required": result.verdict.required,
                 "observed": result.verdict.observed,
-                "checks": [{"kpi": c.tolerance.kpi.value, "min": c.tolerance.min,
+                "checks": [{"kpi": c.tolerance.kpi.value,
+                            **({"product": c.tolerance.product} if c.tolerance.product
+                               else {}),
+                            "min": c.tolerance.min,
                             "max": c.tolerance.max, "mean": c.mean,
                             "share_within": c.share_within} for c in result.verdict.checks],
             },

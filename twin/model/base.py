@@ -9,7 +9,7 @@ resources).
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from shocktwin.twin.model.events import (
     ModelEvent,
     OrderExpedited,
     OrdersCancelled,
+    SelectorMatched,
     ShockEnded,
     ShockStarted,
 )
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from shocktwin.scenarios.model import Scenario
 
 __all__ = ["Model", "PlantRecord", "bucket_edges_h"]
+
+
+def _no_index() -> np.ndarray:
+    return np.zeros(0, dtype=np.int16)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,12 @@ class PlantRecord:
     sla_h: float | None
     events: int
     log: tuple[ModelEvent, ...] = ()
+    # A plant with several products: their ids, and the product (index) of each release,
+    # order and scrapped unit, in the order of the arrays above (empty with one product).
+    products: tuple[str, ...] = ()
+    release_product: np.ndarray = field(default_factory=_no_index)
+    order_product: np.ndarray = field(default_factory=_no_index)
+    scrap_product: np.ndarray = field(default_factory=_no_index)
 
 
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
@@ -212,7 +223,16 @@ class Model:
     def _schedule_shock(self, shock: Any) -> None:
         steps = shock.intensity_steps()
         self.kernel.schedule(steps[0][0] - self.kernel.now(), self._shock_step,
-                             (shock, steps, 0))
+                             (shock, steps, 0, self._hits(shock)))
+
+    def _hits(self, shock: Any) -> list[Any]:
+        """What applying ``shock`` means: the shock itself, or for a selector one copy per
+        matching supplier (in the order the scenario lists them), each aimed at it."""
+        target = shock.target
+        if target is None or isinstance(target, str):
+            return [shock]
+        return [shock.model_copy(update={"target": sup.id}) for sup in self.suppliers.values()
+                if target.matches(sup)]
 
     def _schedule_onsets(self, shock: Any) -> None:
         """Random onset: Poisson occurrences from the shock's start, from its own stream."""
@@ -245,13 +265,17 @@ class Model:
             for shock in watching:
                 self._start_cascaded(shock)
 
-    def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int]) -> None:
-        shock, steps, i = arg
+    def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int, list[Any]]) -> None:
+        shock, steps, i, hits = arg
         at, level = steps[i]
         if i == 0:
             self.log(ShockStarted(self.kernel.now(), shock=shock.id, type=shock.type,
-                                  target=shock.target, severity=shock.severity()))
-        shock.apply(self, level)
+                                  target=shock.target_text, severity=shock.severity()))
+            if hits and hits[0] is not shock:
+                self.log(SelectorMatched(self.kernel.now(), shock=shock.id,
+                                      suppliers=tuple(h.target for h in hits)))
+        for hit in hits:
+            hit.apply(self, level)
         if i == 0:
             self._follow(shock.id, CascadeOn.STARTED)
         if i == 1:  # by construction, the step at the end of the shock's duration
@@ -259,7 +283,8 @@ class Model:
                                 recovered_at_h=steps[-1][0]))
             self._follow(shock.id, CascadeOn.ENDED)
         if i + 1 < len(steps):
-            self.kernel.schedule(steps[i + 1][0] - at, self._shock_step, (shock, steps, i + 1))
+            self.kernel.schedule(steps[i + 1][0] - at, self._shock_step,
+                                 (shock, steps, i + 1, hits))
 
     # -- observation --------------------------------------------------------------------
 

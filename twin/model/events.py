@@ -12,9 +12,9 @@ from typing import Any
 
 __all__ = ["EVENT_KINDS", "BackupMissing", "DataLost", "InspectionSwitched", "LotInspected",
            "LotQuarantined", "ModelEvent", "OrderExpedited", "OrdersCancelled",
-           "RecallInspected", "RecallStarted", "RulesReloaded", "ShockEnded", "ShockStarted",
-           "SourceSwitched", "SupplierHoldEnded", "SupplierHoldStarted", "SupplierSwitchOrdered",
-           "TriggerFired"]
+           "RecallInspected", "RecallStarted", "RulesReloaded", "SelectorMatched", "ShockEnded",
+           "ShockStarted", "SourceSwitched", "SupplierHoldEnded", "SupplierHoldStarted",
+           "SupplierSwitchOrdered", "TriggerFired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,14 @@ class ShockStarted(ModelEvent):
     type: str
     target: str | None
     severity: float
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorMatched(ModelEvent):
+    """The suppliers a shock aimed at a selector (a region, a country, a tier) hit."""
+
+    shock: str
+    suppliers: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,5 +182,5 @@ EVENT_KINDS: dict[str, type[ModelEvent]] = {
         ShockStarted, ShockEnded, OrderExpedited, BackupMissing, OrdersCancelled,
         SourceSwitched, SupplierSwitchOrdered, RecallStarted, RecallInspected, LotInspected,
         InspectionSwitched, SupplierHoldStarted, SupplierHoldEnded, LotQuarantined,
-        RulesReloaded, DataLost, TriggerFired)}
+        RulesReloaded, DataLost, TriggerFired, SelectorMatched)}
 

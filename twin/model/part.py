@@ -11,28 +11,36 @@ __all__ = ["LotJob", "Order", "Part"]
 
 
 class Order:
-    """A customer order of ``remaining`` units, due at ``due_h``."""
+    """A customer order of ``remaining`` units of ``product``, due at ``due_h``."""
 
-    __slots__ = ("created_h", "due_h", "index", "remaining")
+    __slots__ = ("created_h", "due_h", "index", "product", "remaining")
 
-    def __init__(self, index: int, created_h: float, due_h: float, quantity: int) -> None:
+    def __init__(self, index: int, created_h: float, due_h: float, quantity: int,
+                 product: Any = None) -> None:
         self.index = index
         self.created_h = created_h
         self.due_h = due_h
         self.remaining = quantity
+        self.product = product  # the plant's route of the product ordered
 
 
 class Part:
     """One unit in the plant (a ``Work`` for its stations). ``defective`` is the truth,
     whatever inspection concludes."""
 
-    __slots__ = ("defective", "needs", "order", "start_h")
+    __slots__ = ("defective", "needs", "order", "route", "start_h", "step")
 
     def __init__(self, order: Order) -> None:
         self.order = order
+        self.route = order.product  # its product's routing through the plant
+        self.step = 0  # index of the routing step it is at
         self.defective = False
         self.start_h = 0.0
         self.needs = 0  # index of the next bill-of-material line still to be picked
+
+    def took_defective(self, units: int) -> None:
+        """``units`` of the material it took were defective, so it is too."""
+        self.defective = True
 
 
 class LotKind(StrEnum):

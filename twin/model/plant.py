@@ -6,8 +6,10 @@ Per-event work stays in Python lists; arrays are built once at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +60,7 @@ class Plant(Model):
                 return feeds.lead_time_sampler(dist, rng)
             return make_sampler(dist, rng)
 
-        by_material: dict[str, list[Supplier]] = {}
+        by_material: dict[tuple[int, str], list[Supplier]] = {}
         for sup in plant.suppliers:
             # The first supplier listed for a material is the one its buffer orders from;
             # the others are its backups, in order.
@@ -69,26 +71,43 @@ class Plant(Model):
                 qualification_h=sup.qualification, promised_h=sup.promised,
                 corrective_action=make_sampler(sup.corrective_action,
                                                rng(f"supplier:{sup.id}:corrective"))
-                if sup.corrective_action is not None else None)
+                if sup.corrective_action is not None else None,
+                tier=sup.tier, region=sup.region, country=sup.country)
             self.suppliers[sup.id] = built
-            by_material.setdefault(sup.material, []).append(built)
+            by_material.setdefault((sup.tier, sup.material), []).append(built)
+        lot_size = {(s.tier, s.material): s.lot_size for s in reversed(plant.suppliers)}
         for b in plant.buffers:
-            primary, *backups = by_material[b.material]
+            primary, *backups = by_material[(1, b.material)]
             initial = _lot_flags(rng(f"buffer:{b.id}:initial"), b.initial, primary.defect_rate)
             buf = Buffer(b.id, b.material, initial, b.reorder_point,
-                         b.order_quantity or next(s.lot_size for s in plant.suppliers
-                                                  if s.material == b.material),
-                         primary, kernel, backups)
+                         b.order_quantity or lot_size[(1, b.material)], primary, kernel, backups)
             buf.resume = self._pick
             buf.on_switch = self._source_switched
             self.buffers[b.material] = buf
-        self.bom = [(self.buffers[m], q) for m, q in plant.materials_per_unit().items()]
+        # The suppliers' own stock of their inputs, ordered from the next tier.
+        self.input_buffers: list[Buffer] = []
+        for sup in plant.suppliers:
+            maker = self.suppliers[sup.id]
+            for need in sup.inputs:
+                key = (sup.tier + 1, need.material)
+                primary, *backups = by_material[key]
+                stock_id = f"{sup.id}/{need.material}"
+                initial = _lot_flags(rng(f"buffer:{stock_id}:initial"), need.initial,
+                                     primary.defect_rate)
+                stock = Buffer(stock_id, need.material, initial, need.reorder_point,
+                               need.order_quantity or lot_size[key], primary, kernel, backups)
+                stock.resume = maker.acquire
+                stock.on_switch = self._source_switched
+                maker.inputs.append((stock, need.quantity))
+                self.input_buffers.append(stock)
 
         specs = {s.id: s for s in plant.stations}
         self._incoming_ids = {s.id for s in plant.stations
                               if s.kind == StationKind.INSPECTION and s.role == "incoming"}
         incoming_ids = [s.id for s in plant.stations if s.id in self._incoming_ids]
-        for sid in [*plant.routing, *incoming_ids]:
+        routed = plant.routed_station_ids()
+        by_id: dict[str, Station] = {}
+        for sid in [*routed, *incoming_ids]:
             spec = specs[sid]
             if spec.kind == StationKind.PROCESS:
                 breakdown = rng(f"station:{sid}:breakdown") if spec.mtbf is not None else None
@@ -121,18 +140,34 @@ class Plant(Model):
                     if spec.review_time is not None else None,
                     kernel, warmup_h=warmup, sla_h=spec.sla)
                 self.sla_h = spec.sla
+            st.next = self._advance
             self.stations.append(st)
-        self._routing = plant.routing
-        line = self.stations[: len(plant.routing)]
-        for here, there in itertools.pairwise(line):
-            here.next = there.arrive
-        line[-1].next = self._release
-        self._first = line[0].arrive
+            by_id[sid] = st
+        self._line = self.stations[: len(routed)]
 
-        demand = plant.demand
-        self._interarrival = exponential_sampler(rng("demand:arrivals"), 1.0 / demand.rate)
-        self._quantity = demand.quantity
-        self._due_in = demand.due_in
+        products = plant.product_list()
+        self.products = [_Route(k, product, by_id, plant, self.buffers, rng,
+                                legacy=plant.products is None)
+                         for k, product in enumerate(products)]
+        own_times = {route.stations[i].id for route in self.products
+                     for i, t in enumerate(route.step_times) if t is not None}
+        for sid, st in by_id.items():
+            if sid in own_times:
+                st.time_by_step()
+            if specs[sid].dispatching != "fifo":
+                st.dispatch_by(specs[sid].dispatching)
+        self._multi = len(self.products) > 1
+        if not self._multi and self.products[0].serial:
+            # One product on a serial line: each station hands its units straight to the
+            # next, with no routing step to look up (the line's per-unit hot path).
+            line = self.products[0].stations
+            for here, there in itertools.pairwise(line):
+                here.next = there.arrive
+            line[-1].next = self._release
+        # Per-product records, kept only when there is more than one product.
+        self._release_product = array("h")
+        self._order_product = array("h")
+        self._scrap_product = array("h")
         self._inspection = [s for s in self.stations if isinstance(s, InspectionStation)]
         incoming = {st.id: st for st in self.stations
                     if isinstance(st, InspectionStation) and st.id in self._incoming_ids}
@@ -154,12 +189,29 @@ class Plant(Model):
             self.kernel.schedule(change.at, self._rule_change, change.rules)
         for buf in self.buffers.values():
             buf.start()
+        for stock in self.input_buffers:
+            stock.start()
         for st in self.stations:
             st.start()
-        self.kernel.schedule(self._interarrival(), self._arrive)
+        for route in self.products:
+            first = route.next_order_h(0.0, 1.0)
+            if first is not None:
+                self.kernel.schedule(first, self._arrive, route)
 
     def wip_count(self) -> int:
-        return sum(s.in_station() for s in self.stations[: len(self._routing)])
+        return sum(s.in_station() for s in self._line)
+
+    def wip_by_product(self) -> list[int]:
+        """Units in work or waiting at a station, per product, counted where they are."""
+        out = [0] * len(self.products)
+        for st in self._line:
+            for server in st.servers:
+                if server.part is not None and server.part.__class__ is Part:
+                    out[server.part.route.index] += 1
+            for item, _ in st.waiting_items():
+                if item.__class__ is Part:
+                    out[item.route.index] += 1
+        return out
 
     def recall(self, lookback_h: float, station: Station, *, reason: str,
                once: bool = False) -> None:
@@ -176,29 +228,37 @@ class Plant(Model):
                                      found=0))
             return
         work = sum(station.service() for _ in range(len(flags)))
+        products = (list(self._release_product[first:]) if self._multi
+                    else [0] * len(flags))
         job = LotJob("shipped", None, list(flags), 0, LotKind.RECALL, None, len(flags), work,
-                     functools.partial(self._recall_done, reason=reason))
+                     functools.partial(self._recall_done, reason=reason, products=products))
         self.log(RecallStarted(self.kernel.now(), reason=reason, recalled=len(flags),
                                defective=int(sum(flags))))
         station.arrive_lot(job)
 
-    def _recall_done(self, job: LotJob, station: InspectionStation, *, reason: str) -> None:
+    def _recall_done(self, job: LotJob, station: InspectionStation, *, reason: str,
+                     products: list[int]) -> None:
         now = self.kernel.now()
-        defective = int(sum(job.flags))
         detection = min(station.detection * station.detection_factor.value, 1.0)
-        found = sum(1 for _ in range(defective) if station.draw() < detection)
+        # Units in the order they were shipped; the defective ones are found or missed.
+        found_by_product = [0] * len(self.products)
+        for flag, k in zip(job.flags, products, strict=True):
+            if flag and station.draw() < detection:
+                found_by_product[k] += 1
+        found = sum(found_by_product)
         station.inspected += job.sample
         station.rejected += found
         self._scrap_h.extend([now] * found)
+        if self._multi:
+            for k, n in enumerate(found_by_product):
+                self._scrap_product.extend([k] * n)
         self.log(RecallInspected(self.kernel.now(), reason=reason, recalled=job.sample,
                                  found=found))
-        if found:
-            order = Order(len(self._order_due_h), now, now + self._due_in, found)
-            self._order_created_h.append(now)
-            self._order_due_h.append(order.due_h)
-            self._order_done_h.append(np.nan)
-            for _ in range(found):
-                self._pick(Part(order))
+        for route, n in zip(self.products, found_by_product, strict=True):
+            if n:
+                order = self._order(route, now, n)
+                for _ in range(n):
+                    self._pick(Part(order))
 
     def _source_switched(self, buffer: Buffer, to: Supplier | None, ready_h: float) -> None:
         self.log(SourceSwitched(self.kernel.now(), buffer=buffer.id, material=buffer.material,
@@ -221,19 +281,29 @@ class Plant(Model):
     def _rule_change(self, path_text: str) -> None:
         self.reload_rules(path_text, reason="schedule")
 
-    def _arrive(self, _: Any) -> None:
-        now = self.kernel.now()
-        order = Order(len(self._order_due_h), now, now + self._due_in, self._quantity)
+    def _order(self, route: _Route, now: float, quantity: int) -> Order:
+        order = Order(len(self._order_due_h), now, now + route.due_in, quantity, route)
         self._order_created_h.append(now)
         self._order_due_h.append(order.due_h)
         self._order_done_h.append(np.nan)
-        for _i in range(self._quantity):
+        if self._multi:
+            self._order_product.append(route.index)
+        return order
+
+    def _arrive(self, route: _Route) -> None:
+        now = self.kernel.now()
+        quantity = route.quantity_now()
+        order = self._order(route, now, quantity)
+        for _i in range(quantity):
             self._pick(Part(order))
-        self.kernel.schedule(self._interarrival() / self.demand_factor.value, self._arrive)
+        gap = route.next_order_h(now, self.demand_factor.value)
+        if gap is not None:
+            self.kernel.schedule(gap, self._arrive, route)
 
     def _pick(self, part: Part) -> None:
         """Take the bill of materials for ``part`` line by line; start it when complete."""
-        bom = self.bom
+        route = part.route
+        bom = route.bom
         while part.needs < len(bom):
             buf, quantity = bom[part.needs]
             part.needs += 1
@@ -242,8 +312,25 @@ class Plant(Model):
         now = self.kernel.now()
         part.start_h = now
         self.started += 1
+        route.started += 1
         self.wip.add(now, 1)
-        self._first(part)
+        route.arrivals[0](part)
+
+    def _advance(self, part: Part) -> None:
+        """A unit is done at its routing step: on to the next, back for rework, or out."""
+        route = part.route
+        step = part.step
+        loop = route.rework[step]
+        if loop is not None and loop[2]() < loop[1]:
+            step = loop[0]
+            route.reworked += 1
+        else:
+            step += 1
+        if step < route.length:
+            part.step = step
+            route.arrivals[step](part)
+        else:
+            self._release(part)
 
     def _release(self, part: Part) -> None:
         now = self.kernel.now()
@@ -252,6 +339,10 @@ class Plant(Model):
         self._release_h.append(now)
         self._release_lead_h.append(now - part.start_h)
         self._release_escaped.append(part.defective)
+        route = part.route
+        route.released += 1
+        if self._multi:
+            self._release_product.append(route.index)
         order = part.order
         order.remaining -= 1
         if order.remaining == 0:
@@ -262,8 +353,25 @@ class Plant(Model):
         self.scrapped += 1
         self.wip.add(now, -1)
         self._scrap_h.append(now)
+        route = part.route
+        route.scrapped += 1
+        if self._multi:
+            self._scrap_product.append(route.index)
         # The order still needs a good unit: a replacement starts from the stock.
         self._pick(Part(part.order))
+
+    def _record(self) -> PlantRecord:
+        record = super()._record()
+        if not self._multi:
+            return record
+        # Scrap times are kept sorted; their products move with them.
+        scrap_h = np.frombuffer(self._scrap_h, dtype=float)
+        order = np.argsort(scrap_h, kind="stable")
+        return dataclasses.replace(
+            record, products=tuple(r.id for r in self.products),
+            release_product=np.frombuffer(self._release_product, dtype=np.int16).copy(),
+            order_product=np.frombuffer(self._order_product, dtype=np.int16).copy(),
+            scrap_product=np.frombuffer(self._scrap_product, dtype=np.int16)[order].copy())
 
     def _station_rows(self) -> list[dict[str, Any]]:
         rows = super()._station_rows()
@@ -272,3 +380,92 @@ class Plant(Model):
                 row.update(inspected=st.inspected, rejected=st.rejected,
                            passed_unseen=st.passed_unseen)
         return rows
+
+
+class _Route:
+    """A product in the running plant: its routing over the built stations, bill of
+    materials, demand and counts."""
+
+    __slots__ = (
+        "_gap",
+        "_orders",
+        "_quantity",
+        "arrivals",
+        "bom",
+        "due_in",
+        "id",
+        "index",
+        "length",
+        "priority",
+        "released",
+        "rework",
+        "reworked",
+        "scrapped",
+        "serial",
+        "started",
+        "stations",
+        "step_times",
+    )
+
+    def __init__(self, index: int, product: Any, by_id: dict[str, Station], plant: Any,
+                 buffers: dict[str, Buffer], rng: Callable[[str], np.random.Generator], *,
+                 legacy: bool) -> None:
+        self.index = index
+        self.id = product.id
+        self.priority = product.priority
+        steps = product.routing
+        self.stations = [by_id[step.station] for step in steps]
+        self.arrivals = [st.arrive for st in self.stations]
+        self.length = len(steps)
+        self.bom = [(buffers[m], q) for m, q in plant.materials_per_unit(product).items()]
+        prefix = "" if legacy else f"product:{product.id}:"
+        self.rework: list[tuple[int, float, Callable[[], float]] | None] = []
+        self.step_times: list[Callable[[], float] | None] = []
+        sids = [step.station for step in steps]
+        for i, step in enumerate(steps):
+            loop = step.rework
+            if loop is None:
+                self.rework.append(None)
+            else:
+                back = max(j for j in range(i + 1) if sids[j] == loop.to)
+                self.rework.append((back, loop.probability,
+                                    UniformStream(rng(f"{prefix}rework:{i}"))))
+            self.step_times.append(
+                make_sampler(step.process_time, rng(f"{prefix}step:{i}:time"))
+                if step.process_time is not None else None)
+        self.serial = (len(set(sids)) == len(sids) and all(r is None for r in self.rework)
+                       and all(t is None for t in self.step_times))
+        demand = product.orders
+        self.due_in = demand.due_in
+        self._quantity = demand.quantity
+        self._orders: list[tuple[float, int]] = []
+        self._gap: Callable[[], float] | None = None
+        if demand.rate is not None:
+            # The one-product form keeps the stream name it always had.
+            stream_id = "demand:arrivals" if legacy else f"{prefix}arrivals"
+            self._gap = exponential_sampler(rng(stream_id), 1.0 / demand.rate)
+        elif demand.every is not None:
+            every = demand.every
+            self._gap = lambda: every
+        else:
+            # Popped from the end: the schedule in time order, ties in the order written.
+            self._orders = sorted(((o.at, o.quantity) for o in demand.orders),
+                                  key=lambda o: o[0], reverse=True)
+        self.started = 0
+        self.released = 0
+        self.scrapped = 0
+        self.reworked = 0
+
+    def next_order_h(self, now: float, factor: float) -> float | None:
+        """Hours from ``now`` to the next order (None: no more); a demand factor above 1
+        brings generated orders closer together."""
+        if self._gap is not None:
+            return self._gap() / factor
+        if not self._orders:
+            return None
+        at, self._quantity = self._orders.pop()
+        return max(at - now, 0.0)
+
+    def quantity_now(self) -> int:
+        """Units of the order arriving now."""
+        return self._quantity

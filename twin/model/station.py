@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.dispatch import Waiting, dispatching_policies
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
@@ -49,7 +50,8 @@ class Server(Generic[W]):
 
 
 class Station(Generic[W]):
-    """A queue of ``W`` items in front of ``servers`` identical servers (FIFO)."""
+    """A queue of ``W`` items in front of ``servers`` identical servers (FIFO unless
+    :meth:`dispatch_by` names another policy)."""
 
     kind: str = StationKind.PROCESS.value
 
@@ -61,7 +63,7 @@ class Station(Generic[W]):
         self.n_servers = servers
         self.servers: list[Server[W]] = [Server() for _ in range(servers)]
         self.idle: list[Server[W]] = list(reversed(self.servers))
-        self.queue: deque[tuple[W, float]] = deque()
+        self.queue: Waiting = deque()
         self.service = service
         self.kernel = kernel
         self.warmup_h = warmup_h
@@ -83,6 +85,36 @@ class Station(Generic[W]):
 
     # -- life cycle ---------------------------------------------------------------------
 
+    def dispatch_by(self, policy: str) -> None:
+        """Serve the waiting items by the dispatching policy called ``policy``."""
+        cls = dispatching_policies()[policy]
+        if cls.draws_ahead:
+            # The work time is drawn on arrival (the policy orders by it) and used at the
+            # start of service; an item that finds a server idle draws it then.
+            draw = self._work_h
+            drawn: dict[int, float] = {}
+            missing = object()
+
+            def drawn_first(part: W) -> float:
+                work = drawn.pop(id(part), missing)
+                return draw(part) if work is missing else work  # type: ignore[return-value]
+
+            self.drawn = drawn
+            self.work_time = draw
+            self._work_h = drawn_first  # type: ignore[method-assign]
+        self.queue = cls().queue(self)
+
+    def time_by_step(self) -> None:
+        """A unit whose routing step gives its own time here takes that time; others the
+        station's own."""
+        own = self.service
+
+        def by_step(part: W) -> float:
+            step = part.route.step_times[part.step]  # type: ignore[attr-defined]
+            return step() if step is not None else own()
+
+        self._work_h = by_step  # type: ignore[method-assign]
+
     def start(self) -> None:
         """Schedule the first failure of every server (when the station breaks down)."""
         if self._ttf is not None:
@@ -95,6 +127,10 @@ class Station(Generic[W]):
             self._begin(self.idle.pop(), part, now, now)
         else:
             self.queue.append((part, now))
+
+    def waiting_items(self) -> list[tuple[W, float]]:
+        """The items waiting for a server, with their arrival times (any order)."""
+        return list(self.queue)  # type: ignore[call-overload]
 
     def in_station(self) -> int:
         """Units queued or in work here (for conservation checks)."""

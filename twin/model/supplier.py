@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,16 +42,35 @@ def _lot_flags(rng: np.random.Generator, size: int, defect_rate: float) -> list[
     return (rng.random(size) < defect_rate)[::-1].tolist()  # type: ignore[no-any-return]
 
 
+class Taker(Protocol):
+    """What takes units from a buffer: a unit made in the plant (``Part``) or a supplier's
+    order waiting for its inputs."""
+
+    def took_defective(self, units: int) -> None: ...
+
+
 class _Order:
-    __slots__ = ("buffer", "cancelled", "placed_h", "price", "quantity")
+    __slots__ = ("bad_inputs", "buffer", "cancelled", "defective", "lead_factor", "needs",
+                 "placed_h", "price", "quantity", "waiting_at")
 
     def __init__(self, quantity: int, buffer: Buffer, price: float = 1.0,
-                 placed_h: float = 0.0) -> None:
+                 placed_h: float = 0.0, lead_factor: float = 1.0) -> None:
         self.quantity = quantity
         self.buffer = buffer
         self.cancelled = False
         self.placed_h = placed_h
         self.price = price  # multiplier on the unit price (an expediting premium)
+        self.lead_factor = lead_factor
+        # Inputs from the next tier: the next input line to take, where the order waits for
+        # stock (None: not waiting), and the defective input units it took.
+        self.needs = 0
+        self.waiting_at: Buffer | None = None
+        self.defective = False
+        self.bad_inputs = 0
+
+    def took_defective(self, units: int) -> None:
+        self.defective = True
+        self.bad_inputs += units
 
 
 class Supplier:
@@ -62,9 +81,15 @@ class Supplier:
                  disruption_rng: np.random.Generator | None = None, *,
                  unit_cost: float = 0.0, qualification_h: float = 0.0,
                  promised_h: float | None = None,
-                 corrective_action: Callable[[], float] | None = None) -> None:
+                 corrective_action: Callable[[], float] | None = None,
+                 tier: int = 1, region: str | None = None, country: str | None = None) -> None:
         self.id = supplier_id
         self.material = material
+        self.tier = tier
+        self.region = region
+        self.country = country
+        # The materials it makes its lots from: (its stock of one, units per unit made).
+        self.inputs: list[tuple[Buffer, int]] = []
         self.lead_time = lead_time
         self.quality_rng = quality_rng
         self.defect_rate = defect_rate
@@ -136,12 +161,33 @@ class Supplier:
 
     def _place(self, quantity: int, buffer: Buffer, lead_factor: float = 1.0,
                price: float = 1.0) -> None:
-        lead = self.lead_time() * self.lead_time_factor.value * lead_factor
+        order = _Order(quantity, buffer, price, self.kernel.now(), lead_factor)
+        self._open.append(order)
+        if self.inputs:
+            self.acquire(order)
+        else:
+            self._produce(order)
+
+    def acquire(self, order: _Order) -> None:
+        """Take the order's inputs from stock, line by line; its lead time starts once it
+        has them all (a stock that is short calls back here when the next tier delivers)."""
+        order.waiting_at = None
+        if order.cancelled:
+            return
+        inputs = self.inputs
+        while order.needs < len(inputs):
+            stock, per_unit = inputs[order.needs]
+            order.needs += 1
+            if not stock.take(order, order.quantity * per_unit):
+                order.waiting_at = stock
+                return
+        self._produce(order)
+
+    def _produce(self, order: _Order) -> None:
+        lead = self.lead_time() * self.lead_time_factor.value * order.lead_factor
         spread = self.lead_time_spread.value
         if spread > 0.0:
             lead *= float(self._disruption_rng.lognormal(0.0, spread))
-        order = _Order(quantity, buffer, price, self.kernel.now())
-        self._open.append(order)
         self.kernel.schedule(lead, self._deliver, order)
 
     def _deliver(self, order: _Order) -> None:
@@ -169,6 +215,11 @@ class Supplier:
         self.cost += shipped * self.unit_cost * self.price_factor.value * order.price
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
         flags = _lot_flags(self.quality_rng, shipped, rate)
+        if order.bad_inputs:
+            # Each defective input unit spoils one unit made from it.
+            spoiled = min(order.bad_inputs, shipped)
+            for k in self.quality_rng.choice(shipped, spoiled, replace=False).tolist():
+                flags[k] = True
         if buffer.inbound is None:
             buffer.receive(flags)
         else:
@@ -196,6 +247,9 @@ class Supplier:
                 order.cancelled = True
                 buffer.on_order -= order.quantity
                 cancelled += order.quantity
+                if order.waiting_at is not None:
+                    order.waiting_at.withdraw_waiting(order)
+                    order.waiting_at = None
             else:
                 keep.append(order)
         self._open = keep
@@ -243,7 +297,7 @@ class Buffer:
         self.on_hand = len(initial)
         self.on_order = 0
         self.backorder = 0
-        self.waiting: deque[tuple[Part, int]] = deque()
+        self.waiting: deque[tuple[Taker, int]] = deque()
         self.reorder_point = reorder_point
         self.order_quantity = order_quantity
         self.supplier = supplier
@@ -253,7 +307,7 @@ class Buffer:
         self.ready_at_h = 0.0  # the active source takes orders from this time
         self.kernel = kernel
         self.stockout = Level(1.0 if self.on_hand == 0 else 0.0)
-        self.resume: Callable[[Part], None] = _unconnected
+        self.resume: Callable[[Any], None] = _unconnected
         # Incoming inspection, when a rule set plans it: lots go there before stock.
         self.inbound: Callable[[Buffer, list[bool], str], None] | None = None
         self.on_switch: Callable[[Buffer, Supplier | None, float], None] | None = None
@@ -262,7 +316,7 @@ class Buffer:
     def start(self) -> None:
         self.review()
 
-    def take(self, part: Part, quantity: int) -> bool:
+    def take(self, part: Taker, quantity: int) -> bool:
         """Give ``quantity`` units to ``part`` now (True), or queue it until stock comes."""
         if self.waiting or self.on_hand < quantity:
             self.waiting.append((part, quantity))
@@ -284,7 +338,7 @@ class Buffer:
             self.lot_times.append(now)
         self.on_hand += len(flags)
         self.on_order -= len(flags) if ordered is None else ordered
-        served: list[Part] = []
+        served: list[Taker] = []
         while self.waiting and self.on_hand >= self.waiting[0][1]:
             part, quantity = self.waiting.popleft()
             self.backorder -= quantity
@@ -294,20 +348,33 @@ class Buffer:
         for part in served:
             self.resume(part)
 
-    def _withdraw(self, part: Part, quantity: int) -> None:
+    def _withdraw(self, part: Taker, quantity: int) -> None:
         lots = self.lots
+        bad = 0
         for _ in range(quantity):
             flags = lots[0]
             if flags.pop():
-                part.defective = True
+                bad += 1
             if not flags:
                 lots.popleft()
                 self.lot_times.popleft()
+        if bad:
+            part.took_defective(bad)
         self.on_hand -= quantity
         if self.on_hand == 0:
             self.stockout.add(self.kernel.now(), 1)
             if self.on_empty is not None:
                 self.on_empty(self)
+
+    def withdraw_waiting(self, part: Taker) -> None:
+        """``part`` no longer waits here for stock (its order was cancelled)."""
+        for k, (waiting, quantity) in enumerate(self.waiting):
+            if waiting is part:
+                del self.waiting[k]
+                self.backorder -= quantity
+                break
+        if self.waiting and self.on_hand >= self.waiting[0][1]:
+            self.receive([], 0)  # the next in line may be served from stock now
 
     def pull_recent(self, since_h: float) -> list[list[bool]]:
         """Take the lots stocked at or after ``since_h`` out of stock (e.g. to inspect them

@@ -230,7 +230,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
 
         def done(i: int, result: Any) -> None:
             point, key, _ = todo[i]
-            broken = [t.kpi.value for t in tolerances if not t.holds(result.kpis[t.kpi.value])]
+            broken = [t.key for t in tolerances if not t.holds(result.kpis[t.key])]
             record = {"holds": not broken, "broken": broken,
                       "kpis": {k: v for k, v in result.kpis.items()}}
             store.put(key, record)

@@ -88,11 +88,12 @@ def network_of(scenario: Scenario) -> Network:
             else:
                 avail[k] = math.inf  # a backup of a primary still supplying: not used
         available[i] = avail
+    product, = plant.product_list()
     stock = {b.material: float(b.initial if spec.inventory == "initial" else b.reorder_point)
              for b in plant.buffers}
     return Network(
-        demand_per_h=plant.demand.rate * plant.demand.quantity, margin=spec.margin,
-        bom={m: float(q) for m, q in plant.materials_per_unit().items()}, stock=stock,
+        demand_per_h=product.orders.mean_units_per_h(scenario.horizon), margin=spec.margin,
+        bom={m: float(q) for m, q in plant.materials_per_unit(product).items()}, stock=stock,
         material=material, capacity={k: n.capacity for k, n in nodes.items()},
         available_h=available, ttr_h={k: n.ttr for k, n in nodes.items()})
 

@@ -247,7 +247,7 @@ def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
     engine = base.experiment.engine.value
     runs_b = run_jobs([Job(base, r, seed, engine) for r in range(n)], executor)
     runs_c = run_jobs([Job(cand, r, seed, engine) for r in range(n)], executor)
-    bounds = {t.kpi.value: t for t in base.hypothesis.tolerances}
+    bounds = {t.key: t for t in base.hypothesis.tolerances}
     required = base.hypothesis.probability
     kpis = []
     for kpi in runs_b[0].kpis:
@@ -265,9 +265,9 @@ def _compare(file: str, base: Scenario, cand: Scenario, tolerance: float,
         kpis.append(KpiComparison(
             kpi, _nanmean(b), _nanmean(c), mean, low, high,
             _bound_text(tol) if tol else None, held_b, held_c, newly))
-    all_b = np.mean([all(t.holds(r.kpis[t.kpi.value]) for t in bounds.values())
+    all_b = np.mean([all(t.holds(r.kpis[t.key]) for t in bounds.values())
                      for r in runs_b]) if bounds else 1.0
-    all_c = np.mean([all(t.holds(r.kpis[t.kpi.value]) for t in bounds.values())
+    all_c = np.mean([all(t.holds(r.kpis[t.key]) for t in bounds.values())
                      for r in runs_c]) if bounds else 1.0
     mtds = []
     same_searches = True
