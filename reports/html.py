@@ -705,9 +705,12 @@ def _shock_table(f: ResultsFolder, windows: Sequence[figs.ShockWindow]) -> str:
     declared = {str(s.get("id")): s for s in f.scenario.get("shocks") or []
                 if isinstance(s, dict)}
     started: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    hit: dict[str, set[str]] = defaultdict(set)
     for r in f.records:
         if r.get("kind") == "ShockStarted":
             started[str(r.get("shock"))].append(r)
+        elif r.get("kind") == "SelectorMatched" and isinstance(r.get("suppliers"), list):
+            hit[str(r.get("shock"))].update(str(x) for x in r["suppliers"])
     reps = len({r.get("replication") for r in f.records
                 if r.get("kind") == "ReplicationFinished"})
     rows = []
@@ -720,16 +723,31 @@ def _shock_table(f: ResultsFolder, windows: Sequence[figs.ShockWindow]) -> str:
                                                                   else "")
         in_reps = len({r.get("replication") for r in recs})
         first = recs[0] if recs else {}
-        target = spec.get("target") or first.get("target")
-        rows.append([_e(w.shock), _e(spec.get("type") or first.get("type") or "–"),
-                     _e(target) if target else "–",
+        kind = str(spec.get("type") or first.get("type") or "")
+        target = first.get("target") or spec.get("target")
+        where = _e(target) if target else "–"
+        if hit.get(w.shock):
+            where += ": " + _e(", ".join(sorted(hit[w.shock])))
+        rows.append([_e(w.shock), _e(kind or "–"), where, _e(_layers(kind)),
                      f"{_e(_hours(w.start_h))} → {_e(_hours(w.end_h))}"
                      + (" (envelope)" if w.varies else ""),
                      _e(sev or "–"), f"{in_reps} of {reps}"])
     if not rows:
         return _note("No shock occurred in this run.")
-    return _table(["shock", "type", "target", "window (from the start)", "severity",
-                   "occurred in"], rows)
+    return _table(["shock", "type", "target (what it hit)", "layers touched",
+                   "window (from the start)", "severity", "occurred in"], rows)
+
+
+def _layers(shock_type: str) -> str:
+    """The layers of the twin a shock type touches (physical, logical, semantic), or "–"
+    for a type this installation does not know."""
+    from shocktwin.shock_library.base import Layer
+    from shocktwin.shock_library.registry import shock_types
+
+    cls = shock_types().get(shock_type)
+    if cls is None:
+        return "–"
+    return ", ".join(layer.value for layer in Layer if layer in cls.layers)
 
 
 _COVERED = frozenset({"RunStarted", "RunFinished", "ReplicationFinished", "ShockStarted",

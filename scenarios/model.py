@@ -319,7 +319,8 @@ class Supplier(_Frozen):
 
 
 class Buffer(_Frozen):
-    """Incoming stock of one material, replenished by (reorder point, order quantity)."""
+    """Physical layer: incoming stock of one material; logical layer: its replenishment by
+    (reorder point, order quantity)."""
 
     id: Ident
     material: Ident
@@ -331,7 +332,8 @@ class Buffer(_Frozen):
 
 
 class ProcessStation(_Frozen):
-    """A work station with parallel servers and optional breakdowns (per server)."""
+    """Physical layer: a work station with parallel servers and optional breakdowns (per
+    server)."""
 
     id: Ident
     kind: Literal[StationKind.PROCESS] = StationKind.PROCESS
@@ -377,7 +379,8 @@ class AIGate(_Frozen):
 
 
 class InspectionStation(_Frozen):
-    """Inspectors who check units; detected defects and false rejects are scrapped."""
+    """Physical layer: inspectors who check units; detected defects and false rejects are
+    scrapped. What they inspect by is the semantic layer (the rule set's plans)."""
 
     id: Ident
     kind: Literal[StationKind.INSPECTION]
@@ -402,7 +405,8 @@ class InspectionStation(_Frozen):
 
 
 class ReleaseStation(_Frozen):
-    """Quality release: the last step; units leave to the customer from here."""
+    """Physical layer: quality release, the last step; units leave to the customer from
+    here."""
 
     id: Ident
     kind: Literal[StationKind.RELEASE]
@@ -918,8 +922,8 @@ class Scenario(_Frozen):
     shocks: list[SerializeAsAny[Shock]] = Field(default_factory=list, description=(
         "Shocks injected into the run; see `shocktwin shocks list` for the types."))
     rules: str | None = Field(None, min_length=1, max_length=1024, description=(
-        "The rule set (inspection plans and triggers) in force at the start, a file "
-        "relative to this one."))
+        "Semantic layer: the rule set (inspection plans and triggers) in force at the "
+        "start, a file relative to this one."))
     rule_changes: list[RuleChange] = Field(default_factory=list, max_length=1000, description=(
         "Rule sets loaded at given times while the twin runs."))
     mtd: Mtd | None = Field(None, description="Maximum tolerable disruption search.")

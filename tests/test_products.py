@@ -402,3 +402,14 @@ def test_bad_supply_tiers_are_listed_with_their_place() -> None:
     text = "\n".join(_problems(data))
     assert "no tier-2 supplier makes 'casting' (its suppliers are tier 3)" in text
     assert "plant.suppliers[1].tier: no tier-2 supplier lists 'casting' in its inputs" in text
+
+
+def test_a_plant_of_several_products_runs_the_same_on_both_engines() -> None:
+    from shocktwin.scenarios import load_scenario, reference_scenario
+    from shocktwin.twin.experiment.replication import run_replication
+
+    sc = load_scenario(reference_scenario("hydraulics_quake"))
+    a = run_replication(sc, 0, seed=5, engine="simpy")
+    b = run_replication(sc, 0, seed=5, engine="salabim")
+    assert a.kpis == b.kpis
+    assert a.events == b.events

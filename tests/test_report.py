@@ -526,3 +526,21 @@ def test_report_command_writes_the_file_and_exits_2_on_bad_input(run_dir: Path,
     assert f"error: {tmp_path / 'gone'}: results folder not found" in bad.stderr
     assert not (tmp_path / "x.html").exists()
     assert (report_command.__doc__ or "").strip()
+
+
+def test_the_shock_table_names_the_layers_touched_and_what_a_selector_hit(
+        tmp_path: Path) -> None:
+    from test_products import _two_tier
+
+    data = _two_tier(target={"region": "JP"})
+    data["warmup"] = "10h"
+    result = run_experiment(parse_scenario(data))
+    folder = tmp_path / "tiers"
+    journal = make_journal(result, started_utc="2026-01-02T03:04:05.000Z",
+                           ended_utc="2026-01-02T03:04:09.000Z", scenario_file=None,
+                           command=["shocktwin", "run", "tiers"], tables_format="duckdb")
+    save_results(result, journal, folder)
+    page = render_report([folder])
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "quake" in r)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[:4] == ["quake", "supplier_outage", "{region=JP}: foundry", "physical"]
