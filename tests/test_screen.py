@@ -88,3 +88,78 @@ def test_screen_command_and_bad_blocks(runner, tmp_path) -> None:  # type: ignor
         parse_scenario(bad)
     text = str(caught.value)
     assert "unknown supplier 'C9'" in text and "supplier 'B1' needs a node" in text
+
+
+# --------------------------------------------------------------------------- supply tiers
+
+# A chain of two tiers: the plant makes 2 units/h, each of one valve, and holds 100 valves.
+# The valve maker (tier 1, 3/h) makes each valve from 1 casting and holds 40; the foundry
+# (tier 2, 5/h) casts them. TTRs: valve maker 120 h, foundry 100 h.
+#
+# By hand (f = valves shipped, g = castings shipped to the valve maker, over t hours):
+#   plant 2t ≤ 100 + f;  valve maker f ≤ 3t, f ≤ 40 + g;  foundry g ≤ 5t.
+# - Foundry down (g = 0): f ≤ min(3t, 40), and 3t ≥ 40 from 13.3 h, when 2t = 26.7 ≤ 140:
+#   2t ≤ 140, TTS 70 h. Over its 100 h at most 140 of 200 units are made: 60 lost.
+# - Valve maker down (f = 0): 2t ≤ 100, TTS 50 h; over 120 h 240 − 100 = 140 lost.
+# - Neither down: g = 5t ≥ 2t and f = 3t ≥ 2t, so demand is met for ever: the foundry's
+#   disruption alone cuts what the valve maker can ship.
+# Risk exposure: valve maker 140/140, foundry 60/140.
+CHAIN = {
+    "version": 1, "name": "screen-chain", "horizon": "10d",
+    "plant": {
+        "suppliers": [
+            {"id": "valve-maker", "material": "valve", "lot_size": 50, "lead_time": "10h",
+             "inputs": [{"material": "casting", "initial": 40, "reorder_point": 20}]},
+            {"id": "foundry", "material": "casting", "tier": 2, "lot_size": 50,
+             "lead_time": "1d"}],
+        "buffers": [{"id": "valves", "material": "valve", "initial": 100,
+                     "reorder_point": 30}],
+        "stations": [{"id": "release", "kind": "release", "sla": "4h"}],
+        "routing": ["release"],
+        "demand": {"rate": "2/h", "due_in": "1d"}},
+    "screen": {"nodes": [
+        {"supplier": "valve-maker", "capacity": "3/h", "ttr": "120h"},
+        {"supplier": "foundry", "capacity": "5/h", "ttr": "100h"}]},
+}
+
+
+def test_a_tier_two_disruption_lasts_until_the_stock_of_both_tiers_runs_out() -> None:
+    rows = {r.supplier: r for r in screen(network_of(parse_scenario(CHAIN)))}
+    assert rows["foundry"].tier == 2 and rows["valve-maker"].tier == 1
+    assert rows["foundry"].tts_h == pytest.approx(70.0)
+    assert rows["foundry"].lost_units == pytest.approx(60.0)
+    assert rows["valve-maker"].tts_h == pytest.approx(50.0)
+    assert rows["valve-maker"].lost_units == pytest.approx(140.0)
+    assert rows["foundry"].risk_exposure == pytest.approx(60 / 140)
+    assert rows["foundry"].at_risk and rows["valve-maker"].at_risk
+
+
+def test_the_quantity_per_unit_and_a_tier_two_backup_count() -> None:
+    # 2 castings a valve: the 40 in stock make 20 valves, 2t ≤ 120, TTS 60 h; over 100 h
+    # 200 − 120 = 80 lost.
+    doc = deep_update(CHAIN, {})
+    doc["plant"]["suppliers"][0]["inputs"][0]["quantity"] = 2
+    rows = {r.supplier: r for r in screen(network_of(parse_scenario(doc)))}
+    assert rows["foundry"].tts_h == pytest.approx(60.0)
+    assert rows["foundry"].lost_units == pytest.approx(80.0)
+    # A backup foundry (1/h) qualified 20 h after the foundry is lost: from 20 h
+    # 2t ≤ 100 + 40 + (t − 20), t ≤ 120 (f ≤ 3t holds); over 100 h 40 + 80 castings make
+    # 120 valves, 220 with the plant's stock ≥ 200: nothing lost. The backup down: the
+    # foundry keeps supplying.
+    doc = deep_update(CHAIN, {})
+    doc["plant"]["suppliers"].append({"id": "foundry-b", "material": "casting", "tier": 2,
+                                      "lot_size": 50, "lead_time": "1d",
+                                      "qualification": "20h"})
+    doc["screen"]["nodes"].append({"supplier": "foundry-b", "capacity": "1/h", "ttr": "50h"})
+    rows = {r.supplier: r for r in screen(network_of(parse_scenario(doc)))}
+    assert rows["foundry"].tts_h == pytest.approx(120.0)
+    assert rows["foundry"].lost_units == pytest.approx(0.0)
+    assert math.isinf(rows["foundry-b"].tts_h)
+
+
+def test_every_supplier_of_every_tier_needs_a_node() -> None:
+    bad = deep_update(CHAIN, {})
+    bad["screen"]["nodes"] = bad["screen"]["nodes"][:1]
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(bad)
+    assert "supplier 'foundry' needs a node" in str(caught.value)
