@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from conftest import deep_update
 
 from shocktwin import cli
 from shocktwin.errors import ScenarioError
-from shocktwin.scenarios import parse_scenario
+from shocktwin.scenarios import load_scenario, parse_scenario
 from shocktwin.twin.resilience.screen import network_of, screen
 
 # One product at 10 units/h needs 1 A and 2 B. A comes from A1 (15/h) with a backup A2
@@ -155,6 +156,65 @@ def test_the_quantity_per_unit_and_a_tier_two_backup_count() -> None:
     assert rows["foundry"].tts_h == pytest.approx(120.0)
     assert rows["foundry"].lost_units == pytest.approx(0.0)
     assert math.isinf(rows["foundry-b"].tts_h)
+
+
+TWO_PRODUCTS = Path(__file__).parent / "screen_two_tier.yaml"
+
+# tests/screen_two_tier.yaml: pumps (4/h) need 1 housing, valves (3/h) 2 housings and 1
+# seal; stock 200 housings, 60 seals; housings 12/h (TTR 50 h), seals 5/h (TTR 100 h) from
+# 30 kg of rubber in stock, 1 kg a seal, rubber mill (tier 2) 4/h (TTR 100 h).
+#
+# By hand:
+# - Seals down: only valves need them, 3t ≤ 60, TTS 20 h. Over 100 h 60 of 300 valves are
+#   made, 240 lost; the 400 pumps need 400 of 200 + 12·100 housings: none lost.
+# - Rubber mill down: the seals ship ≤ min(5t, 30), 3t ≤ 60 + 30, TTS 30 h (5t ≥ 30 from
+#   6 h, when 18 ≤ 90). Over 100 h 90 valves, 210 lost; pumps untouched.
+# - Housings down: 4t + 2·3t ≤ 200, TTS 20 h. Over 50 h the 200 housings are shared:
+#   lost = (200 − y_pump) + (150 − y_valve) with y_pump + 2·y_valve ≤ 200 is least at
+#   y_pump = 200, y_valve = 0: 150 lost, all valves. Sharing the shortage evenly (40 % of
+#   what each needs) would lose 120 + 90 = 210.
+# Risk exposure: seals 240/240, rubber mill 210/240 = 0.875, housings 150/240 = 0.625.
+
+
+def test_two_products_lose_only_what_the_disruption_reaches() -> None:
+    rows = {r.supplier: r for r in screen(network_of(load_scenario(TWO_PRODUCTS)))}
+    seals, mill, housings = rows["seals"], rows["rubber-mill"], rows["housings"]
+    assert seals.tts_h == pytest.approx(20.0)
+    assert seals.lost_by_product == pytest.approx({"pump": 0.0, "valve": 240.0})
+    assert mill.tier == 2 and mill.tts_h == pytest.approx(30.0)
+    assert mill.lost_by_product == pytest.approx({"pump": 0.0, "valve": 210.0})
+    assert housings.tts_h == pytest.approx(20.0)
+    assert housings.lost_by_product == pytest.approx({"pump": 0.0, "valve": 150.0})
+    assert [r.risk_exposure for r in (seals, mill, housings)] == pytest.approx(
+        [1.0, 0.875, 0.625])
+
+
+def test_a_shared_material_goes_to_the_product_that_can_still_be_made() -> None:
+    # Housings at 6/h, below the 10/h both products need: the plant runs short of them even
+    # undisturbed (10t ≤ 200 + 6t: every TTS ≤ 50 h). Over the seals' 100 h, 800 housings
+    # can be had for 1,000 wanted; with the seals out the valves can use only 120 of them
+    # (60 valves), so the 400 pumps get theirs: pumps lose nothing, valves 240.
+    import yaml
+
+    doc = yaml.safe_load(TWO_PRODUCTS.read_text())
+    doc["screen"]["nodes"][0]["capacity"] = "6/h"
+    rows = {r.supplier: r for r in screen(network_of(parse_scenario(doc)))}
+    assert rows["seals"].lost_by_product == pytest.approx({"pump": 0.0, "valve": 240.0})
+    assert rows["seals"].tts_h == pytest.approx(20.0)
+
+
+def test_screen_command_ranks_a_two_tier_two_product_network(runner) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    result = runner.invoke(cli.app, ["screen", str(TWO_PRODUCTS), "--json"])
+    assert result.exit_code == 0, result.output
+    nodes = json.loads(result.output)["nodes"]
+    assert [n["supplier"] for n in nodes] == ["seals", "rubber-mill", "housings"]
+    assert [n["lost_units"] for n in nodes] == pytest.approx([240.0, 210.0, 150.0])
+    assert nodes[1]["tts_h"] == pytest.approx(30.0)
+    table = runner.invoke(cli.app, ["screen", str(TWO_PRODUCTS)])
+    assert table.exit_code == 0, table.output
+    assert "rubber-mill" in table.output and "rubber" in table.output
 
 
 def test_every_supplier_of_every_tier_needs_a_node() -> None:
