@@ -331,6 +331,23 @@ class Buffer(_Frozen):
                                        description="Units per order; default the lot size.")
 
 
+class Maintenance(_Frozen):
+    """Physical layer: planned maintenance stops every server of a station for ``duration``
+    every ``every``, the first time at ``first`` (default one interval in). A unit in work
+    resumes where it stopped afterwards."""
+
+    every: PositiveDuration
+    duration: PositiveDuration
+    first: Duration | None = Field(None, exclude_if=_drop_none, description=(
+        "When the first stop begins; default one interval after the start."))
+
+    @model_validator(mode="after")
+    def _fits(self) -> Maintenance:
+        if self.duration >= self.every:
+            raise ValueError("a maintenance stop must be shorter than its interval")
+        return self
+
+
 class ProcessStation(_Frozen):
     """Physical layer: a work station with parallel servers and optional breakdowns (per
     server)."""
@@ -340,8 +357,19 @@ class ProcessStation(_Frozen):
     servers: int = Field(1, ge=1, le=10_000)
     process_time: TimeDist = _time_dist_field("Time to process one unit.")
     mtbf: PositiveDuration | None = Field(None, description="Mean time between failures of "
-                                          "each server (exponential, calendar time).")
+                                          "each server (exponential; calendar or operating "
+                                          "hours, see failure_basis).")
     mttr: PositiveDuration | None = Field(None, description="Mean time to repair (exponential).")
+    failure_basis: Literal["calendar", "operating"] = Field(
+        "calendar", exclude_if=lambda v: v == "calendar", description=(
+            "calendar: a server wears out whether it works or not; operating: only the "
+            "hours it is at work count toward its mtbf (usage-based failures)."))
+    units_between_failures: float | None = Field(
+        None, gt=0, le=1e9, exclude_if=_drop_none, description=(
+            "Instead of mtbf: a server fails after a number of units made, geometric with "
+            "this mean (wear per cycle); it fails as it completes that unit."))
+    maintenance: Maintenance | None = Field(None, exclude_if=_drop_none, description=(
+        "Planned maintenance: the whole station stops at fixed intervals."))
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
                                "makes defective.")
     dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
@@ -351,8 +379,13 @@ class ProcessStation(_Frozen):
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:
-        if (self.mtbf is None) != (self.mttr is None):
-            raise ValueError("give both mtbf and mttr, or neither")
+        wears = self.mtbf is not None or self.units_between_failures is not None
+        if self.mtbf is not None and self.units_between_failures is not None:
+            raise ValueError("give mtbf or units_between_failures, not both")
+        if wears != (self.mttr is not None):
+            raise ValueError("give both mtbf (or units_between_failures) and mttr, or neither")
+        if self.failure_basis == "operating" and self.mtbf is None:
+            raise ValueError("failure_basis operating needs an mtbf in operating hours")
         return self
 
 

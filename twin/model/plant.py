@@ -26,8 +26,20 @@ from shocktwin.twin.model.events import (
 from shocktwin.twin.model.feed import NO_FEEDS, Feeds
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.part import LotJob, LotKind, Order, Part
-from shocktwin.twin.model.rng import UniformStream, exponential_sampler, make_sampler, stream
-from shocktwin.twin.model.station import InspectionStation, ReleaseStation, Station
+from shocktwin.twin.model.rng import (
+    BLOCK,
+    Sampler,
+    UniformStream,
+    exponential_sampler,
+    make_sampler,
+    stream,
+)
+from shocktwin.twin.model.station import (
+    InspectionStation,
+    ReleaseStation,
+    Station,
+    WearingStation,
+)
 from shocktwin.twin.model.supplier import Buffer, Supplier, _lot_flags
 
 if TYPE_CHECKING:
@@ -110,16 +122,7 @@ class Plant(Model):
         for sid in [*routed, *incoming_ids]:
             spec = specs[sid]
             if spec.kind == StationKind.PROCESS:
-                breakdown = rng(f"station:{sid}:breakdown") if spec.mtbf is not None else None
-                st: Station = Station(
-                    sid, spec.servers, make_sampler(spec.process_time, rng(f"station:{sid}:time")),
-                    kernel, warmup_h=warmup,
-                    defect_draw=UniformStream(rng(f"station:{sid}:defect")),
-                    defect_rate=spec.defect_rate,
-                    time_to_fail=exponential_sampler(breakdown, spec.mtbf)
-                    if breakdown is not None and spec.mtbf else None,
-                    time_to_repair=exponential_sampler(breakdown, spec.mttr)
-                    if breakdown is not None and spec.mttr else None)
+                st: Station = _process_station(spec, kernel, warmup, rng)
             elif spec.kind == StationKind.INSPECTION:
                 st = InspectionStation(
                     sid, spec.inspectors,
@@ -380,6 +383,37 @@ class Plant(Model):
                 row.update(inspected=st.inspected, rejected=st.rejected,
                            passed_unseen=st.passed_unseen)
         return rows
+
+
+def _process_station(spec: Any, kernel: Kernel, warmup: float,
+                     rng: Callable[[str], np.random.Generator]) -> Station:
+    """A process station: failures by calendar time, operating hours or units made, and
+    planned maintenance, as the scenario says."""
+    sid = spec.id
+    wears = spec.mtbf is not None or spec.units_between_failures is not None
+    breakdown = rng(f"station:{sid}:breakdown") if wears else None
+    common: dict[str, Any] = dict(
+        warmup_h=warmup, defect_draw=UniformStream(rng(f"station:{sid}:defect")),
+        defect_rate=spec.defect_rate,
+        time_to_fail=exponential_sampler(breakdown, spec.mtbf)
+        if breakdown is not None and spec.mtbf else None,
+        time_to_repair=exponential_sampler(breakdown, spec.mttr)
+        if breakdown is not None and spec.mttr else None)
+    service = make_sampler(spec.process_time, rng(f"station:{sid}:time"))
+    st: Station
+    if breakdown is not None and spec.units_between_failures is not None:
+        p = 1.0 / max(spec.units_between_failures, 1.0)
+        st = WearingStation(sid, spec.servers, service, kernel, **common,
+                            units_to_fail=Sampler(lambda: breakdown.geometric(p, BLOCK)
+                                                  [::-1].astype(float).tolist()))
+    elif spec.failure_basis == "operating":
+        st = WearingStation(sid, spec.servers, service, kernel, **common, operating=True)
+    else:
+        st = Station(sid, spec.servers, service, kernel, **common)
+    if spec.maintenance is not None:
+        m = spec.maintenance
+        st.plan_maintenance(m.first if m.first is not None else m.every, m.every, m.duration)
+    return st
 
 
 class _Route:

@@ -28,7 +28,7 @@ from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.part import LotJob, Part
 from shocktwin.twin.model.work import Work
 
-__all__ = ["InspectionStation", "ReleaseStation", "Server", "Station"]
+__all__ = ["InspectionStation", "ReleaseStation", "Server", "Station", "WearingStation"]
 
 W = TypeVar("W", bound=Work)
 #: Where a station passes the items it is done with.
@@ -38,7 +38,8 @@ Route = Callable[[W], None]
 class Server(Generic[W]):
     """One server of a station: a machine, an inspector or a reviewer."""
 
-    __slots__ = ("end_h", "online", "part", "remaining_h", "token", "up")
+    __slots__ = ("busy_since", "end_h", "online", "part", "remaining_h", "token", "up",
+                 "wear_left")
 
     def __init__(self) -> None:
         self.part: W | None = None
@@ -47,6 +48,10 @@ class Server(Generic[W]):
         self.token = 0
         self.up = True  # not broken down
         self.online = True  # not taken out of service by a shock
+        # Usage-based failures: operating hours (or units) left before it fails, and when
+        # its current stretch of work began.
+        self.wear_left = 0.0
+        self.busy_since = 0.0
 
 
 class Station(Generic[W]):
@@ -82,6 +87,7 @@ class Station(Generic[W]):
                               self._set_capacity)
         self.speed = Lever(f"{station_id}.speed", 1.0)
         self.mtbf_factor = Lever(f"{station_id}.mtbf_factor", 1.0)
+        self.maintenance: tuple[float, float, float] | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -116,10 +122,29 @@ class Station(Generic[W]):
         self._work_h = by_step  # type: ignore[method-assign]
 
     def start(self) -> None:
-        """Schedule the first failure of every server (when the station breaks down)."""
+        """Schedule the first failure of every server (when the station breaks down) and
+        the first planned maintenance stop."""
         if self._ttf is not None:
             for server in self.servers:
                 self.kernel.schedule(self._ttf(), self._fail, server)
+        if self.maintenance is not None:
+            first, _, _ = self.maintenance
+            self.kernel.schedule(first, self._maintenance_starts)
+
+    def plan_maintenance(self, first_h: float, every_h: float, duration_h: float) -> None:
+        """Stop every server for ``duration_h`` every ``every_h``, first at ``first_h``; a
+        unit in work resumes where it stopped."""
+        self.maintenance = (first_h, every_h, duration_h)
+
+    def _maintenance_starts(self, _: object) -> None:
+        assert self.maintenance is not None
+        _, every, duration = self.maintenance
+        self.capacity.set(_MAINTENANCE, 0.0)
+        self.kernel.schedule(duration, self._maintenance_ends)
+        self.kernel.schedule(every, self._maintenance_starts)
+
+    def _maintenance_ends(self, _: object) -> None:
+        self.capacity.set(_MAINTENANCE, None)
 
     def arrive(self, part: W) -> None:
         now = self.kernel.now()
@@ -239,6 +264,110 @@ class Station(Generic[W]):
 
     def online_servers(self) -> int:
         return sum(1 for s in self.servers if s.online)
+
+
+#: The capacity lever's key for planned maintenance stops.
+_MAINTENANCE = "planned maintenance"
+
+
+class WearingStation(Station[W]):
+    """A station whose servers fail by use: after operating hours at work (``operating``:
+    the time to failure is counted only while a server works) or after a number of units
+    made (``units_to_fail``); repairs as for calendar failures. Failures by use happen
+    during work: an operating-hours failure interrupts the unit in work, which resumes after
+    the repair; a unit-count failure happens as the last unit is completed."""
+
+    def __init__(self, *args: Any, operating: bool = False,
+                 units_to_fail: Callable[[], float] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if operating == (units_to_fail is not None):
+            raise TypeError("a wearing station wears by operating hours or by units")
+        self._operating = operating
+        self._units_to_fail = units_to_fail
+
+    def _draw_wear(self) -> float:
+        if self._units_to_fail is not None:
+            return self._units_to_fail()
+        return self._ttf() * self.mtbf_factor.value  # type: ignore[misc]
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.wear_left = self._draw_wear()
+        if self.maintenance is not None:
+            self.kernel.schedule(self.maintenance[0], self._maintenance_starts)
+
+    def _arm(self, server: Server[W], now: float) -> None:
+        """The server starts (or resumes) work: it wears out before the unit is done if its
+        operating hours left are fewer than the work left."""
+        if not self._operating:
+            return
+        server.busy_since = now
+        if server.wear_left < server.end_h - now:
+            self.kernel.schedule(server.wear_left, self._worn_out, (server, server.token))
+
+    def _wear(self, server: Server[W], now: float) -> None:
+        if self._operating:
+            server.wear_left -= now - server.busy_since
+
+    def _begin(self, server: Server[W], part: W, arrived_h: float, now: float) -> None:
+        super()._begin(server, part, arrived_h, now)
+        self._arm(server, now)
+
+    def _resume(self, server: Server[W], now: float) -> None:
+        super()._resume(server, now)
+        if server.part is not None:
+            self._arm(server, now)
+
+    def _pause(self, server: Server[W], now: float) -> None:
+        if server.part is not None:
+            self._wear(server, now)
+        super()._pause(server, now)
+
+    def _worn_out(self, arg: tuple[Server[W], int]) -> None:
+        server, token = arg
+        if token == server.token:  # still at the same stretch of work
+            self._fail(server)
+
+    def _done_checked(self, arg: tuple[Server[W], int]) -> None:
+        server, token = arg
+        if token != server.token:
+            return
+        now = self.kernel.now()
+        part = server.part
+        server.part = None
+        self.busy.add(now, -1)
+        self.served += 1
+        self._wear(server, now)
+        self.finish(part)  # type: ignore[arg-type]
+        if self._units_to_fail is not None:
+            server.wear_left -= 1
+            if server.wear_left <= 0:
+                # It fails as it completes the unit: down until repaired, then back to work.
+                server.up = False
+                self.down.add(now, 1)
+                self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
+                return
+        if self.queue:
+            nxt, arrived = self.queue.popleft()
+            self._begin(server, nxt, arrived, now)
+        else:
+            self.idle.append(server)
+
+    def _fail(self, server: Server[W]) -> None:
+        now = self.kernel.now()
+        if server.online:
+            self._pause(server, now)
+        server.up = False
+        self.down.add(now, 1)
+        self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
+
+    def _repair(self, server: Server[W]) -> None:
+        now = self.kernel.now()
+        server.up = True
+        self.down.add(now, -1)
+        server.wear_left = self._draw_wear()
+        if server.online:
+            self._resume(server, now)
 
 
 class InspectionStation(Station[Part | LotJob]):
