@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -376,6 +377,9 @@ class ProcessStation(_Frozen):
         "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
         "spt (shortest processing time), priority (the product's class), or an installed "
         "policy."))
+    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
+        "by; default around the clock."))
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:
@@ -434,6 +438,9 @@ class InspectionStation(_Frozen):
         "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
         "spt (shortest processing time), priority (the product's class), or an installed "
         "policy."))
+    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
+        "by; default around the clock."))
 
 
 
@@ -451,6 +458,9 @@ class ReleaseStation(_Frozen):
         "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
         "spt (shortest processing time), priority (the product's class), or an installed "
         "policy."))
+    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
+        "by; default around the clock."))
 
 
     @model_validator(mode="after")
@@ -556,20 +566,48 @@ def _as_step(value: Any) -> Any:
 Step = Annotated[RoutingStep, BeforeValidator(_as_step, json_schema_input_type=str | RoutingStep)]
 
 
+class RecordedWork(_Frozen):
+    """A product whose work orders are replayed from the plant's operations log
+    (``plant.log``): each recorded work order of its part types is a customer order of the
+    order's quantity, released when the log released it (or as the log's mode resamples
+    it). It first takes its bill of materials for every unit from the plant's buffers, then
+    runs its recorded operation reports over the stations bound to their resources, with
+    their recorded work and waits; what the reports rejected is scrapped. It ships what is
+    left when its last report ends (after the release station, when ``release`` names one).
+    """
+
+    part_types: list[str] | None = Field(None, min_length=1, max_length=10_000,
+                                         exclude_if=_drop_none, description=(
+        "The log's part types (work_orders.part) whose orders it replays; default every "
+        "order no other product names (all of them in a log without part types)."))
+    due_in: PositiveDuration | None = Field(None, exclude_if=_drop_none, description=(
+        "An order is due this long after its release; without it no order of the product "
+        "is late."))
+    release: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "A release station a finished order passes as a whole (one review) before it "
+        "ships."))
+
+
 class Product(_Frozen):
     """A product the plant makes: its routing over the plant's stations, its bill of
-    materials and its demand."""
+    materials and its demand; or, ``recorded``, the work orders of the operations log it
+    replays."""
 
     id: Ident
-    routing: list[Step] = Field(min_length=1, max_length=1000, description=(
+    routing: list[Step] = Field(default_factory=list, max_length=1000, exclude_if=_drop_empty,
+                                description=(
         "Physical layer: the stations it visits in order: a station id, or {station, "
-        "process_time, rework: {to, probability}}."))
+        "process_time, rework: {to, probability}}. Required unless it is recorded."))
     bom: dict[str, int] | None = Field(None, description="Physical layer: units of each "
                                        "material per unit made; default one of each "
                                        "buffered material.")
     # Checked with the plant's other cross-references, so a product without demand is
     # listed together with every other problem of the plant.
-    demand: Demand | None = Field(None, description="Its customer demand (required).")
+    demand: Demand | None = Field(None, description="Its customer demand (required unless "
+                                  "it is recorded).")
+    recorded: RecordedWork | None = Field(None, exclude_if=_drop_none, description=(
+        "Its orders, routings, work and waits are replayed from the plant's operations log "
+        "(plant.log) instead of a routing and a demand."))
     priority: int = Field(1, ge=1, le=1000, description="Logical layer: its class under "
                           "priority dispatching (1 is served first).")
 
@@ -581,10 +619,91 @@ class Product(_Frozen):
         return self.demand
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHIFT = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$"
+
+
+class Calendar(_Frozen):
+    """Logical layer: when a station's servers (its people or machines) work. Outside the
+    shifts every server is off and a unit in work waits for the next shift; work times are
+    working time, the run's clock is calendar time."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        min_length=1, max_length=7, description="The working days.")
+    shifts: list[Annotated[str, Field(pattern=_SHIFT)]] = Field(
+        min_length=1, max_length=24, description="Working hours of each working day, e.g. "
+        "['06:00-14:00', '14:00-22:00']; a shift ending at 24:00 runs to midnight.")
+    starts_on: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", description="The weekday the run starts on, at 00:00.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        spans = self.day_spans_h()
+        if any(a >= b for a, b in spans):
+            raise ValueError("each shift must end after it starts, within the day")
+        if any(b > c for (_, b), (c, _) in itertools.pairwise(spans)):
+            raise ValueError("shifts overlap: list them in time order, each after the last")
+        return self
+
+    def day_spans_h(self) -> list[tuple[float, float]]:
+        """The shifts of a working day as (start, end) hours after midnight, in order."""
+        def hours(text: str) -> float:
+            h, m = text.split(":")
+            return int(h) + int(m) / 60.0
+
+        spans = [tuple(hours(t) for t in shift.split("-")) for shift in self.shifts]
+        return sorted((a, b) for a, b in spans)
+
+    def working_spans_h(self) -> list[tuple[float, float]]:
+        """The working time of one week from the run's start, (start, end) hours after it;
+        touching spans are merged (a shift ending at midnight and one starting then)."""
+        first = WEEKDAYS.index(self.starts_on)
+        out: list[tuple[float, float]] = []
+        for k in range(7):
+            if WEEKDAYS[(first + k) % 7] not in self.days:
+                continue
+            for a, b in self.day_spans_h():
+                start, end = 24.0 * k + a, 24.0 * k + b
+                if out and out[-1][1] >= start:
+                    out[-1] = (out[-1][0], end)
+                else:
+                    out.append((start, end))
+        return out
+
+
+class LogResource(_Frozen):
+    """A resource of the plant's operations log and the station that does its work."""
+
+    name: str = Field(min_length=1, max_length=500,
+                      description="The resource's name in the log (operations.resource).")
+    station: Ident = Field(description="The plant's station that serves its recorded tasks "
+                           "(several resources may share one).")
+
+
+class PlantLog(_Frozen):
+    """Physical layer, recorded: the operations log (an MES log ingested into a store) whose
+    work orders the plant's recorded products replay, and which station does the work of
+    each of its resources. See ``shocktwin derive --as plant``."""
+
+    store: str = Field(min_length=1, description="The DuckDB store, relative to this file.")
+    source: str | None = Field(None, description="Which ingested file (its path or name); "
+                               "needed only when the store holds several.")
+    mode: ReplayMode = Field(ReplayMode.TRACE, description=(
+        "trace: the recorded orders, releases, work and waits; bootstrap: recorded days of "
+        "releases resampled; fit: Poisson releases, recorded routings, fitted work and "
+        "waits."))
+    resources: list[LogResource] = Field(min_length=1, max_length=100_000, description=(
+        "Every resource the replayed orders work on, with the station that does it."))
+
+
 class Plant(_Frozen):
     """Suppliers, stock, stations and what the plant makes: one product (``routing``,
-    ``bom``, ``demand``) or several (``products``), sharing the stations."""
+    ``bom``, ``demand``) or several (``products``), sharing the stations; products may
+    replay the work orders of an operations log (``log``)."""
 
+    log: PlantLog | None = Field(None, exclude_if=_drop_none, description=(
+        "The operations log its recorded products replay, and the stations bound to its "
+        "resources."))
     suppliers: list[Supplier] = Field(default_factory=list)
     buffers: list[Buffer] = Field(default_factory=list)
     stations: list[Station] = Field(min_length=1)
@@ -598,6 +717,8 @@ class Plant(_Frozen):
                                            exclude_if=_drop_none, description=(
         "Several products sharing the stations, each with its routing, bill of materials "
         "and demand; instead of routing, bom and demand."))
+    calendars: dict[Ident, Calendar] | None = Field(None, exclude_if=_drop_none, description=(
+        "Named shift calendars a station's `calendar` refers to."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Plant:
@@ -1328,6 +1449,9 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
         if st.dispatching not in policies:
             yield ("stations", i, "dispatching"), unknown_name(
                 "dispatching policy", st.dispatching, policies, listed="policies")
+        if st.calendar is not None and st.calendar not in (plant.calendars or {}):
+            yield ("stations", i, "calendar"), unknown_name(
+                "calendar", st.calendar, plant.calendars or {}, listed="calendars")
     groups: tuple[tuple[str, Sequence[Supplier | Buffer]], ...] = (
         ("suppliers", plant.suppliers), ("buffers", plant.buffers))
     for kind, items in groups:
@@ -1348,12 +1472,13 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
                                "product, or products for several)")
         return
     routed = yield from _routing_problems(plant, station_ids)
+    bound = yield from _log_problems(plant, station_ids)
     for i, st in enumerate(plant.stations):
         incoming = st.kind == StationKind.INSPECTION and st.role == "incoming"
         if incoming and st.id in routed:
             yield ("stations", i, "role"), (f"incoming inspection station {st.id!r} inspects "
                                             "lots, so it cannot be in a routing")
-        elif st.id not in routed and not incoming:
+        elif st.id not in routed and not incoming and st.id not in bound:
             where = "the routing" if plant.products is None else "any routing"
             yield ("stations", i, "id"), f"station {st.id!r} is not in {where}"
     yield from _supply_problems(plant)
@@ -1370,8 +1495,17 @@ def _routing_problems(plant: Plant, station_ids: Mapping[str, int],
         if product.id in ids:
             yield (*base, "id"), f"duplicate product id {product.id!r}"
         ids.add(product.id)
-        if product.demand is None:
-            yield (*base, "demand"), "required key is missing (every product needs its demand)"
+        if product.recorded is not None:
+            for key in ("routing", "demand"):
+                if getattr(product, key):
+                    yield (*base, key), (f"a recorded product takes its {key} from the log; "
+                                         "leave it out")
+        elif product.demand is None:
+            yield (*base, "demand"), ("required key is missing (every product needs its "
+                                      "demand, or recorded: to replay the log's orders)")
+        if product.recorded is None and not product.routing:
+            yield (*base, "routing"), ("required key is missing (every product needs its "
+                                       "routing, or recorded: to replay the log's orders)")
         steps = [step.station for step in product.routing]
         for i, step in enumerate(product.routing):
             loc = (*base, "routing", i) if one else (*base, "routing", i, "station")
@@ -1406,6 +1540,70 @@ def _routing_problems(plant: Plant, station_ids: Mapping[str, int],
             if qty < 1:
                 yield (*base, "bom", material), "quantity must be at least 1"
     return routed
+
+
+def _log_problems(plant: Plant, station_ids: Mapping[str, int],
+                  ) -> Generator[tuple[tuple[str | int, ...], str], None, set[str]]:
+    """Problems of the operations log's bindings and of the recorded products; returns the
+    stations bound to the log's resources. What the log itself holds is checked before the
+    run, when the store is read."""
+    recorded = [(p, product) for p, product in enumerate(plant.products or ())
+                if product.recorded is not None]
+    bound: set[str] = set()
+    log = plant.log
+    if log is None:
+        for p, _ in recorded:
+            yield ("products", p, "recorded"), ("a recorded product replays the plant's "
+                                                "operations log: give plant.log")
+        return bound
+    if not recorded:
+        yield ("log",), ("no product replays the log: give a product recorded: {part_types: "
+                         "[...]} (a plant with a log lists its products)")
+    names: set[str] = set()
+    for i, res in enumerate(log.resources):
+        if res.name in names:
+            yield ("log", "resources", i, "name"), f"resource {res.name!r} is listed twice"
+        names.add(res.name)
+        spec_i = station_ids.get(res.station)
+        if spec_i is None:
+            yield ("log", "resources", i, "station"), unknown_name(
+                "station", res.station, station_ids, listed="stations")
+            continue
+        kind = plant.stations[spec_i].kind
+        if kind == StationKind.RELEASE:
+            yield ("log", "resources", i, "station"), (
+                f"{res.station!r} is a release station; a resource's tasks are done at a "
+                "process or inspection station")
+            continue
+        bound.add(res.station)
+    claimed: dict[str, int] = {}
+    catch_all: int | None = None
+    for p, product in recorded:
+        work = product.recorded
+        assert work is not None
+        if work.part_types is None:
+            if catch_all is not None:
+                yield ("products", p, "recorded", "part_types"), (
+                    f"product {plant.products[catch_all].id!r} already takes every order "  # type: ignore[index]
+                    "no other product names; name this one's part types")
+            catch_all = p
+        for j, part in enumerate(work.part_types or ()):
+            if part in claimed:
+                yield ("products", p, "recorded", "part_types", j), (
+                    f"part type {part!r} is already replayed by product "
+                    f"{plant.products[claimed[part]].id!r}")  # type: ignore[index]
+            claimed.setdefault(part, p)
+        if work.release is not None:
+            spec_i = station_ids.get(work.release)
+            if spec_i is None:
+                yield ("products", p, "recorded", "release"), unknown_name(
+                    "station", work.release, station_ids, listed="stations")
+            elif plant.stations[spec_i].kind != StationKind.RELEASE:
+                yield ("products", p, "recorded", "release"), (
+                    f"{work.release!r} is not a release station")
+            else:
+                bound.add(work.release)
+    return bound
 
 
 def _supply_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -83,3 +83,48 @@ def test_bad_failure_settings_are_refused_with_the_reason(failures: dict[str, An
     with pytest.raises(ScenarioError) as info:
         parse_scenario(_station(**failures))
     assert any(message in p.message for p in info.value.problems), info.value.problems
+
+
+def _shifts(calendar: dict[str, Any], horizon: str = "48h") -> dict[str, Any]:
+    data = _station()
+    data["plant"]["stations"][0]["calendar"] = "day"
+    data["plant"]["calendars"] = {"day": calendar}
+    data.update(horizon=horizon, warmup="0h", experiment={"replications": 1})
+    return data
+
+
+def test_work_waits_for_the_shift_and_the_backlog_goes_first() -> None:
+    # By hand: one shift 08:00-16:00 on working days, the run starting on a Monday at
+    # 00:00; one order an hour from 1 h, 30 min of working time each. Monday: units 1-7
+    # wait for 08:00, then unit k is done at 8 + k/2 h (lead 8 − k/2) up to unit 15 at
+    # 15:30; leads 7.5 … 0.5, summing to 60 h. Units 16-31 wait for Tuesday's shift
+    # (32 h): unit k is done at 32 + (k − 15)/2 (lead 24.5 − k/2); before the 40 h horizon
+    # units 16-30, leads summing to 195 h. 30 units, mean lead 255 / 30 = 8.5 h.
+    data = _shifts({"days": ["mon", "tue", "wed", "thu", "fri"], "shifts": ["08:00-16:00"]},
+                   horizon="40h")
+    rep = run_experiment(parse_scenario(data)).replications[0]
+    assert rep.kpis["throughput_per_h"] * 40 == pytest.approx(30)
+    assert rep.kpis["release_lead_time_mean"] == pytest.approx(8.5)
+
+
+def test_a_calendar_spans_the_week_from_the_day_the_run_starts() -> None:
+    from shocktwin.scenarios.model import Calendar
+
+    cal = Calendar(days=["mon", "sat"], shifts=["22:00-24:00", "00:00-06:00"],
+                   starts_on="fri")
+    # Friday is hour 0, Saturday 24, Monday 72; no two working days touch here.
+    assert cal.working_spans_h() == [(24.0, 30.0), (46.0, 48.0), (72.0, 78.0), (94.0, 96.0)]
+    # Monday's night shift runs on into Tuesday's early one: one span across midnight.
+    nights = Calendar(days=["mon", "tue"], shifts=["00:00-06:00", "22:00-24:00"])
+    assert nights.working_spans_h() == [(0.0, 6.0), (22.0, 30.0), (46.0, 48.0)]
+    with pytest.raises(ValueError, match="shifts overlap"):
+        Calendar(days=["mon"], shifts=["06:00-14:00", "13:00-22:00"])
+
+
+def test_a_station_names_a_calendar_the_plant_has() -> None:
+    data = _shifts({"days": ["mon"], "shifts": ["08:00-16:00"]})
+    data["plant"]["stations"][0]["calendar"] = "dya"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data)
+    assert any("unknown calendar 'dya'; did you mean 'day'" in p.message
+               for p in info.value.problems)

@@ -144,6 +144,8 @@ class Plant(Model):
                     kernel, warmup_h=warmup, sla_h=spec.sla)
                 self.sla_h = spec.sla
             st.next = self._advance
+            if spec.calendar is not None and plant.calendars is not None:
+                st.follow_calendar(plant.calendars[spec.calendar].working_spans_h())
             self.stations.append(st)
             by_id[sid] = st
         self._line = self.stations[: len(routed)]

@@ -88,6 +88,7 @@ class Station(Generic[W]):
         self.speed = Lever(f"{station_id}.speed", 1.0)
         self.mtbf_factor = Lever(f"{station_id}.mtbf_factor", 1.0)
         self.maintenance: tuple[float, float, float] | None = None
+        self.calendar: list[tuple[float, float]] | None = None
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -130,6 +131,36 @@ class Station(Generic[W]):
         if self.maintenance is not None:
             first, _, _ = self.maintenance
             self.kernel.schedule(first, self._maintenance_starts)
+        if self.calendar is not None:
+            self._shift_changes()
+
+    def follow_calendar(self, week: list[tuple[float, float]]) -> None:
+        """Work only in the ``week``'s spans (hours after the start, repeating every 168 h);
+        outside them every server is off and a unit in work resumes at the next shift."""
+        self.calendar = week
+
+    def _shift_changes(self) -> None:
+        """Schedule the week's shift ends and starts from now; the last one schedules the
+        next week."""
+        assert self.calendar is not None
+        changes: list[tuple[float, float | None]] = []
+        ends_at = 0.0
+        for start, end in self.calendar:
+            if start > ends_at:
+                changes.append((ends_at, 0.0))  # off until this shift starts
+            changes.append((start, None))
+            ends_at = end
+        if ends_at < _WEEK_H:
+            changes.append((ends_at, 0.0))
+        for at, share in changes:
+            self.kernel.schedule(at, self._shift_change, share)
+        self.kernel.schedule(_WEEK_H, self._next_week)
+
+    def _shift_change(self, share: float | None) -> None:
+        self.capacity.set(_OFF_SHIFT, share)
+
+    def _next_week(self, _: object) -> None:
+        self._shift_changes()
 
     def plan_maintenance(self, first_h: float, every_h: float, duration_h: float) -> None:
         """Stop every server for ``duration_h`` every ``every_h``, first at ``first_h``; a
@@ -266,8 +297,10 @@ class Station(Generic[W]):
         return sum(1 for s in self.servers if s.online)
 
 
-#: The capacity lever's key for planned maintenance stops.
+#: The capacity lever's keys for planned maintenance stops and time off shift.
 _MAINTENANCE = "planned maintenance"
+_OFF_SHIFT = "off shift"
+_WEEK_H = 168.0
 
 
 class WearingStation(Station[W]):
@@ -295,6 +328,8 @@ class WearingStation(Station[W]):
             server.wear_left = self._draw_wear()
         if self.maintenance is not None:
             self.kernel.schedule(self.maintenance[0], self._maintenance_starts)
+        if self.calendar is not None:
+            self._shift_changes()
 
     def _arm(self, server: Server[W], now: float) -> None:
         """The server starts (or resumes) work: it wears out before the unit is done if its
