@@ -538,17 +538,19 @@ def screen(
     rows = run_screen(network_of(sc))
     if as_json:
         print(json.dumps(json_ready({"scenario": sc.name, "nodes": [
-            {"supplier": r.supplier, "material": r.material, "tts_h": r.tts_h,
-             "ttr_h": r.ttr_h, "lost_units": r.lost_units, "lost_profit": r.lost_profit,
+            {"supplier": r.supplier, "tier": r.tier, "material": r.material, "tts_h": r.tts_h,
+             "ttr_h": r.ttr_h, "lost_units": r.lost_units,
+             "lost_by_product": r.lost_by_product, "lost_profit": r.lost_profit,
              "risk_exposure": r.risk_exposure, "at_risk": r.at_risk} for r in rows]}),
             indent=2, allow_nan=False))
         return
     table = Table(title=f"{sc.name}: supplier risk (TTS / TTR)")
-    for col in ("supplier", "material", "TTS", "TTR", "lost units", "lost profit", "REI",
-                "at risk"):
+    for col in ("supplier", "tier", "material", "TTS", "TTR", "lost units", "lost profit",
+                "REI", "at risk"):
         table.add_column(col, justify="left" if col in ("supplier", "material") else "right")
     for r in rows:
-        table.add_row(r.supplier, r.material, _axis(r.tts_h, "h") if math.isfinite(r.tts_h)
+        table.add_row(r.supplier, str(r.tier), r.material,
+                      _axis(r.tts_h, "h") if math.isfinite(r.tts_h)
                       else "∞", _axis(r.ttr_h, "h"), f"{r.lost_units:,.0f}",
                       f"{r.lost_profit:,.0f}", f"{r.risk_exposure:.2f}",
                       "yes" if r.at_risk else "no")

@@ -215,6 +215,9 @@ def test_screen_command_ranks_a_two_tier_two_product_network(runner) -> None:  #
     table = runner.invoke(cli.app, ["screen", str(TWO_PRODUCTS)])
     assert table.exit_code == 0, table.output
     assert "rubber-mill" in table.output and "rubber" in table.output
+    assert [n["tier"] for n in nodes] == [1, 2, 1]
+    assert nodes[0]["lost_by_product"] == pytest.approx({"pump": 0.0, "valve": 240.0})
+    assert "tier" in table.output
 
 
 def test_every_supplier_of_every_tier_needs_a_node() -> None:
