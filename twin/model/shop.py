@@ -1,10 +1,8 @@
 """The job shop replayed from an MES log: work orders released over time, each a sequence
 of tasks (operation reports) that wait, queue for a resource and hold it for their work.
 
-A task is enabled either ``after`` every earlier task of its job has ended, or ``with`` the
-previous task (it overlapped it in the record), at an offset from that task's dispatch.
-Once enabled it waits its extraneous delay (what the record shows beyond resource
-contention: shifts, transport, material), then queues FIFO at its resource. Resources are
+How a job's tasks are enabled, delayed and dispatched is the shared job executor's
+(:mod:`shocktwin.twin.model.job`); a task queues FIFO at its resource. Resources are
 ordinary stations, so capacity, speed and breakdown shocks act on them as on a plant.
 
 Where the jobs come from is the feed:
@@ -28,6 +26,7 @@ from shocktwin.errors import Problem, ReplayError
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.base import Model
 from shocktwin.twin.model.feed import NO_FEEDS, Feeds, JobSpec, ShopFeed
+from shocktwin.twin.model.job import Job, JobExecutor, Task
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.twin.model.rng import exponential_sampler, stream
 from shocktwin.twin.model.station import Station
@@ -36,37 +35,6 @@ if TYPE_CHECKING:
     from shocktwin.scenarios.model import Scenario
 
 __all__ = ["Job", "Shop", "ShopResource", "Task"]
-
-
-class Job:
-    """A work order in the shop."""
-
-    __slots__ = ("case_id", "index", "next", "outstanding", "pending", "release_h", "tasks")
-
-    def __init__(self, index: int, case_id: str, release_h: float, tasks: list[Task]) -> None:
-        self.index = index
-        self.case_id = case_id
-        self.release_h = release_h
-        self.tasks = tasks
-        self.next = 0  # index of the next task not yet enabled
-        self.outstanding = 0  # tasks dispatched and not finished
-        self.pending = False  # a task is enabled and waiting out its delay
-
-
-class Task:
-    """One operation report of a job: ``work_h`` on ``resource`` after ``wait_h`` (a ``Work``
-    for its resource)."""
-
-    __slots__ = ("after", "defective", "job", "resource", "wait_h", "work_h")
-
-    def __init__(self, job: Job, resource: ShopResource, work_h: float, after: bool,
-                 wait_h: float) -> None:
-        self.job = job
-        self.resource = resource
-        self.work_h = work_h
-        self.after = after
-        self.wait_h = wait_h
-        self.defective = False  # the log records no defects; kept for the ``Work`` protocol
 
 
 class ShopResource(Station[Task]):
@@ -100,6 +68,7 @@ class Shop(Model):
         def rng(component: str) -> np.random.Generator:
             return stream(seed, replication, component)
 
+        self._executor = JobExecutor(kernel, self._finish_job)
         by_name: dict[str, ShopResource] = {}
         for spec in shop.resources:
             breakdown = rng(f"station:{spec.id}:breakdown") if spec.mtbf else None
@@ -109,7 +78,7 @@ class Shop(Model):
                 if breakdown is not None and spec.mtbf else None,
                 time_to_repair=exponential_sampler(breakdown, spec.mttr)
                 if breakdown is not None and spec.mttr else None)
-            res.next = self._task_done
+            res.next = self._executor.task_done
             by_name[spec.name] = res
             self.stations.append(res)
         missing = sorted(set(self.data.resource_names) - set(by_name))
@@ -161,33 +130,8 @@ class Shop(Model):
         self.started += 1
         self._open += 1
         self.wip.add(now, 1)
-        self._enable_next(job)
+        self._executor.start(job)
         self._schedule_next_release()
-
-    def _enable_next(self, job: Job) -> None:
-        if job.pending or job.next >= len(job.tasks):
-            return
-        task = job.tasks[job.next]
-        if task.after and job.outstanding > 0:
-            return  # it waits for the job's running tasks
-        job.next += 1
-        job.pending = True
-        self.kernel.schedule(task.wait_h, self._dispatch, task)
-
-    def _dispatch(self, task: Task) -> None:
-        job = task.job
-        job.pending = False
-        job.outstanding += 1
-        task.resource.arrive(task)
-        self._enable_next(job)
-
-    def _task_done(self, task: Task) -> None:
-        job = task.job
-        job.outstanding -= 1
-        if job.outstanding == 0 and not job.pending and job.next >= len(job.tasks):
-            self._finish_job(job)
-        else:
-            self._enable_next(job)
 
     def _finish_job(self, job: Job) -> None:
         now = self.kernel.now()
