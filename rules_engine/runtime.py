@@ -194,6 +194,16 @@ class RuleEngine:
         path = self.ruleset_path or Path(drafted.name)
         self.reload(merged, path, reason=reason, fresh=frozenset({material}))
 
+    def resume_inspection(self, states: dict[str, str]) -> None:
+        """A warm start: each material's inspection stands at the switching state given
+        (normal, tightened or reduced), as it did when the plant's state was taken."""
+        for material, severity in states.items():
+            state = self.materials.get(material)
+            if state is not None and state.switching is not None:
+                state.switching.resume_at(Severity(severity))
+            elif state is not None:
+                state.override = Severity(severity)
+
     # -- lots -----------------------------------------------------------------------------
 
     def inbound(self, buffer: Buffer, flags: list[bool], supplier_id: str) -> None:

@@ -184,6 +184,11 @@ class SwitchingProcedure:
     def variant(self) -> SwitchingVariant:
         return self._variant
 
+    def resume_at(self, severity: Severity) -> None:
+        """Continue from ``severity`` (a warm start), with the counts of a fresh start in
+        that state."""
+        self._state = _STATE_OF[Severity(severity)]
+
     @property
     def state(self) -> InspectionState:
         """Current state, including discontinued."""

@@ -1044,6 +1044,41 @@ class RuleChange(_Frozen):
                        "relative to this one.")
 
 
+class OpenOrder(_Frozen):
+    """A purchase order placed before the start and still open: it arrives ``arrives_in``
+    after the start (its due date as the supplier confirmed it)."""
+
+    supplier: Ident
+    quantity: int = Field(ge=1, le=100_000_000)
+    arrives_in: Duration = Field(description="From the start of the run.")
+
+
+class WorkInProgress(_Frozen):
+    """Units already started at a station when the run begins: they queue there (and go on
+    along their product's routing from that step), for an order due ``due_in``."""
+
+    station: Ident
+    units: int = Field(ge=1, le=1_000_000)
+    product: Ident | None = Field(None, description="Which product (needed when the plant "
+                                  "makes several).")
+    due_in: Duration = Field(description="Their order's due time, from the start of the run.")
+
+
+class StartState(_Frozen):
+    """A warm start: the plant as it stands at the start of the run instead of empty —
+    stock per buffer, open purchase orders, work in progress per station and the switching
+    state of each material's inspection."""
+
+    stock: dict[Ident, int] = Field(default_factory=dict, description=(
+        "Units on hand per buffer id (instead of its initial), or per a tier-1 supplier's "
+        "input stock as 'supplier/material'."))
+    open_orders: list[OpenOrder] = Field(default_factory=list, max_length=100_000)
+    wip: list[WorkInProgress] = Field(default_factory=list, max_length=100_000)
+    inspection: dict[Ident, Literal["normal", "tightened", "reduced"]] = Field(
+        default_factory=dict, description="Semantic layer: the switching state each planned "
+        "material's incoming inspection stands at (the rule set's plans).")
+
+
 @dataclass(frozen=True)
 class Binding:
     """Where a scenario came from and what was loaded with it."""
@@ -1083,6 +1118,9 @@ class Scenario(_Frozen):
     mtd: Mtd | None = Field(None, description="Maximum tolerable disruption search.")
     screen: Screen | None = Field(None, description="Network screening (TTS / TTR LPs).")
     optimize: Optimize | None = Field(None, description="Mitigation optimisation (NSGA-II).")
+    start_state: StartState | None = Field(None, exclude_if=_drop_none, description=(
+        "A warm start: stock, open purchase orders, work in progress and inspection "
+        "switching states at the start of the run (default: as the plant section gives it)."))
 
     @field_validator("shocks", mode="before")
     @classmethod
@@ -1094,7 +1132,7 @@ class Scenario(_Frozen):
         if (self.plant is None) == (self.shop is None):
             raise SemanticProblems([((), "give exactly one of plant (a modelled plant) and "
                                           "shop (a job shop replayed from an MES log)")])
-        problems = list(_shock_target_problems(self))
+        problems = [*_shock_target_problems(self), *_start_state_problems(self)]
         if problems:
             raise SemanticProblems(problems)
         return self
@@ -1281,6 +1319,46 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
     yield from _mtd_problems(s)
     yield from _screen_problems(s)
     yield from _optimize_problems(s)
+
+
+def _start_state_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """What a warm start names that the plant does not have."""
+    state = s.start_state
+    if state is None:
+        return
+    if s.plant is None:
+        yield ("start_state",), "a warm start is for a modelled plant"
+        return
+    plant = s.plant
+    stocks = [b.id for b in plant.buffers] + [f"{sup.id}/{x.material}" for sup in plant.suppliers
+                                              for x in sup.inputs]
+    for key in state.stock:
+        if key not in stocks:
+            yield ("start_state", "stock", key), unknown_name("stock", key, stocks,
+                                                              listed="buffers")
+    suppliers = {sup.id: sup for sup in plant.suppliers}
+    for i, order in enumerate(state.open_orders):
+        if order.supplier not in suppliers:
+            yield ("start_state", "open_orders", i, "supplier"), unknown_name(
+                "supplier", order.supplier, suppliers, listed="suppliers")
+    products = {p.id: p for p in plant.product_list()}
+    for i, wip in enumerate(state.wip):
+        loc: tuple[str | int, ...] = ("start_state", "wip", i)
+        if wip.product is None and len(products) > 1:
+            yield (*loc, "product"), "the plant makes several products: say which"
+            continue
+        product = (products.get(wip.product) if wip.product is not None
+                   else next(iter(products.values())))
+        if product is None:
+            yield (*loc, "product"), unknown_name("product", wip.product, products,
+                                                  listed="products")
+        elif getattr(product, "recorded", None) is not None:
+            yield (*loc, "product"), (f"{product.id!r} replays the log's work orders; its "
+                                      "work in progress is the log's own")
+        elif all(step.station != wip.station for step in product.routing):
+            yield (*loc, "station"), unknown_name(
+                "station", wip.station, [step.station for step in product.routing],
+                listed=f"stations of {product.id!r}'s routing")
 
 
 def _selector_problems(s: Scenario, i: int,

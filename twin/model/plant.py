@@ -72,6 +72,9 @@ class Plant(Model):
                 return feeds.lead_time_sampler(dist, rng)
             return make_sampler(dist, rng)
 
+        # A warm start's stock replaces the initial stock the plant section gives.
+        stock_now: dict[str, int] = (scenario.start_state.stock
+                                     if scenario.start_state is not None else {})
         by_material: dict[tuple[int, str], list[Supplier]] = {}
         for sup in plant.suppliers:
             # The first supplier listed for a material is the one its buffer orders from;
@@ -90,7 +93,8 @@ class Plant(Model):
         lot_size = {(s.tier, s.material): s.lot_size for s in reversed(plant.suppliers)}
         for b in plant.buffers:
             primary, *backups = by_material[(1, b.material)]
-            initial = _lot_flags(rng(f"buffer:{b.id}:initial"), b.initial, primary.defect_rate)
+            initial = _lot_flags(rng(f"buffer:{b.id}:initial"), stock_now.get(b.id, b.initial),
+                                 primary.defect_rate)
             buf = Buffer(b.id, b.material, initial, b.reorder_point,
                          b.order_quantity or lot_size[(1, b.material)], primary, kernel, backups)
             buf.resume = self._pick
@@ -104,7 +108,8 @@ class Plant(Model):
                 key = (sup.tier + 1, need.material)
                 primary, *backups = by_material[key]
                 stock_id = f"{sup.id}/{need.material}"
-                initial = _lot_flags(rng(f"buffer:{stock_id}:initial"), need.initial,
+                initial = _lot_flags(rng(f"buffer:{stock_id}:initial"),
+                                     stock_now.get(stock_id, need.initial),
                                      primary.defect_rate)
                 stock = Buffer(stock_id, need.material, initial, need.reorder_point,
                                need.order_quantity or lot_size[key], primary, kernel, backups)
@@ -192,6 +197,8 @@ class Plant(Model):
     def _start(self) -> None:
         for change in self.scenario.rule_changes:
             self.kernel.schedule(change.at, self._rule_change, change.rules)
+        if self.scenario.start_state is not None:
+            self._open_orders(self.scenario.start_state)
         for buf in self.buffers.values():
             buf.start()
         for stock in self.input_buffers:
@@ -202,6 +209,38 @@ class Plant(Model):
             first = route.next_order_h(0.0, 1.0)
             if first is not None:
                 self.kernel.schedule(first, self._arrive, route)
+        if self.scenario.start_state is not None:
+            self._warm_start(self.scenario.start_state)
+
+    def _open_orders(self, state: Any) -> None:
+        """A warm start's purchase orders on their way, counted in the inventory position
+        before any stock is reviewed."""
+        for order in state.open_orders:
+            supplier = self.suppliers[order.supplier]
+            supplier.open_order(order.quantity, supplier.serves[0], order.arrives_in)
+
+    def _warm_start(self, state: Any) -> None:
+        """The plant as it stands at the start: units in work at their stations, each
+        material's inspection at its switching state."""
+        now = self.kernel.now()
+        for wip in state.wip:
+            route = (next(r for r in self.products if r.id == wip.product)
+                     if wip.product is not None else self.products[0])
+            order = self._order(route, now, wip.units)
+            order.due_h = wip.due_in
+            self._order_due_h[order.index] = wip.due_in
+            step = next(i for i, st in enumerate(route.stations) if st.id == wip.station)
+            for _ in range(wip.units):
+                part = Part(order)
+                part.needs = len(route.bom)  # its materials were taken before the start
+                part.step = step
+                part.start_h = now
+                self.started += 1
+                route.started += 1
+                self.wip.add(now, 1)
+                route.arrivals[step](part)
+        if state.inspection and self.rules is not None:
+            self.rules.resume_inspection(state.inspection)
 
     def wip_count(self) -> int:
         return sum(s.in_station() for s in self._line)

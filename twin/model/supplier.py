@@ -168,6 +168,14 @@ class Supplier:
         else:
             self._produce(order)
 
+    def open_order(self, quantity: int, buffer: Buffer, arrives_in_h: float) -> None:
+        """An order placed before the run began, arriving ``arrives_in_h`` from now (its
+        inputs, if any, were taken before the start)."""
+        order = _Order(quantity, buffer, 1.0, self.kernel.now())
+        buffer.on_order += quantity
+        self._open.append(order)
+        self.kernel.schedule(arrives_in_h, self._deliver, order)
+
     def acquire(self, order: _Order) -> None:
         """Take the order's inputs from stock, line by line; its lead time starts once it
         has them all (a stock that is short calls back here when the next tier delivers)."""
