@@ -41,7 +41,23 @@ class Family(StrEnum):
 
 
 class Layer(StrEnum):
-    """The twin's three layers; a shock touches one or more."""
+    """The twin's three layers; a shock touches one or more.
+
+    A shock's layers follow from what its ``_apply`` moves (or, for a shock whose duration
+    is the time a layer takes to be made valid again, from that layer):
+
+    - physical: equipment and the material flow — a supplier's capacity, allocation, lead
+      times, defect rate, price, or its loss; a station's servers online (staff, machines,
+      power), speed, failure rate, process defect rate; the customer order rate; units
+      moved (shipped units recalled).
+    - logical: the control that moves the flow — which source a buffer orders from
+      (a backup activated, a lost supplier's orders moved), emergency orders, holds on
+      release (quarantine, no release without the electronic record), the data the
+      triggers read, a fall-back of the sampling in force to a safe plan or to 100 %.
+    - semantic: the quality rules and what they rest on — a rule set reloaded, rules bound
+      to a tool chain invalid until re-validated, a measurement or inspection model that
+      sees less, quality records and statistics lost.
+    """
 
     PHYSICAL = "physical"  # equipment state and the material flow
     LOGICAL = "logical"  # dispatching, replenishment, switching, the response playbook
@@ -148,7 +164,8 @@ class Shock(BaseModel):
     permanent: ClassVar[bool] = False
     #: The severity axis is a time (held in hours, written with a unit).
     severity_is_time: ClassVar[bool] = False
-    #: The layers of the twin it touches (shown by ``shocks list`` and in the report).
+    #: The layers of the twin it touches (shown by ``shocks list`` and in the report); see
+    #: :class:`Layer` for the rule.
     layers: ClassVar[frozenset[Layer]] = frozenset({Layer.PHYSICAL})
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from shocktwin.shock_library.base import Family, Shock, TargetKind
+from shocktwin.shock_library.base import Family, Layer, Shock, TargetKind
 from shocktwin.shock_library.registry import register
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import Duration, PositiveDuration
@@ -20,6 +20,10 @@ __all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
            "InspectorShortage", "LeadTimeInflation", "MESOutage", "PartialCapacityCut",
            "PowerOutage", "QualityDrift", "RegulationChange", "SiteDisaster",
            "SupplierInsolvency", "SupplierOutage", "TariffShock", "ToolChainSwitch"]
+
+PHYSICAL = frozenset({Layer.PHYSICAL})
+LOGICAL = frozenset({Layer.LOGICAL})
+SEMANTIC = frozenset({Layer.SEMANTIC})
 
 
 def _toward(level: float, full: float) -> float | None:
@@ -97,6 +101,9 @@ class ToolChainSwitch(Shock):
 
     family = Family.TECHNOLOGY
     target_kind = TargetKind.INSPECTION_STATION
+    # Inspectors and their time (physical), the fall-back to 100 % (logical), the rules
+    # bound to the tool chain invalid for the duration (semantic).
+    layers = PHYSICAL | LOGICAL | SEMANTIC
     type: Literal["toolchain_switch"] = "toolchain_switch"
     capacity: float = Field(0.5, gt=0, le=1, description="Share of inspectors available.")
     manual_time_factor: float = Field(2.0, ge=1, le=20, description="Time per unit factor "
@@ -211,13 +218,14 @@ class BorderClosure(Shock):
 @register
 class SiteDisaster(Shock):
     """Site disaster (e.g. an earthquake at a supplier): the supplier ships nothing for the
-    duration, then capacity comes back gradually (a linear ramp unless told otherwise).
-    With ``backup_after``, the plant activates its backup (the next supplier listed for the
-    material, once qualified) when the site is still down that long after the disaster.
-    Severity: the duration."""
+    duration, then capacity comes back as the recovery profile says (give a linear ramp for
+    a staged restart). With ``backup_after``, the plant activates its backup (the next
+    supplier listed for the material, once qualified) when the site is still down that long
+    after the disaster. Severity: the duration."""
 
     family = Family.CLIMATE
     target_kind = TargetKind.SUPPLIER
+    layers = PHYSICAL | LOGICAL  # the site stops; the backup plan moves the orders
     type: Literal["site_disaster"] = "site_disaster"
     backup_after: Duration | None = Field(None, description="Move orders to the backup when "
                                           "the site is still down this long after the start.")
@@ -272,6 +280,7 @@ class AIModelDrift(Shock):
 
     family = Family.TECHNOLOGY
     target_kind = TargetKind.INSPECTION_STATION
+    layers = SEMANTIC  # the inspection model is the measurement system the rules act on
     severity_axis = "detection_loss"
     type: Literal["ai_model_drift"] = "ai_model_drift"
     detection_loss: float = Field(gt=0, le=1, description="Share of the detection "
@@ -294,6 +303,7 @@ class RegulationChange(Shock):
 
     family = Family.REGULATION
     target_kind = TargetKind.INSPECTION_STATION
+    layers = PHYSICAL | SEMANTIC  # the lab's test time; the rule set in force
     severity_axis = "test_time_factor"
     exclusive = True
     type: Literal["regulation_change"] = "regulation_change"
@@ -318,6 +328,7 @@ class SupplierInsolvency(Shock):
 
     family = Family.SUPPLY
     target_kind = TargetKind.SUPPLIER
+    layers = PHYSICAL | LOGICAL  # deliveries lost; the buffer moves to its backup
     permanent = True
     type: Literal["supplier_insolvency"] = "supplier_insolvency"
 
@@ -365,6 +376,7 @@ class ExportControl(Shock):
 
     family = Family.GEOPOLITICS
     target_kind = TargetKind.SUPPLIER
+    layers = PHYSICAL | LOGICAL  # deliveries lost; the buffer moves to its backup
     permanent = True
     type: Literal["export_control"] = "export_control"
 
@@ -410,6 +422,7 @@ class MESOutage(Shock):
 
     family = Family.TECHNOLOGY
     target_kind = TargetKind.PLANT
+    layers = LOGICAL  # the data the triggers read, the safe plan in force
     type: Literal["mes_outage"] = "mes_outage"
     fallback: Literal["tightened", "full"] = Field("tightened", description="The safe plan "
                                                   "while data is down.")
@@ -434,6 +447,7 @@ class CyberIncident(Shock):
 
     family = Family.TECHNOLOGY
     target_kind = TargetKind.PLANT
+    layers = LOGICAL | SEMANTIC  # release and triggers stopped; records and statistics lost
     type: Literal["cyber_incident"] = "cyber_incident"
     recovery_point: Duration = Field(24.0, description="How far back data is lost (RPO).")
 
@@ -460,6 +474,7 @@ class CustomerRecall(Shock):
 
     family = Family.REGULATION
     target_kind = TargetKind.INSPECTION_STATION
+    layers = PHYSICAL | LOGICAL  # shipped units come back; shipments quarantined
     severity_axis = "lookback"
     severity_is_time = True
     type: Literal["customer_recall"] = "customer_recall"
@@ -486,6 +501,7 @@ class ExpeditedOrder(Shock):
 
     family = Family.OPERATIONS
     target_kind = TargetKind.SUPPLIER
+    layers = LOGICAL  # an emergency order outside the buffer's policy
     severity_axis = "quantity"
     type: Literal["expedited_order"] = "expedited_order"
     quantity: int = Field(ge=1, le=100_000_000, description="Units bought.")
