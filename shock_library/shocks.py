@@ -8,11 +8,13 @@ from pydantic import Field
 
 from shocktwin.shock_library.base import Family, Layer, Shock, TargetKind
 from shocktwin.shock_library.registry import register
+from shocktwin.twin.model.events import OrdersCancelled
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import Duration, PositiveDuration
 
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
+    from shocktwin.twin.model.supplier import Supplier
 
 __all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
            "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge",
@@ -368,21 +370,59 @@ class AllocationCut(Shock):
 
 @register
 class ExportControl(Shock):
-    """Export control / technology cut-off: the supplier may no longer ship the component,
-    for good; the part must be redesigned and requalified, so the buffer's backup takes
-    orders only after the duration (redesign and requalification) or its own qualification
-    time if longer. Open orders are cancelled. Moves stock-outs and OTD. Severity: the
+    """Export control: the supplier needs a licence to ship the part; goods wait at the
+    border for the licence decision, a licence covers a share of each order and strands the
+    rest, and a denial loses the supplier for good. From the start, goods in transit and
+    what is ordered meanwhile wait at the border until the decision (``decision_after``
+    the start). A licence covers ``licensed`` of each order placed while the control is in
+    force: that share ships, and the rest is stranded — it stays on order with the supplier,
+    so the buffer cannot order around it — until the control is lifted after the duration
+    (and its recovery). With no licence (``licensed: 0``, the default) the supplier is lost
+    at the decision: what waits at the border and every open order is cancelled (journal:
+    OrdersCancelled), and the buffer's backup takes orders once the part is redesigned and
+    requalified — the duration from the start — or once the backup is qualified, whichever
+    is later. A control lifted before its decision releases what waited. Unlike an
+    insolvency, the supplier may go on shipping under licence, and goods wait for the
+    decision instead of being lost at once. Moves stock-outs and OTD. Severity: the
     duration."""
 
     family = Family.GEOPOLITICS
     target_kind = TargetKind.SUPPLIER
-    layers = PHYSICAL | LOGICAL  # deliveries lost; the buffer moves to its backup
+    layers = PHYSICAL | LOGICAL  # shipments held and cut; on a denial the backup takes over
     permanent = True
     type: Literal["export_control"] = "export_control"
+    licensed: float = Field(0.0, ge=0, le=1, description="Share of each order the licence "
+                            "covers (0: the licence is denied).")
+    decision_after: Duration = Field(0.0, description="From the start to the licence "
+                                     "decision; goods wait at the border until then.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        if level > 0.0:
-            plant.supplier(self.target_id).lose(self.duration)
+        sup = plant.supplier(self.target_id)
+        if level > 0.0 and plant.once(f"licence {self.id} {sup.id}"):
+            if self.decision_after <= 0.0:
+                self._decide(plant, sup)
+            else:
+                sup.capacity.set(self.id, 0.0)  # at the border until the decision
+                if self.decision_after < self.duration:
+                    plant.kernel.schedule(self.decision_after,
+                                          lambda _: self._decide(plant, sup))
+        if sup.lost:
+            return
+        sup.allocation.set(self.id, _toward(level, self.licensed))
+        if level <= 0.0:
+            sup.capacity.set(self.id, None)  # lifted: what waited ships
+
+    def _decide(self, plant: Model, sup: Supplier) -> None:
+        if self.licensed > 0.0:
+            sup.capacity.set(self.id, None)  # licensed: what waited at the border ships
+            return
+        before = sup.units_cancelled
+        # The redesign began with the control; the backup's qualification begins now.
+        sup.lose(max(0.0, self.duration - self.decision_after))
+        if sup.units_cancelled > before:
+            plant.log(OrdersCancelled(plant.kernel.now(), reason=f"shock {self.id}: licence "
+                                      "denied", supplier=sup.id,
+                                      units=sup.units_cancelled - before))
 
 
 @register
