@@ -167,6 +167,9 @@ class Shock(BaseModel):
     #: The layers of the twin it touches (shown by ``shocks list`` and in the report); see
     #: :class:`Layer` for the rule.
     layers: ClassVar[frozenset[Layer]] = frozenset({Layer.PHYSICAL})
+    #: A shock that hits a place (an earthquake, an embargo) is aimed with a selector that
+    #: names one of these keys, e.g. ``{region: JP}``; empty: any target of its kind.
+    place_keys: ClassVar[tuple[str, ...]] = ()
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
     type: str
@@ -232,7 +235,23 @@ class Shock(BaseModel):
         return _exponential(steps, end, rec)
 
     def scenario_problems(self, scenario: Any) -> list[str]:
-        """What about this shock does not fit ``scenario`` (beyond its target's kind)."""
+        """What about this shock does not fit ``scenario`` (beyond its target's kind); a
+        subclass that adds checks keeps these with ``super()``."""
+        return self.aim_problems()
+
+    def aim_problems(self) -> list[str]:
+        """A shock that hits a place (:attr:`place_keys`) aimed at one supplier, or with a
+        selector that names no place."""
+        keys = self.place_keys
+        if not keys or self.target is None:
+            return []  # no target at all is reported with the target's kind
+        where = " or ".join(keys)
+        if not isinstance(self.target, SupplierSelector):
+            return [f"{self.type} hits every supplier in a {where}: aim it with a selector "
+                    f"such as {{{keys[0]}: JP}}, not at one supplier"]
+        if all(getattr(self.target, key) is None for key in keys):
+            return [f"{self.type} hits every supplier in a {where}: its selector "
+                    f"{{{self.target.text()}}} needs a {where}"]
         return []
 
     def apply(self, plant: Model, level: float) -> None:

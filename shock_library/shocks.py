@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from shocktwin.shock_library.base import Family, Layer, Shock, TargetKind
+from shocktwin.shock_library.base import Family, Layer, Shock, SupplierSelector, TargetKind
 from shocktwin.shock_library.registry import register
-from shocktwin.twin.model.events import OrdersCancelled
+from shocktwin.twin.model.events import BackupMissing, OrdersCancelled
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import Duration, PositiveDuration
 
@@ -17,15 +17,18 @@ if TYPE_CHECKING:
     from shocktwin.twin.model.supplier import Supplier
 
 __all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
-           "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge",
+           "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge", "Embargo",
            "ExpeditedOrder", "ExportControl", "FloodLogistics", "HeatWave",
            "InspectorShortage", "LeadTimeInflation", "MESOutage", "PartialCapacityCut",
-           "PowerOutage", "QualityDrift", "RegulationChange", "SiteDisaster",
-           "SupplierInsolvency", "SupplierOutage", "TariffShock", "ToolChainSwitch"]
+           "PortClosure", "PowerOutage", "QualityDrift", "RegionalEarthquake",
+           "RegulationChange", "SiteDisaster", "SupplierInsolvency", "SupplierOutage",
+           "TariffShock", "ToolChainSwitch", "Typhoon"]
 
 PHYSICAL = frozenset({Layer.PHYSICAL})
 LOGICAL = frozenset({Layer.LOGICAL})
 SEMANTIC = frozenset({Layer.SEMANTIC})
+#: Where a shock regional by nature is aimed: a selector naming one of these.
+PLACE = ("region", "country")
 
 
 def _toward(level: float, full: float) -> float | None:
@@ -194,10 +197,31 @@ class ContaminatedBatch(Shock):
     defective_share: float = Field(gt=0, le=1, description="Share of units defective in lots "
                                    "shipped at full shock.")
 
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        return [*super().scenario_problems(scenario),
+                *_defect_free(self, scenario, "defective units")]
+
     def _apply(self, plant: Model, level: float) -> None:
         sup = plant.supplier(self.target_id)
         base = max(sup.defect_rate, 1e-9)
         sup.defect_factor.set(self.id, _toward(level, self.defective_share / base))
+
+
+def _defect_free(shock: Shock, scenario: Any, what: str) -> list[str]:
+    """The suppliers ``shock`` hits whose defect rate is 0: the twin multiplies a
+    supplier's defect rate, so a shock cannot spoil their units."""
+    plant = getattr(scenario, "plant", None)
+    target = shock.target
+    if plant is None or target is None:
+        return []
+    hit = [s for s in plant.suppliers
+           if (target.matches(s) if isinstance(target, SupplierSelector) else s.id == target)]
+    clean = [s.id for s in hit if s.defect_rate <= 0.0]
+    if not clean:
+        return []
+    return [f"{shock.type} makes {what} by multiplying the supplier's defect rate, and "
+            f"{', '.join(clean)} {'has' if len(clean) == 1 else 'have'} defect_rate 0: "
+            "give a small one (e.g. 1e-6)"]
 
 
 @register
@@ -223,7 +247,8 @@ class SiteDisaster(Shock):
     duration, then capacity comes back as the recovery profile says (give a linear ramp for
     a staged restart). With ``backup_after``, the plant activates its backup (the next
     supplier listed for the material, once qualified) when the site is still down that long
-    after the disaster. Severity: the duration."""
+    after the disaster. For every supplier in a region at once, see regional_earthquake.
+    Severity: the duration."""
 
     family = Family.CLIMATE
     target_kind = TargetKind.SUPPLIER
@@ -554,3 +579,161 @@ class ExpeditedOrder(Shock):
             plant.expedite(plant.supplier(self.target_id), self.quantity,
                            self.lead_time_factor, self.premium, reason=f"shock {self.id}",
                            once=True)
+
+
+# ------------------------------------------------------------ regional and geopolitical
+
+
+def _spoiling(defect_rate: float, share: float) -> float | None:
+    """The defect factor that spoils ``share`` of the units a supplier's process leaves
+    good, on top of its own ``defect_rate`` (None: a rate of 0 cannot be multiplied)."""
+    if defect_rate <= 0.0 or share <= 0.0:
+        return None
+    spoiled = 1.0 - (1.0 - defect_rate) * (1.0 - share)
+    # The rate is capped at 1: twice what is needed spoils every unit whatever the rounding.
+    return 2.0 / defect_rate if spoiled >= 1.0 else spoiled / defect_rate
+
+
+def _stop_then_ship(sup: Supplier, source: str, level: float, lever_name: str,
+                    factor: float | None) -> None:
+    """Nothing ships while ``level`` is full; when it falls, the lots that waited ship
+    first, with ``lever_name`` still at ``factor``, and the lever is then released."""
+    lever = getattr(sup, lever_name)
+    if level >= 1.0:
+        sup.capacity.set(source, 0.0)
+        lever.set(source, factor)
+    else:
+        sup.capacity.set(source, _toward(level, 0.0))
+        lever.set(source, None)
+
+
+def _move_to_backup(plant: Model, sup: Supplier, reason: str) -> None:
+    """The plant's stock of ``sup``'s material orders from its first backup that can ship
+    now (not lost, on hold or stopped — by this event or another); its open orders at
+    ``sup`` are cancelled. With no such backup, BackupMissing is journalled."""
+    buffer = plant.buffers.get(sup.material)
+    if buffer is None or buffer.supplier is not sup:
+        return
+    backup = next((s for s in buffer.sources if s is not sup and not s.lost
+                   and not s.on_hold and s.capacity.value > 0.0), None)
+    now = plant.kernel.now()
+    if backup is None:
+        plant.log(BackupMissing(now, reason=reason, material=sup.material))
+        return
+    cancelled = sup.cancel_orders(buffer)
+    if cancelled:
+        plant.log(OrdersCancelled(now, reason=reason, supplier=sup.id, units=cancelled))
+    plant.switch_supplier(sup.material, backup.id, reason=reason)
+
+
+@register
+class RegionalEarthquake(Shock):
+    """Regional earthquake: every supplier in the region stops shipping for the duration
+    and the damaged roads and ports slow what is ordered meanwhile. Lots falling due wait at
+    their sites and ship as capacity comes back with the recovery profile; orders placed
+    while the shock lasts (fading with the recovery) take ``route_factor`` times their lead
+    time. With ``backup_after``, the plant moves each stricken supplier's material to its
+    first backup that can still ship — one the quake spared — when the sites are still
+    down that long after the start. Aim it with a selector naming a region or a country,
+    e.g. {region: JP}. Moves stock-outs and OTD. Severity: the duration."""
+
+    family = Family.CLIMATE
+    target_kind = TargetKind.SUPPLIER
+    place_keys = PLACE
+    layers = PHYSICAL | LOGICAL  # sites and routes; the backup plan moves the orders
+    type: Literal["regional_earthquake"] = "regional_earthquake"
+    route_factor: float = Field(1.5, ge=1, le=20, description="Lead-time multiplier of "
+                                "orders placed while roads and ports are damaged.")
+    backup_after: Duration | None = Field(None, description="Move orders to a backup the "
+                                          "quake spared when the sites are still down this "
+                                          "long after the start.")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        sup = plant.supplier(self.target_id)
+        sup.capacity.set(self.id, _toward(level, 0.0))
+        sup.lead_time_factor.set(self.id, _toward(level, self.route_factor))
+        if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
+                and plant.once(f"backup plan {self.id} {sup.id}")):
+            plant.kernel.schedule(self.backup_after, lambda _: _move_to_backup(
+                plant, sup, reason=f"shock {self.id}"))
+
+
+@register
+class Typhoon(Shock):
+    """Typhoon: ports and roads in the region close while the storm passes, so no supplier
+    there ships, and the lots that waited out the storm may ship water-damaged. Lots falling
+    due wait; when the storm has passed (the duration) they ship first, with
+    ``water_damage`` of the units their supplier made good spoiled (none by default: goods
+    sealed in containers), and later lots are sound. The damage multiplies the supplier's
+    defect rate, so it needs one above 0. Aim it with a selector naming a region or a
+    country, e.g. {region: PH}. Moves stock-outs, OTD and, with water damage, scrap at
+    inspection and escapes. Severity: the duration."""
+
+    family = Family.CLIMATE
+    target_kind = TargetKind.SUPPLIER
+    place_keys = PLACE
+    type: Literal["typhoon"] = "typhoon"
+    water_damage: float = Field(0.0, ge=0, le=1, description="Share of the units in lots "
+                                "that waited out the storm spoiled by water.")
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        problems = super().scenario_problems(scenario)
+        if self.water_damage > 0.0:
+            problems += [f"{p}, or water_damage: 0"
+                         for p in _defect_free(self, scenario, "water-damaged units")]
+        return problems
+
+    def _apply(self, plant: Model, level: float) -> None:
+        sup = plant.supplier(self.target_id)
+        _stop_then_ship(sup, self.id, level, "defect_factor",
+                        _spoiling(sup.defect_rate, self.water_damage))
+
+
+@register
+class PortClosure(Shock):
+    """Port closure (a strike, a blockade, a closure by the authorities): nothing ships from
+    the suppliers the port serves while it is shut, and the lots that waited there pay
+    demurrage. Lots falling due wait at the port; when it reopens (the duration) they ship
+    first, each at ``surcharge`` on its price (demurrage, storage, congestion fees), and later
+    lots at the normal price. Aim it with a selector naming a region or a country, e.g.
+    {region: CN-east}. Moves stock-outs, OTD and cost_per_unit. Severity: the duration."""
+
+    family = Family.GEOPOLITICS
+    target_kind = TargetKind.SUPPLIER
+    place_keys = PLACE
+    type: Literal["port_closure"] = "port_closure"
+    surcharge: float = Field(0.1, ge=0, le=10, description="Extra on the price of a lot that "
+                             "waited at the port (0.1 = +10 %).")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        _stop_then_ship(plant.supplier(self.target_id), self.id, level, "price_factor",
+                        1.0 + self.surcharge)
+
+
+@register
+class Embargo(Shock):
+    """Embargo: no goods from the suppliers in a country cross the border for the duration,
+    and the plant moves their materials to backups outside it. Lots falling due wait at the
+    border and ship if the embargo is lifted before they are cancelled; ``backup_after`` the
+    start (at once by default) each embargoed supplier's material moves to its first backup
+    that can ship — one outside the embargo — and its open orders there are cancelled. The
+    plant stays with the backup after the embargo; with no backup (journal: BackupMissing)
+    it waits for the embargo to end. Aim it with a selector naming the country, e.g.
+    {country: XX}. Moves stock-outs, OTD and cost_per_unit. Severity: the duration."""
+
+    family = Family.GEOPOLITICS
+    target_kind = TargetKind.SUPPLIER
+    place_keys = ("country",)
+    layers = PHYSICAL | LOGICAL  # shipments stopped; orders moved to backups
+    type: Literal["embargo"] = "embargo"
+    backup_after: Duration | None = Field(0.0, description="Move orders to a backup outside "
+                                          "the embargo this long after the start (none: "
+                                          "wait for the embargo to end).")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        sup = plant.supplier(self.target_id)
+        sup.capacity.set(self.id, _toward(level, 0.0))
+        if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
+                and plant.once(f"backup plan {self.id} {sup.id}")):
+            plant.kernel.schedule(self.backup_after, lambda _: _move_to_backup(
+                plant, sup, reason=f"shock {self.id}"))

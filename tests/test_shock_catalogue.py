@@ -1,5 +1,5 @@
-"""The export control's licences on a small deterministic plant whose effect is derived by
-hand; the layers every shock touches.
+"""The regional and geopolitical shocks and the export control's licences, each on a small
+deterministic plant whose effect is derived by hand; the layers every shock touches.
 
 The plants are built so that no two events fall on one instant: one order an hour on the
 hour (``demand: every 1h``), constant lead times of a quarter past, shocks starting and
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import parse_scenario
 from shocktwin.shock_library import shock_types
 from shocktwin.shock_library.base import Layer
@@ -56,6 +57,12 @@ def records(rep: Any, kind: str) -> list[dict[str, Any]]:
     return [e.record() for e in rep.log if e.kind == kind]
 
 
+def problems(data: dict[str, Any]) -> str:
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    return str(err.value)
+
+
 # ---------------------------------------------------------------------------------- layers
 
 
@@ -70,10 +77,120 @@ def test_every_shock_names_the_layers_its_levers_belong_to() -> None:
     assert layers["regulation_change"] == {"physical", "semantic"}
     assert layers["cyber_incident"] == {"logical", "semantic"}
     assert layers["toolchain_switch"] == {"physical", "logical", "semantic"}
-    for moves_orders in ("supplier_insolvency", "export_control", "site_disaster"):
+    for moves_orders in ("supplier_insolvency", "export_control", "embargo",
+                         "regional_earthquake", "site_disaster"):
         assert layers[moves_orders] == {"physical", "logical"}, moves_orders
     # The rule is written where the layers are defined.
     assert "physical:" in (Layer.__doc__ or "") and "semantic:" in (Layer.__doc__ or "")
+
+
+# ------------------------------------------------------------------------- regional shocks
+
+
+def _quake_plant(**quake: Any) -> dict[str, Any]:
+    return plant([supplier("valve-jp", region="JP", country="JP"),
+                  supplier("valve-jp2", region="JP", country="JP"),
+                  supplier("valve-kr", region="KR", country="KR", lead_time="5.25h")],
+                 [{"id": "quake", "type": "regional_earthquake", "target": {"region": "JP"},
+                   "start": "10.5h", **quake}])
+
+
+def test_a_regional_earthquake_stops_every_site_in_the_region_and_slows_its_routes() -> None:
+    # The order of 20 h is placed during the quake (10.5 h to 42.5 h here). With undamaged
+    # routes (factor 1) it falls due at 30.25 h, waits for the site until 42.5 h, and the
+    # 40 valves in stock run out at 40 h: 2.5 h without stock. The next order goes out at
+    # 70 h, when 20 are left, and arrives at 80.25 h with 10 left.
+    site = run(_quake_plant(duration="32h", route_factor=1.0))
+    assert site.kpis["stockout_hours"] == pytest.approx(2.5)
+    # Damaged routes triple its lead time: due at 20 + 30.75 = 50.75 h, after the quake;
+    # stock runs out from 40 h to 50.75 h.
+    routes = run(_quake_plant(duration="20h", route_factor=3.0))
+    assert routes.kpis["stockout_hours"] == pytest.approx(10.75)
+    # Every supplier in JP is hit, the backup in KR is not.
+    [matched] = records(routes, "SelectorMatched")
+    assert matched["suppliers"] == ("valve-jp", "valve-jp2")
+    assert records(routes, "ShockStarted")[0]["target"] == "{region=JP}"
+
+
+def test_a_regional_earthquake_moves_orders_to_a_backup_the_quake_spared() -> None:
+    # 5 h after the quake (15.5 h) the plant leaves valve-jp; the JP backup is down too, so
+    # it orders from valve-kr. Its first order goes out at 20 h and arrives at 25.25 h, with
+    # 15 valves left: no stock-out.
+    rep = run(_quake_plant(duration="20h", route_factor=3.0, backup_after="5h"))
+    [switch] = records(rep, "SourceSwitched")
+    assert (switch["at_h"], switch["to_supplier"], switch["orders_from_h"]) == (
+        15.5, "valve-kr", 15.5)
+    assert rep.kpis["stockout_hours"] == 0.0
+    assert not records(rep, "OrdersCancelled")  # nothing was on order at valve-jp yet
+
+
+def test_a_typhoon_holds_the_lots_and_ships_them_water_damaged() -> None:
+    # The lot ordered at 20 h falls due at 30.25 h, in the storm (10.5 h to 35.5 h); it
+    # ships at 35.5 h with every unit spoiled (water_damage 1). The 5 sound valves left
+    # last until 40 h; from 41 h each valve taken is caught at inspection (1 min) and
+    # scrapped, and its order takes the next: all 50 go within the hour 41-42 h. Lots
+    # after the storm are sound, and the supplier's own rate (1e-12) spoils none.
+    stations = [{"id": "iqc", "kind": "inspection", "inspectors": 1, "time_per_unit": "1min",
+                 "detection": 1.0}]
+    storm = {"id": "storm", "type": "typhoon", "target": {"region": "PH"}, "start": "10.5h",
+             "duration": "25h", "water_damage": 1.0}
+    sups = [supplier("valve-ph", region="PH", defect_rate=1e-12)]
+    rep = run(plant(sups, [storm], stations=stations, routing=["iqc"]))
+    assert rep.kpis["scrap"] == 50.0
+    assert rep.series["scrap"][41] == 50.0
+    assert rep.kpis["escaped_ppm"] == 0.0
+    dry = run(plant(sups, [storm | {"water_damage": 0.0}], stations=stations,
+                    routing=["iqc"]))
+    assert dry.kpis["scrap"] == 0.0
+    # Water damage multiplies a defect rate: a supplier without one is refused.
+    text = problems(plant([supplier("valve-ph", region="PH")], [storm]))
+    assert "typhoon makes water-damaged units by multiplying the supplier's defect rate" in text
+    assert "valve-ph has defect_rate 0" in text and "or water_damage: 0" in text
+
+
+def test_a_port_closure_holds_the_lots_and_charges_demurrage_on_them() -> None:
+    # Valves at 2 each: the lots of 20 h and 70 h cost 100 each, over 99 valves made (the
+    # order at 99 h finishes after the horizon). The port is shut from 25.5 h to 35.5 h:
+    # the first lot waits from 30.25 h and ships at 35.5 h at +10 %, 110; 5 valves were
+    # left, so no stock-out, and the next order still goes out at 70 h.
+    sups = [supplier("valve-cn", region="CN-east", unit_cost=2.0)]
+    calm = run(plant(sups))
+    assert calm.kpis["cost_per_unit"] == pytest.approx(200 / 99)
+    shut = run(plant(sups, [{"id": "port", "type": "port_closure",
+                             "target": {"region": "CN-east"}, "start": "25.5h",
+                             "duration": "10h", "surcharge": 0.1}]))
+    assert shut.kpis["cost_per_unit"] == pytest.approx(210 / 99)
+    assert shut.kpis["stockout_hours"] == 0.0
+
+
+def _embargo_plant(**embargo: Any) -> dict[str, Any]:
+    return plant([supplier("valve-xx", country="XX", unit_cost=1.0),
+                  supplier("valve-xx2", country="XX", unit_cost=1.0),
+                  supplier("valve-yy", country="YY", lead_time="5.25h", unit_cost=1.5)],
+                 [{"id": "ban", "type": "embargo", "target": {"country": "XX"},
+                   "start": "25.5h", "duration": "30h", **embargo}])
+
+
+def test_an_embargo_moves_the_orders_to_a_backup_outside_the_country() -> None:
+    # At 25.5 h the lot ordered at 20 h (50 valves, due 30.25 h) is cancelled, the XX
+    # backup is embargoed too, and valve-yy takes over at once: 15 valves are left, so it
+    # orders 50 then (due 30.75 h, with 10 left) and again at 70 h. Both lots cost 1.5 a
+    # valve: 150 over 99 valves.
+    rep = run(_embargo_plant())
+    [matched] = records(rep, "SelectorMatched")
+    assert matched["suppliers"] == ("valve-xx", "valve-xx2")
+    [cancelled] = records(rep, "OrdersCancelled")
+    assert (cancelled["at_h"], cancelled["supplier"], cancelled["units"]) == (
+        25.5, "valve-xx", 50)
+    [switch] = records(rep, "SourceSwitched")
+    assert (switch["to_supplier"], switch["orders_from_h"]) == ("valve-yy", 25.5)
+    assert rep.kpis["stockout_hours"] == 0.0
+    assert rep.kpis["cost_per_unit"] == pytest.approx(150 / 99)
+    # Waiting it out instead: the lot is held at the border until 55.5 h, and the stock is
+    # empty from 40 h.
+    waited = run(_embargo_plant(backup_after=None))
+    assert waited.kpis["stockout_hours"] == pytest.approx(15.5)
+    assert not records(waited, "SourceSwitched")
 
 
 # -------------------------------------------------------------------------- export control
@@ -135,3 +252,28 @@ def test_an_export_control_by_default_is_denied_at_once_as_before() -> None:
     assert (cancelled["at_h"], cancelled["units"]) == (25.5, 50)
     [switch] = records(rep, "SourceSwitched")
     assert (switch["at_h"], switch["orders_from_h"]) == (25.5, 55.5)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_shocks_aimed_wrongly_are_refused_with_every_problem() -> None:
+    sups = [supplier("valve-jp", region="JP", country="JP")]
+    data = plant(sups, [
+        {"id": "a", "type": "regional_earthquake", "target": "valve-jp", "start": "1h",
+         "duration": "1h"},
+        {"id": "b", "type": "embargo", "target": {"region": "JP"}, "start": "1h",
+         "duration": "1h"},
+        {"id": "c", "type": "typhoon", "target": {"tier": 1}, "start": "1h", "duration": "1h"},
+        {"id": "d", "type": "breakdown_burst", "target": {"region": "JP"}, "start": "1h",
+         "duration": "1h", "factor": 2},
+    ], stations=[{"id": "iqc", "kind": "inspection", "time_per_unit": "1min"},
+                 {"id": "m", "process_time": "1min"}], routing=["iqc", "m"])
+    text = problems(data)
+    assert ("shocks[0]: regional_earthquake hits every supplier in a region or country: aim "
+            "it with a selector such as {region: JP}, not at one supplier") in text
+    assert ("shocks[1]: embargo hits every supplier in a country: its selector {region=JP} "
+            "needs a country") in text
+    assert "shocks[2]: typhoon hits every supplier in a region or country: its selector" in text
+    assert ("shocks[3].target: a selector chooses suppliers; a breakdown_burst shock needs "
+            "the id of a process station") in text
