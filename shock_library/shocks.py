@@ -8,21 +8,23 @@ from pydantic import Field
 
 from shocktwin.shock_library.base import Family, Layer, Shock, SupplierSelector, TargetKind
 from shocktwin.shock_library.registry import register
+from shocktwin.source import Ident
 from shocktwin.twin.model.events import BackupMissing, OrdersCancelled
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.units import Duration, PositiveDuration
 
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
+    from shocktwin.twin.model.station import Station
     from shocktwin.twin.model.supplier import Supplier
 
 __all__ = ["AIModelDrift", "AllocationCut", "BorderClosure", "BreakdownBurst",
            "ContaminatedBatch", "CustomerRecall", "CyberIncident", "DemandSurge", "Embargo",
            "ExpeditedOrder", "ExportControl", "FloodLogistics", "HeatWave",
-           "InspectorShortage", "LeadTimeInflation", "MESOutage", "PartialCapacityCut",
-           "PortClosure", "PowerOutage", "QualityDrift", "RegionalEarthquake",
-           "RegulationChange", "SiteDisaster", "SupplierInsolvency", "SupplierOutage",
-           "TariffShock", "ToolChainSwitch", "Typhoon"]
+           "InspectorShortage", "LeadTimeInflation", "MESOutage", "Pandemic",
+           "PartialCapacityCut", "PortClosure", "PowerOutage", "PriceSpike", "QualityDrift",
+           "RegionalEarthquake", "RegulationChange", "SiteDisaster", "SupplierInsolvency",
+           "SupplierOutage", "TariffShock", "ToolChainSwitch", "ToolVendorCutOff", "Typhoon"]
 
 PHYSICAL = frozenset({Layer.PHYSICAL})
 LOGICAL = frozenset({Layer.LOGICAL})
@@ -116,12 +118,18 @@ class ToolChainSwitch(Shock):
     full_inspection: bool = Field(True, description="Inspect 100 % until re-validated.")
 
     def _apply(self, plant: Model, level: float) -> None:
-        st = plant.station(self.target_id)
-        st.capacity.set(self.id, _toward(level, self.capacity))
-        st.speed.set(self.id, _toward(level, self.manual_time_factor))
-        if self.full_inspection:
-            st.sample_floor.set(  # type: ignore[attr-defined]
-                self.id, None if level <= 0.0 else 1.0)
+        _manual_review(plant.station(self.target_id), self.id, level, self.capacity,
+                       self.manual_time_factor, self.full_inspection)
+
+
+def _manual_review(st: Station, source: str, level: float, capacity: float,
+                   time_factor: float, full_inspection: bool) -> None:
+    """An inspection station without its tool: fewer inspectors, longer manual reviews and,
+    if ``full_inspection``, a sample floor of 100 %."""
+    st.capacity.set(source, _toward(level, capacity))
+    st.speed.set(source, _toward(level, time_factor))
+    if full_inspection:
+        st.sample_floor.set(source, None if level <= 0.0 else 1.0)  # type: ignore[attr-defined]
 
 
 @register
@@ -737,3 +745,105 @@ class Embargo(Shock):
                 and plant.once(f"backup plan {self.id} {sup.id}")):
             plant.kernel.schedule(self.backup_after, lambda _: _move_to_backup(
                 plant, sup, reason=f"shock {self.id}"))
+
+
+@register
+class PriceSpike(Shock):
+    """FX or commodity price spike: units delivered during the window by the suppliers hit
+    cost more by the rise, as far as their contracts pass it on. Aim it with a selector at
+    the suppliers paid in a currency ({country: ...}) or at the makers of a commodity
+    ({material: ...}), or at one supplier. Unlike a tariff, no border is involved: a
+    market moves. Cost only: lead times, quality and flow are untouched. Moves
+    cost_per_unit. Severity: the rise."""
+
+    family = Family.SUPPLY
+    target_kind = TargetKind.SUPPLIER
+    severity_axis = "rise"
+    type: Literal["price_spike"] = "price_spike"
+    rise: float = Field(0.3, gt=0, le=10, description="Price rise at full shock (0.3 = "
+                        "+30 %).")
+    pass_through: float = Field(1.0, gt=0, le=1, description="Share of the rise the contracts "
+                                "pass on (1: all, indexed prices).")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        plant.supplier(self.target_id).price_factor.set(
+            self.id, _toward(level, 1.0 + self.rise * self.pass_through))
+
+
+@register
+class Pandemic(Shock):
+    """Pandemic: workforce, demand and logistics at once — a share of every station's staff
+    is absent, customers order at another rate, and every supplier's orders take longer.
+    For the duration (fading with the recovery), each station with staff (not an immediate
+    release) keeps ``1 − absent`` of its servers, orders arrive at ``demand`` times the rate
+    (below 1: demand falls), and orders placed with any supplier take ``lead_time_factor``
+    times their lead time. Moves throughput, release lead time, stock-outs and OTD.
+    Severity: the share absent."""
+
+    family = Family.OPERATIONS
+    target_kind = TargetKind.PLANT
+    acts_on_suppliers = True
+    severity_axis = "absent"
+    type: Literal["pandemic"] = "pandemic"
+    absent: float = Field(0.2, gt=0, le=1, description="Share of every station's staff "
+                          "absent at full shock.")
+    demand: float = Field(1.0, gt=0, le=10, description="Order-rate multiplier at full "
+                          "shock (1: unchanged).")
+    lead_time_factor: float = Field(1.5, ge=1, le=20, description="Lead-time multiplier of "
+                                    "every supplier at full shock.")
+
+    def _apply(self, plant: Model, level: float) -> None:
+        for st in plant.stations:
+            if not getattr(st, "immediate", False):
+                st.capacity.set(self.id, _toward(level, 1.0 - self.absent))
+        plant.demand_factor.set(self.id, _toward(level, self.demand))
+        for sup in plant.suppliers.values():
+            sup.lead_time_factor.set(self.id, _toward(level, self.lead_time_factor))
+
+
+@register
+class ToolVendorCutOff(Shock):
+    """Tool vendor cut off (sanctions on the vendor, or its software licence revoked): every
+    inspection station bound to the vendor's tool loses it at once, and runs on manual
+    review until requalified on a replacement. The target and the stations in ``also_at``
+    keep ``capacity`` of their inspectors, take ``manual_time_factor`` times as long per
+    unit and, with ``full_inspection``, inspect 100 % — for the duration (finding,
+    installing and requalifying a replacement), fading with the recovery. The rules bound
+    to the tool are invalid meanwhile; marking them so in the rule library, and the work to
+    re-validate or regenerate them for the replacement, is left to the rule library: here
+    the twin models what the stations do without the tool. Unlike a tool-chain switch it is
+    not planned, and it hits every station that uses the tool. Severity: the duration."""
+
+    family = Family.TECHNOLOGY
+    target_kind = TargetKind.INSPECTION_STATION
+    # Inspectors and their time (physical), the fall-back to 100 % (logical), the rules
+    # bound to the tool invalid until requalified (semantic).
+    layers = PHYSICAL | LOGICAL | SEMANTIC
+    type: Literal["tool_vendor_cutoff"] = "tool_vendor_cutoff"
+    also_at: list[Ident] = Field(default_factory=list, max_length=100, description="The "
+                                 "other inspection stations that use the tool.")
+    capacity: float = Field(0.5, gt=0, le=1, description="Share of inspectors available.")
+    manual_time_factor: float = Field(2.0, ge=1, le=20, description="Time per unit factor "
+                                      "while reviews are manual.")
+    full_inspection: bool = Field(True, description="Inspect 100 % until requalified.")
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        problems = super().scenario_problems(scenario)
+        plant = getattr(scenario, "plant", None)
+        if plant is None:
+            return problems
+        inspection = [st.id for st in plant.stations if st.kind == StationKind.INSPECTION]
+        seen = {self.target}
+        for sid in self.also_at:
+            if sid in seen:
+                problems.append(f"also_at names {sid!r} twice (the target counts)")
+            elif sid not in inspection:
+                problems.append(f"also_at: {sid!r} is not an inspection station (inspection "
+                                f"stations: {', '.join(inspection)})")
+            seen.add(sid)
+        return problems
+
+    def _apply(self, plant: Model, level: float) -> None:
+        for sid in (self.target_id, *self.also_at):
+            _manual_review(plant.station(sid), self.id, level, self.capacity,
+                           self.manual_time_factor, self.full_inspection)

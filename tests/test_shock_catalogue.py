@@ -1,5 +1,6 @@
-"""The regional and geopolitical shocks and the export control's licences, each on a small
-deterministic plant whose effect is derived by hand; the layers every shock touches.
+"""The regional and geopolitical shocks, the export control's licences, the pandemic and
+the tool vendor cut-off, each on a small deterministic plant whose effect is derived by hand;
+the layers every shock touches; the catalogue's families.
 
 The plants are built so that no two events fall on one instant: one order an hour on the
 hour (``demand: every 1h``), constant lead times of a quarter past, shocks starting and
@@ -8,6 +9,9 @@ ending on the half hour.
 
 from __future__ import annotations
 
+import copy
+import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -16,7 +20,8 @@ from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import parse_scenario
 from shocktwin.shock_library import shock_types
 from shocktwin.shock_library.base import Layer
-from shocktwin.twin.experiment.replication import run_experiment
+from shocktwin.twin.experiment.replication import build_model, run_experiment
+from shocktwin.twin.kernel import make_kernel
 
 
 def supplier(sid: str, **more: Any) -> dict[str, Any]:
@@ -63,7 +68,25 @@ def problems(data: dict[str, Any]) -> str:
     return str(err.value)
 
 
-# ---------------------------------------------------------------------------------- layers
+# ------------------------------------------------------------------------------ catalogue
+
+
+def test_shocks_list_shows_at_least_five_shocks_in_each_reviewed_family(runner) -> None:  # type: ignore[no-untyped-def]
+    from shocktwin import cli
+
+    rows = json.loads(runner.invoke(cli.app, ["shocks", "list", "--json"]).stdout)
+    families = Counter(row["family"] for row in rows)
+    for family in ("supply", "geopolitics", "climate", "technology"):
+        assert families[family] >= 5, (family, families)
+    by_type = {row["type"]: row for row in rows}
+    for name, family, axis in (("regional_earthquake", "climate", "duration"),
+                               ("typhoon", "climate", "duration"),
+                               ("port_closure", "geopolitics", "duration"),
+                               ("embargo", "geopolitics", "duration"),
+                               ("price_spike", "supply", "rise"),
+                               ("pandemic", "operations", "absent"),
+                               ("tool_vendor_cutoff", "technology", "duration")):
+        assert (by_type[name]["family"], by_type[name]["severity_axis"]) == (family, axis)
 
 
 def test_every_shock_names_the_layers_its_levers_belong_to() -> None:
@@ -76,7 +99,8 @@ def test_every_shock_names_the_layers_its_levers_belong_to() -> None:
     assert layers["ai_model_drift"] == {"semantic"}
     assert layers["regulation_change"] == {"physical", "semantic"}
     assert layers["cyber_incident"] == {"logical", "semantic"}
-    assert layers["toolchain_switch"] == {"physical", "logical", "semantic"}
+    assert layers["toolchain_switch"] == layers["tool_vendor_cutoff"] == {
+        "physical", "logical", "semantic"}
     for moves_orders in ("supplier_insolvency", "export_control", "embargo",
                          "regional_earthquake", "site_disaster"):
         assert layers[moves_orders] == {"physical", "logical"}, moves_orders
@@ -193,6 +217,26 @@ def test_an_embargo_moves_the_orders_to_a_backup_outside_the_country() -> None:
     assert not records(waited, "SourceSwitched")
 
 
+def test_a_price_spike_aimed_at_a_currency_raises_the_price_of_its_suppliers_only() -> None:
+    # Three materials, one of each per unit, each ordered at 20 h and 70 h: valves (XX) at
+    # 2, seals (XX) at 1, bolts (YY) at 4, so each round of lots costs 350. The spike from
+    # 60.5 h to 90.5 h (+50 %, 60 % passed on: +30 %) reaches the second round of the XX
+    # suppliers only: 130 + 65 + 200. Over 99 units.
+    sups = [supplier("valve-a", country="XX", unit_cost=2.0),
+            supplier("seal-b", country="XX", unit_cost=1.0) | {"material": "seal"},
+            supplier("bolt-c", country="YY", unit_cost=4.0) | {"material": "bolt"}]
+    buffers = [{"id": f"{m}s", "material": m, "initial": 40, "reorder_point": 20,
+                "order_quantity": 50} for m in ("valve", "seal", "bolt")]
+    calm = run(plant(sups, buffers=buffers))
+    assert calm.kpis["cost_per_unit"] == pytest.approx(700 / 99)
+    spike = run(plant(sups, [{"id": "fx", "type": "price_spike", "target": {"country": "XX"},
+                              "start": "60.5h", "duration": "30h", "rise": 0.5,
+                              "pass_through": 0.6}], buffers=buffers))
+    assert spike.kpis["cost_per_unit"] == pytest.approx(745 / 99)
+    [matched] = records(spike, "SelectorMatched")
+    assert matched["suppliers"] == ("valve-a", "seal-b")
+
+
 # -------------------------------------------------------------------------- export control
 
 
@@ -254,6 +298,65 @@ def test_an_export_control_by_default_is_denied_at_once_as_before() -> None:
     assert (switch["at_h"], switch["orders_from_h"]) == (25.5, 55.5)
 
 
+# ------------------------------------------------------------------- pandemic, tool vendor
+
+
+def test_a_pandemic_takes_staff_and_demand_at_once() -> None:
+    # No suppliers; one station of 2 servers, 1.25 h a unit; one order an hour, each on the
+    # server the last one left (no waiting). From 15.75 h to 45.75 h half the staff is
+    # absent (the idle server goes) and orders come every 2 h: 16, 18, ..., 44, then 46.
+    # The one wait: unit 16 finds the remaining server busy until 16.25 h. Orders 1-15,
+    # 16-44 (15), 46-98 released by the horizon: 83, mean release lead 1.25 h + 0.25 h / 83.
+    data = plant([], [{"id": "flu", "type": "pandemic", "start": "15.75h", "duration": "30h",
+                       "absent": 0.5, "demand": 0.5, "lead_time_factor": 1.0}],
+                 stations=[{"id": "m", "servers": 2, "process_time": "1.25h"}], buffers=[])
+    del data["plant"]["suppliers"]
+    rep = run(data)
+    assert rep.kpis["throughput_per_h"] == pytest.approx(83 / 99.5)
+    assert rep.kpis["release_lead_time_mean"] == pytest.approx(1.25 + 0.25 / 83)
+    calm = copy.deepcopy(data)
+    calm["shocks"] = []
+    assert run(calm).kpis["throughput_per_h"] == pytest.approx(98 / 99.5)
+
+
+def test_a_pandemic_stretches_every_supplier_s_lead_time() -> None:
+    # From 15.5 h to 45.5 h orders come every 2 h (16, 18, ...) and lead times are 3.5
+    # times as long. The stock falls to 20 at 24 h; that order takes 35.875 h (due
+    # 59.875 h). The 10 valves left at 44 h serve 46-54 h and one more: out from 55 h to
+    # 59.875 h. The next order (85 h) has the normal lead time and arrives with 10 left.
+    rep = run(plant([supplier("valve")],
+                    [{"id": "flu", "type": "pandemic", "start": "15.5h", "duration": "30h",
+                      "absent": 0.5, "demand": 0.5, "lead_time_factor": 3.5}],
+                    stations=[{"id": "m", "servers": 4, "process_time": "1min"}]))
+    assert rep.kpis["stockout_hours"] == pytest.approx(4.875)
+
+
+def test_a_tool_vendor_cut_off_puts_every_bound_station_on_manual_review() -> None:
+    # Units go through iqc-a and iqc-b (bound to the tool) and iqc-c (not), 10 min each.
+    # Without the tool a and b inspect every unit, in 20 min, with one of two inspectors:
+    # one unit an hour never waits, so each takes 20 + 20 + 10 min = 50 min. By 99.5 h
+    # iqc-a has finished units 1-99, iqc-b and iqc-c 1-98.
+    stations = [{"id": sid, "kind": "inspection", "inspectors": 2, "time_per_unit": "10min",
+                 "sample_fraction": fraction}
+                for sid, fraction in (("iqc-a", 0.5), ("iqc-b", 0.5), ("iqc-c", 1.0))]
+    cut = {"id": "cut", "type": "tool_vendor_cutoff", "target": "iqc-a", "also_at": ["iqc-b"],
+           "start": "0h", "duration": "200h"}
+    data = plant([], [cut], stations=stations, routing=["iqc-a", "iqc-b", "iqc-c"],
+                 buffers=[])
+    del data["plant"]["suppliers"]
+    rep = run(data)
+    assert rep.kpis["release_lead_time_mean"] == pytest.approx(50 / 60)
+    rows = {r["station"]: r for r in rep.stations}
+    assert [(rows[s]["inspected"], rows[s]["passed_unseen"]) for s in ("iqc-a", "iqc-b")] == [
+        (99, 0), (98, 0)]
+    assert rows["iqc-c"]["inspected"] == 98
+    # The shock outlasts the run: the bound stations end it with one inspector each.
+    model = build_model(parse_scenario(data), make_kernel("simpy"), seed=0, replication=0)
+    model.run()
+    assert [model.station(s).online_servers() for s in ("iqc-a", "iqc-b", "iqc-c")] == [
+        1, 1, 2]
+
+
 # ----------------------------------------------------------------------------- bad input
 
 
@@ -267,6 +370,8 @@ def test_shocks_aimed_wrongly_are_refused_with_every_problem() -> None:
         {"id": "c", "type": "typhoon", "target": {"tier": 1}, "start": "1h", "duration": "1h"},
         {"id": "d", "type": "breakdown_burst", "target": {"region": "JP"}, "start": "1h",
          "duration": "1h", "factor": 2},
+        {"id": "e", "type": "tool_vendor_cutoff", "target": "iqc", "also_at": ["m", "iqc"],
+         "start": "1h", "duration": "1h"},
     ], stations=[{"id": "iqc", "kind": "inspection", "time_per_unit": "1min"},
                  {"id": "m", "process_time": "1min"}], routing=["iqc", "m"])
     text = problems(data)
@@ -277,3 +382,6 @@ def test_shocks_aimed_wrongly_are_refused_with_every_problem() -> None:
     assert "shocks[2]: typhoon hits every supplier in a region or country: its selector" in text
     assert ("shocks[3].target: a selector chooses suppliers; a breakdown_burst shock needs "
             "the id of a process station") in text
+    assert "shocks[4]: also_at: 'm' is not an inspection station (inspection stations: iqc)" \
+        in text
+    assert "shocks[4]: also_at names 'iqc' twice (the target counts)" in text
