@@ -107,6 +107,21 @@ class ShopLog:
             con.close()
         return {str(c): (float(a), float(b)) for c, a, b in rows}
 
+    def case_orders(self) -> dict[str, tuple[str | None, int | None]]:
+        """(part type, ordered quantity) of every case the source's work orders record;
+        cases without a work order (a log of operations only) are absent."""
+        con = _connect(self.store)
+        try:
+            rows = con.execute("SELECT order_id, part, quantity FROM work_orders "
+                               "WHERE source = ?", [self.source]).fetchall()
+        except duckdb.Error as e:
+            raise ReplayError(f"cannot read the work orders: {first_line(e)}",
+                              file=str(self.store)) from e
+        finally:
+            con.close()
+        return {str(c): (None if p is None else str(p), None if q is None else int(q))
+                for c, p, q in rows}
+
 
 def _connect(store: Path) -> duckdb.DuckDBPyConnection:
     """The store opened for the replay's queries: DuckDB's memory is bounded, and the

@@ -61,6 +61,7 @@ __all__ = [
     "Hypothesis",
     "InspectionStation",
     "Kpi",
+    "LogResource",
     "LognormalDist",
     "Mtd",
     "MtdShock",
@@ -68,8 +69,10 @@ __all__ = [
     "Objective",
     "Optimize",
     "Plant",
+    "PlantLog",
     "ProcessStation",
     "RecordedDist",
+    "RecordedWork",
     "ReleaseStation",
     "ReplayMode",
     "RuleChange",
@@ -1579,8 +1582,7 @@ def _routing_problems(plant: Plant, station_ids: Mapping[str, int],
                     yield (*base, key), (f"a recorded product takes its {key} from the log; "
                                          "leave it out")
         elif product.demand is None:
-            yield (*base, "demand"), ("required key is missing (every product needs its "
-                                      "demand, or recorded: to replay the log's orders)")
+            yield (*base, "demand"), "required key is missing (every product needs its demand)"
         if product.recorded is None and not product.routing:
             yield (*base, "routing"), ("required key is missing (every product needs its "
                                        "routing, or recorded: to replay the log's orders)")

@@ -12,6 +12,8 @@ running for months.
   a delivery, and an arrival and a completion at incoming inspection when there is one;
 * shocks: every recovery step, and for a random onset every occurrence (Poisson rate x
   the time after its start, capped by ``max_occurrences``);
+* a replayed log (a shop, or a plant's recorded products): its operation reports and work
+  orders, once for a trace and at the recorded rate for the resampling modes;
 * KPI snapshots: one per bucket, costing about one event per station and buffer;
 * units in stock: the initial stock, the lots as they are made, and what one order's bill of
   materials needs at once.
@@ -33,7 +35,8 @@ from shocktwin.source import Loc, loc_text
 __all__ = ["BYTES_PER_BUCKET", "BYTES_PER_STOCK_UNIT", "BYTES_PER_UNIT", "CPU_S_PER_EVENT",
            "CPU_S_PER_STOCK_UNIT", "MAX_BUCKETS", "MAX_CPU_DAYS", "MAX_MEMORY_GIB",
            "UNITS_PER_S", "RunEstimate", "Source", "check_budget", "check_mtd_budget",
-           "check_plan", "cpu_text", "estimate_run", "memory_text", "missing_stores", "mtd_runs",
+           "check_plan", "cpu_text", "estimate_run", "log_problems", "memory_text",
+           "missing_stores", "mtd_runs",
            "optimize_runs"]
 
 #: Memory per unit made: its release records, its order's records, and the KPI arrays made
@@ -182,7 +185,11 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
     consumed: dict[str, float] = {}
     waiting: dict[str, float] = {}
     products = plant.product_list()
+    recorded = _recorded_orders(scenario)
     for p, product in enumerate(products):
+        if product.recorded is not None:
+            out += _recorded_sources(scenario, p, product, recorded.get(p), consumed, waiting)
+            continue
         demand = product.orders
         orders = demand.mean_rate(horizon) * horizon
         made = demand.mean_units_per_h(horizon) * horizon
@@ -247,6 +254,75 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
                                       need.reorder_point, size, (*where, "order_quantity"),
                                       used, 1)
     return out
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """The log's orders a recorded product replays: work orders, units, operation reports
+    and the largest order, over the log's span (hours)."""
+
+    orders: int
+    units: int
+    operations: int
+    largest: int
+    span_h: float
+
+
+def _recorded_orders(scenario: Scenario) -> dict[int, _Recorded]:
+    """What each recorded product of the plant replays of its log, by product index; empty
+    when the log cannot be read (:func:`check_budget` reports why)."""
+    from shocktwin.errors import ShocktwinError
+    from shocktwin.twin.experiment.feed import load_shop_data
+
+    plant = scenario.plant
+    if plant is None or plant.log is None or not any(
+            p.recorded is not None for p in plant.products or ()):
+        return {}
+    try:
+        data = load_shop_data(scenario)
+    except ShocktwinError:
+        return {}
+    named = {part: k for k, p in enumerate(plant.products or ()) if p.recorded is not None
+             for part in p.recorded.part_types or ()}
+    rest = next((k for k, p in enumerate(plant.products or ())
+                 if p.recorded is not None and p.recorded.part_types is None), None)
+    out: dict[int, _Recorded] = {}
+    largest: dict[int, int] = {}
+    for job in data.pool:
+        k = named.get(job.part, rest) if job.part is not None else rest
+        if k is not None:
+            largest[k] = max(largest.get(k, 1), job.quantity or 1)
+    for part, summary in data.part_types.items():
+        k = named.get(part, rest) if part is not None else rest
+        if k is None:
+            continue
+        was = out.get(k, _Recorded(0, 0, 0, 1, data.log.span_h))
+        out[k] = _Recorded(was.orders + summary.jobs, was.units + summary.units,
+                           was.operations + summary.operations, largest.get(k, 1),
+                           data.log.span_h)
+    return out
+
+
+def _recorded_sources(scenario: Scenario, p: int, product: Any, rec: _Recorded | None,
+                      consumed: dict[str, float], waiting: dict[str, float]) -> list[Source]:
+    """A recorded product's orders and their operations, as its log's mode replays them."""
+    plant = scenario.plant
+    assert plant is not None and plant.log is not None
+    if rec is None:
+        return []
+    from shocktwin.scenarios.model import ReplayMode
+
+    horizon = scenario.horizon
+    scale = (min(1.0, horizon / rec.span_h) if plant.log.mode is ReplayMode.TRACE
+             else horizon / max(rec.span_h, 1e-9))
+    orders, units, operations = rec.orders * scale, rec.units * scale, rec.operations * scale
+    for m, q in plant.materials_per_unit(product).items():
+        consumed[m] = consumed.get(m, 0.0) + units * q
+        waiting[m] = max(waiting.get(m, 0.0), rec.largest * q)
+    return [Source(("plant", "products", p, "recorded"), (
+        f"{orders:,.0f} recorded orders of {product.id!r} ({units:,.0f} units, "
+        f"{operations:,.0f} operation reports) per replication"), operations,
+        operations / UNITS_PER_S, units * BYTES_PER_UNIT)]
 
 
 def _visits(product: Any) -> float:
@@ -355,6 +431,8 @@ def missing_stores(scenario: Scenario) -> list[tuple[Loc, str]]:
     named: list[tuple[Loc, str]] = []
     if scenario.shop is not None:
         named.append((("shop", "store"), scenario.shop.store))
+    if scenario.plant is not None and scenario.plant.log is not None:
+        named.append((("plant", "log", "store"), scenario.plant.log.store))
     if scenario.plant is not None:
         for i, sup in enumerate(scenario.plant.suppliers):
             if isinstance(sup.lead_time, RecordedDist):
@@ -365,6 +443,56 @@ def missing_stores(scenario: Scenario) -> list[tuple[Loc, str]]:
                 named.append((("plant", "stations", i, "ai", "store"), st.ai.store))
     return [(loc, f"{text} ({scenario.resolve(text).resolve()})") for loc, text in named
             if not scenario.resolve(text).is_file()]
+
+
+def log_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """What keeps a plant from replaying its operations log, read from the store: a source
+    the store does not hold, a bound resource or a recorded part type the log does not
+    have (with the nearest name), and resources the replayed orders work on that no station
+    is bound to. ``run`` needs them right, so ``validate`` reports them too."""
+    from shocktwin.errors import ShocktwinError, unknown_name
+    from shocktwin.twin.experiment.feed import load_shop_data
+    from shocktwin.twin.model.plant import replayed_resources
+
+    plant = scenario.plant
+    if plant is None or plant.log is None:
+        return []
+    try:
+        data = load_shop_data(scenario)
+        names = set(data.resource_names)
+        parts = data.part_types
+    except ShocktwinError as e:
+        where: Loc = ("plant", "log", "source" if plant.log.source else "store")
+        return [(where, p.message) for p in e.problems]
+    out: list[tuple[Loc, str]] = []
+    for i, res in enumerate(plant.log.resources):
+        if res.name not in names:
+            out.append((("plant", "log", "resources", i, "name"), unknown_name(
+                "resource", res.name, names, listed="the log's resources")))
+    known = sorted(p for p in parts if p is not None)
+    route_of: dict[str | None, Any] = {}
+    products = plant.products or []
+    for k, product in enumerate(products):
+        work = product.recorded
+        if work is None:
+            continue
+        for j, part in enumerate(work.part_types or ()):
+            if part not in parts:
+                listed = "the log's part types" if known else "the log records none"
+                out.append((("plant", "products", k, "recorded", "part_types", j),
+                            unknown_name("part type", part, known, listed=listed)))
+            route_of[part] = k
+    rest = next((k for k, p in enumerate(products)
+                 if p.recorded is not None and p.recorded.part_types is None), None)
+    for recorded_part in parts:
+        route_of.setdefault(recorded_part, rest)
+    bound = {res.name for res in plant.log.resources}
+    for name in replayed_resources(data, route_of):
+        if name not in bound:
+            out.append((("plant", "log", "resources"), (
+                f"the log has work on {name!r} for the orders the plant replays, and no "
+                f"station is bound to it: add {{name: {name!r}, station: ...}}")))
+    return out
 
 
 def check_budget(scenario: Scenario, runs: int, *, kept: int = 0,
@@ -393,9 +521,13 @@ def check_budget(scenario: Scenario, runs: int, *, kept: int = 0,
     def refuse(loc: Loc, message: str) -> None:
         problems.append(Problem(file, loc_text(loc), message, scenario.line_of(*loc)))
 
-    for loc, path in missing_stores(scenario):
+    missing = missing_stores(scenario)
+    for loc, path in missing:
         refuse(loc, f"store {path} does not exist; ingest the recorded data into it first "
                     "(shocktwin ingest ... --db)")
+    if not any(loc == ("plant", "log", "store") for loc, _ in missing):
+        for loc, message in log_problems(scenario):
+            refuse(loc, message)
     estimate = estimate_run(scenario, runs, kept=kept)
     buckets = estimate.buckets
     if buckets > MAX_BUCKETS:

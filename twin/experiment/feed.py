@@ -26,15 +26,15 @@ from shocktwin.errors import Problem, RuleError
 from shocktwin.scenarios.model import AIGate as AIGateSpec
 from shocktwin.scenarios.model import RecordedDist, Scenario
 from shocktwin.twin.experiment.fitting import ZeroInflated, fit_durations
-from shocktwin.twin.model.feed import GateDecisions, JobSpec
+from shocktwin.twin.model.feed import GateDecisions, JobSpec, PartTypeSummary
 from shocktwin.twin.model.lever import Lever
 from shocktwin.twin.model.rng import BLOCK, Sampler
 
 if TYPE_CHECKING:
     from shocktwin.edge_replay.replay import FeatureRows
 
-__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "RecordedFeeds", "ShopData", "ShopFits",
-           "gate_decisions", "load_shop_data", "recorded_sampler"]
+__all__ = ["MIN_FIT_OBSERVATIONS", "JobSpec", "PartTypeSummary", "RecordedFeeds", "ShopData",
+           "ShopFits", "gate_decisions", "load_shop_data", "log_store", "recorded_sampler"]
 
 #: A resource with fewer observations than this uses the fit pooled over all resources.
 MIN_FIT_OBSERVATIONS = 10
@@ -67,24 +67,47 @@ class ShopData:
     def trace(self) -> Iterator[JobSpec]:
         """The recorded jobs in release order, streamed from the store."""
         index = self._index
+        orders = self.orders
         current: JobSpec | None = None
+        names = ("case_id", "release_h", "resource", "work_h", "after", "wait_h",
+                 "qty_completed", "qty_rejected", "qty_review")
         for batch in self.log.task_batches():
-            cols = {name: batch.column(name).to_pylist()
-                    for name in ("case_id", "release_h", "resource", "work_h", "after",
-                                 "wait_h")}
-            for case, rel, res, work, after, wait in zip(
-                    cols["case_id"], cols["release_h"], cols["resource"], cols["work_h"],
-                    cols["after"], cols["wait_h"], strict=True):
+            cols = [batch.column(name).to_pylist() for name in names]
+            for case, rel, res, work, after, wait, done, rejected, review in zip(
+                    *cols, strict=True):
                 if current is None or case != current.case_id:
                     if current is not None:
                         yield current
-                    current = JobSpec(case, rel, [], [], [], [])
+                    part, quantity = orders.get(case, (None, None))
+                    current = JobSpec(case, rel, [], [], [], [], [], [], part, quantity)
                 current.resource.append(index[res])
                 current.work_h.append(work)
                 current.after.append(after)
                 current.wait_h.append(wait)
+                current.rejected.append(rejected)
+                current.handled.append(done + rejected + review)
         if current is not None:
             yield current
+
+    @functools.cached_property
+    def orders(self) -> dict[str, tuple[str | None, int | None]]:
+        """(part type, ordered quantity) of each case, where the log records its work
+        order."""
+        return self.log.case_orders()
+
+    @functools.cached_property
+    def part_types(self) -> dict[str | None, PartTypeSummary]:
+        """What the log holds of each part type (None: work orders of no recorded type)."""
+        out: dict[str | None, PartTypeSummary] = {}
+        for job in self.pool:
+            s = out.get(job.part)
+            if s is None:
+                s = out[job.part] = PartTypeSummary(job.part)
+            s.jobs += 1
+            s.units += job.quantity or 1
+            s.operations += len(job.resource)
+            s.resources.update(job.resource)
+        return out
 
     @functools.cached_property
     def pool(self) -> list[JobSpec]:
@@ -109,9 +132,8 @@ class ShopData:
             for _ in range(k):
                 recorded = int(rng.integers(n_days))
                 for job in by_day.get(recorded, ()):
-                    chosen.append(JobSpec(job.case_id, day * 24.0 + job.release_h
-                                          - recorded * 24.0, job.resource, job.work_h,
-                                          job.after, job.wait_h))
+                    chosen.append(replace(job, release_h=day * 24.0 + job.release_h
+                                          - recorded * 24.0))
             chosen.sort(key=lambda j: j.release_h)
             yield from chosen
 
@@ -166,8 +188,8 @@ class ShopData:
             waits = [0.0 if i == 0 else (after.get(r, pooled_after)() if a else with_())
                      for i, (r, a) in enumerate(zip(template.resource, template.after,
                                                     strict=True))]
-            yield JobSpec(f"{template.case_id}#{n}", t, template.resource,
-                          [work[r]() for r in template.resource], template.after, waits)
+            yield replace(template, case_id=f"{template.case_id}#{n}", release_h=t,
+                          work_h=[work[r]() for r in template.resource], wait_h=waits)
 
 
 @functools.lru_cache(maxsize=4)
@@ -175,20 +197,30 @@ def _cached(store: Path, source: str | None, mtime_ns: int, size: int) -> ShopDa
     return ShopData(store, source)
 
 
+def log_store(scenario: Scenario) -> tuple[Path, str | None, str]:
+    """The store of the log a scenario replays (its shop's, or its plant's ``log``),
+    resolved against the scenario's folder; the source named; and the key naming them."""
+    if scenario.shop is not None:
+        return scenario.resolve(scenario.shop.store), scenario.shop.source, "shop"
+    if scenario.plant is not None and scenario.plant.log is not None:
+        log = scenario.plant.log
+        return scenario.resolve(log.store), log.source, "plant.log"
+    raise ValueError("the scenario replays no log")
+
+
 def load_shop_data(scenario: Scenario) -> ShopData:
-    """The recorded jobs a shop scenario replays, cached per process while the store is
-    unchanged."""
+    """The recorded jobs a shop scenario, or a plant that replays a log, replays; cached per
+    process while the store is unchanged."""
     from shocktwin.errors import Problem, ReplayError
 
-    if scenario.shop is None:
-        raise ValueError("the scenario has no shop")
-    store = scenario.store_path().resolve()
+    path, source, key = log_store(scenario)
+    store = path.resolve()
     try:
         st = store.stat()
     except OSError as e:
-        raise ReplayError([Problem(str(store), "shop.store", "store file does not exist")],
+        raise ReplayError([Problem(str(store), f"{key}.store", "store file does not exist")],
                           file=str(store)) from e
-    return _cached(store, scenario.shop.source, st.st_mtime_ns, st.st_size)
+    return _cached(store, source, st.st_mtime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=16)

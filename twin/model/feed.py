@@ -8,8 +8,8 @@ recorded jobs. A model built without feeds refuses recorded data with a clear er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -19,13 +19,15 @@ from shocktwin.errors import SimulationError
 if TYPE_CHECKING:
     from shocktwin.twin.model.lever import Lever
 
-__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "ShopFeed"]
+__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "PartTypeSummary", "ShopFeed"]
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One job to release: its tasks as parallel lists (resource index into the shop's
-    resource names, work, enabled after the earlier tasks or with the previous, wait)."""
+    """One job to release: its tasks as parallel lists (resource index into the log's
+    resource names, work, enabled after the earlier tasks or with the previous, wait), the
+    pieces each report rejected and handled (empty: none recorded), and what the work order
+    made: its part type and ordered quantity, where the log records them."""
 
     case_id: str
     release_h: float
@@ -33,6 +35,22 @@ class JobSpec:
     work_h: list[float]
     after: list[bool]
     wait_h: list[float]
+    rejected: list[int] = field(default_factory=list)
+    handled: list[int] = field(default_factory=list)
+    part: str | None = None
+    quantity: int | None = None
+
+
+@dataclass
+class PartTypeSummary:
+    """The recorded work orders of one part type: how many, their units and operation
+    reports, and the resources (indices into the log's resource names) they work on."""
+
+    part: str | None
+    jobs: int = 0
+    units: int = 0
+    operations: int = 0
+    resources: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -55,9 +73,15 @@ class GateDecisions:
 
 
 class ShopFeed(Protocol):
-    """The recorded jobs of a shop, in the three replay modes."""
+    """The recorded jobs of a shop (or of a plant that replays a log), in the three replay
+    modes."""
 
     resource_names: list[str]
+
+    @property
+    def part_types(self) -> Mapping[str | None, PartTypeSummary]:
+        """What the log holds of each part type (None: orders of no recorded type)."""
+        ...
 
     def trace(self) -> Iterator[JobSpec]: ...
 
@@ -79,7 +103,7 @@ class Feeds(Protocol):
         ...
 
     def shop(self) -> ShopFeed:
-        """The recorded jobs of the scenario's shop."""
+        """The recorded jobs of the scenario's shop, or of the log its plant replays."""
         ...
 
 

@@ -1,6 +1,15 @@
 """The plant: builds suppliers, buffers, stations and demand from a scenario onto a kernel,
 moves units along the routing, and records what happened for the KPIs.
 
+A plant may also replay the work orders of an operations log (``plant.log``): each recorded
+order of a recorded product is a customer order of its quantity, which takes its bill of
+materials from the buffers (so a supplier's outage starves it), then runs its recorded
+tasks over the stations bound to the log's resources through the shared job executor
+(:mod:`shocktwin.twin.model.job`), beside the units of the modelled products. What a task's
+report rejected is scrapped there and counted by an inspection station; defective material
+an order took is caught at its inspection tasks with the station's detection, or escapes.
+The order ships what is left when its last task ends (after a release station, if named).
+
 Per-event work stays in Python lists; arrays are built once at the end.
 """
 
@@ -10,11 +19,12 @@ import dataclasses
 import functools
 import itertools
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shocktwin.errors import Problem, ReplayError
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.base import Model, PlantRecord
 from shocktwin.twin.model.events import (
@@ -23,8 +33,9 @@ from shocktwin.twin.model.events import (
     SourceSwitched,
     SupplierSwitchOrdered,
 )
-from shocktwin.twin.model.feed import NO_FEEDS, Feeds
-from shocktwin.twin.model.kinds import StationKind
+from shocktwin.twin.model.feed import NO_FEEDS, Feeds, JobSpec, ShopFeed
+from shocktwin.twin.model.job import Job, JobExecutor, Task, serve_tasks
+from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.twin.model.part import LotJob, LotKind, Order, Part
 from shocktwin.twin.model.rng import (
     BLOCK,
@@ -50,14 +61,15 @@ if TYPE_CHECKING:
     RulesFactory = Callable[[Model, dict[str, InspectionStation], np.random.Generator],
                             RuleEngine]
 
-__all__ = ["Plant", "PlantRecord"]
+__all__ = ["Plant", "PlantRecord", "RecordedJob", "replayed_resources"]
 
 
 class Plant(Model):
     """One replication's model of the scenario's plant on ``kernel``."""
 
     def __init__(self, scenario: Scenario, kernel: Kernel, *, seed: int, replication: int,
-                 feeds: Feeds = NO_FEEDS, rules: RulesFactory | None = None) -> None:
+                 feeds: Feeds = NO_FEEDS, rules: RulesFactory | None = None,
+                 data: ShopFeed | None = None, keep_finished: bool = False) -> None:
         super().__init__(scenario, kernel, seed=seed, replication=replication)
         plant = scenario.plant
         if plant is None:
@@ -123,8 +135,12 @@ class Plant(Model):
                               if s.kind == StationKind.INSPECTION and s.role == "incoming"}
         incoming_ids = [s.id for s in plant.stations if s.id in self._incoming_ids]
         routed = plant.routed_station_ids()
+        # Stations that serve only the log's recorded work come after the others.
+        placed = {*routed, *incoming_ids}
+        logged = _logged_station_ids(plant)
         by_id: dict[str, Station] = {}
-        for sid in [*routed, *incoming_ids]:
+        for sid in [*routed, *incoming_ids,
+                    *(s.id for s in plant.stations if s.id in logged and s.id not in placed)]:
             spec = specs[sid]
             if spec.kind == StationKind.PROCESS:
                 st: Station = _process_station(spec, kernel, warmup, rng)
@@ -156,17 +172,28 @@ class Plant(Model):
         self._line = self.stations[: len(routed)]
 
         products = plant.product_list()
-        self.products = [_Route(k, product, by_id, plant, self.buffers, rng,
-                                legacy=plant.products is None)
-                         for k, product in enumerate(products)]
+        self.products: list[_Route | _RecordedRoute] = [
+            _Route(k, product, by_id, plant, self.buffers, rng, legacy=plant.products is None)
+            if product.recorded is None else _RecordedRoute(k, product, by_id, plant,
+                                                            self.buffers)
+            for k, product in enumerate(products)]
+        self._recorded = [r for r in self.products if isinstance(r, _RecordedRoute)]
+        task_ids = ({r.station for r in plant.log.resources} if plant.log is not None
+                    else set())
         own_times = {route.stations[i].id for route in self.products
                      for i, t in enumerate(route.step_times) if t is not None}
         for sid, st in by_id.items():
             if sid in own_times:
                 st.time_by_step()
+            if sid in task_ids:
+                serve_tasks(st, self._task_done)
             if specs[sid].dispatching != "fifo":
                 st.dispatch_by(specs[sid].dispatching)
         self._multi = len(self.products) > 1
+        self._log_feed(scenario, feeds, data, by_id, rng)
+        #: (case id, release, completion) of every recorded order shipped, hours (on request).
+        self.finished: list[tuple[str, float, float]] = []
+        self._keep_finished = keep_finished
         if not self._multi and self.products[0].serial:
             # One product on a serial line: each station hands its units straight to the
             # next, with no routing step to look up (the line's per-unit hot path).
@@ -192,6 +219,48 @@ class Plant(Model):
             for buf in self.buffers.values():
                 buf.inbound = self.rules.inbound
 
+    def _log_feed(self, scenario: Scenario, feeds: Feeds, data: ShopFeed | None,
+                  by_id: dict[str, Station], rng: Callable[[str], np.random.Generator]) -> None:
+        """Wire the recorded products to the log: its jobs in the log's mode, each resource
+        to its station; refuse a log whose replayed orders work where no station is
+        bound."""
+        self._jobs: Iterator[JobSpec] = iter(())
+        self._recorded_wip = 0
+        #: Recorded tasks each station has finished, by station id.
+        self.tasks_served: dict[str, int] = {}
+        log = scenario.plant.log if scenario.plant is not None else None
+        if not self._recorded or log is None:
+            return
+        self.data = data if data is not None else feeds.shop()
+        self._executor = JobExecutor(self.kernel, self._finish_job)
+        self._quality = rng("log:quality")
+        named = {part: r for r in self._recorded for part in r.part_types or ()}
+        rest = next((r for r in self._recorded if r.part_types is None), None)
+        self._route_of = {part: named.get(part, rest) if part is not None else rest
+                          for part in self.data.part_types}
+        station_of = {res.name: by_id[res.station] for res in log.resources}
+        self._stations = [station_of.get(name) for name in self.data.resource_names]
+        problems = [Problem(None, "plant.log.resources", f"the log has work on {name!r} "
+                            "for the orders the plant replays; bind it to a station")
+                    for name in replayed_resources(self.data, self._route_of)
+                    if name not in station_of]
+        if problems:
+            raise ReplayError(problems)
+        for sid, st in by_id.items():
+            if sid in {r.release for r in self._recorded}:
+                st.next = self._leave
+        for buf in self.buffers.values():
+            buf.resume = self._resume
+        if log.mode is ReplayMode.TRACE:
+            jobs = self.data.trace()
+        elif log.mode is ReplayMode.BOOTSTRAP:
+            jobs = self.data.bootstrap(rng("log:bootstrap"), scenario.horizon,
+                                       self.demand_factor)
+        else:
+            jobs = self.data.fitted(rng("log:fit"), self.demand_factor)
+        route_of = self._route_of
+        self._jobs = (j for j in jobs if route_of.get(j.part) is not None)
+
     # -- running ------------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -209,6 +278,7 @@ class Plant(Model):
             first = route.next_order_h(0.0, 1.0)
             if first is not None:
                 self.kernel.schedule(first, self._arrive, route)
+        self._schedule_next_job()
         if self.scenario.start_state is not None:
             self._warm_start(self.scenario.start_state)
 
@@ -226,6 +296,7 @@ class Plant(Model):
         for wip in state.wip:
             route = (next(r for r in self.products if r.id == wip.product)
                      if wip.product is not None else self.products[0])
+            assert isinstance(route, _Route)  # the scenario check refuses recorded ones
             order = self._order(route, now, wip.units)
             order.due_h = wip.due_in
             self._order_due_h[order.index] = wip.due_in
@@ -243,7 +314,14 @@ class Plant(Model):
             self.rules.resume_inspection(state.inspection)
 
     def wip_count(self) -> int:
-        return sum(s.in_station() for s in self._line)
+        if not self._recorded:
+            return sum(s.in_station() for s in self._line)
+        # Recorded tasks share the stations: count the units, not what queues.
+        units = self._recorded_wip
+        for st in self._line:
+            units += sum(1 for server in st.servers if server.part.__class__ is Part)
+            units += sum(1 for item, _ in st.waiting_items() if item.__class__ is Part)
+        return units
 
     def wip_by_product(self) -> list[int]:
         """Units in work or waiting at a station, per product, counted where they are."""
@@ -255,6 +333,8 @@ class Plant(Model):
             for item, _ in st.waiting_items():
                 if item.__class__ is Part:
                     out[item.route.index] += 1
+        for route in self._recorded:
+            out[route.index] += route.wip
         return out
 
     def recall(self, lookback_h: float, station: Station, *, reason: str,
@@ -299,7 +379,7 @@ class Plant(Model):
         self.log(RecallInspected(self.kernel.now(), reason=reason, recalled=job.sample,
                                  found=found))
         for route, n in zip(self.products, found_by_product, strict=True):
-            if n:
+            if n and isinstance(route, _Route):  # a recorded product is not made again
                 order = self._order(route, now, n)
                 for _ in range(n):
                     self._pick(Part(order))
@@ -325,7 +405,7 @@ class Plant(Model):
     def _rule_change(self, path_text: str) -> None:
         self.reload_rules(path_text, reason="schedule")
 
-    def _order(self, route: _Route, now: float, quantity: int) -> Order:
+    def _order(self, route: _Route | _RecordedRoute, now: float, quantity: int) -> Order:
         order = Order(len(self._order_due_h), now, now + route.due_in, quantity, route)
         self._order_created_h.append(now)
         self._order_due_h.append(order.due_h)
@@ -403,6 +483,139 @@ class Plant(Model):
             self._scrap_product.append(route.index)
         # The order still needs a good unit: a replacement starts from the stock.
         self._pick(Part(part.order))
+
+    # -- recorded work orders ---------------------------------------------------------
+
+    def replays(self, part: str | None) -> bool:
+        """Whether the plant replays the log's work orders of part type ``part``."""
+        return bool(self._recorded) and self._route_of.get(part) is not None
+
+    @property
+    def recorded_products(self) -> list[int]:
+        """The indices (into ``products``) of the products that replay the log."""
+        return [r.index for r in self._recorded]
+
+    def _schedule_next_job(self) -> None:
+        spec = next(self._jobs, None)
+        if spec is None:
+            return
+        self.kernel.schedule(max(spec.release_h - self.kernel.now(), 0.0), self._release_job,
+                             spec)
+
+    def _release_job(self, spec: JobSpec) -> None:
+        """A recorded work order is released: a customer order of its quantity, which
+        takes its materials and then runs its tasks."""
+        now = self.kernel.now()
+        route = self._route_of[spec.part]
+        assert route is not None  # the feed passes only the orders of recorded products
+        units = spec.quantity or 1
+        order = self._order(route, now, units)
+        job = RecordedJob(order.index, spec.case_id, now, [], order)
+        job.route = route
+        job.left = units
+        stations = self._stations
+        rejected = spec.rejected or [0] * len(spec.resource)
+        handled = spec.handled or [0] * len(spec.resource)
+        job.tasks = [Task(job, stations[r], w, a, d, x, h)
+                     for r, w, a, d, x, h in zip(spec.resource, spec.work_h, spec.after,
+                                                 spec.wait_h, rejected, handled, strict=True)]
+        self._pick_job(job)
+        self._schedule_next_job()
+
+    def _resume(self, taker: Part | RecordedJob) -> None:
+        """Stock came for a unit or a recorded order waiting at a buffer."""
+        if taker.__class__ is Part:
+            self._pick(taker)  # type: ignore[arg-type]
+        else:
+            self._pick_job(taker)  # type: ignore[arg-type]
+
+    def _pick_job(self, job: RecordedJob) -> None:
+        """Take the bill of materials of every unit of ``job``; start it when complete."""
+        route = job.route
+        bom = route.bom
+        while job.needs < len(bom):
+            buf, quantity = bom[job.needs]
+            job.needs += 1
+            if not buf.take(job, quantity * job.left):
+                return  # the buffer calls back when the stock arrives
+        now = self.kernel.now()
+        job.start_h = now
+        self.started += job.left
+        route.started += job.left
+        route.wip += job.left
+        self._recorded_wip += job.left
+        self.wip.add(now, job.left)
+        self._executor.start(job)
+
+    def _task_done(self, task: Task) -> None:
+        """A station finished a recorded task: count what its report inspected and
+        rejected, scrap the rejects (and the defective units it caught), go on."""
+        job: RecordedJob = task.job  # type: ignore[assignment]
+        st = task.resource
+        self.tasks_served[st.id] = self.tasks_served.get(st.id, 0) + 1
+        scrap = task.rejected
+        if isinstance(st, InspectionStation):
+            st.inspected += task.inspected
+            caught = 0
+            if job.bad:
+                detection = min(st.detection * st.detection_factor.value, 1.0)
+                caught = int(self._quality.binomial(min(job.bad, job.left), detection))
+                job.bad -= caught
+            st.rejected += task.rejected + caught
+            scrap += caught
+        scrap = min(scrap, job.left)
+        if scrap:
+            self._scrap_units(job, scrap)
+        self._executor.task_done(task)
+
+    def _scrap_units(self, job: RecordedJob, units: int) -> None:
+        now = self.kernel.now()
+        route = job.route
+        job.left -= units
+        job.bad = min(job.bad, job.left)
+        self.scrapped += units
+        route.scrapped += units
+        route.wip -= units
+        self._recorded_wip -= units
+        self.wip.add(now, -units)
+        self._scrap_h.extend([now] * units)
+        if self._multi:
+            self._scrap_product.extend([route.index] * units)
+
+    def _finish_job(self, job: Job) -> None:
+        """Its last task ended: to the release station, or out."""
+        order: RecordedJob = job  # type: ignore[assignment]
+        release = order.route.release
+        if release is not None:
+            release.arrive(order)
+        else:
+            self._ship(order)
+
+    def _leave(self, item: Part | RecordedJob) -> None:
+        """Done at a release station that recorded orders also pass."""
+        if item.__class__ is RecordedJob:
+            self._ship(item)  # type: ignore[arg-type]
+        else:
+            self._advance(item)  # type: ignore[arg-type]
+
+    def _ship(self, job: RecordedJob) -> None:
+        """The order's good units leave; its defective ones escape with them."""
+        now = self.kernel.now()
+        route = job.route
+        units = job.left
+        self.released += units
+        route.released += units
+        route.wip -= units
+        self._recorded_wip -= units
+        self.wip.add(now, -units)
+        self._release_h.extend([now] * units)
+        self._release_lead_h.extend([now - job.start_h] * units)
+        self._release_escaped.extend([1] * job.bad + [0] * (units - job.bad))
+        if self._multi:
+            self._release_product.extend([route.index] * units)
+        self._order_done_h[job.index] = now
+        if self._keep_finished:
+            self.finished.append((job.case_id, job.release_h, now))
 
     def _record(self) -> PlantRecord:
         record = super()._record()
@@ -544,3 +757,73 @@ class _Route:
     def quantity_now(self) -> int:
         """Units of the order arriving now."""
         return self._quantity
+
+
+class _RecordedRoute:
+    """A recorded product in the running plant: the log's part types it replays, its bill
+    of materials, due time, release station and counts."""
+
+    def __init__(self, index: int, product: Any, by_id: dict[str, Station], plant: Any,
+                 buffers: dict[str, Buffer]) -> None:
+        work = product.recorded
+        # What the plant reads of every product: a recorded one has no routing of its own.
+        self.serial = False
+        self.stations: list[Station] = []
+        self.step_times: list[Callable[[], float] | None] = []
+        self.index = index
+        self.id = product.id
+        self.priority = product.priority
+        self.part_types: list[str] | None = work.part_types
+        self.bom = [(buffers[m], q) for m, q in plant.materials_per_unit(product).items()]
+        self.due_in = work.due_in if work.due_in is not None else np.inf
+        self.release: Station | None = by_id[work.release] if work.release else None
+        self.started = 0
+        self.released = 0
+        self.scrapped = 0
+        self.reworked = 0
+        self.wip = 0  # units of its orders started and not yet shipped or scrapped
+
+    def next_order_h(self, now: float, factor: float) -> float | None:
+        """Its orders come from the log, not from a demand."""
+        return None
+
+
+class RecordedJob(Job):
+    """A recorded work order in the plant: a customer order of ``left`` units still to
+    ship, of which ``bad`` are made of defective material."""
+
+    __slots__ = ("bad", "defective", "left", "needs", "route", "start_h")
+
+    def __init__(self, index: int, case_id: str, release_h: float, tasks: list[Task],
+                 order: Order) -> None:
+        super().__init__(index, case_id, release_h, tasks, order)
+        self.route: _RecordedRoute
+        self.left = 0
+        self.bad = 0
+        self.needs = 0  # the next bill-of-material line still to take
+        self.start_h = release_h
+        self.defective = False  # the truth is unit by unit, in ``bad``
+
+    def took_defective(self, units: int) -> None:
+        """``units`` of the material it took were defective."""
+        self.bad = min(self.bad + units, self.left)
+
+
+def _logged_station_ids(plant: Any) -> set[str]:
+    """The stations the plant's recorded work reaches: bound to a log resource, or the
+    release station of a recorded product."""
+    if plant.log is None:
+        return set()
+    out = {r.station for r in plant.log.resources}
+    out.update(p.recorded.release for p in plant.products or ()
+               if p.recorded is not None and p.recorded.release is not None)
+    return out
+
+
+def replayed_resources(data: ShopFeed, route_of: dict[str | None, Any]) -> list[str]:
+    """The log's resources that the orders of the replayed part types work on."""
+    used: set[int] = set()
+    for part, summary in data.part_types.items():
+        if route_of.get(part) is not None:
+            used |= summary.resources
+    return [data.resource_names[r] for r in sorted(used)]
