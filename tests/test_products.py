@@ -413,3 +413,19 @@ def test_a_plant_of_several_products_runs_the_same_on_both_engines() -> None:
     b = run_replication(sc, 0, seed=5, engine="salabim")
     assert a.kpis == b.kpis
     assert a.events == b.events
+
+
+def test_a_backup_further_out_takes_over_the_tier_one_suppliers_orders() -> None:
+    # The foundry is destroyed at the start; its backup (same lead time, qualified) takes
+    # the valve maker's casting orders from 1 h on, before the first of them (70 h), so the
+    # plant runs as calmly as without the disaster.
+    data = _two_tier()
+    data["plant"]["suppliers"].append({"id": "foundry-b", "material": "casting", "tier": 2,
+                                       "region": "EU", "lead_time": "24h", "lot_size": 50})
+    data["shocks"] = [{"id": "fire", "type": "site_disaster", "target": "foundry",
+                       "start": "0h", "duration": "2000h", "backup_after": "1h"}]
+    rep = run_experiment(parse_scenario(data)).replications[0]
+    assert rep.kpis["stockout_hours"] == 0.0
+    switched = [e for e in rep.log if e.kind == "SourceSwitched"]
+    assert [(e.buffer, e.to_supplier) for e in switched] == [("valve-maker/casting",
+                                                              "foundry-b")]

@@ -183,7 +183,9 @@ class Model:
         """An emergency order of ``quantity`` from ``supplier`` for its material's buffer."""
         if once and not self.once(reason):
             return
-        buffer = self.buffers.get(supplier.material)
+        # The plant's buffer of the material, or (a supplier further out) the stock of the
+        # supplier it delivers to.
+        buffer = self.buffers.get(supplier.material) or next(iter(supplier.serves), None)
         if buffer is None:
             raise SimulationError(f"{reason}: no buffer holds {supplier.material!r}")
         supplier.expedite(quantity, buffer, lead_factor, premium)
@@ -196,20 +198,24 @@ class Model:
     def activate_backup(self, supplier_id: str, *, reason: str) -> None:
         """Move the orders of ``supplier_id``'s material to its next backup."""
         supplier = self.supplier(supplier_id)
-        buffer = self.buffers.get(supplier.material)
-        if buffer is None or buffer.supplier is not supplier:
-            return
-        backup = next((s for s in buffer.sources if s is not supplier and not s.lost), None)
-        if backup is None:
-            self.log(BackupMissing(self.kernel.now(), reason=reason,
-                                   material=supplier.material))
-            return
-        # What the stricken site still owes will not ship in time: order it elsewhere.
-        cancelled = supplier.cancel_orders(buffer)
-        if cancelled:
-            self.log(OrdersCancelled(self.kernel.now(), reason=reason, supplier=supplier.id,
-                                     units=cancelled))
-        self.switch_supplier(supplier.material, backup.id, reason=reason)
+        # Every stock that orders from it: the plant's buffer, or the stocks of the suppliers
+        # one tier nearer the plant.
+        for buffer in [b for b in supplier.serves if b.supplier is supplier]:
+            backup = next((s for s in buffer.sources if s is not supplier and not s.lost),
+                          None)
+            if backup is None:
+                self.log(BackupMissing(self.kernel.now(), reason=reason,
+                                       material=supplier.material))
+                continue
+            # What the stricken site still owes will not ship in time: order it elsewhere.
+            cancelled = supplier.cancel_orders(buffer)
+            if cancelled:
+                self.log(OrdersCancelled(self.kernel.now(), reason=reason,
+                                         supplier=supplier.id, units=cancelled))
+            if self.buffers.get(buffer.material) is buffer:
+                self.switch_supplier(supplier.material, backup.id, reason=reason)
+            else:
+                buffer.switch_to(backup)
 
     def recall(self, lookback_h: float, station: Station, *, reason: str,
                once: bool = False) -> None:
