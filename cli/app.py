@@ -334,15 +334,20 @@ def derive(
                                                "holds several (its path or name).")] = None,
     name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
     mode: Annotated[str, typer.Option(help="Replay mode: trace, bootstrap or fit.")] = "trace",
+    form: Annotated[str, typer.Option("--as", help="shop: the log's resources only; plant: "
+                                      "a plant whose products replay the log's work orders "
+                                      "over stations bound to its resources, ready for "
+                                      "suppliers, stock and a rule set.")] = "shop",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a runnable job-shop scenario derived from an ingested MES log."""
+    """Write a runnable job-shop (or plant) scenario derived from an ingested MES log."""
     from shocktwin.scenarios.model import ReplayMode
-    from shocktwin.twin.experiment.derive import write_derived_scenario
+    from shocktwin.twin.experiment.derive import DerivedForm, write_derived_scenario
 
     replay_mode = _choice(ReplayMode, mode, "--mode")
+    derived_form = _choice(DerivedForm, form, "--as")
     derived = write_derived_scenario(db, out, source, name=name, mode=replay_mode,
-                                     replace=force)
+                                     replace=force, form=derived_form)
     stdout.print(f"{out}: {len(derived.resources)} resources, {derived.cases} work orders, "
                  f"{derived.operations} operation reports, {derived.n_variants} routing "
                  f"variants over {derived.span_h / 24:.1f} days", highlight=False)
@@ -350,13 +355,17 @@ def derive(
         stdout.print(f"  {r.id:<32} {r.kind:<10} servers {r.servers:>3}  util "
                      f"{r.utilisation:>5.1%}  work {r.work_fit}", highlight=False,
                      markup=False)
+    for p in derived.products:
+        stdout.print(f"  product {p.id:<24} {p.orders:>4} orders {p.units:>7} units  due "
+                     f"{p.due_in_days} d", highlight=False, markup=False)
     stdout.print(f"run it: shocktwin run {out}", highlight=False, markup=False)
 
 
 @app.command("replay-check")
 @_errors_to_exit
 def replay_check(
-    scenario: Annotated[str, typer.Argument(help="A shop scenario (see derive).")],
+    scenario: Annotated[str, typer.Argument(help="A shop scenario, or a plant that replays "
+                                            "a log (see derive).")],
     modes: Annotated[bool, typer.Option("--modes/--no-modes", help="Also compare the "
                                         "bootstrap and fit modes with the log.")] = True,
     replications: Annotated[int, typer.Option("-n", min=2, help="Replications per "
@@ -372,8 +381,9 @@ def replay_check(
     from shocktwin.twin.experiment.replay_check import check_replay
 
     sc = load_scenario(_scenario_path(scenario))
-    if sc.shop is None:
-        raise ScenarioError("replay-check needs a scenario with a shop section",
+    if sc.shop is None and (sc.plant is None or sc.plant.log is None):
+        raise ScenarioError("replay-check needs a scenario with a shop section, or a plant "
+                            "that replays a log (plant.log)",
                             file=str(_scenario_path(scenario)))
     chosen = (ReplayMode.BOOTSTRAP, ReplayMode.FIT) if modes else ()
     f = check_replay(sc, modes=chosen, replications=replications, seed=sc.experiment.seed)

@@ -1,10 +1,12 @@
-"""Replay fidelity: run a shop scenario's log in trace mode with no shocks and compare what
-the twin did with what was recorded (``shocktwin replay-check``).
+"""Replay fidelity: run a scenario's log in trace mode with no shocks and compare what the
+twin did with what was recorded (``shocktwin replay-check``). The scenario is a shop, or a
+plant whose recorded products replay the log (its suppliers, stock and rules in force).
 
-Per order: the absolute percentage error of the lead time (release to last end). Per
-resource: reports completed and utilisation, twin against log. For the ``bootstrap`` and
-``fit`` modes, which cannot match order by order, the lead-time mean and p95 and the
-throughput over replications against the log's.
+Per order: the absolute percentage error of the lead time (release to last end; in a plant,
+to shipping). Per resource (a plant: per station bound to the log, with the resources it
+serves): reports completed and utilisation, twin against log. For the ``bootstrap`` and
+``fit`` modes, which cannot match order by order, the lead-time mean and the release rate
+over replications against the log's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from shocktwin.scenarios.model import ReplayMode, Scenario
 from shocktwin.twin.experiment.budget import check_budget
 from shocktwin.twin.experiment.feed import load_shop_data
 from shocktwin.twin.kernel import make_kernel
+from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
 
 __all__ = ["ModeCheck", "ReplayFidelity", "ResourceCheck", "check_replay"]
@@ -82,7 +85,9 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
     from shocktwin.twin.experiment.replication import run_replication
 
     if scenario.shop is None:
-        raise ValueError("replay-check needs a scenario with a shop section")
+        if scenario.plant is None or scenario.plant.log is None:
+            raise ValueError("replay-check needs a shop, or a plant that replays a log")
+        return _check_plant(scenario, modes=modes, replications=replications, seed=seed)
     data = load_shop_data(scenario)
     log = data.log
     trace = scenario.model_copy(update={
@@ -101,12 +106,7 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
 
     recorded = log.case_lead_times()
     twin = {case: (rel, end) for case, rel, end in shop.finished}
-    errors = []
-    for case, (rel, end) in recorded.items():
-        if case in twin and end > rel:
-            sim_rel, sim_end = twin[case]
-            errors.append(abs((sim_end - sim_rel) - (end - rel)) / (end - rel))
-    ape = np.asarray(errors)
+    ape = np.asarray(_errors(recorded, twin))
     lead = np.array([end - rel for rel, end in recorded.values()])
 
     window = min(log.span_h, scenario.horizon)
@@ -133,6 +133,101 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
     return ReplayFidelity(
         source=log.source, orders=len(recorded), orders_compared=int(ape.size),
         orders_unfinished=shop.started - shop.released,
+        lead_time_mdape=float(np.median(ape)) if ape.size else math.nan,
+        lead_time_p90_ape=float(np.percentile(ape, 90)) if ape.size else math.nan,
+        share_within_1pct=float(np.mean(ape <= 0.01)) if ape.size else math.nan,
+        log_lead_time_mean_h=float(lead.mean()) if lead.size else math.nan,
+        twin_lead_time_mean_h=float(np.mean([e - r for r, e in twin.values()]))
+        if twin else math.nan,
+        log_lead_time_p95_h=float(np.percentile(lead, 95)) if lead.size else math.nan,
+        log_throughput_per_h=len(recorded) / log.span_h if log.span_h > 0 else math.nan,
+        log_busy_h=sum(r.busy_h for r in log.resources),
+        resources=tuple(resources), modes=tuple(checks))
+
+
+def _errors(recorded: dict[str, tuple[float, float]],
+            twin: dict[str, tuple[float, float]]) -> list[float]:
+    """The absolute relative error of each order's lead time the twin finished."""
+    errors = []
+    for case, (rel, end) in recorded.items():
+        if case in twin and end > rel:
+            sim_rel, sim_end = twin[case]
+            errors.append(abs((sim_end - sim_rel) - (end - rel)) / (end - rel))
+    return errors
+
+
+def _check_plant(scenario: Scenario, *, modes: tuple[ReplayMode, ...], replications: int,
+                 seed: int) -> ReplayFidelity:
+    """The fidelity of a plant that replays its log: its recorded products' orders against
+    the log's (only the orders of the part types it replays are compared)."""
+    from shocktwin.rules_engine.runtime import RuleEngine
+    from shocktwin.twin.experiment.feed import RecordedFeeds
+
+    plant = scenario.plant
+    assert plant is not None and plant.log is not None
+    data = load_shop_data(scenario)
+    log = data.log
+
+    def variant(mode: ReplayMode, **changes: object) -> Scenario:
+        return scenario.model_copy(update={
+            "plant": plant.model_copy(update={
+                "log": plant.log.model_copy(update={"mode": mode})}),  # type: ignore[union-attr]
+            "shocks": [], "warmup": 0.0, **changes})
+
+    trace = variant(ReplayMode.TRACE)
+    resampled = [variant(mode, horizon=log.span_h) for mode in modes]
+    check_budget(trace, 1, kept=1)
+    for sc in resampled:
+        check_budget(sc, replications, kept=replications)
+    model = Plant(trace, make_kernel("simpy"), seed=seed, replication=0,
+                  feeds=RecordedFeeds(trace), rules=RuleEngine, data=data, keep_finished=True)
+    model.run()
+    replayed = {job.case_id for job in data.pool if model.replays(job.part)}
+    recorded = {case: v for case, v in log.case_lead_times().items() if case in replayed}
+    twin = {case: (rel, end) for case, rel, end in model.finished}
+    ape = np.asarray(_errors(recorded, twin))
+    lead = np.array([end - rel for rel, end in recorded.values()])
+
+    window = min(log.span_h, scenario.horizon)
+    stats = {r.name: r for r in log.resources}
+    served: dict[str, list[str]] = {}
+    for res in plant.log.resources:
+        served.setdefault(res.station, []).append(res.name)
+    resources = []
+    for st in model.stations:
+        names = served.get(st.id)
+        if names is None:
+            continue
+        found = [stats[n] for n in names if n in stats]
+        capacity = st.n_servers * window
+        resources.append(ResourceCheck(
+            st.id, " + ".join(names), st.n_servers, sum(r.operations for r in found),
+            model.tasks_served.get(st.id, 0),
+            sum(r.busy_h for r in found) / capacity if capacity > 0 else 0.0,
+            st.busy.area_at(scenario.horizon) / capacity if capacity > 0 else 0.0))
+
+    checks = []
+    for mode, sc in zip(modes, resampled, strict=True):
+        rates, busy, leads = [], [], []
+        for r in range(replications):
+            rep = Plant(sc, make_kernel("simpy"), seed=seed, replication=r,
+                        feeds=RecordedFeeds(sc), rules=RuleEngine, data=data)
+            record = rep.run()
+            mine = (np.isin(record.order_product, rep.recorded_products) if record.products
+                    else np.ones(record.order_created_h.size, dtype=bool))
+            rates.append(int(mine.sum()) / log.span_h)
+            busy.append(sum(row["utilisation"] * row["servers"] for row in record.stations)
+                        * log.span_h)
+            done = mine & ~np.isnan(record.order_done_h)
+            leads.append(float(np.mean(record.order_done_h[done]
+                                       - record.order_created_h[done])) if done.any()
+                         else math.nan)
+        checks.append(ModeCheck(mode.value, replications, _mean_ci(rates), _mean_ci(busy),
+                                _mean_ci(leads)))
+
+    return ReplayFidelity(
+        source=log.source, orders=len(recorded), orders_compared=int(ape.size),
+        orders_unfinished=len(replayed) - len(model.finished),
         lead_time_mdape=float(np.median(ape)) if ape.size else math.nan,
         lead_time_p90_ape=float(np.percentile(ape, 90)) if ape.size else math.nan,
         share_within_1pct=float(np.mean(ape <= 0.01)) if ape.size else math.nan,
