@@ -1507,7 +1507,7 @@ def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
         for j, second in fixed[a + 1:]:
             if first.target != second.target or first.target is None:
                 continue
-            if first.permanent and second.permanent:
+            if first.loses_target and second.loses_target:
                 yield ("shocks", j), (f"{first.target!r} is already lost for good through "
                                       f"shock {first.id!r}; two permanent losses cannot "
                                       "combine")

@@ -188,6 +188,11 @@ class Shock(BaseModel):
     # -- life cycle --------------------------------------------------------------------
 
     @property
+    def loses_target(self) -> bool:
+        """This shock loses its target for good (two such on one target cannot combine)."""
+        return self.permanent
+
+    @property
     def target_id(self) -> str:
         """The id of the one entity hit; a shock with a selector is applied as one copy per
         matching supplier, each with that supplier's id."""

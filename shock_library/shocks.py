@@ -429,6 +429,11 @@ class ExportControl(Shock):
     decision_after: Duration = Field(0.0, description="From the start to the licence "
                                      "decision; goods wait at the border until then.")
 
+    @property
+    def loses_target(self) -> bool:
+        # A partial licence keeps the supplier; only a denial loses it for good.
+        return self.licensed == 0.0
+
     def _apply(self, plant: Model, level: float) -> None:
         sup = plant.supplier(self.target_id)
         if level > 0.0 and plant.once(f"licence {self.id} {sup.id}"):

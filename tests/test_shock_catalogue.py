@@ -385,3 +385,14 @@ def test_shocks_aimed_wrongly_are_refused_with_every_problem() -> None:
     assert "shocks[4]: also_at: 'm' is not an inspection station (inspection stations: iqc)" \
         in text
     assert "shocks[4]: also_at names 'iqc' twice (the target counts)" in text
+
+
+def test_a_partial_licence_keeps_the_supplier_so_it_combines_with_an_insolvency() -> None:
+    data = _export_plant(licensed=0.5, decision_after="2h", duration="20h")
+    control = data["shocks"][0]
+    data["shocks"].append({"id": "bust", "type": "supplier_insolvency",
+                           "target": control["target"], "start": "40h", "duration": "5h"})
+    parse_scenario(data)  # a partial licence does not lose the supplier
+    data["shocks"][0] = {**control, "licensed": 0.0}
+    with pytest.raises(ScenarioError, match="already lost for good"):
+        parse_scenario(data)
