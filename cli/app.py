@@ -771,11 +771,12 @@ def shocks_list(
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{len(rows)} shock types", title_justify="left")
-    for col in ("type", "family", "target", "severity axis"):
+    for col in ("type", "family", "target", "severity axis", "layers"):
         table.add_column(col, no_wrap=True)
     table.add_column("what it does", overflow="fold", min_width=30)
     for r in rows:
-        table.add_row(r["type"], r["family"], r["target"], r["severity_axis"], r["summary"])
+        table.add_row(r["type"], r["family"], r["target"], r["severity_axis"],
+                      ", ".join(r["layers"]), r["summary"])
     stdout.print(table)
 
 
