@@ -263,6 +263,17 @@ def _drop_empty(value: Any) -> bool:
     return not value
 
 
+#: A station's dispatching policy (left out of the canonical form at its default).
+Dispatching = Annotated[Ident, Field(exclude_if=lambda v: v == "fifo", description=(
+    "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
+    "spt (shortest processing time), priority (the product's class), or an installed "
+    "policy."))]
+#: The shift calendar a station's servers work by.
+CalendarName = Annotated[Ident | None, Field(exclude_if=_drop_none, description=(
+    "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
+    "by; default around the clock."))]
+
+
 class SupplierInput(_Frozen):
     """Physical layer: a material a supplier needs to make its lots, held in its own stock
     and ordered from the suppliers one tier further out (continuous review, like a plant
@@ -376,13 +387,8 @@ class ProcessStation(_Frozen):
         "Planned maintenance: the whole station stops at fixed intervals."))
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
                                "makes defective.")
-    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
-        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
-        "spt (shortest processing time), priority (the product's class), or an installed "
-        "policy."))
-    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
-        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
-        "by; default around the clock."))
+    dispatching: Dispatching = "fifo"
+    calendar: CalendarName = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:
@@ -437,13 +443,8 @@ class InspectionStation(_Frozen):
     role: Literal["line", "incoming"] = Field("line", description=(
         "line: units of the routing pass through it; incoming: it inspects delivered lots "
         "by the rule set's sampling plans before they go into stock (not in the routing)."))
-    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
-        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
-        "spt (shortest processing time), priority (the product's class), or an installed "
-        "policy."))
-    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
-        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
-        "by; default around the clock."))
+    dispatching: Dispatching = "fifo"
+    calendar: CalendarName = None
 
 
 
@@ -457,13 +458,8 @@ class ReleaseStation(_Frozen):
     reviewers: int | None = Field(None, ge=1, le=10_000, description="Parallel reviewers; "
                                   "none means release needs no reviewer.")
     review_time: TimeDist | None = Field(None, description="Review time per unit.")
-    dispatching: Ident = Field("fifo", exclude_if=lambda v: v == "fifo", description=(
-        "Logical layer: which waiting unit is served next — fifo, edd (earliest due date), "
-        "spt (shortest processing time), priority (the product's class), or an installed "
-        "policy."))
-    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
-        "Logical layer: the shift calendar (one of the plant's calendars) its servers work "
-        "by; default around the clock."))
+    dispatching: Dispatching = "fifo"
+    calendar: CalendarName = None
 
 
     @model_validator(mode="after")

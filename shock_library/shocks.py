@@ -620,6 +620,16 @@ def _stop_then_ship(sup: Supplier, source: str, level: float, lever_name: str,
         lever.set(source, None)
 
 
+def _plan_backup(shock: Any, plant: Model, sup: Any, level: float) -> None:
+    """With ``backup_after``: when ``sup`` is still down that long after the start (and the
+    shock lasts longer), its material moves to the first backup able to ship."""
+    after = shock.backup_after
+    if (level > 0.0 and after is not None and after < shock.duration
+            and plant.once(f"backup plan {shock.id} {sup.id}")):
+        plant.kernel.schedule(after, lambda _: _move_to_backup(plant, sup,
+                                                               reason=f"shock {shock.id}"))
+
+
 def _move_to_backup(plant: Model, sup: Supplier, reason: str) -> None:
     """The plant's stock of ``sup``'s material orders from its first backup that can ship
     now (not lost, on hold or stopped — by this event or another); its open orders at
@@ -665,10 +675,7 @@ class RegionalEarthquake(Shock):
         sup = plant.supplier(self.target_id)
         sup.capacity.set(self.id, _toward(level, 0.0))
         sup.lead_time_factor.set(self.id, _toward(level, self.route_factor))
-        if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
-                and plant.once(f"backup plan {self.id} {sup.id}")):
-            plant.kernel.schedule(self.backup_after, lambda _: _move_to_backup(
-                plant, sup, reason=f"shock {self.id}"))
+        _plan_backup(self, plant, sup, level)
 
 
 @register
@@ -746,10 +753,7 @@ class Embargo(Shock):
     def _apply(self, plant: Model, level: float) -> None:
         sup = plant.supplier(self.target_id)
         sup.capacity.set(self.id, _toward(level, 0.0))
-        if (level > 0.0 and self.backup_after is not None and self.backup_after < self.duration
-                and plant.once(f"backup plan {self.id} {sup.id}")):
-            plant.kernel.schedule(self.backup_after, lambda _: _move_to_backup(
-                plant, sup, reason=f"shock {self.id}"))
+        _plan_backup(self, plant, sup, level)
 
 
 @register

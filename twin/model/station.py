@@ -271,8 +271,16 @@ class Station(Generic[W]):
         now = self.kernel.now()
         server.up = True
         self.down.add(now, -1)
+        self._renewed(server)
         if server.online:
             self._resume(server, now)
+        self._next_failure(server)
+
+    def _renewed(self, server: Server[W]) -> None:
+        """A repaired server starts a new life (a wearing station draws its wear)."""
+
+    def _next_failure(self, server: Server[W]) -> None:
+        """Schedule a repaired server's next failure by calendar time."""
         self.kernel.schedule(self._ttf() * self.mtbf_factor.value, self._fail, server)  # type: ignore[misc]
 
     def _set_capacity(self, share: float) -> None:
@@ -388,21 +396,11 @@ class WearingStation(Station[W]):
         else:
             self.idle.append(server)
 
-    def _fail(self, server: Server[W]) -> None:
-        now = self.kernel.now()
-        if server.online:
-            self._pause(server, now)
-        server.up = False
-        self.down.add(now, 1)
-        self.kernel.schedule(self._ttr(), self._repair, server)  # type: ignore[misc]
-
-    def _repair(self, server: Server[W]) -> None:
-        now = self.kernel.now()
-        server.up = True
-        self.down.add(now, -1)
+    def _renewed(self, server: Server[W]) -> None:
         server.wear_left = self._draw_wear()
-        if server.online:
-            self._resume(server, now)
+
+    def _next_failure(self, server: Server[W]) -> None:
+        """Failures by use come from the work itself (``_arm``, unit counts)."""
 
 
 class InspectionStation(Station[Part | LotJob]):
