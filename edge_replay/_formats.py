@@ -41,6 +41,7 @@ __all__ = [
     "check_parquet_file",
     "check_text_file",
     "read_4tu_production",
+    "read_downtime",
     "read_generic_csv",
     "read_generic_parquet",
     "read_scms",
@@ -722,6 +723,38 @@ def read_steel_plates(
         raw=_raw_json(names),
     )
     return Reading((plan,), n, tuple(features), tuple(classes))
+
+
+# --- plain downtime / alarm table ------------------------------------------------------------
+
+_DOWNTIME_COLUMNS = ("machine", "start", "end")
+_DOWNTIME_OPTIONAL = ("cause",)
+_ISO_TS = "try_cast({t} AS TIMESTAMP)"
+_ISO_TS_TEXT = "an ISO 8601 timestamp"
+
+
+def read_downtime(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """A plain downtime or alarm table: one outage per row, ``machine``, ``start``, ``end``
+    and optionally ``cause``, timestamps in ISO 8601 (``2024-03-04 06:30``) local plant time.
+
+    Other columns are not read (they are kept in ``quarantine.raw``). Another layout is
+    ingested with ``--format csv`` or ``parquet`` and a mapping file (``table: downtime``).
+    """
+    check_text_file(path)
+    header = read_header(path, ",")
+    _require_columns(path, header, _DOWNTIME_COLUMNS, _DOWNTIME_OPTIONAL)
+    relation, direct = _direct_csv(path, header)
+    fields = {
+        "machine": Field(_col("machine"), label="machine"),
+        "start_ts": Field(_col("start"), _ISO_TS, "start", _ISO_TS_TEXT),
+        "end_ts": Field(_col("end"), _ISO_TS, "end", _ISO_TS_TEXT),
+    }
+    if "cause" in header:
+        fields["cause"] = Field(_col("cause"), label="cause")
+    plan = Plan(Table.DOWNTIME, relation, fields, raw=_raw_json(header), direct=direct)
+    return Reading((plan,), None)
 
 
 # --- generic CSV / Parquet with a mapping file -------------------------------------------------

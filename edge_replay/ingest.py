@@ -63,6 +63,8 @@ class SourceFormat(StrEnum):
     """USAID SCMS Delivery History (CSV): supplier purchase-order lines."""
     STEEL_PLATES = "steel-plates"
     """UCI Steel Plates Faults ``Faults.NNA`` with ``Faults27x7_var`` beside it."""
+    DOWNTIME = "downtime"
+    """A plain downtime / alarm table (CSV): ``machine``, ``start``, ``end``, ``cause``."""
     CSV = "csv"
     """Any CSV file with a header; needs a mapping file."""
     PARQUET = "parquet"
@@ -77,6 +79,7 @@ _READERS: Final[dict[SourceFormat, _formats.Reader]] = {
     SourceFormat.SECOM: _formats.read_secom,
     SourceFormat.SCMS: _formats.read_scms,
     SourceFormat.STEEL_PLATES: _formats.read_steel_plates,
+    SourceFormat.DOWNTIME: _formats.read_downtime,
     SourceFormat.CSV: _formats.read_generic_csv,
     SourceFormat.PARQUET: _formats.read_generic_parquet,
 }

@@ -1,10 +1,10 @@
 """The DuckDB store schema: tables, views and the version check every reader and writer makes.
 
-A store is one DuckDB file. Ingest fills the five data tables (``work_orders``, ``operations``,
-``inspections``, ``supplier_deliveries``, ``features``) from recorded plant data and keeps the
-book in ``ingests``, ``quarantine``, ``feature_sets`` and ``meta``; the twin reads the data
-tables and the views. ``SCHEMA.md`` beside this module is the long-form description and is
-checked against the column specifications below by the tests.
+A store is one DuckDB file. Ingest fills the six data tables (``work_orders``, ``operations``,
+``inspections``, ``supplier_deliveries``, ``features``, ``downtime``) from recorded plant data
+and keeps the book in ``ingests``, ``quarantine``, ``feature_sets`` and ``meta``; the twin
+reads the data tables and the views. ``SCHEMA.md`` beside this module is the long-form
+description and is checked against the column specifications below by the tests.
 
 Conventions, the same in every data table:
 
@@ -20,6 +20,9 @@ Conventions, the same in every data table:
   (``_days``).
 
 Bumping ``SCHEMA_VERSION`` is required for any change to a table; views may change freely.
+A version that differs from the current one only by tables added since (``ADDED_SINCE``) is
+still read as it is, and the next ingest into it adds those tables (in its temporary copy, so
+the upgrade is as atomic as the ingest); any other version is refused with the reason.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from shocktwin.edge_replay._sql import duckdb_path, first_line
 from shocktwin.errors import Problem, ReplayError
 
 __all__ = [
+    "ADDED_SINCE",
     "LOADABLE_TABLES",
     "SCHEMA_VERSION",
     "TABLES",
@@ -54,7 +58,8 @@ __all__ = [
 ]
 
 #: Version of the table layout below, stored in ``meta`` under ``schema_version``.
-SCHEMA_VERSION: Final = 1
+#: 1: the first layout; 2: the ``downtime`` table added.
+SCHEMA_VERSION: Final = 2
 
 
 class Table(StrEnum):
@@ -69,6 +74,13 @@ class Table(StrEnum):
     SUPPLIER_DELIVERIES = "supplier_deliveries"
     FEATURES = "features"
     FEATURE_SETS = "feature_sets"
+    DOWNTIME = "downtime"
+
+
+#: For each older version a store can have, the tables added since; every other table of it
+#: is as this version has it. Such a store is read as it is (a reader of an added table finds
+#: none) and upgraded by the next ingest into it.
+ADDED_SINCE: Final[Mapping[int, tuple[Table, ...]]] = MappingProxyType({1: (Table.DOWNTIME,)})
 
 
 #: The tables an ingest (or a mapping file) can fill with rows from a source.
@@ -78,6 +90,7 @@ LOADABLE_TABLES: Final = (
     Table.INSPECTIONS,
     Table.SUPPLIER_DELIVERIES,
     Table.FEATURES,
+    Table.DOWNTIME,
 )
 
 
@@ -90,6 +103,8 @@ class View(StrEnum):
     SUPPLIER_LEAD_TIME_STATS = "supplier_lead_time_stats"
     INSPECTION_ARRIVALS = "inspection_arrivals"
     INSPECTION_STATS = "inspection_stats"
+    MACHINE_OUTAGES = "machine_outages"
+    MACHINE_DOWNTIME_STATS = "machine_downtime_stats"
 
 
 class InspectionResult(StrEnum):
@@ -499,6 +514,43 @@ _SPECS: tuple[TableSpec, ...] = (
         ),
         primary_key=("source",),
     ),
+    TableSpec(
+        Table.DOWNTIME,
+        "Recorded outages of machines (a downtime or alarm log): which machine was down, "
+        "from when to when, and why. Rows of one machine may overlap; the "
+        "``machine_outages`` view merges them.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column(
+                "machine",
+                "VARCHAR",
+                "Machine or station that was down, as the source names it.",
+                required=True,
+            ),
+            Column("start_ts", "TIMESTAMP", "When the outage began.", required=True),
+            Column(
+                "end_ts",
+                "TIMESTAMP",
+                "When the machine was back; never before ``start_ts``.",
+                required=True,
+            ),
+            Column("cause", "VARCHAR", "Cause or alarm text, where the source gives one."),
+        ),
+        # A row identical in every field to an earlier one is a double posting; rows that
+        # only overlap are kept (a second alarm while the first is active is common).
+        key=("machine", "start_ts", "end_ts", "cause"),
+        duplicate_message="same as the outage at line {first} in every field (double posting)",
+        checks=(
+            TableCheck(
+                "end_ts < start_ts",
+                "end_ts",
+                "'end ' || CAST(end_ts AS VARCHAR) || ' is before start '"
+                " || CAST(start_ts AS VARCHAR)",
+            ),
+        ),
+        period=("min(start_ts)", "max(end_ts)"),
+    ),
 )
 
 #: Every table's specification, by table.
@@ -561,6 +613,42 @@ SELECT source, station,
        max(ts) AS last_ts
 FROM inspections
 GROUP BY source, station""",
+        # Rows of one machine that overlap or touch are one outage, over their union; rows
+        # that take no time are no outage.
+        View.MACHINE_OUTAGES: """
+SELECT source, machine,
+       min(start_ts) AS start_ts,
+       max(end_ts) AS end_ts,
+       epoch(max(end_ts) - min(start_ts)) / 3600.0 AS duration_h,
+       count(*) AS n_rows,
+       min(source_line) AS first_line,
+       coalesce(list(DISTINCT cause ORDER BY cause) FILTER (WHERE cause IS NOT NULL),
+                []::VARCHAR[]) AS causes
+FROM (
+    SELECT *, sum(CASE WHEN start_ts <= reach THEN 0 ELSE 1 END)
+                  OVER (PARTITION BY source, machine ORDER BY start_ts, end_ts, source_line
+                        ROWS UNBOUNDED PRECEDING) AS outage
+    FROM (
+        SELECT source, source_line, machine, start_ts, end_ts, cause,
+               max(end_ts) OVER (PARTITION BY source, machine
+                                 ORDER BY start_ts, end_ts, source_line
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+        FROM downtime
+        WHERE end_ts > start_ts
+    )
+)
+GROUP BY source, machine, outage""",
+        View.MACHINE_DOWNTIME_STATS: """
+SELECT source, machine,
+       count(*) AS n_outages,
+       sum(duration_h) AS down_h,
+       avg(duration_h) AS mean_duration_h,
+       (epoch(max(end_ts) - min(start_ts)) / 3600.0 - sum(duration_h))
+           / nullif(count(*) - 1, 0) AS mean_up_h,
+       min(start_ts) AS first_start,
+       max(end_ts) AS last_end
+FROM machine_outages
+GROUP BY source, machine""",
     }
 )
 
@@ -581,8 +669,9 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}').fetchall()
 
 
-def check_schema(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> None:
-    """Raise ReplayError unless ``con`` is a store of this ``SCHEMA_VERSION``."""
+def check_schema(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> int:
+    """The schema version of the store ``con``: ``SCHEMA_VERSION`` or an older one it can
+    read as it is (``ADDED_SINCE``). Raise ReplayError for anything else."""
     has_meta = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND NOT temporary"
     ).fetchall()
@@ -593,22 +682,27 @@ def check_schema(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> 
     # fetchall, not fetchone: an unfinished result would block the caller's next query.
     rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     found = rows[0][0] if rows else None
-    if found != str(SCHEMA_VERSION):
+    readable = {str(v): v for v in (SCHEMA_VERSION, *ADDED_SINCE)}
+    if found not in readable:
+        older = ", ".join(str(v) for v in sorted(ADDED_SINCE))
         raise ReplayError(
             [
                 Problem(
                     file,
                     "meta.schema_version",
                     f"store has schema version {found}, this shocktwin reads version "
-                    f"{SCHEMA_VERSION}; ingest the sources again into a new store",
+                    f"{SCHEMA_VERSION} (and upgrades {older}); ingest the sources again "
+                    "into a new store",
                 )
             ],
             file=file,
         )
+    return readable[found]
 
 
 def prepare_store(con: duckdb.DuckDBPyConnection, *, file: str | None = None) -> bool:
-    """Make ``con`` ready for writing: create the schema in an empty database, else check it.
+    """Make ``con`` ready for writing: create the schema in an empty database, else check it
+    and upgrade an older readable version by adding the tables it lacks.
 
     Returns True when the schema was created. The views are (re)created either way, so a
     store picks up corrected view SQL without a version bump.
@@ -617,7 +711,14 @@ def prepare_store(con: duckdb.DuckDBPyConnection, *, file: str | None = None) ->
     if n_tables[0][0] == 0:
         create_schema(con)
         return True
-    check_schema(con, file=file)
+    version = check_schema(con, file=file)
+    if version != SCHEMA_VERSION:
+        for table in ADDED_SINCE[version]:
+            con.execute(TABLES[table].ddl()).fetchall()
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('upgraded_from', ?)",
+            [str(SCHEMA_VERSION), str(version)],
+        ).fetchall()
     _create_views(con)
     return False
 
@@ -625,8 +726,8 @@ def prepare_store(con: duckdb.DuckDBPyConnection, *, file: str | None = None) ->
 def open_store(path: str | Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Open an existing store and check its schema version; the caller closes the connection.
 
-    Raises ReplayError when the file is missing, is not a DuckDB database or has another
-    schema version.
+    Raises ReplayError when the file is missing, is not a DuckDB database or has a schema
+    version this shocktwin cannot read (``check_schema``).
     """
     p = Path(path)
     file = str(p)
