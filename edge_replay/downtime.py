@@ -1,0 +1,137 @@
+"""Recorded outages of one machine, read from a store's ``downtime`` table for replay.
+
+The rows of one machine that overlap or touch are one outage over their union (the
+``machine_outages`` view; see SCHEMA.md), and rows that take no time are none. Times are
+hours from the **time origin**: 00:00 of the day of the earliest start in the chosen source,
+over all its machines, so that stations replayed from one table keep the recorded order and
+overlap of their outages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from shocktwin.edge_replay._sql import first_line
+from shocktwin.edge_replay.schema import VIEWS, Table, View, open_store
+from shocktwin.errors import Problem, ReplayError, close_names
+
+__all__ = ["MachineOutages", "machine_outages"]
+
+#: The most machine names a refusal lists.
+_MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class MachineOutages:
+    """The merged outages of one machine, in hours from ``origin``, in time order."""
+
+    store: Path
+    source: str
+    machine: str
+    #: 00:00 of the day of the earliest start in ``source`` (local plant time): hour 0.
+    origin: datetime
+    start_h: np.ndarray
+    end_h: np.ndarray
+    #: The ``downtime`` rows merged into these outages.
+    rows: int
+
+    @property
+    def duration_h(self) -> np.ndarray:
+        """How long each outage lasted, hours."""
+        return self.end_h - self.start_h
+
+    def cycles(self) -> tuple[np.ndarray, np.ndarray]:
+        """The recorded (up, down) cycles: for each outage after the first, the hours up since
+        the one before ended and the hours it lasted. The time before the first outage is
+        left out: the record does not say when that up time began."""
+        return self.start_h[1:] - self.end_h[:-1], self.duration_h[1:]
+
+
+def machine_outages(store: str | Path, machine: str, source: str | None = None
+                    ) -> MachineOutages:
+    """The outages of ``machine`` recorded in ``store``'s ``downtime`` table.
+
+    ``source`` (the path recorded at ingest, or any unique suffix of it such as the file
+    name) is needed only when several ingested files hold the machine.
+
+    Raises ReplayError when the store cannot be opened, has no downtime, does not hold the
+    machine (naming the nearest machine it holds), or when the source is unknown, ambiguous or
+    holds no outage of the machine. Each problem's ``path`` names what it is about: ``store``,
+    ``machine`` or ``source``.
+    """
+    path = Path(store).resolve()
+    file = str(path)
+    con = open_store(path)
+    try:
+        return _read(con, path, machine, source)
+    except duckdb.Error as e:
+        raise ReplayError([Problem(file, "store", f"cannot read the downtime: {first_line(e)}")],
+                          file=file) from e
+    finally:
+        con.close()
+
+
+def _read(con: duckdb.DuckDBPyConnection, path: Path, machine: str, source: str | None
+          ) -> MachineOutages:
+    file = str(path)
+
+    def refuse(what: str, message: str) -> ReplayError:
+        return ReplayError([Problem(file, what, message)], file=file)
+
+    (has_table,), = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+        [str(Table.DOWNTIME)]).fetchall()
+    if not has_table or not con.execute("SELECT 1 FROM downtime LIMIT 1").fetchall():
+        raise refuse("store", f"the store {path.name} holds no downtime table; ingest one "
+                     f"first (shocktwin ingest FILE --format downtime --db {file})")
+    by_source = con.execute(
+        "SELECT source, list(DISTINCT machine ORDER BY machine) FROM downtime "
+        "GROUP BY source ORDER BY source").fetchall()
+    holding = [s for s, machines in by_source if machine in machines]
+    if source is not None:
+        named = [s for s, _ in by_source
+                 if s == source or s.endswith("/" + source.lstrip("/"))]
+        if len(named) != 1:
+            what = "no" if not named else "more than one"
+            raise refuse("source", f"{what} file ingested into the downtime table matches "
+                         f"{source!r}; files: " + ", ".join(s for s, _ in by_source))
+        if named[0] not in holding:
+            raise refuse("machine", _unknown_machine(
+                machine, dict(by_source)[named[0]], f"in {named[0]}"))
+        holding = named
+    if not holding:
+        every = sorted({m for _, machines in by_source for m in machines})
+        raise refuse("machine", _unknown_machine(machine, every, "in the downtime table"))
+    if len(holding) > 1:
+        raise refuse("source", f"machine {machine!r} is in {len(holding)} ingested files; "
+                     "name one as source: " + ", ".join(holding))
+    chosen = holding[0]
+    (origin,), = con.execute(
+        "SELECT date_trunc('day', min(start_ts)) FROM downtime WHERE source = ?",
+        [chosen]).fetchall()
+    outages = con.execute(
+        f"SELECT epoch(start_ts - ?) / 3600.0 AS start_h, epoch(end_ts - ?) / 3600.0 AS end_h, "
+        f"n_rows FROM ({VIEWS[View.MACHINE_OUTAGES]}) WHERE source = ? AND machine = ? "
+        "ORDER BY start_ts", [origin, origin, chosen, machine]).fetchnumpy()
+    if outages["start_h"].size == 0:
+        raise refuse("machine", f"machine {machine!r} has no outage that takes time in "
+                     f"{chosen} (its rows all end when they start)")
+    return MachineOutages(path, chosen, machine, origin,
+                          np.asarray(outages["start_h"], dtype=float),
+                          np.asarray(outages["end_h"], dtype=float),
+                          int(np.sum(outages["n_rows"])))
+
+
+def _unknown_machine(machine: str, known: list[str], where: str) -> str:
+    message = f"no machine {machine!r} {where}"
+    close = close_names(machine, known)
+    if close:
+        message += f"; did you mean {' or '.join(map(repr, close))}?"
+    listed = ", ".join(known[:_MAX_LISTED])
+    more = f", … ({len(known)} in all)" if len(known) > _MAX_LISTED else ""
+    return f"{message} (machines: {listed}{more})"
