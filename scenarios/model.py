@@ -363,6 +363,28 @@ class Maintenance(_Frozen):
         return self
 
 
+class RecordedDowntime(_Frozen):
+    """Physical layer: a station's breakdowns replayed from the outages of a machine recorded
+    in a store's ``downtime`` table (``shocktwin ingest FILE --format downtime``), instead of
+    mtbf and mttr. During an outage every server of the station is down; a unit in work
+    resumes where it stopped when it ends. Overlapping rows of the machine are one outage."""
+
+    store: str = Field(min_length=1, max_length=1024, description=(
+        "The DuckDB store, relative to this file."))
+    machine: str = Field(min_length=1, max_length=500, description=(
+        "The machine's name in the downtime table."))
+    source: str | None = Field(None, min_length=1, max_length=1024, exclude_if=_drop_none,
+                               description="Which ingested file (its path or name); needed "
+                               "only when several hold the machine.")
+    mode: Literal[ReplayMode.TRACE, ReplayMode.BOOTSTRAP] = Field(
+        ReplayMode.TRACE, description=(
+            "trace: the recorded outages at their recorded times; hour 0 of the run is 00:00 "
+            "of the day of the earliest start in the file the machine's rows came from, and "
+            "outages beyond the horizon are ignored. bootstrap: the recorded (time between "
+            "outages, outage duration) pairs resampled from the replication's own stream, "
+            "up then down in turn from the start (an alternating renewal process)."))
+
+
 class ProcessStation(_Frozen):
     """Physical layer: a work station with parallel servers and optional breakdowns (per
     server)."""
@@ -385,10 +407,24 @@ class ProcessStation(_Frozen):
             "this mean (wear per cycle); it fails as it completes that unit."))
     maintenance: Maintenance | None = Field(None, exclude_if=_drop_none, description=(
         "Planned maintenance: the whole station stops at fixed intervals."))
+    downtime: RecordedDowntime | None = Field(None, exclude_if=_drop_none, description=(
+        "Instead of mtbf and mttr: the recorded outages of a machine, replayed (trace) or "
+        "resampled (bootstrap); every server is down during each."))
     defect_rate: float = Field(0.0, ge=0, lt=1, description="Fraction of units the process "
                                "makes defective.")
     dispatching: Dispatching = "fifo"
     calendar: CalendarName = None
+
+    @field_validator("downtime")
+    @classmethod
+    def _recorded_or_modelled(cls, downtime: RecordedDowntime | None,
+                              info: ValidationInfo) -> RecordedDowntime | None:
+        modelled = [k for k in ("mtbf", "mttr", "units_between_failures")
+                    if info.data.get(k) is not None]
+        if downtime is not None and modelled:
+            raise ValueError("recorded downtime replaces the modelled breakdowns: give "
+                             f"downtime or {', '.join(modelled)}, not both")
+        return downtime
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> ProcessStation:

@@ -344,3 +344,8 @@ class RecordedFeeds:
 
     def shop(self) -> ShopData:
         return load_shop_data(self.scenario)
+
+    def downtime(self, spec: Any, rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+        from shocktwin.twin.experiment.downtime import station_outages
+
+        return station_outages(self.scenario, spec, rng)

@@ -106,6 +106,11 @@ class Feeds(Protocol):
         """The recorded jobs of the scenario's shop, or of the log its plant replays."""
         ...
 
+    def downtime(self, spec: Any, rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+        """A process station's recorded outages, ``(start_h, end_h)`` from the run's start in
+        time order: replayed, or resampled from ``rng``, as its ``downtime`` says."""
+        ...
+
 
 class _NoFeeds:
     """Feeds of a model built without recorded data: asking for any is a programming error
@@ -123,6 +128,9 @@ class _NoFeeds:
 
     def shop(self) -> ShopFeed:
         raise self._refuse("work orders")
+
+    def downtime(self, spec: Any, rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+        raise self._refuse("downtime")
 
 
 #: The feeds of a model built without recorded data.

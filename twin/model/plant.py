@@ -143,7 +143,7 @@ class Plant(Model):
                     *(s.id for s in plant.stations if s.id in logged and s.id not in placed)]:
             spec = specs[sid]
             if spec.kind == StationKind.PROCESS:
-                st: Station = _process_station(spec, kernel, warmup, rng)
+                st: Station = _process_station(spec, kernel, warmup, rng, feeds)
             elif spec.kind == StationKind.INSPECTION:
                 st = InspectionStation(
                     sid, spec.inspectors,
@@ -640,9 +640,10 @@ class Plant(Model):
 
 
 def _process_station(spec: Any, kernel: Kernel, warmup: float,
-                     rng: Callable[[str], np.random.Generator]) -> Station:
-    """A process station: failures by calendar time, operating hours or units made, and
-    planned maintenance, as the scenario says."""
+                     rng: Callable[[str], np.random.Generator],
+                     feeds: Feeds = NO_FEEDS) -> Station:
+    """A process station: failures by calendar time, operating hours or units made, or
+    recorded outages, and planned maintenance, as the scenario says."""
     sid = spec.id
     wears = spec.mtbf is not None or spec.units_between_failures is not None
     breakdown = rng(f"station:{sid}:breakdown") if wears else None
@@ -655,7 +656,14 @@ def _process_station(spec: Any, kernel: Kernel, warmup: float,
         if breakdown is not None and spec.mttr else None)
     service = make_sampler(spec.process_time, rng(f"station:{sid}:time"))
     st: Station
-    if breakdown is not None and spec.units_between_failures is not None:
+    if spec.downtime is not None:
+        from shocktwin.twin.model.station import RecordedDowntimeStation
+
+        # Recorded outages replace the modelled failures (the scenario refuses both).
+        st = RecordedDowntimeStation(
+            sid, spec.servers, service, kernel, **common,
+            outages=feeds.downtime(spec, rng(f"station:{sid}:downtime")))
+    elif breakdown is not None and spec.units_between_failures is not None:
         p = 1.0 / max(spec.units_between_failures, 1.0)
         st = WearingStation(sid, spec.servers, service, kernel, **common,
                             units_to_fail=Sampler(lambda: breakdown.geometric(p, BLOCK)

@@ -17,7 +17,7 @@ Levers that shocks move: ``capacity`` (share of servers online), ``speed`` (time
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from shocktwin.twin.kernel import Kernel
@@ -28,7 +28,8 @@ from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.part import LotJob, Part
 from shocktwin.twin.model.work import Work
 
-__all__ = ["InspectionStation", "ReleaseStation", "Server", "Station", "WearingStation"]
+__all__ = ["InspectionStation", "RecordedDowntimeStation", "ReleaseStation", "Server", "Station",
+           "WearingStation"]
 
 W = TypeVar("W", bound=Work)
 #: Where a station passes the items it is done with.
@@ -401,6 +402,47 @@ class WearingStation(Station[W]):
 
     def _next_failure(self, server: Server[W]) -> None:
         """Failures by use come from the work itself (``_arm``, unit counts)."""
+
+
+class RecordedDowntimeStation(Station[W]):
+    """A station whose breakdowns are given as outages of the whole station, ``(start_h,
+    end_h)`` in time order (recorded downtime, replayed or resampled): during each one every
+    server is down, and a unit in work resumes where it stopped when it ends. The outages are
+    read one at a time, so none beyond the horizon is ever read."""
+
+    def __init__(self, *args: Any, outages: Iterator[tuple[float, float]],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outages = outages
+
+    def start(self) -> None:
+        super().start()
+        self._next_outage()
+
+    def _next_outage(self) -> None:
+        outage = next(self._outages, None)
+        if outage is not None:
+            start_h, end_h = outage
+            self.kernel.schedule(max(start_h - self.kernel.now(), 0.0), self._outage_starts,
+                                 end_h)
+
+    def _outage_starts(self, end_h: float) -> None:
+        now = self.kernel.now()
+        for server in self.servers:
+            if server.online:
+                self._pause(server, now)
+            server.up = False
+        self.down.add(now, self.n_servers)
+        self.kernel.schedule(max(end_h - now, 0.0), self._outage_ends)
+
+    def _outage_ends(self, _: object) -> None:
+        now = self.kernel.now()
+        self.down.add(now, -self.n_servers)
+        for server in self.servers:
+            server.up = True
+            if server.online:
+                self._resume(server, now)
+        self._next_outage()
 
 
 class InspectionStation(Station[Part | LotJob]):
