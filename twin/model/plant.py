@@ -523,21 +523,29 @@ class Plant(Model):
         self._schedule_next_job()
 
     def _resume(self, taker: Part | RecordedJob) -> None:
-        """Stock came for a unit or a recorded order waiting at a buffer."""
+        """Stock came for a unit, or for a unit of a recorded order, waiting at a buffer."""
         if taker.__class__ is Part:
             self._pick(taker)  # type: ignore[arg-type]
-        else:
-            self._pick_job(taker)  # type: ignore[arg-type]
+            return
+        job: RecordedJob = taker  # type: ignore[assignment]
+        job.short -= 1
+        if job.short == 0:
+            self._start_job(job)
 
     def _pick_job(self, job: RecordedJob) -> None:
-        """Take the bill of materials of every unit of ``job``; start it when complete."""
+        """Take the bill of materials of every unit of ``job``, unit by unit: what is in
+        stock now, the rest as it comes (each buffer holds the order's whole shortfall on
+        backorder, so it reorders for it); start it when it has everything."""
+        for buf, quantity in job.route.bom:
+            for _ in range(job.left):
+                if not buf.take(job, quantity):
+                    job.short += 1  # the buffer calls back when the stock arrives
+        if job.short == 0:
+            self._start_job(job)
+
+    def _start_job(self, job: RecordedJob) -> None:
+        """``job`` has its materials: its units are in work, its first task is enabled."""
         route = job.route
-        bom = route.bom
-        while job.needs < len(bom):
-            buf, quantity = bom[job.needs]
-            job.needs += 1
-            if not buf.take(job, quantity * job.left):
-                return  # the buffer calls back when the stock arrives
         now = self.kernel.now()
         job.start_h = now
         self.started += job.left
@@ -800,7 +808,7 @@ class RecordedJob(Job):
     """A recorded work order in the plant: a customer order of ``left`` units still to
     ship, of which ``bad`` are made of defective material."""
 
-    __slots__ = ("bad", "defective", "left", "needs", "route", "start_h")
+    __slots__ = ("bad", "defective", "left", "route", "short", "start_h")
 
     def __init__(self, index: int, case_id: str, release_h: float, tasks: list[Task],
                  order: Order) -> None:
@@ -808,7 +816,7 @@ class RecordedJob(Job):
         self.route: _RecordedRoute
         self.left = 0
         self.bad = 0
-        self.needs = 0  # the next bill-of-material line still to take
+        self.short = 0  # units of material it waits for
         self.start_h = release_h
         self.defective = False  # the truth is unit by unit, in ``bad``
 
