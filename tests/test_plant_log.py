@@ -65,6 +65,13 @@ def _ts(hours: float) -> str:
 
 def _write_log(folder: Path) -> Path:
     """The small log in the 4TU format, ingested into a new store in ``folder``."""
+    db = folder / "plant.duckdb"
+    ingest(write_csv(folder), "4tu-production", db)
+    return db
+
+
+def write_csv(folder: Path) -> Path:
+    """The small log in the 4TU format, written to ``folder``."""
     rows = [HEADER]
     for k in range(ORDERS):
         part, rejected = ("Gear", 1) if k % 2 == 0 else ("Shaft", 0)
@@ -75,9 +82,7 @@ def _write_log(folder: Path) -> Path:
                     f"001:00,10,{part},ID2,D,{10 - rejected},{rejected},0,")
     src = folder / "log.csv"
     src.write_text("\n".join(rows) + "\n")
-    db = folder / "plant.duckdb"
-    ingest(src, "4tu-production", db)
-    return db
+    return src
 
 
 @pytest.fixture
@@ -217,6 +222,14 @@ def test_a_supplier_outage_starves_recorded_orders_as_reckoned_by_hand(small_log
              for o in (None, ("50h", "100h"))]
     tp = [run_replication(sc, 0, seed=1).kpis["throughput_per_h"] for sc in early]
     assert tp == pytest.approx([66 / 150, 28 / 150])
+    # Dispatching acts on recorded tasks: with Gear orders due in 10 days and the mill by
+    # earliest due date, the Shaft order 6 overtakes the Gear order 5 in the queue at 150 h.
+    edd = copy.deepcopy(doc)
+    edd["plant"]["products"][0]["recorded"]["due_in"] = "10d"
+    edd["plant"]["stations"][0]["dispatching"] = "edd"
+    model, _ = _run(_with_supply(edd, tmp_path, outage=("50h", "100h")))
+    assert [(case, end) for case, _, end in model.finished][3:] == [
+        ("Case 4", 154.0), ("Case 6", 156.0), ("Case 5", 158.0), ("Case 7", 160.0)]
 
 
 def test_defective_material_is_caught_at_the_recorded_checks_or_escapes(
