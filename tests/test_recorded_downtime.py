@@ -204,3 +204,11 @@ def test_ingest_then_run_through_the_cli(tmp_path: Path, runner: CliRunner,
     assert (f"scenario.yaml:{LINE['machine']}: plant.stations[0].downtime.machine: no "
             "machine 'prss'") in bad.output
     assert "did you mean 'press'?" in bad.output
+
+
+def test_the_journal_names_the_downtime_store_it_read(tmp_path: Path) -> None:
+    from shocktwin.twin.journal.record import data_provenance
+
+    scenario = load_scenario(_folder(tmp_path, PRESS_CSV))
+    [store] = data_provenance(scenario)
+    assert Path(store["store"]).resolve() == (tmp_path / "plant.duckdb").resolve()

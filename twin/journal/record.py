@@ -287,9 +287,17 @@ def data_provenance(scenario: Scenario) -> list[dict[str, Any]]:
     stores: list[Path] = []
     if scenario.shop is not None:
         stores.append(scenario.store_path())
-    if scenario.plant is not None:
-        stores += [scenario.resolve(s.lead_time.store) for s in scenario.plant.suppliers
+    plant = scenario.plant
+    if plant is not None:
+        # Recorded lead times, the operations log, recorded downtime, AI-gate features.
+        stores += [scenario.resolve(s.lead_time.store) for s in plant.suppliers
                    if isinstance(s.lead_time, RecordedDist)]
+        if getattr(plant, "log", None) is not None:
+            stores.append(scenario.resolve(plant.log.store))
+        for st in plant.stations:
+            for spec in (getattr(st, "downtime", None), getattr(st, "ai", None)):
+                if spec is not None:
+                    stores.append(scenario.resolve(spec.store))
     out = []
     for store in dict.fromkeys(p.resolve() for p in stores):
         out.append(store_provenance(store))
