@@ -1,5 +1,8 @@
 """Run the benchmarks: `python -m bench` (or `make bench`). Writes bench/results.json.
 
+`python -m bench SUITE...` re-measures only those suites (e.g. `python -m bench scale`) and
+updates their sections of bench/results.json, leaving the others as the last run left them.
+
 Every figure is a ratio against an anchor measured in the same run, or a count, so it
 holds across machines.
 """
@@ -12,7 +15,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.raw_simpy import run_raw_demo
 from shocktwin.scenarios import load_scenario, reference_scenario
@@ -62,8 +67,62 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
     print(f"[{name}: {timings[name]} s]", flush=True)
 
 
+def _alone() -> dict[str, Callable[[], dict[str, Any]]]:
+    """The suites that run on their own, by section name."""
+    from bench import perf, scale, scaling, startup
+
+    return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy,
+            "executors": scaling.executors, "mtd_vs_grid": scaling.mtd_vs_grid,
+            "memory": perf.rss_vs_horizon, "scaling": perf.scaling_exponent,
+            "onnx": perf.onnx_batched_vs_per_call, "scale": scale.run}
+
+
+#: Suites read next to another measured in the same run: the scale suite's plants beside
+#: the demo plant's event rate against raw SimPy.
+_WITH = {"scale": "twin_vs_simpy"}
+
+
+def _print(results: dict[str, Any], sections: list[str]) -> None:
+    print()
+    for section in sections:
+        values = results.get(section)
+        if isinstance(values, dict):
+            print(section)
+            for key, value in values.items():
+                text = f"{value:,.4g}" if isinstance(value, float) else str(value)
+                print(f"  {key:48} {text:>14}")
+
+
+def run_some(names: list[str]) -> None:
+    """Re-measure the suites ``names`` and update their sections of results.json."""
+    suites = _alone()
+    unknown = [n for n in names if n not in suites]
+    if unknown:
+        sys.exit(f"unknown suite {', '.join(unknown)}; suites: {', '.join(suites)} "
+                 "(ingest and replay run only with all the others)")
+    wanted = [n for n in suites if n in names or n in {_WITH.get(m) for m in names}]
+    out = Path(__file__).parent / "results.json"
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    before = dict(results.get("twin_vs_simpy") or {})
+    timings: dict[str, float] = dict(results.get("seconds") or {})
+    for name in wanted:
+        _timed(name, suites[name], results, timings)
+    results["seconds"] = timings
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    _print(results, wanted)
+    key = "twin_vs_simpy_event_rate_ratio"
+    if "twin_vs_simpy" in wanted and key in before:
+        now = results["twin_vs_simpy"].get(key)
+        print(f"{key}: {now:.3f} now, {before[key]:.3f} in results.json before this run")
+    print(f"{', '.join(wanted)} written to {out}")
+
+
 def main() -> None:
-    from bench import ingest, perf, replay, scaling, startup
+    from bench import ingest, perf, replay, scale, scaling, startup
+
+    if sys.argv[1:]:
+        run_some(sys.argv[1:])
+        return
 
     rows = int(os.environ.get("BENCH_ROWS", "10000000"))
     started = time.perf_counter()
@@ -85,17 +144,12 @@ def main() -> None:
     _timed("memory", perf.rss_vs_horizon, results, timings)
     _timed("scaling", perf.scaling_exponent, results, timings)
     _timed("onnx", perf.onnx_batched_vs_per_call, results, timings)
+    _timed("scale", scale.run, results, timings)
     results["seconds"] = timings
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(__file__).parent / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print()
-    for section, values in results.items():
-        if isinstance(values, dict) and section != "seconds":
-            print(section)
-            for key, value in values.items():
-                text = f"{value:,.4g}" if isinstance(value, float) else str(value)
-                print(f"  {key:48} {text:>14}")
+    _print(results, [k for k, v in results.items() if isinstance(v, dict) and k != "seconds"])
     print(f"total {results['total_seconds']} s; written to {out}")
 
 
