@@ -184,11 +184,15 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
     plant = form is DerivedForm.PLANT
     release_h = np.array([a for a, _ in recorded.values()])
     # A plant ships units: its throughput is what the orders shipped (their quantity less
-    # what their reports rejected), its lead time the order's.
+    # what their reports rejected), and its release lead time is measured per unit shipped,
+    # so each order's lead time counts as many times as it shipped units.
     shipped = _shipped_units(pool)
     units = (np.array([shipped[c] for c in recorded], dtype=float) if plant else None)
     margins = _margins(release_h, lead, span, resampled=mode is not ReplayMode.TRACE,
                        units=units)
+    lead_mean = (float(np.average(lead, weights=units))
+                 if units is not None and units.sum() > 0
+                 else float(lead.mean()) if lead.size else math.nan)
     scenario_name = name or _name_from(log.source)
     store_text = store_ref if store_ref is not None else str(store)
     what = "Plant" if plant else "Job shop"
@@ -205,8 +209,7 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
     if plant:
         products = _products(data, recorded)
         doc["plant"] = _plant_section(data, summaries, products, store_text, source, mode)
-        tolerances = _tolerances(lead, sum(shipped.values()), window_h, margins,
-                                 per_order=False)
+        tolerances = _tolerances(lead_mean, sum(shipped.values()), window_h, margins)
     else:
         doc["shop"] = {
             "store": store_text,
@@ -215,7 +218,7 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
             "resources": [{"id": s.id, "name": s.name, "servers": s.servers, "kind": s.kind}
                           for s in summaries],
         }
-        tolerances = _tolerances(lead, log.cases, window_h, margins)
+        tolerances = _tolerances(lead_mean, log.cases, window_h, margins)
     doc["hypothesis"] = {"probability": 0.9, "tolerances": tolerances}
     doc["experiment"] = {"replications": 1 if mode is ReplayMode.TRACE else 10, "seed": 1,
                          "engine": "simpy", "bucket": "1d"}
@@ -364,20 +367,19 @@ def _time_text(hours: float) -> str:
     return f"{max(float(f'{hours * 3600:.4g}'), 1e-3):g}s"
 
 
-def _tolerances(lead: np.ndarray, released: int, window_h: float,
-                margins: dict[str, float], *, per_order: bool = True) -> list[dict[str, Any]]:
+def _tolerances(lead_mean_h: float, released: int, window_h: float,
+                margins: dict[str, float]) -> list[dict[str, Any]]:
     """A starting hypothesis: the log's throughput (``released`` orders, or units a plant
-    ships) and mean order lead time, over a window of ``window_h`` (the run's), no worse by
-    more than ``margins``. A shop releases one job per order, so its lead time is the
-    release lead time; a plant's is the order's (``per_order`` False)."""
-    if lead.size == 0 or window_h <= 0:
+    ships) and mean release lead time (per order of a shop, per unit a plant ships), over a
+    window of ``window_h`` (the run's), no worse by more than ``margins``."""
+    if math.isnan(lead_mean_h) or window_h <= 0:
         return []
     rate = released / window_h
+    lead_max = math.ceil((1.0 + margins["release_lead_time_mean"]) * lead_mean_h)
     return [
         {"kpi": "throughput_per_h",
          "min": _down((1.0 - margins["throughput_per_h"]) * rate)},
-        {"kpi": "release_lead_time_mean" if per_order else "order_lead_time_mean",
-         "max": f"{math.ceil((1.0 + margins['release_lead_time_mean']) * float(lead.mean()))}h"},
+        {"kpi": "release_lead_time_mean", "max": f"{lead_max}h"},
     ]
 
 
@@ -396,7 +398,7 @@ def _margins(release_h: np.ndarray, lead: np.ndarray, span_h: float, *,
     tolerance about once in a hundred, and the ten default replications hold the 90 %
     hypothesis with a probability near 98 %; a shock must cost more than chance does in
     one period of the record to be seen. With ``units`` (a plant's units shipped per order)
-    the throughput counts units, not orders.
+    the throughput counts units, not orders, and the lead time is the mean per unit.
     """
     out = {"throughput_per_h": MARGIN, "release_lead_time_mean": MARGIN}
     if not resampled or lead.size == 0:
@@ -404,9 +406,14 @@ def _margins(release_h: np.ndarray, lead: np.ndarray, span_h: float, *,
     n_days = max(1, math.ceil(span_h / 24.0))
     day = np.clip((release_h // 24.0).astype(np.int64), 0, n_days - 1)
     count = np.bincount(day, minlength=n_days).astype(float)
-    shipped = (np.bincount(day, weights=units, minlength=n_days) if units is not None
-               else count)
-    lead_sum = np.bincount(day, weights=lead, minlength=n_days)
+    if units is not None:
+        shipped = np.bincount(day, weights=units, minlength=n_days)
+        lead_sum = np.bincount(day, weights=lead * units, minlength=n_days)
+        mean = float(np.average(lead, weights=units)) if units.sum() > 0 else 0.0
+    else:
+        shipped = count
+        lead_sum = np.bincount(day, weights=lead, minlength=n_days)
+        mean = float(lead.mean())
     rng = np.random.default_rng(_RESAMPLE_SEED)
     chunk = max(1, min(_RESAMPLES, 4_000_000 // n_days))  # a few tens of MB at most
     totals, sums, made = [], [], []
@@ -415,12 +422,13 @@ def _margins(release_h: np.ndarray, lead: np.ndarray, span_h: float, *,
         totals.append(count[drawn].sum(axis=1))
         sums.append(lead_sum[drawn].sum(axis=1))
         made.append(shipped[drawn].sum(axis=1))
-    total, summed = np.concatenate(totals), np.concatenate(sums)
+    made_all, summed = np.concatenate(made), np.concatenate(sums)
+    total = made_all if units is not None else np.concatenate(totals)
     some = total > 0
-    fewer = (1.0 - float(np.quantile(np.concatenate(made), CHANCE_TAIL))
+    fewer = (1.0 - float(np.quantile(made_all, CHANCE_TAIL))
              / float(shipped.sum())) if shipped.sum() > 0 else 0.0
     longer = (float(np.quantile(summed[some] / total[some], 1.0 - CHANCE_TAIL))
-              / float(lead.mean()) - 1.0) if lead.mean() > 0 else 0.0
+              / mean - 1.0) if mean > 0 else 0.0
     out["throughput_per_h"] = min(max(MARGIN, fewer), 1.0)
     out["release_lead_time_mean"] = max(MARGIN, longer)
     return out
