@@ -46,6 +46,7 @@ __all__ = [
     "read_generic_parquet",
     "read_scms",
     "read_secom",
+    "read_snapshot",
     "read_steel_plates",
 ]
 
@@ -754,6 +755,42 @@ def read_downtime(
     if "cause" in header:
         fields["cause"] = Field(_col("cause"), label="cause")
     plan = Plan(Table.DOWNTIME, relation, fields, raw=_raw_json(header), direct=direct)
+    return Reading((plan,), None)
+
+
+# --- plain plant snapshot ----------------------------------------------------------------------
+
+_SNAPSHOT_COLUMNS = ("taken_at", "kind", "item")
+_SNAPSHOT_OPTIONAL = ("quantity", "due_at", "product", "state")
+
+
+def read_snapshot(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """A plain plant snapshot: one item of the plant's state per row, ``taken_at``, ``kind``
+    (stock, open_order, wip, inspection) and ``item``, and as the kind needs ``quantity``,
+    ``due_at``, ``product`` and ``state``; timestamps in ISO 8601 local plant time.
+
+    Other columns are not read (they are kept in ``quarantine.raw``). Another layout is
+    ingested with ``--format csv`` or ``parquet`` and a mapping file (``table: snapshots``).
+    """
+    check_text_file(path)
+    header = read_header(path, ",")
+    _require_columns(path, header, _SNAPSHOT_COLUMNS, _SNAPSHOT_OPTIONAL)
+    relation, direct = _direct_csv(path, header)
+    fields = {
+        "taken_at": Field(_col("taken_at"), _ISO_TS, "taken_at", _ISO_TS_TEXT),
+        "kind": Field(_col("kind"), label="kind"),
+        "item": Field(_col("item"), label="item"),
+    }
+    if "quantity" in header:
+        fields["quantity"] = Field(_col("quantity"), _INT, "quantity", _WHOLE)
+    if "due_at" in header:
+        fields["due_at"] = Field(_col("due_at"), _ISO_TS, "due_at", _ISO_TS_TEXT)
+    for name in ("product", "state"):
+        if name in header:
+            fields[name] = Field(_col(name), label=name)
+    plan = Plan(Table.SNAPSHOTS, relation, fields, raw=_raw_json(header), direct=direct)
     return Reading((plan,), None)
 
 

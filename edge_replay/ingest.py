@@ -65,6 +65,9 @@ class SourceFormat(StrEnum):
     """UCI Steel Plates Faults ``Faults.NNA`` with ``Faults27x7_var`` beside it."""
     DOWNTIME = "downtime"
     """A plain downtime / alarm table (CSV): ``machine``, ``start``, ``end``, ``cause``."""
+    SNAPSHOT = "snapshot"
+    """A plain plant snapshot (CSV): ``taken_at``, ``kind``, ``item``, ``quantity``,
+    ``due_at``, ``product``, ``state``."""
     CSV = "csv"
     """Any CSV file with a header; needs a mapping file."""
     PARQUET = "parquet"
@@ -80,6 +83,7 @@ _READERS: Final[dict[SourceFormat, _formats.Reader]] = {
     SourceFormat.SCMS: _formats.read_scms,
     SourceFormat.STEEL_PLATES: _formats.read_steel_plates,
     SourceFormat.DOWNTIME: _formats.read_downtime,
+    SourceFormat.SNAPSHOT: _formats.read_snapshot,
     SourceFormat.CSV: _formats.read_generic_csv,
     SourceFormat.PARQUET: _formats.read_generic_parquet,
 }

@@ -1,10 +1,11 @@
 """The DuckDB store schema: tables, views and the version check every reader and writer makes.
 
-A store is one DuckDB file. Ingest fills the six data tables (``work_orders``, ``operations``,
-``inspections``, ``supplier_deliveries``, ``features``, ``downtime``) from recorded plant data
-and keeps the book in ``ingests``, ``quarantine``, ``feature_sets`` and ``meta``; the twin
-reads the data tables and the views. ``SCHEMA.md`` beside this module is the long-form
-description and is checked against the column specifications below by the tests.
+A store is one DuckDB file. Ingest fills the seven data tables (``work_orders``,
+``operations``, ``inspections``, ``supplier_deliveries``, ``features``, ``downtime``,
+``snapshots``) from recorded plant data and keeps the book in ``ingests``, ``quarantine``,
+``feature_sets`` and ``meta``; the twin reads the data tables and the views. ``SCHEMA.md``
+beside this module is the long-form description and is checked against the column
+specifications below by the tests.
 
 Conventions, the same in every data table:
 
@@ -47,6 +48,8 @@ __all__ = [
     "VIEWS",
     "Column",
     "InspectionResult",
+    "SnapshotKind",
+    "SwitchingState",
     "Table",
     "TableCheck",
     "TableSpec",
@@ -58,7 +61,7 @@ __all__ = [
 ]
 
 #: Version of the table layout below, stored in ``meta`` under ``schema_version``.
-#: 1: the first layout; 2: the ``downtime`` table added.
+#: 1: the first layout; 2: the ``downtime`` and ``snapshots`` tables added.
 SCHEMA_VERSION: Final = 2
 
 
@@ -75,12 +78,14 @@ class Table(StrEnum):
     FEATURES = "features"
     FEATURE_SETS = "feature_sets"
     DOWNTIME = "downtime"
+    SNAPSHOTS = "snapshots"
 
 
 #: For each older version a store can have, the tables added since; every other table of it
 #: is as this version has it. Such a store is read as it is (a reader of an added table finds
 #: none) and upgraded by the next ingest into it.
-ADDED_SINCE: Final[Mapping[int, tuple[Table, ...]]] = MappingProxyType({1: (Table.DOWNTIME,)})
+ADDED_SINCE: Final[Mapping[int, tuple[Table, ...]]] = MappingProxyType(
+    {1: (Table.DOWNTIME, Table.SNAPSHOTS)})
 
 
 #: The tables an ingest (or a mapping file) can fill with rows from a source.
@@ -91,6 +96,7 @@ LOADABLE_TABLES: Final = (
     Table.SUPPLIER_DELIVERIES,
     Table.FEATURES,
     Table.DOWNTIME,
+    Table.SNAPSHOTS,
 )
 
 
@@ -105,6 +111,25 @@ class View(StrEnum):
     INSPECTION_STATS = "inspection_stats"
     MACHINE_OUTAGES = "machine_outages"
     MACHINE_DOWNTIME_STATS = "machine_downtime_stats"
+    SNAPSHOT_TIMES = "snapshot_times"
+
+
+class SnapshotKind(StrEnum):
+    """What one row of a plant snapshot holds, as stored in ``snapshots.kind``."""
+
+    STOCK = "stock"
+    OPEN_ORDER = "open_order"
+    WIP = "wip"
+    INSPECTION = "inspection"
+
+
+class SwitchingState(StrEnum):
+    """Where a material's incoming inspection stands in its switching rules, as stored in
+    ``snapshots.state``."""
+
+    NORMAL = "normal"
+    TIGHTENED = "tightened"
+    REDUCED = "reduced"
 
 
 class InspectionResult(StrEnum):
@@ -215,6 +240,11 @@ class TableSpec:
 
 
 _RESULTS_SQL = ", ".join(f"'{r}'" for r in InspectionResult)
+_KINDS_SQL = ", ".join(f"'{k}'" for k in SnapshotKind)
+_STATES_SQL = ", ".join(f"'{s}'" for s in SwitchingState)
+#: The kinds of snapshot row that count units, and those that have a due time.
+_COUNTED_SQL = "'stock', 'open_order', 'wip'"
+_DUE_SQL = "'open_order', 'wip'"
 
 _SPECS: tuple[TableSpec, ...] = (
     TableSpec(
@@ -551,6 +581,106 @@ _SPECS: tuple[TableSpec, ...] = (
         ),
         period=("min(start_ts)", "max(end_ts)"),
     ),
+    TableSpec(
+        Table.SNAPSHOTS,
+        "The state of a plant at a moment, one row per item: stock per buffer, open purchase "
+        "orders, work in progress per station and the switching state of each material's "
+        "incoming inspection. The rows of one ``taken_at`` are one snapshot; a run can start "
+        "from it (a warm start).",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column(
+                "taken_at",
+                "TIMESTAMP",
+                "When the state was taken; hour 0 of a run that starts from it.",
+                required=True,
+            ),
+            Column(
+                "kind",
+                "VARCHAR",
+                "``stock``, ``open_order``, ``wip`` or ``inspection``.",
+                required=True,
+                check=f"kind IN ({_KINDS_SQL})",
+            ),
+            Column(
+                "item",
+                "VARCHAR",
+                "stock: the buffer id, or ``supplier/material`` for a supplier's input stock; "
+                "open_order: the supplier id; wip: the station id; inspection: the material.",
+                required=True,
+            ),
+            Column(
+                "quantity",
+                "BIGINT",
+                "Units on hand (stock), on order (open_order) or at the station (wip); "
+                "needed for these kinds, at least 1 for an open order or wip.",
+                non_negative=True,
+            ),
+            Column(
+                "due_at",
+                "TIMESTAMP",
+                "open_order: when it arrives (its confirmed due date), not before "
+                "``taken_at``; wip: when its order is due. Needed for these kinds.",
+            ),
+            Column(
+                "product",
+                "VARCHAR",
+                "wip: the product the units are (needed when the plant makes several).",
+            ),
+            Column(
+                "state",
+                "VARCHAR",
+                "inspection: ``normal``, ``tightened`` or ``reduced``.",
+                check=f"state IN ({_STATES_SQL})",
+            ),
+        ),
+        # A stock or inspection row gives the one value an item has at that moment, so a
+        # second one is a double posting or a conflict; open orders and units in work may
+        # repeat (two orders alike are two orders).
+        key=("taken_at", "kind", "item"),
+        key_when="kind IN ('stock', 'inspection')",
+        duplicate_message="a second value for this item at this time (first at line {first})",
+        checks=(
+            TableCheck(
+                f"kind NOT IN ({_KINDS_SQL})",
+                "kind",
+                "'must be stock, open_order, wip or inspection, not ' || kind",
+            ),
+            TableCheck(
+                f"quantity IS NULL AND kind IN ({_COUNTED_SQL})",
+                "quantity",
+                "'missing value for kind ' || kind",
+            ),
+            TableCheck(
+                f"quantity = 0 AND kind IN ({_DUE_SQL})",
+                "quantity",
+                "'must be at least 1 for kind ' || kind",
+            ),
+            TableCheck(
+                f"due_at IS NULL AND kind IN ({_DUE_SQL})",
+                "due_at",
+                "'missing value for kind ' || kind",
+            ),
+            TableCheck(
+                "kind = 'open_order' AND due_at < taken_at",
+                "due_at",
+                "'the order arrives ' || CAST(due_at AS VARCHAR) || ', before the snapshot "
+                "was taken ' || CAST(taken_at AS VARCHAR)",
+            ),
+            TableCheck(
+                "state IS NULL AND kind = 'inspection'",
+                "state",
+                "'missing value for kind inspection'",
+            ),
+            TableCheck(
+                f"state NOT IN ({_STATES_SQL})",
+                "state",
+                "'must be normal, tightened or reduced, not ' || state",
+            ),
+        ),
+        period=("min(taken_at)", "max(taken_at)"),
+    ),
 )
 
 #: Every table's specification, by table.
@@ -649,6 +779,16 @@ SELECT source, machine,
        max(end_ts) AS last_end
 FROM machine_outages
 GROUP BY source, machine""",
+        View.SNAPSHOT_TIMES: """
+SELECT source, taken_at,
+       count(*) AS n_rows,
+       count(*) FILTER (WHERE kind = 'stock') AS n_stock,
+       count(*) FILTER (WHERE kind = 'open_order') AS n_open_orders,
+       count(*) FILTER (WHERE kind = 'wip') AS n_wip,
+       count(*) FILTER (WHERE kind = 'inspection') AS n_inspection,
+       min(source_line) AS first_line
+FROM snapshots
+GROUP BY source, taken_at""",
     }
 )
 

@@ -126,12 +126,14 @@ def test_a_downtime_table_in_another_layout_goes_through_a_mapping_file(tmp_path
 
 
 def as_version_1(store: Path) -> None:
-    """Make ``store`` what a shocktwin of schema version 1 left: no downtime table."""
+    """Make ``store`` what a shocktwin of schema version 1 left: no downtime or snapshots
+    table."""
     con = duckdb.connect(str(store))
     try:
-        for view in ("machine_downtime_stats", "machine_outages"):
+        for view in ("machine_downtime_stats", "machine_outages", "snapshot_times"):
             con.execute(f"DROP VIEW {view}").fetchall()
-        con.execute("DROP TABLE downtime").fetchall()
+        for table in ("downtime", "snapshots"):
+            con.execute(f"DROP TABLE {table}").fetchall()
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'").fetchall()
     finally:
         con.close()
