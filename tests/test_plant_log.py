@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from shocktwin import cli
@@ -232,6 +234,28 @@ def test_a_supplier_outage_starves_recorded_orders_as_reckoned_by_hand(small_log
         ("Case 4", 154.0), ("Case 6", 156.0), ("Case 5", 158.0), ("Case 7", 160.0)]
 
 
+def test_a_qc_station_of_the_log_inspects_supplier_lots_by_the_rule_set(
+        small_log: Path, tmp_path: Path) -> None:
+    """Given role: incoming and named in the plan, the log's Quality Check 1 inspects the
+    delivered lots besides its recorded checks: 6 min a blank, so each lot of 10 holds it
+    for an hour. The first lot (ordered at 48 h) comes at 60 h, when no recorded check is
+    due, so the recorded orders keep their times; the station counts both."""
+    doc = _derived(small_log)
+    doc["plant"]["stations"][1]["role"] = "incoming"
+    sc = _with_supply(doc, tmp_path)
+    rules = (tmp_path / "rules.yaml").read_text().replace("station: iqc",
+                                                          "station: quality-check-1")
+    (tmp_path / "rules.yaml").write_text(rules)
+    sc = load_scenario(tmp_path / "plant-supplied.yaml")
+    model, _ = _run(sc)
+    assert [end - rel for _, rel, end in model.finished] == [4.0] * 7
+    lots = [e.at_h for e in model.events if isinstance(e, LotInspected)]
+    assert lots == [61.0, 85.0, 109.0, 133.0, 157.0]
+    qc = model.station("quality-check-1")
+    # 70 pieces of recorded checks and 50 blanks, of which 5 lots are in and 4 rejects.
+    assert (qc.inspected, qc.rejected) == (70 + 50, 4)  # type: ignore[attr-defined]
+
+
 def test_defective_material_is_caught_at_the_recorded_checks_or_escapes(
         small_log: Path, tmp_path: Path) -> None:
     doc = _derived(small_log)
@@ -437,3 +461,98 @@ def test_the_derived_4tu_plant_runs_with_a_rule_set_and_a_supplier_outage(
     assert k1["otd"] < k0["otd"]
     assert k1["throughput_per_h"] < k0["throughput_per_h"]
     assert k1["stockout_hours"] >= end - ran_out
+
+
+# -------------------------------------------------------------- invariants (Hypothesis)
+
+
+def _busy_log(folder: Path) -> Path:
+    """A log in the 4TU format where orders meet: 14 orders of 1-40 pieces of three part
+    types, released a few hours apart, each milled and checked, some ground and checked
+    again, a check overlapping its milling now and then; some checks reject pieces, one
+    rejects a whole order."""
+    rng = np.random.default_rng(7)
+    rows = [HEADER]
+    t = 0.0
+    for k in range(14):
+        t += float(rng.uniform(0.0, 6.0))
+        qty = int(rng.integers(1, 41))
+        part = ("Gear", "Shaft", "Hub")[k % 3]
+
+        def row(activity: str, resource: str, a: float, b: float, done: int,
+                rejected: int, k: int = k, qty: int = qty, part: str = part) -> str:
+            return (f"Case {k + 1},{activity},{resource},{_ts(a)},{_ts(b)},000:00,{qty},"
+                    f"{part},ID1,S,{done},{rejected},0,")
+
+        mill_end = t + float(rng.integers(1, 4))
+        rows.append(row("Milling", MILL, t, mill_end, qty, 0))
+        check = mill_end - 0.5 if k % 4 == 0 else mill_end + float(rng.integers(0, 3))
+        rejected = qty if k == 5 else int(rng.integers(0, 3))
+        rows.append(row("Q.C.", QC, check, check + 1, max(qty - rejected, 0), rejected))
+        if k % 2:
+            grind = check + 1 + float(rng.integers(0, 5))
+            rows.append(row("Grinding", "Machine 2 - Grinding", grind, grind + 2, qty, 0))
+            rows.append(row("Q.C.", QC, grind + 2, grind + 3, qty, int(rng.integers(0, 2))))
+    src = folder / "busy.csv"
+    src.write_text("\n".join(rows) + "\n")
+    db = folder / "busy.duckdb"
+    ingest(src, "4tu-production", db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def busy_plant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("busy")
+    db = _busy_log(folder)
+    doc = yaml.safe_load(derive_scenario(db, store_ref=str(db),
+                                         form=DerivedForm.PLANT).yaml_text)
+    (folder / "rules.yaml").write_text(RULES)
+    return {"doc": doc, "folder": folder}
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_recorded_orders_conserve_units_whatever_the_supply(busy_plant: dict[str, Any],
+                                                            data: st.DataObject) -> None:
+    """Whatever the stock, lot sizes, materials per unit, incoming inspection, supplier
+    quality and outage: at every snapshot every unit started is shipped, scrapped or in
+    work; stock is never negative; orders ship no more units than they ordered."""
+    draw = data.draw
+    doc = copy.deepcopy(busy_plant["doc"])
+    plant = doc["plant"]
+    doc["horizon"] = draw(st.sampled_from(["2d", "4d", "8d"]))
+    doc["experiment"] = {"bucket": "4h"}
+    doc["plant"]["log"]["mode"] = draw(st.sampled_from(["trace", "bootstrap", "fit"]))
+    plant["suppliers"] = [{"id": "blank-co", "material": "blank",
+                           "lead_time": draw(st.sampled_from(["1h", "12h", "2d"])),
+                           "lot_size": draw(st.integers(1, 200)),
+                           "defect_rate": draw(st.sampled_from([0.0, 0.1, 0.5]))}]
+    plant["buffers"] = [{"id": "blanks", "material": "blank",
+                         "initial": draw(st.integers(0, 300)),
+                         "reorder_point": draw(st.integers(0, 50))}]
+    per_unit = draw(st.integers(1, 3))
+    for product in plant["products"]:
+        product["bom"] = {"blank": per_unit}
+    for station in plant["stations"]:
+        if station.get("kind") == "inspection":
+            station["detection"] = draw(st.sampled_from([0.3, 1.0]))
+        station["dispatching"] = draw(st.sampled_from(["fifo", "edd", "spt", "priority"]))
+    if draw(st.booleans()):
+        plant["stations"].append({"id": "iqc", "kind": "inspection", "role": "incoming",
+                                  "time_per_unit": "1min"})
+        doc["rules"] = "rules.yaml"
+    if draw(st.booleans()):
+        doc["shocks"] = [{"id": "out", "type": "supplier_outage", "target": "blank-co",
+                          "start": draw(st.sampled_from(["0h", "5h", "20h"])),
+                          "duration": draw(st.sampled_from(["3h", "30h"]))}]
+    sc = parse_scenario(doc, base_dir=busy_plant["folder"])
+    model, record = _run(sc)
+    snaps = record.snapshots
+    assert np.array_equal(snaps["started"],
+                          snaps["released"] + snaps["scrapped"] + snaps["wip_count"])
+    assert snaps["on_hand_min"].min() >= 0
+    done = ~np.isnan(record.order_done_h)
+    assert np.all(record.order_done_h[done] >= record.order_created_h[done])
+    event(f"started {'some' if model.started else 'none'}, shipped "
+          f"{'some' if model.released else 'none'}")
