@@ -234,6 +234,22 @@ def test_a_supplier_outage_starves_recorded_orders_as_reckoned_by_hand(small_log
         ("Case 4", 154.0), ("Case 6", 156.0), ("Case 5", 158.0), ("Case 7", 160.0)]
 
 
+def test_recorded_orders_pass_the_release_station_their_product_names(small_log: Path,
+                                                                     tmp_path: Path) -> None:
+    """A reviewer takes 1 h an order: every order ships an hour after its last check, the
+    Shaft orders (no release named) as they leave it."""
+    doc = _derived(small_log)
+    doc["plant"]["stations"].append({"id": "qa", "kind": "release", "sla": "4h30min",
+                                     "reviewers": 1, "review_time": "1h"})
+    doc["plant"]["products"][0]["recorded"]["release"] = "qa"
+    model, _ = _run(parse_scenario(doc, base_dir=tmp_path))
+    assert [end - rel for _, rel, end in model.finished] == [5.0, 4.0] * 5
+    assert model.station("qa").served == 5
+    # Release lead time against the SLA, per unit: 45 Gear units in 5 h, 50 Shaft in 4 h.
+    kpis = run_replication(parse_scenario(doc, base_dir=tmp_path), 0, seed=1).kpis
+    assert kpis["release_sla_met"] == pytest.approx(50 / 95)
+
+
 def test_a_qc_station_of_the_log_inspects_supplier_lots_by_the_rule_set(
         small_log: Path, tmp_path: Path) -> None:
     """Given role: incoming and named in the plan, the log's Quality Check 1 inspects the

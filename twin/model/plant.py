@@ -246,9 +246,9 @@ class Plant(Model):
                     if name not in station_of]
         if problems:
             raise ReplayError(problems)
-        for sid, st in by_id.items():
-            if sid in {r.release for r in self._recorded}:
-                st.next = self._leave
+        for route in self._recorded:
+            if route.release is not None:
+                route.release.next = self._leave
         for buf in self.buffers.values():
             buf.resume = self._resume
         if log.mode is ReplayMode.TRACE:
