@@ -238,6 +238,7 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
                 memory_bytes=at_once * BYTES_PER_STOCK_UNIT))
     # The suppliers' stock of their inputs: what they make, times the units per unit.
     made_by = {m: used for m, used in consumed.items()}
+    first_source = {(s.tier, s.material): s for s in reversed(plant.suppliers)}
     for tier in sorted({s.tier for s in plant.suppliers}):
         for j, sup in enumerate(plant.suppliers):
             if sup.tier != tier:
@@ -246,8 +247,7 @@ def _plant_sources(scenario: Scenario) -> list[Source]:
             for k, need in enumerate(sup.inputs):
                 used = share * need.quantity
                 made_by[need.material] = made_by.get(need.material, 0.0) + used
-                source = next(s for s in plant.suppliers
-                              if s.material == need.material and s.tier == tier + 1)
+                source = first_source[(tier + 1, need.material)]
                 size = need.order_quantity or source.lot_size
                 where: Loc = ("plant", "suppliers", j, "inputs", k)
                 out += _stock_sources(where, f"{sup.id}/{need.material}", need.initial,

@@ -91,6 +91,7 @@ class Model:
         self.suppliers: dict[str, Supplier] = {}
         self.buffers: dict[str, Buffer] = {}
         self.stations: list[Station] = []
+        self._station_index: dict[str, Station] = {}
         self.demand_factor = Lever("demand.rate_factor", 1.0)
         self.wip = Level()
         self.started = 0
@@ -148,16 +149,14 @@ class Model:
     # -- shocks --------------------------------------------------------------------------
 
     def supplier(self, supplier_id: str) -> Supplier:
-        for sup in self.suppliers.values():
-            if sup.id == supplier_id:
-                return sup
-        raise KeyError(supplier_id)
+        return self.suppliers[supplier_id]  # keyed by id: a region's shock hits hundreds
 
     def station(self, station_id: str) -> Station:
-        for st in self.stations:
-            if st.id == station_id:
-                return st
-        raise KeyError(station_id)
+        by_id = self._station_index
+        if len(by_id) != len(self.stations):
+            by_id.clear()
+            by_id.update((st.id, st) for st in self.stations)
+        return by_id[station_id]
 
     def reload_rules(self, path_text: str, *, reason: str, once: bool = False,
                      relative_to: Path | None = None) -> None:
