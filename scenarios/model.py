@@ -14,6 +14,7 @@ import itertools
 import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -82,6 +83,7 @@ __all__ = [
     "SemanticProblems",
     "Shop",
     "ShopResource",
+    "StartState",
     "Station",
     "StationKind",
     "Supplier",
@@ -92,6 +94,7 @@ __all__ = [
     "WeibullDist",
     "mtd_axis_value",
     "mtd_range",
+    "warm_start_problems",
 ]
 
 SCHEMA_VERSION = 1
@@ -1102,7 +1105,8 @@ class WorkInProgress(_Frozen):
 class StartState(_Frozen):
     """A warm start: the plant as it stands at the start of the run instead of empty —
     stock per buffer, open purchase orders, work in progress per station and the switching
-    state of each material's inspection."""
+    state of each material's inspection. Written here, or read from a snapshot in a store
+    (``store`` and ``at``; ``shocktwin ingest FILE --format snapshot``), not both."""
 
     stock: dict[Ident, int] = Field(default_factory=dict, description=(
         "Units on hand per buffer id (instead of its initial), or per a tier-1 supplier's "
@@ -1112,6 +1116,46 @@ class StartState(_Frozen):
     inspection: dict[Ident, Literal["normal", "tightened", "reduced"]] = Field(
         default_factory=dict, description="Semantic layer: the switching state each planned "
         "material's incoming inspection stands at (the rule set's plans).")
+    store: str | None = Field(None, min_length=1, max_length=1024, exclude_if=_drop_none,
+                              description="Instead of the lists above: the DuckDB store, "
+                              "relative to this file, whose snapshots table holds the plant's "
+                              "state taken at ``at``.")
+    at: datetime | None = Field(None, exclude_if=_drop_none, description=(
+        "When the snapshot was taken, local plant time as in the store (e.g. "
+        "'2012-03-01 06:00'): hour 0 of the run; due times are hours from it."))
+    source: str | None = Field(None, min_length=1, max_length=1024, exclude_if=_drop_none,
+                               description="Which ingested file (its path or name); without "
+                               "it the rows of every file taken at ``at`` are read together.")
+
+    @field_validator("store")
+    @classmethod
+    def _stored_or_written(cls, store: str | None, info: ValidationInfo) -> str | None:
+        written = [k for k in ("stock", "open_orders", "wip", "inspection") if info.data.get(k)]
+        if store is not None and written:
+            raise ValueError("a warm start is read from a store's snapshot or written here: "
+                             f"give store and at, or {', '.join(written)}, not both")
+        return store
+
+    @field_validator("at")
+    @classmethod
+    def _local_time(cls, at: datetime | None) -> datetime | None:
+        if at is not None and at.tzinfo is not None:
+            raise ValueError("the store's times are local plant time without a zone: give "
+                             "at without one")
+        return at
+
+    @model_validator(mode="after")
+    def _store_with_at(self) -> StartState:
+        if self.store is not None and self.at is None:
+            raise ValueError("a warm start from a store needs at: when its snapshot was taken")
+        if self.store is None and (self.at is not None or self.source is not None):
+            raise ValueError("at and source name a snapshot in a store: give store too")
+        return self
+
+    @property
+    def stored(self) -> bool:
+        """Whether the state is read from a store's snapshot rather than written here."""
+        return self.store is not None
 
 
 @dataclass(frozen=True)
@@ -1357,28 +1401,39 @@ def _shock_target_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...],
 
 
 def _start_state_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """What a warm start names that the plant does not have."""
+    """What a warm start written in the scenario names that the plant does not have (one
+    read from a store is checked when it is read)."""
     state = s.start_state
     if state is None:
         return
     if s.plant is None:
         yield ("start_state",), "a warm start is for a modelled plant"
         return
-    plant = s.plant
+    if state.stored:
+        return
+    for loc, message in warm_start_problems(s.plant, state):
+        yield ("start_state", *loc), message
+
+
+def warm_start_problems(plant: Plant, state: Any
+                        ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """What a warm start names that ``plant`` does not have, each at its place in the state:
+    ``("stock", key)``, ``("open_orders", i, "supplier")``, ``("wip", i, "station" or
+    "product")``, ``("inspection", material)``. ``state`` has the attributes of a
+    :class:`StartState`'s lists."""
     stocks = [b.id for b in plant.buffers] + [f"{sup.id}/{x.material}" for sup in plant.suppliers
                                               for x in sup.inputs]
     for key in state.stock:
         if key not in stocks:
-            yield ("start_state", "stock", key), unknown_name("stock", key, stocks,
-                                                              listed="buffers")
+            yield ("stock", key), unknown_name("stock", key, stocks, listed="buffers")
     suppliers = {sup.id: sup for sup in plant.suppliers}
     for i, order in enumerate(state.open_orders):
         if order.supplier not in suppliers:
-            yield ("start_state", "open_orders", i, "supplier"), unknown_name(
+            yield ("open_orders", i, "supplier"), unknown_name(
                 "supplier", order.supplier, suppliers, listed="suppliers")
     products = {p.id: p for p in plant.product_list()}
     for i, wip in enumerate(state.wip):
-        loc: tuple[str | int, ...] = ("start_state", "wip", i)
+        loc: tuple[str | int, ...] = ("wip", i)
         if wip.product is None and len(products) > 1:
             yield (*loc, "product"), "the plant makes several products: say which"
             continue
@@ -1394,6 +1449,11 @@ def _start_state_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
             yield (*loc, "station"), unknown_name(
                 "station", wip.station, [step.station for step in product.routing],
                 listed=f"stations of {product.id!r}'s routing")
+    materials = {b.material for b in plant.buffers}
+    for material in state.inspection:
+        if material not in materials:
+            yield ("inspection", material), unknown_name(
+                "material", material, materials, listed="materials of the buffers")
 
 
 def _selector_problems(s: Scenario, i: int,

@@ -26,7 +26,7 @@ from shocktwin.errors import Problem, RuleError
 from shocktwin.scenarios.model import AIGate as AIGateSpec
 from shocktwin.scenarios.model import RecordedDist, Scenario
 from shocktwin.twin.experiment.fitting import ZeroInflated, fit_durations
-from shocktwin.twin.model.feed import GateDecisions, JobSpec, PartTypeSummary
+from shocktwin.twin.model.feed import GateDecisions, JobSpec, PartTypeSummary, PlantState
 from shocktwin.twin.model.lever import Lever
 from shocktwin.twin.model.rng import BLOCK, Sampler
 
@@ -349,3 +349,8 @@ class RecordedFeeds:
         from shocktwin.twin.experiment.downtime import station_outages
 
         return station_outages(self.scenario, spec, rng)
+
+    def start_state(self, spec: Any) -> PlantState:
+        from shocktwin.twin.experiment.snapshot import stored_start_state
+
+        return stored_start_state(self.scenario)

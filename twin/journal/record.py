@@ -289,11 +289,16 @@ def data_provenance(scenario: Scenario) -> list[dict[str, Any]]:
         stores.append(scenario.store_path())
     plant = scenario.plant
     if plant is not None:
-        # Recorded lead times, the operations log, recorded downtime, AI-gate features.
+        # Recorded lead times, the operations log, recorded downtime, AI-gate features, the
+        # snapshot of a warm start.
         stores += [scenario.resolve(s.lead_time.store) for s in plant.suppliers
                    if isinstance(s.lead_time, RecordedDist)]
-        if getattr(plant, "log", None) is not None:
-            stores.append(scenario.resolve(plant.log.store))
+        log = getattr(plant, "log", None)
+        if log is not None:
+            stores.append(scenario.resolve(log.store))
+        start = scenario.start_state
+        if start is not None and start.store is not None:
+            stores.append(scenario.resolve(start.store))
         for st in plant.stations:
             for spec in (getattr(st, "downtime", None), getattr(st, "ai", None)):
                 if spec is not None:

@@ -2,8 +2,9 @@
 
 The model never opens the store: the experiment builds a :class:`Feeds` for the scenario
 (``shocktwin.twin.experiment.feed.RecordedFeeds``) and hands it to the plant or shop, which
-asks it for a supplier's recorded lead-time sampler, an AI gate's decisions or a shop's
-recorded jobs. A model built without feeds refuses recorded data with a clear error.
+asks it for a supplier's recorded lead-time sampler, an AI gate's decisions, a shop's
+recorded jobs, a station's recorded outages or the plant's state at the start. A model built
+without feeds refuses recorded data with a clear error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from shocktwin.errors import SimulationError
 if TYPE_CHECKING:
     from shocktwin.twin.model.lever import Lever
 
-__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "PartTypeSummary", "ShopFeed"]
+__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "OrderOnTheWay", "PartTypeSummary",
+           "PlantState", "ShopFeed", "UnitsInWork"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,40 @@ class GateDecisions:
         return float(self.good_rejected.mean())
 
 
+@dataclass(frozen=True)
+class OrderOnTheWay:
+    """A purchase order open at the start: ``quantity`` from ``supplier``, arriving
+    ``arrives_in`` hours after the start."""
+
+    supplier: str
+    quantity: int
+    arrives_in: float
+
+
+@dataclass(frozen=True)
+class UnitsInWork:
+    """``units`` of ``product`` (None: the plant's only one) at ``station`` at the start, for
+    an order due ``due_in`` hours after the start (negative: already late)."""
+
+    station: str
+    units: int
+    product: str | None
+    due_in: float
+
+
+@dataclass(frozen=True)
+class PlantState:
+    """The plant as it stands when a run starts (a warm start), as a scenario's
+    ``start_state`` gives it: units on hand per stock, open purchase orders, units in work
+    and each material's inspection switching state. The plant reads a written
+    ``start_state`` the same way, by these attribute names."""
+
+    stock: Mapping[str, int]
+    open_orders: tuple[OrderOnTheWay, ...]
+    wip: tuple[UnitsInWork, ...]
+    inspection: Mapping[str, str]
+
+
 class ShopFeed(Protocol):
     """The recorded jobs of a shop (or of a plant that replays a log), in the three replay
     modes."""
@@ -111,6 +147,11 @@ class Feeds(Protocol):
         time order: replayed, or resampled from ``rng``, as its ``downtime`` says."""
         ...
 
+    def start_state(self, spec: Any) -> PlantState:
+        """The plant's state at the start from the snapshot a ``start_state: {store, at}``
+        names, due times in hours from ``at``."""
+        ...
+
 
 class _NoFeeds:
     """Feeds of a model built without recorded data: asking for any is a programming error
@@ -131,6 +172,9 @@ class _NoFeeds:
 
     def downtime(self, spec: Any, rng: np.random.Generator) -> Iterator[tuple[float, float]]:
         raise self._refuse("downtime")
+
+    def start_state(self, spec: Any) -> PlantState:
+        raise self._refuse("snapshots")
 
 
 #: The feeds of a model built without recorded data.

@@ -19,7 +19,7 @@ import dataclasses
 import functools
 import itertools
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -84,9 +84,14 @@ class Plant(Model):
                 return feeds.lead_time_sampler(dist, rng)
             return make_sampler(dist, rng)
 
-        # A warm start's stock replaces the initial stock the plant section gives.
-        stock_now: dict[str, int] = (scenario.start_state.stock
-                                     if scenario.start_state is not None else {})
+        # A warm start, written in the scenario or read from a snapshot through the feeds
+        # (both give the same attributes); its stock replaces the initial stock the plant
+        # section gives.
+        state = scenario.start_state
+        self._start_state: Any = (feeds.start_state(state) if state is not None and state.stored
+                                  else state)
+        stock_now: Mapping[str, int] = (self._start_state.stock
+                                        if self._start_state is not None else {})
         by_material: dict[tuple[int, str], list[Supplier]] = {}
         for sup in plant.suppliers:
             # The first supplier listed for a material is the one its buffer orders from;
@@ -266,8 +271,8 @@ class Plant(Model):
     def _start(self) -> None:
         for change in self.scenario.rule_changes:
             self.kernel.schedule(change.at, self._rule_change, change.rules)
-        if self.scenario.start_state is not None:
-            self._open_orders(self.scenario.start_state)
+        if self._start_state is not None:
+            self._open_orders(self._start_state)
         for buf in self.buffers.values():
             buf.start()
         for stock in self.input_buffers:
@@ -279,8 +284,8 @@ class Plant(Model):
             if first is not None:
                 self.kernel.schedule(first, self._arrive, route)
         self._schedule_next_job()
-        if self.scenario.start_state is not None:
-            self._warm_start(self.scenario.start_state)
+        if self._start_state is not None:
+            self._warm_start(self._start_state)
 
     def _open_orders(self, state: Any) -> None:
         """A warm start's purchase orders on their way, counted in the inventory position
