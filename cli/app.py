@@ -337,10 +337,10 @@ def derive(
     form: Annotated[str, typer.Option("--as", help="shop: the log's resources only; plant: "
                                       "a plant whose products replay the log's work orders "
                                       "over stations bound to its resources, ready for "
-                                      "suppliers, stock and a rule set.")] = "shop",
+                                      "suppliers, stock and a rule set.")] = "plant",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a runnable job-shop (or plant) scenario derived from an ingested MES log."""
+    """Write a runnable plant (or job-shop) scenario derived from an ingested MES log."""
     from shocktwin.scenarios.model import ReplayMode
     from shocktwin.twin.experiment.derive import DerivedForm, write_derived_scenario
 
@@ -771,12 +771,13 @@ def shocks_list(
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"{len(rows)} shock types", title_justify="left")
-    for col in ("type", "family", "target", "severity axis", "layers"):
+    for col in ("type", "family", "target", "severity axis"):
         table.add_column(col, no_wrap=True)
+    table.add_column("layers", max_width=9)  # one layer a line
     table.add_column("what it does", overflow="fold", min_width=30)
     for r in rows:
         table.add_row(r["type"], r["family"], r["target"], r["severity_axis"],
-                      ", ".join(r["layers"]), r["summary"])
+                      "\n".join(r["layers"]), r["summary"])
     stdout.print(table)
 
 

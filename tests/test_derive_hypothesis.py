@@ -89,14 +89,26 @@ def fourtu_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _derive(db: Path, mode: str, shocks: str = "") -> Path:
-    out = db.parent / f"shop-{mode}{'-shocked' if shocks else ''}.yaml"
+def _derive(db: Path, mode: str, shocks: str = "", form: str = "shop") -> Path:
+    out = db.parent / f"{form}-{mode}{'-shocked' if shocks else ''}.yaml"
     result = CliRunner().invoke(cli.app, ["derive", "--db", str(db), "--out", str(out),
-                                          "--mode", mode, "--force"])
+                                          "--mode", mode, "--force", "--as", form])
     assert result.exit_code == 0, result.output
     if shocks:
         out.write_text(out.read_text() + shocks)
     return out
+
+
+@pytest.mark.parametrize("mode", [m.value for m in ReplayMode])
+def test_a_plant_derived_from_the_4tu_log_holds_its_hypothesis(fourtu_store: Path,
+                                                               mode: str) -> None:
+    # derive writes a plant by default: the log's part types as recorded products over
+    # stations bound to its resources; run on the log it holds its starting hypothesis.
+    path = _derive(fourtu_store, mode, form="plant")
+    result = CliRunner().invoke(cli.app, ["run", str(path), "-n", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["hypothesis"]["holds"]
+    assert load_scenario(path).plant is not None
 
 
 @pytest.mark.parametrize("mode", [m.value for m in ReplayMode])
@@ -160,7 +172,8 @@ def test_a_log_of_125_5_hours_is_measured_over_125_5_hours(tmp_path: Path) -> No
     assert open_shop_log(db).span_h == 125.5
     out = tmp_path / "shop.yaml"
     runner = CliRunner()
-    assert runner.invoke(cli.app, ["derive", "--db", str(db), "--out", str(out)]).exit_code == 0
+    assert runner.invoke(cli.app, ["derive", "--db", str(db), "--out", str(out),
+                                   "--as", "shop"]).exit_code == 0
     result = runner.invoke(cli.app, ["run", str(out), "--json"])
     assert result.exit_code == 0, result.output
     sc = load_scenario(out)

@@ -20,7 +20,7 @@ from shocktwin.edge_replay.schema import Table
 from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import load_scenario
 from shocktwin.scenarios.model import ReplayMode
-from shocktwin.twin.experiment.derive import derive_scenario
+from shocktwin.twin.experiment.derive import DerivedForm, derive_scenario
 from shocktwin.twin.experiment.replay_check import check_replay
 from shocktwin.twin.experiment.replication import run_replication
 
@@ -59,7 +59,8 @@ def small_store(tmp_path: Path) -> Path:
 
 
 def _scenario(tmp_path: Path, db: Path, mode: str = "trace", shocks: str = "") -> Path:
-    derived = derive_scenario(db, store_ref=str(db), mode=ReplayMode(mode))
+    derived = derive_scenario(db, store_ref=str(db), mode=ReplayMode(mode),
+                              form=DerivedForm.SHOP)
     path = tmp_path / f"shop-{mode}.yaml"
     path.write_text(derived.yaml_text + shocks)
     return path
@@ -152,7 +153,8 @@ def fourtu(tmp_path_factory) -> tuple[Path, Path]:  # type: ignore[no-untyped-de
     assert runner.invoke(cli.app, ["ingest", str(FOURTU), "--format", "4tu-production",
                                    "--db", str(db)]).exit_code == 0
     out = folder / "scenarios" / "shop.yaml"
-    result = runner.invoke(cli.app, ["derive", "--db", str(db), "--out", str(out)])
+    result = runner.invoke(cli.app, ["derive", "--db", str(db), "--out", str(out),
+                                     "--as", "shop"])
     assert result.exit_code == 0, result.output
     return db, out
 

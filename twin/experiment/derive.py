@@ -117,7 +117,7 @@ def resource_id(name: str, taken: set[str]) -> str:
 def derive_scenario(store: str | Path, source: str | None = None, *, name: str | None = None,
                     store_ref: str | None = None, mode: ReplayMode = ReplayMode.TRACE,
                     top_variants: int = 10,
-                    form: DerivedForm = DerivedForm.SHOP) -> DerivedScenario:
+                    form: DerivedForm = DerivedForm.PLANT) -> DerivedScenario:
     """Build the scenario for the operations of ``source`` in ``store``, as a shop or a
     plant (``form``).
 
@@ -237,7 +237,7 @@ def derive_scenario(store: str | Path, source: str | None = None, *, name: str |
 def write_derived_scenario(store: str | Path, out: str | Path, source: str | None = None, *,
                            name: str | None = None, mode: ReplayMode = ReplayMode.TRACE,
                            replace: bool = False,
-                           form: DerivedForm = DerivedForm.SHOP) -> DerivedScenario:
+                           form: DerivedForm = DerivedForm.PLANT) -> DerivedScenario:
     """Derive the scenario of ``source`` in ``store`` (as a shop or a plant, ``form``) and
     write it to ``out``, which names the store relative to itself (so the pair can move
     together). An existing ``out`` is refused unless ``replace``; a device, pipe or folder
