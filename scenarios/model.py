@@ -1106,7 +1106,9 @@ class StartState(_Frozen):
     """A warm start: the plant as it stands at the start of the run instead of empty —
     stock per buffer, open purchase orders, work in progress per station and the switching
     state of each material's inspection. Written here, or read from a snapshot in a store
-    (``store`` and ``at``; ``shocktwin ingest FILE --format snapshot``), not both."""
+    (``store`` and ``at``; ``shocktwin ingest FILE --format snapshot``), not both. A plant
+    that replays an operations log takes its recorded orders' work in progress from the
+    log at ``at``."""
 
     stock: dict[Ident, int] = Field(default_factory=dict, description=(
         "Units on hand per buffer id (instead of its initial), or per a tier-1 supplier's "
@@ -1122,7 +1124,9 @@ class StartState(_Frozen):
                               "state taken at ``at``.")
     at: datetime | None = Field(None, exclude_if=_drop_none, description=(
         "When the snapshot was taken, local plant time as in the store (e.g. "
-        "'2012-03-01 06:00'): hour 0 of the run; due times are hours from it."))
+        "'2012-03-01 06:00'): hour 0 of the run; due times are hours from it. A plant that "
+        "replays an operations log also starts from the log's orders as they stand at "
+        "``at`` (with or without store), and replays the later ones from there."))
     source: str | None = Field(None, min_length=1, max_length=1024, exclude_if=_drop_none,
                                description="Which ingested file (its path or name); without "
                                "it the rows of every file taken at ``at`` are read together.")
@@ -1148,8 +1152,8 @@ class StartState(_Frozen):
     def _store_with_at(self) -> StartState:
         if self.store is not None and self.at is None:
             raise ValueError("a warm start from a store needs at: when its snapshot was taken")
-        if self.store is None and (self.at is not None or self.source is not None):
-            raise ValueError("at and source name a snapshot in a store: give store too")
+        if self.store is None and self.source is not None:
+            raise ValueError("source names a file of a store's snapshots: give store too")
         return self
 
     @property
@@ -1409,6 +1413,10 @@ def _start_state_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
     if s.plant is None:
         yield ("start_state",), "a warm start is for a modelled plant"
         return
+    if state.at is not None and not state.stored and s.plant.log is None:
+        yield ("start_state", "at"), (
+            "without store, at is a moment of the operations log the plant replays, and this "
+            "plant replays none: give the store whose snapshot was taken at that time")
     if state.stored:
         return
     for loc, message in warm_start_problems(s.plant, state):
@@ -1497,6 +1505,12 @@ def _screen_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
     if s.plant is None:
         yield ("screen",), "screening needs a plant with suppliers and a bill of materials"
         return
+    for product in s.plant.product_list():
+        if product.recorded is not None:
+            yield ("screen",), (f"product {product.id!r} replays the log's orders, which "
+                                "give it no demand rate to screen against; screen a plant "
+                                "of modelled products")
+            return
     suppliers = {sup.id for sup in s.plant.suppliers}
     listed: set[str] = set()
     for i, node in enumerate(s.screen.nodes):

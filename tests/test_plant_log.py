@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from shocktwin import cli
 from shocktwin.edge_replay.ingest import ingest
-from shocktwin.errors import ReplayError, SimulationError
+from shocktwin.errors import ReplayError, ScenarioError, SimulationError
 from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
 from shocktwin.scenarios.model import ReplayMode, Scenario
 from shocktwin.twin.experiment.budget import check_budget
@@ -572,3 +572,18 @@ def test_recorded_orders_conserve_units_whatever_the_supply(busy_plant: dict[str
     assert np.all(record.order_done_h[done] >= record.order_created_h[done])
     event(f"started {'some' if model.started else 'none'}, shipped "
           f"{'some' if model.released else 'none'}")
+
+
+def test_screening_refuses_a_plant_whose_products_replay_the_log(small_log: Path) -> None:
+    # The TTS / TTR programs need each product's demand rate; a recorded product has its
+    # orders, not a rate, so screening it is refused, not left to fail inside the solver.
+    doc = _derived(small_log)
+    doc["plant"]["suppliers"] = [{"id": "blank-co", "material": "blank", "lead_time": "12h",
+                                  "lot_size": 10}]
+    doc["plant"]["buffers"] = [{"id": "blanks", "material": "blank", "initial": 30,
+                                "reorder_point": 0}]
+    doc["screen"] = {"nodes": [{"supplier": "blank-co", "capacity": "5/h", "ttr": "2d"}]}
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(doc, base_dir=small_log.parent)
+    assert "replays the log's orders, which give it no demand rate to screen against" in str(
+        caught.value)
