@@ -200,7 +200,10 @@ def test_a_store_without_the_table_or_no_store_is_reported_at_store(tmp_path: Pa
      "a warm start is read from a store's snapshot or written here: give store and at, or "
      "stock, not both"),
     ({"store": "plant.duckdb"}, "a warm start from a store needs at"),
-    ({"stock": {"valves": 1}, "at": "2012-03-01 06:00"}, "give store too"),
+    ({"stock": {"valves": 1}, "at": "2012-03-01 06:00"},
+     "without store, at is a moment of the operations log the plant replays, and this plant "
+     "replays none: give the store whose snapshot was taken at that time"),
+    ({"stock": {"valves": 1}, "source": "snapshot.csv"}, "give store too"),
     ({"store": "plant.duckdb", "at": "2012-03-01 06:00+01:00"}, "without a zone"),
 ])
 def test_a_stored_warm_start_is_the_only_form_given(start_state: dict[str, Any],

@@ -26,7 +26,13 @@ from shocktwin.errors import Problem, RuleError
 from shocktwin.scenarios.model import AIGate as AIGateSpec
 from shocktwin.scenarios.model import RecordedDist, Scenario
 from shocktwin.twin.experiment.fitting import ZeroInflated, fit_durations
-from shocktwin.twin.model.feed import GateDecisions, JobSpec, PartTypeSummary, PlantState
+from shocktwin.twin.model.feed import (
+    GateDecisions,
+    JobSpec,
+    LogState,
+    PartTypeSummary,
+    PlantState,
+)
 from shocktwin.twin.model.lever import Lever
 from shocktwin.twin.model.rng import BLOCK, Sampler
 
@@ -88,6 +94,31 @@ class ShopData:
                 current.handled.append(done + rejected + review)
         if current is not None:
             yield current
+
+    def in_progress(self, at_h: float) -> list[JobSpec]:
+        """The jobs released before ``at_h`` (hours from the log's first start) and not
+        finished by then, each as the rest of its work (``LogState``), in release order."""
+        index = self._index
+        orders = self.orders
+        names = ("case_id", "release_h", "resource", "work_h", "after", "wait_h",
+                 "qty_completed", "qty_rejected", "qty_review", "start_h", "end_h")
+        out: list[JobSpec] = []
+        case: str | None = None
+        release_h = 0.0
+        tasks: list[tuple[Any, ...]] = []
+        for batch in self.log.task_batches():
+            cols = [batch.column(name).to_pylist() for name in names]
+            for row in zip(*cols, strict=True):
+                if row[0] != case:
+                    if case is not None:
+                        out += _rest_of(case, release_h, tasks, orders, at_h)
+                    case, release_h, tasks = row[0], row[1], []
+                    if release_h >= at_h:
+                        return out  # the tasks come in release order
+                tasks.append((index[row[2]], *row[3:]))
+        if case is not None:
+            out += _rest_of(case, release_h, tasks, orders, at_h)
+        return out
 
     @functools.cached_property
     def orders(self) -> dict[str, tuple[str | None, int | None]]:
@@ -190,6 +221,46 @@ class ShopData:
                                                     strict=True))]
             yield replace(template, case_id=f"{template.case_id}#{n}", release_h=t,
                           work_h=[work[r]() for r in template.resource], wait_h=waits)
+
+
+def _rest_of(case: str, release_h: float, tasks: list[tuple[Any, ...]],
+             orders: dict[str, tuple[str | None, int | None]], at_h: float) -> list[JobSpec]:
+    """What is left at ``at_h`` of the job ``case`` released at ``release_h``: nothing if it
+    was finished, else one spec of its remaining tasks (see ``LogState``).
+
+    ``tasks`` are (resource, work, after, wait, completed, rejected, review, start, end) in
+    the job's order (by start). A running task has started before ``at_h`` and ends after
+    it; the others not yet begun start at or after it, so the remaining tasks keep their
+    order. A task that waits ``with`` the previous one waits its recorded offset from the
+    previous remaining task's dispatch, which is ``at_h`` for a running one.
+    """
+    if max(t[8] for t in tasks) <= at_h:
+        return []
+    part, quantity = orders.get(case, (None, None))
+    rejected_before = sum(t[5] for t in tasks if t[8] <= at_h)
+    left = max((quantity or 1) - rejected_before, 0)
+    spec = JobSpec(case, release_h - at_h, [], [], [], [], [], [], part, left)
+    front = -math.inf  # the latest end among the tasks before the one at hand
+    previous_start = at_h  # when the previous remaining task is dispatched, hours
+    for resource, work, after, wait, done, rejected, review, start, end in tasks:
+        if end > at_h:
+            first = not spec.resource
+            if start < at_h:  # running: the work it has left, at once
+                work, after, wait = end - at_h, first, 0.0
+            elif first:  # the job waits between tasks: what is left of the wait
+                wait = max(wait - (at_h - front), 0.0) if after else start - at_h
+                after = True
+            elif not after:
+                wait = start - max(previous_start, at_h)
+            spec.resource.append(resource)
+            spec.work_h.append(work)
+            spec.after.append(after)
+            spec.wait_h.append(wait)
+            spec.rejected.append(rejected)
+            spec.handled.append(done + rejected + review)
+            previous_start = start
+        front = max(front, end)
+    return [spec]
 
 
 @functools.lru_cache(maxsize=4)
@@ -354,3 +425,8 @@ class RecordedFeeds:
         from shocktwin.twin.experiment.snapshot import stored_start_state
 
         return stored_start_state(self.scenario)
+
+    def log_state(self, spec: Any) -> LogState:
+        from shocktwin.twin.experiment.snapshot import log_state
+
+        return log_state(self.scenario)

@@ -1,7 +1,8 @@
 """A warm start read from a store: the snapshot a scenario's ``start_state: {store, at,
 source?}`` names, as the stock, open purchase orders, work in progress and inspection states
 the plant starts from (``RecordedFeeds.start_state``), exactly as a written ``start_state``
-gives them.
+gives them; and, for a plant that replays an operations log, the log's own orders as they
+stand at ``at`` (``RecordedFeeds.log_state``).
 
 ``at`` is hour 0 of the run: an open order arrives, and a wip order is due, its hours after
 ``at`` (a wip order due before ``at`` is already late). The store is read once per process
@@ -15,19 +16,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shocktwin.errors import Problem, ReplayError
 from shocktwin.scenarios.model import Scenario, warm_start_problems
 from shocktwin.source import Loc, loc_text
-from shocktwin.twin.model.feed import OrderOnTheWay, PlantState, UnitsInWork
+from shocktwin.twin.model.feed import LogState, OrderOnTheWay, PlantState, UnitsInWork
 
 if TYPE_CHECKING:
     from shocktwin.edge_replay.snapshot import PlantSnapshot, SnapshotItem
 
-__all__ = ["stored_start_state"]
+__all__ = ["log_state", "stored_start_state"]
 
 #: The keys of a ``start_state`` binding a reader's problem can be about; others are the
 #: store's.
@@ -86,6 +87,31 @@ def stored_start_state(scenario: Scenario) -> PlantState:
         problems.append(Problem(row.source, "product" if loc[-1] == "product" else "item",
                                 f"{message} (read for the warm start at {where})", row.line))
     raise ReplayError(problems, file=problems[0].file)
+
+
+def log_state(scenario: Scenario) -> LogState:
+    """The work orders of the log ``scenario``'s plant replays as they stand at its warm
+    start's ``at``: those released before it and unfinished, each as the rest of its work.
+
+    Raises ReplayError at ``start_state.at`` when ``at`` lies outside the log (before its
+    first start or after its last end).
+    """
+    from shocktwin.edge_replay.snapshot import snapshot_time_text
+    from shocktwin.twin.experiment.feed import load_shop_data
+
+    binding = scenario.start_state
+    if binding is None or binding.at is None:
+        raise ValueError("the scenario's plant starts from no moment of its log")
+    data = load_shop_data(scenario)
+    log = data.log
+    at_h = (binding.at - log.t0).total_seconds() / 3600.0
+    if not 0.0 <= at_h <= log.span_h:
+        end = log.t0 + timedelta(hours=log.span_h)
+        raise ReplayError([_problem(scenario, "at", (
+            f"{snapshot_time_text(binding.at)} is outside the log the plant replays: it runs "
+            f"from {snapshot_time_text(log.t0)} to {snapshot_time_text(end)} "
+            f"({log.source} in store {log.store})"))], file=scenario.source_file)
+    return LogState(at_h, tuple(data.in_progress(at_h)))
 
 
 def _state(snapshot: PlantSnapshot) -> tuple[PlantState, dict[Loc, SnapshotItem]]:

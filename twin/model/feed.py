@@ -20,8 +20,8 @@ from shocktwin.errors import SimulationError
 if TYPE_CHECKING:
     from shocktwin.twin.model.lever import Lever
 
-__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "OrderOnTheWay", "PartTypeSummary",
-           "PlantState", "ShopFeed", "UnitsInWork"]
+__all__ = ["NO_FEEDS", "Feeds", "GateDecisions", "JobSpec", "LogState", "OrderOnTheWay",
+           "PartTypeSummary", "PlantState", "ShopFeed", "UnitsInWork"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,22 @@ class PlantState:
     inspection: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class LogState:
+    """The work orders of a log as they stand at a moment ``at_h`` hours after the log's
+    first start: each order released before it and not finished, as the rest of its work.
+
+    An order's spec holds the tasks it has left: a task running at that moment with the
+    work it has left, dispatched at once (with any other running one); a task not begun,
+    as recorded, except that the first, if the order waits between tasks at that moment,
+    waits only what is left of its recorded wait. ``release_h`` is the recorded release in
+    hours from the moment (≤ 0) and ``quantity`` the units it has left after the pieces its
+    finished reports rejected."""
+
+    at_h: float
+    in_progress: tuple[JobSpec, ...]
+
+
 class ShopFeed(Protocol):
     """The recorded jobs of a shop (or of a plant that replays a log), in the three replay
     modes."""
@@ -152,6 +168,11 @@ class Feeds(Protocol):
         names, due times in hours from ``at``."""
         ...
 
+    def log_state(self, spec: Any) -> LogState:
+        """The work orders of the log the plant replays as they stand at the warm start's
+        ``at`` (``spec`` is the scenario's ``start_state``)."""
+        ...
+
 
 class _NoFeeds:
     """Feeds of a model built without recorded data: asking for any is a programming error
@@ -175,6 +196,9 @@ class _NoFeeds:
 
     def start_state(self, spec: Any) -> PlantState:
         raise self._refuse("snapshots")
+
+    def log_state(self, spec: Any) -> LogState:
+        raise self._refuse("work orders")
 
 
 #: The feeds of a model built without recorded data.

@@ -9,6 +9,8 @@ tasks over the stations bound to the log's resources through the shared job exec
 report rejected is scrapped there and counted by an inspection station; defective material
 an order took is caught at its inspection tasks with the station's detection, or escapes.
 The order ships what is left when its last task ends (after a release station, if named).
+A warm start at a moment of the log (``start_state.at``) starts each order then in
+progress at its current task, and a trace replays the later orders from that moment.
 
 Per-event work stays in Python lists; arrays are built once at the end.
 """
@@ -230,6 +232,8 @@ class Plant(Model):
         to its station; refuse a log whose replayed orders work where no station is
         bound."""
         self._jobs: Iterator[JobSpec] = iter(())
+        #: The log's orders in progress at a warm start's moment, as the rest of their work.
+        self._in_progress: tuple[JobSpec, ...] = ()
         self._recorded_wip = 0
         #: Recorded tasks each station has finished, by station id.
         self.tasks_served: dict[str, int] = {}
@@ -264,7 +268,19 @@ class Plant(Model):
         else:
             jobs = self.data.fitted(rng("log:fit"), self.demand_factor)
         route_of = self._route_of
-        self._jobs = (j for j in jobs if route_of.get(j.part) is not None)
+        jobs = (j for j in jobs if route_of.get(j.part) is not None)
+        state = scenario.start_state
+        if state is not None and state.at is not None:
+            # A warm start at a moment of the log: its unfinished orders go on from where
+            # they stand, and a trace replays the later ones from then on.
+            standing = feeds.log_state(state)
+            self._in_progress = tuple(j for j in standing.in_progress
+                                      if route_of.get(j.part) is not None)
+            if log.mode is ReplayMode.TRACE:
+                at_h = standing.at_h
+                jobs = (dataclasses.replace(j, release_h=j.release_h - at_h) for j in jobs
+                        if j.release_h >= at_h)
+        self._jobs = jobs
 
     # -- running ------------------------------------------------------------------------
 
@@ -283,6 +299,7 @@ class Plant(Model):
             first = route.next_order_h(0.0, 1.0)
             if first is not None:
                 self.kernel.schedule(first, self._arrive, route)
+        self._resume_jobs()
         self._schedule_next_job()
         if self._start_state is not None:
             self._warm_start(self._start_state)
@@ -515,8 +532,30 @@ class Plant(Model):
         assert route is not None  # the feed passes only the orders of recorded products
         units = spec.quantity or 1
         order = self._order(route, now, units)
-        job = RecordedJob(order.index, spec.case_id, now, [], order)
-        job.route = route
+        job = self._recorded_job(spec, order, units, now)
+        self._pick_job(job)
+        self._schedule_next_job()
+
+    def _resume_jobs(self) -> None:
+        """A warm start at a moment of the log: each recorded order in progress goes on with
+        the rest of its tasks, its units already in work (their materials were taken before
+        the start), due as its product says after its recorded release."""
+        now = self.kernel.now()
+        for spec in self._in_progress:
+            route = self._route_of[spec.part]
+            assert route is not None  # only the orders of recorded products are kept
+            units = spec.quantity or 0
+            order = self._order(route, now, units)
+            order.due_h = spec.release_h + route.due_in
+            self._order_due_h[order.index] = order.due_h
+            self._start_job(self._recorded_job(spec, order, units, spec.release_h))
+
+    def _recorded_job(self, spec: JobSpec, order: Order, units: int,
+                      release_h: float) -> RecordedJob:
+        """The job of ``order``, released at ``release_h``, that runs ``spec``'s tasks over
+        the bound stations."""
+        job = RecordedJob(order.index, spec.case_id, release_h, [], order)
+        job.route = order.product
         job.left = units
         stations = self._stations
         rejected = spec.rejected or [0] * len(spec.resource)
@@ -524,8 +563,7 @@ class Plant(Model):
         job.tasks = [Task(job, stations[r], w, a, d, x, h)
                      for r, w, a, d, x, h in zip(spec.resource, spec.work_h, spec.after,
                                                  spec.wait_h, rejected, handled, strict=True)]
-        self._pick_job(job)
-        self._schedule_next_job()
+        return job
 
     def _resume(self, taker: Part | RecordedJob) -> None:
         """Stock came for a unit, or for a unit of a recorded order, waiting at a buffer."""
