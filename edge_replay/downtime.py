@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
-from shocktwin.edge_replay._sql import first_line
-from shocktwin.edge_replay.schema import VIEWS, Table, View, open_store
-from shocktwin.errors import Problem, ReplayError, close_names
+from shocktwin.edge_replay._store_table import StoreTable, read_table
+from shocktwin.edge_replay.schema import VIEWS, Table, View
+from shocktwin.errors import close_names
 
 __all__ = ["MachineOutages", "machine_outages"]
 
@@ -64,52 +63,28 @@ def machine_outages(store: str | Path, machine: str, source: str | None = None
     holds no outage of the machine. Each problem's ``path`` names what it is about: ``store``,
     ``machine`` or ``source``.
     """
-    path = Path(store).resolve()
-    file = str(path)
-    con = open_store(path)
-    try:
-        return _read(con, path, machine, source)
-    except duckdb.Error as e:
-        raise ReplayError([Problem(file, "store", f"cannot read the downtime: {first_line(e)}")],
-                          file=file) from e
-    finally:
-        con.close()
+    return read_table(store, Table.DOWNTIME, "downtime",
+                      lambda table: _read(table, machine, source))
 
 
-def _read(con: duckdb.DuckDBPyConnection, path: Path, machine: str, source: str | None
-          ) -> MachineOutages:
-    file = str(path)
-
-    def refuse(what: str, message: str) -> ReplayError:
-        return ReplayError([Problem(file, what, message)], file=file)
-
-    (has_table,), = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [str(Table.DOWNTIME)]).fetchall()
-    if not has_table or not con.execute("SELECT 1 FROM downtime LIMIT 1").fetchall():
-        raise refuse("store", f"the store {path.name} holds no downtime table; ingest one "
-                     f"first (shocktwin ingest FILE --format downtime --db {file})")
+def _read(table: StoreTable, machine: str, source: str | None) -> MachineOutages:
+    con = table.con
     by_source = con.execute(
         "SELECT source, list(DISTINCT machine ORDER BY machine) FROM downtime "
         "GROUP BY source ORDER BY source").fetchall()
     holding = [s for s, machines in by_source if machine in machines]
     if source is not None:
-        named = [s for s, _ in by_source
-                 if s == source or s.endswith("/" + source.lstrip("/"))]
-        if len(named) != 1:
-            what = "no" if not named else "more than one"
-            raise refuse("source", f"{what} file ingested into the downtime table matches "
-                         f"{source!r}; files: " + ", ".join(s for s, _ in by_source))
-        if named[0] not in holding:
-            raise refuse("machine", _unknown_machine(
-                machine, dict(by_source)[named[0]], f"in {named[0]}"))
-        holding = named
+        named = table.named_source([s for s, _ in by_source], source)
+        if named not in holding:
+            raise table.refuse("machine", _unknown_machine(
+                machine, dict(by_source)[named], f"in {named}"))
+        holding = [named]
     if not holding:
         every = sorted({m for _, machines in by_source for m in machines})
-        raise refuse("machine", _unknown_machine(machine, every, "in the downtime table"))
+        raise table.refuse("machine", _unknown_machine(machine, every, "in the downtime table"))
     if len(holding) > 1:
-        raise refuse("source", f"machine {machine!r} is in {len(holding)} ingested files; "
-                     "name one as source: " + ", ".join(holding))
+        raise table.refuse("source", f"machine {machine!r} is in {len(holding)} ingested files; "
+                           "name one as source: " + ", ".join(holding))
     chosen = holding[0]
     (origin,), = con.execute(
         "SELECT date_trunc('day', min(start_ts)) FROM downtime WHERE source = ?",
@@ -119,9 +94,9 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, machine: str, source: str 
         f"n_rows FROM ({VIEWS[View.MACHINE_OUTAGES]}) WHERE source = ? AND machine = ? "
         "ORDER BY start_ts", [origin, origin, chosen, machine]).fetchnumpy()
     if outages["start_h"].size == 0:
-        raise refuse("machine", f"machine {machine!r} has no outage that takes time in "
-                     f"{chosen} (its rows all end when they start)")
-    return MachineOutages(path, chosen, machine, origin,
+        raise table.refuse("machine", f"machine {machine!r} has no outage that takes time in "
+                           f"{chosen} (its rows all end when they start)")
+    return MachineOutages(table.path, chosen, machine, origin,
                           np.asarray(outages["start_h"], dtype=float),
                           np.asarray(outages["end_h"], dtype=float),
                           int(np.sum(outages["n_rows"])))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from shocktwin.edge_replay._sql import first_line
-from shocktwin.edge_replay.schema import SnapshotKind, Table, open_store
+from shocktwin.edge_replay._store_table import StoreTable, read_table
+from shocktwin.edge_replay.schema import SnapshotKind, Table
 from shocktwin.errors import Problem, ReplayError
 
 __all__ = ["PlantSnapshot", "SnapshotItem", "plant_snapshot", "snapshot_time_text"]
@@ -70,55 +70,32 @@ def plant_snapshot(store: str | Path, at: datetime, source: str | None = None
     binding names ``store``, ``source`` or ``at`` as its ``path`` and the store as its file;
     one about a row names the row's file and line, with ``item`` as its path.
     """
-    path = Path(store).resolve()
-    file = str(path)
-    con = open_store(path)
-    try:
-        return _read(con, path, at, source)
-    except duckdb.Error as e:
-        raise ReplayError([Problem(file, "store", f"cannot read the snapshots: {first_line(e)}")],
-                          file=file) from e
-    finally:
-        con.close()
+    return read_table(store, Table.SNAPSHOTS, "snapshot",
+                      lambda table: _read(table, at, source))
 
 
-def _read(con: duckdb.DuckDBPyConnection, path: Path, at: datetime, source: str | None
-          ) -> PlantSnapshot:
-    file = str(path)
-
-    def refuse(what: str, message: str) -> ReplayError:
-        return ReplayError([Problem(file, what, message)], file=file)
-
-    (has_table,), = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-        [str(Table.SNAPSHOTS)]).fetchall()
-    if not has_table or not con.execute("SELECT 1 FROM snapshots LIMIT 1").fetchall():
-        raise refuse("store", f"the store {path.name} holds no snapshots table; ingest one "
-                     f"first (shocktwin ingest FILE --format snapshot --db {file})")
+def _read(table: StoreTable, at: datetime, source: str | None) -> PlantSnapshot:
+    con = table.con
     sources = [s for (s,) in con.execute(
         "SELECT DISTINCT source FROM snapshots ORDER BY source").fetchall()]
     chosen: list[str] = sources
     where = "in the snapshots table"
     if source is not None:
-        chosen = [s for s in sources if s == source or s.endswith("/" + source.lstrip("/"))]
-        if len(chosen) != 1:
-            what = "no" if not chosen else "more than one"
-            raise refuse("source", f"{what} file ingested into the snapshots table matches "
-                         f"{source!r}; files: " + ", ".join(sources))
+        chosen = [table.named_source(sources, source)]
         where = f"in {chosen[0]}"
     rows = con.execute(
         "SELECT kind, item, quantity, epoch(due_at - ?) / 3600.0, product, state, source, "
         "source_line FROM snapshots WHERE taken_at = ? AND list_contains(?, source) "
         "ORDER BY source, source_line", [at, at, chosen]).fetchall()
     if not rows:
-        raise refuse("at", _nothing_at(con, at, chosen, where))
+        raise table.refuse("at", _nothing_at(con, at, chosen, where))
     items = tuple(SnapshotItem(SnapshotKind(kind), str(item),
                                None if quantity is None else int(quantity),
                                None if due_h is None else float(due_h),
                                product, state, str(src), int(line))
                   for kind, item, quantity, due_h, product, state, src, line in rows)
     _refuse_conflicts(items, at)
-    return PlantSnapshot(path, at, tuple(dict.fromkeys(i.source for i in items)), items)
+    return PlantSnapshot(table.path, at, tuple(dict.fromkeys(i.source for i in items)), items)
 
 
 def _nothing_at(con: duckdb.DuckDBPyConnection, at: datetime, sources: list[str],
