@@ -309,6 +309,18 @@ _BLOCK_BYTES = 16 << 20
 _BLOCK_LINES = 1 << 16
 
 
+def _plain_csv(
+    path: Path, required: Sequence[str], known: Sequence[str]
+) -> tuple[list[str], str, DirectRead]:
+    """A comma-separated text file whose header holds ``required`` (``_require_columns``),
+    read straight into the stage: its header, relation and checks (``_direct_csv``)."""
+    check_text_file(path)
+    header = read_header(path, ",")
+    _require_columns(path, header, required, known)
+    relation, direct = _direct_csv(path, header)
+    return header, relation, direct
+
+
 def _copy_lines(source: Path, lines: np.ndarray, target: Path) -> bool:
     """Copy line 1 and ``lines`` (1-based, ascending) of ``source`` to ``target``, in order.
 
@@ -563,10 +575,7 @@ def read_scms(
     ``order_date``. Weight and freight hold notes (``Freight Included in Commodity Cost``,
     ``See ASN-…``) on many lines; they become NULL, the line is kept.
     """
-    check_text_file(path)
-    header = read_header(path, ",")
-    _require_columns(path, header, _SCMS_COLUMNS, _SCMS_UNUSED)
-    relation, direct = _direct_csv(path, header)
+    header, relation, direct = _plain_csv(path, _SCMS_COLUMNS, _SCMS_UNUSED)
 
     def text(name: str, parse: str = "{t}", expected: str = "text", lenient: bool = False) -> Field:
         nulls: tuple[str, ...] = ()
@@ -743,10 +752,7 @@ def read_downtime(
     Other columns are not read (they are kept in ``quarantine.raw``). Another layout is
     ingested with ``--format csv`` or ``parquet`` and a mapping file (``table: downtime``).
     """
-    check_text_file(path)
-    header = read_header(path, ",")
-    _require_columns(path, header, _DOWNTIME_COLUMNS, _DOWNTIME_OPTIONAL)
-    relation, direct = _direct_csv(path, header)
+    header, relation, direct = _plain_csv(path, _DOWNTIME_COLUMNS, _DOWNTIME_OPTIONAL)
     fields = {
         "machine": Field(_col("machine"), label="machine"),
         "start_ts": Field(_col("start"), _ISO_TS, "start", _ISO_TS_TEXT),
@@ -774,10 +780,7 @@ def read_snapshot(
     Other columns are not read (they are kept in ``quarantine.raw``). Another layout is
     ingested with ``--format csv`` or ``parquet`` and a mapping file (``table: snapshots``).
     """
-    check_text_file(path)
-    header = read_header(path, ",")
-    _require_columns(path, header, _SNAPSHOT_COLUMNS, _SNAPSHOT_OPTIONAL)
-    relation, direct = _direct_csv(path, header)
+    header, relation, direct = _plain_csv(path, _SNAPSHOT_COLUMNS, _SNAPSHOT_OPTIONAL)
     fields = {
         "taken_at": Field(_col("taken_at"), _ISO_TS, "taken_at", _ISO_TS_TEXT),
         "kind": Field(_col("kind"), label="kind"),
