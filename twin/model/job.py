@@ -1,5 +1,6 @@
 """Recorded work orders run over stations: the jobs of an MES log, their tasks, and the
-executor that enables, delays and dispatches each task and sees its job through.
+executor that releases each job at its time, enables, delays and dispatches each task and
+sees its job through.
 
 A job is a sequence of tasks (operation reports). A task is enabled either ``after`` every
 earlier task of its job has ended, or ``with`` the previous task (it overlapped it in the
@@ -14,10 +15,11 @@ units of its modelled products (:func:`serve_tasks`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shocktwin.twin.kernel import Kernel
+from shocktwin.twin.model.feed import JobSpec
 from shocktwin.twin.model.station import Station
 
 __all__ = ["Job", "JobExecutor", "Task", "serve_tasks"]
@@ -71,6 +73,15 @@ class JobExecutor:
     def __init__(self, kernel: Kernel, finished: Callable[[Job], None]) -> None:
         self._kernel = kernel
         self._finished = finished
+
+    def release_next(self, jobs: Iterator[JobSpec], release: Callable[[JobSpec], None]
+                     ) -> None:
+        """Schedule ``release`` of the next of ``jobs`` at its recorded release time (at once
+        if that has passed); nothing when ``jobs`` has run out."""
+        spec = next(jobs, None)
+        if spec is None:
+            return
+        self._kernel.schedule(max(spec.release_h - self._kernel.now(), 0.0), release, spec)
 
     def start(self, job: Job) -> None:
         """The job is released: enable its first task."""

@@ -300,7 +300,7 @@ class Plant(Model):
             if first is not None:
                 self.kernel.schedule(first, self._arrive, route)
         self._resume_jobs()
-        self._schedule_next_job()
+        self._executor.release_next(self._jobs, self._release_job)
         if self._start_state is not None:
             self._warm_start(self._start_state)
 
@@ -517,13 +517,6 @@ class Plant(Model):
         """The indices (into ``products``) of the products that replay the log."""
         return [r.index for r in self._recorded]
 
-    def _schedule_next_job(self) -> None:
-        spec = next(self._jobs, None)
-        if spec is None:
-            return
-        self.kernel.schedule(max(spec.release_h - self.kernel.now(), 0.0), self._release_job,
-                             spec)
-
     def _release_job(self, spec: JobSpec) -> None:
         """A recorded work order is released: a customer order of its quantity, which
         takes its materials and then runs its tasks."""
@@ -534,7 +527,7 @@ class Plant(Model):
         order = self._order(route, now, units)
         job = self._recorded_job(spec, order, units, now)
         self._pick_job(job)
-        self._schedule_next_job()
+        self._executor.release_next(self._jobs, self._release_job)
 
     def _resume_jobs(self) -> None:
         """A warm start at a moment of the log: each recorded order in progress goes on with

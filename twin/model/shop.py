@@ -105,17 +105,10 @@ class Shop(Model):
     def _start(self) -> None:
         for st in self.stations:
             st.start()
-        self._schedule_next_release()
+        self._executor.release_next(self._jobs, self._release_job)
 
     def wip_count(self) -> int:
         return self._open
-
-    def _schedule_next_release(self) -> None:
-        spec = next(self._jobs, None)
-        if spec is None:
-            return
-        self.kernel.schedule(max(spec.release_h - self.kernel.now(), 0.0), self._release_job,
-                             spec)
 
     def _release_job(self, spec: JobSpec) -> None:
         now = self.kernel.now()
@@ -131,7 +124,7 @@ class Shop(Model):
         self._open += 1
         self.wip.add(now, 1)
         self._executor.start(job)
-        self._schedule_next_release()
+        self._executor.release_next(self._jobs, self._release_job)
 
     def _finish_job(self, job: Job) -> None:
         now = self.kernel.now()
