@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from shocktwin.twin.experiment.feed import load_shop_data
 from shocktwin.twin.kernel import make_kernel
 from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
+
+if TYPE_CHECKING:
+    from shocktwin.edge_replay.replay import ShopLog
 
 __all__ = ["ModeCheck", "ReplayFidelity", "ResourceCheck", "check_replay"]
 
@@ -106,8 +110,6 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
 
     recorded = log.case_lead_times()
     twin = {case: (rel, end) for case, rel, end in shop.finished}
-    ape = np.asarray(_errors(recorded, twin))
-    lead = np.array([end - rel for rel, end in recorded.values()])
 
     window = min(log.span_h, scenario.horizon)
     resources = []
@@ -130,9 +132,19 @@ def check_replay(scenario: Scenario, *, modes: tuple[ReplayMode, ...] = (),
                       * log.span_h for r in reps]),
             _mean_ci([r.kpis["release_lead_time_mean"] for r in reps])))
 
+    return _fidelity(log, recorded, twin, shop.started - shop.released, resources, checks)
+
+
+def _fidelity(log: ShopLog, recorded: dict[str, tuple[float, float]],
+              twin: dict[str, tuple[float, float]], unfinished: int,
+              resources: list[ResourceCheck], checks: list[ModeCheck]) -> ReplayFidelity:
+    """The trace replay's orders (``twin``) against the log's (``recorded``), each order's
+    (release_h, end_h); ``unfinished``: orders released in the twin but not finished."""
+    ape = np.asarray(_errors(recorded, twin))
+    lead = np.array([end - rel for rel, end in recorded.values()])
     return ReplayFidelity(
         source=log.source, orders=len(recorded), orders_compared=int(ape.size),
-        orders_unfinished=shop.started - shop.released,
+        orders_unfinished=unfinished,
         lead_time_mdape=float(np.median(ape)) if ape.size else math.nan,
         lead_time_p90_ape=float(np.percentile(ape, 90)) if ape.size else math.nan,
         share_within_1pct=float(np.mean(ape <= 0.01)) if ape.size else math.nan,
@@ -185,8 +197,6 @@ def _check_plant(scenario: Scenario, *, modes: tuple[ReplayMode, ...], replicati
     replayed = {job.case_id for job in data.pool if model.replays(job.part)}
     recorded = {case: v for case, v in log.case_lead_times().items() if case in replayed}
     twin = {case: (rel, end) for case, rel, end in model.finished}
-    ape = np.asarray(_errors(recorded, twin))
-    lead = np.array([end - rel for rel, end in recorded.values()])
 
     window = min(log.span_h, scenario.horizon)
     stats = {r.name: r for r in log.resources}
@@ -225,19 +235,8 @@ def _check_plant(scenario: Scenario, *, modes: tuple[ReplayMode, ...], replicati
         checks.append(ModeCheck(mode.value, replications, _mean_ci(rates), _mean_ci(busy),
                                 _mean_ci(leads)))
 
-    return ReplayFidelity(
-        source=log.source, orders=len(recorded), orders_compared=int(ape.size),
-        orders_unfinished=len(replayed) - len(model.finished),
-        lead_time_mdape=float(np.median(ape)) if ape.size else math.nan,
-        lead_time_p90_ape=float(np.percentile(ape, 90)) if ape.size else math.nan,
-        share_within_1pct=float(np.mean(ape <= 0.01)) if ape.size else math.nan,
-        log_lead_time_mean_h=float(lead.mean()) if lead.size else math.nan,
-        twin_lead_time_mean_h=float(np.mean([e - r for r, e in twin.values()]))
-        if twin else math.nan,
-        log_lead_time_p95_h=float(np.percentile(lead, 95)) if lead.size else math.nan,
-        log_throughput_per_h=len(recorded) / log.span_h if log.span_h > 0 else math.nan,
-        log_busy_h=sum(r.busy_h for r in log.resources),
-        resources=tuple(resources), modes=tuple(checks))
+    return _fidelity(log, recorded, twin, len(replayed) - len(model.finished), resources,
+                     checks)
 
 
 def _mean_ci(values: list[float]) -> tuple[float, float]:
