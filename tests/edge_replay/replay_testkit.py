@@ -1,4 +1,5 @@
-"""Shared helpers for the edge_replay tests: where the data lives, and a reader for stores.
+"""Shared helpers for the edge_replay tests: where the data lives, a reader for stores, the
+sample downtime and snapshot files, and a store made as schema version 1 left it.
 
 Plain functions and constants rather than conftest fixtures: other test folders import their
 own ``conftest`` by name, which a second ``conftest`` module would shadow.
@@ -9,9 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from shocktwin.edge_replay.schema import open_store
 
-__all__ = ["BAD", "REPO_DATA", "SHARED_DATA", "new_store", "rows"]
+__all__ = ["BAD", "DOWNTIME_CSV", "REPO_DATA", "SHARED_DATA", "SNAPSHOT_CSV", "as_version_1",
+           "new_store", "rows", "write_downtime_csv", "write_snapshot_csv"]
 
 _HERE = Path(__file__).resolve().parent
 _REPO = Path(__file__).resolve().parents[2]
@@ -38,3 +42,79 @@ def new_store(tmp_path: Path) -> Path:
     folder = tmp_path / "store"
     folder.mkdir()
     return folder / "plant.duckdb"
+
+
+def as_version_1(store: Path) -> None:
+    """Make ``store`` what a shocktwin of schema version 1 left: no downtime or snapshots
+    table."""
+    con = duckdb.connect(str(store))
+    try:
+        for view in ("machine_downtime_stats", "machine_outages", "snapshot_times"):
+            con.execute(f"DROP VIEW {view}").fetchall()
+        for table in ("downtime", "snapshots"):
+            con.execute(f"DROP TABLE {table}").fetchall()
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'").fetchall()
+    finally:
+        con.close()
+
+
+# Line 1 is the header; the comment after each row says what the ingest must do with it.
+DOWNTIME_CSV = """\
+machine,start,end,cause
+press,2024-03-04 10:15,2024-03-04 12:15,hydraulic leak
+press,2024-03-04 20:40,2024-03-04 21:10,guard open
+press,2024-03-04 21:00,2024-03-04 21:20,light curtain
+press,2024-03-05 07:00,2024-03-05 06:00,clock set back
+,2024-03-05 08:00,2024-03-05 09:00,no machine
+press,,2024-03-05 09:00,
+press,2024-03-05 08:00,,
+press,yesterday,2024-03-05 09:00,
+press,2024-03-04 10:15,2024-03-04 12:15,hydraulic leak
+lathe,2024-03-03 22:00,2024-03-03 23:00,
+lathe,2024-03-06 01:00,2024-03-06 01:00,momentary alarm
+"""
+# 2: loaded; 3 and 4 overlap: both loaded, one outage 20:40-21:20; 5: end before start;
+# 6-8: a required value missing; 9: unreadable start; 10: a double posting of line 2;
+# 11: loaded (lathe); 12: loaded, takes no time, so no outage.
+
+
+# Line 1 is the header; the comment after the table says what the ingest must do with each.
+SNAPSHOT_CSV = """\
+taken_at,kind,item,quantity,due_at,product,state
+2012-03-01 06:00,stock,valves,10,,,
+2012-03-01 06:00,stock,maker/casting,40,,,
+2012-03-01 06:00,open_order,maker,50,2012-03-01 20:00,,
+2012-03-01 06:00,open_order,maker,50,2012-03-01 20:00,,
+2012-03-01 06:00,wip,m,4,2012-03-01 05:00,,
+2012-03-01 06:00,inspection,valve,,,,tightened
+2012-03-01 06:00,stok,valves,10,,,
+2012-03-01 06:00,stock,valves,12,,,
+2012-03-01 06:00,open_order,maker,50,2012-02-28 09:00,,
+2012-03-01 06:00,wip,m,0,,,
+2012-03-01 06:00,inspection,bolt,,,,strict
+2012-03-01 06:00,inspection,nut,,,,
+2012-03-01 06:00,stock,bolts,-3,,,
+2012-03-01 06:00,stock,bolts,,,,
+2012-03-01 06:00,open_order,maker,five,2012-03-02,,
+yesterday,stock,nuts,1,,,
+2012-03-08 06:00,stock,valves,30,,,
+"""
+# 2-7 loaded: two stocks, two alike open orders (two orders), units in work whose order is
+# already an hour late, an inspection state. 8: unknown kind; 9: a second stock of valves at
+# 06:00; 10: an open order due before the snapshot; 11: wip of 0 units and no due time;
+# 12: unknown state; 13: inspection without a state; 14: negative stock; 15: stock without
+# a quantity; 16: an unreadable quantity; 17: an unreadable time; 18: loaded, a week later.
+
+
+def write_downtime_csv(folder: Path) -> Path:
+    """``DOWNTIME_CSV`` written to ``folder/downtime.csv``."""
+    path = folder / "downtime.csv"
+    path.write_text(DOWNTIME_CSV, encoding="utf-8")
+    return path
+
+
+def write_snapshot_csv(folder: Path) -> Path:
+    """``SNAPSHOT_CSV`` written to ``folder/snapshot.csv``."""
+    path = folder / "snapshot.csv"
+    path.write_text(SNAPSHOT_CSV, encoding="utf-8")
+    return path

@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from replay_testkit import BAD, new_store
-from test_downtime_table import DOWNTIME_CSV, as_version_1
+from replay_testkit import BAD, as_version_1, new_store, write_downtime_csv
 
 from shocktwin.edge_replay.downtime import machine_outages
 from shocktwin.edge_replay.ingest import ingest
@@ -22,9 +21,7 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def downtime_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "downtime.csv"
-    path.write_text(DOWNTIME_CSV, encoding="utf-8")
-    return path
+    return write_downtime_csv(tmp_path)
 
 
 def test_the_reader_gives_hours_from_midnight_of_the_files_first_day(

@@ -6,32 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
-from replay_testkit import BAD, new_store, rows
+from replay_testkit import BAD, as_version_1, new_store, rows, write_downtime_csv
 
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.schema import SCHEMA_VERSION, open_store
 from shocktwin.errors import ReplayError
 
-# Line 1 is the header; the comment after each row says what the ingest must do with it.
-DOWNTIME_CSV = """\
-machine,start,end,cause
-press,2024-03-04 10:15,2024-03-04 12:15,hydraulic leak
-press,2024-03-04 20:40,2024-03-04 21:10,guard open
-press,2024-03-04 21:00,2024-03-04 21:20,light curtain
-press,2024-03-05 07:00,2024-03-05 06:00,clock set back
-,2024-03-05 08:00,2024-03-05 09:00,no machine
-press,,2024-03-05 09:00,
-press,2024-03-05 08:00,,
-press,yesterday,2024-03-05 09:00,
-press,2024-03-04 10:15,2024-03-04 12:15,hydraulic leak
-lathe,2024-03-03 22:00,2024-03-03 23:00,
-lathe,2024-03-06 01:00,2024-03-06 01:00,momentary alarm
-"""
-# 2: loaded; 3 and 4 overlap: both loaded, one outage 20:40-21:20; 5: end before start;
-# 6-8: a required value missing; 9: unreadable start; 10: a double posting of line 2;
-# 11: loaded (lathe); 12: loaded, takes no time, so no outage.
+# The sample file, with what the ingest must do with each line: replay_testkit.DOWNTIME_CSV.
 
 
 @pytest.fixture
@@ -41,9 +23,7 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def downtime_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "downtime.csv"
-    path.write_text(DOWNTIME_CSV, encoding="utf-8")
-    return path
+    return write_downtime_csv(tmp_path)
 
 
 def test_plain_downtime_file_quarantines_bad_rows_with_line_and_reason(
@@ -123,20 +103,6 @@ def test_a_downtime_table_in_another_layout_goes_through_a_mapping_file(tmp_path
     assert rows(store, "SELECT machine, CAST(start_ts AS VARCHAR), CAST(end_ts AS VARCHAR), "
                 "cause FROM downtime") == [
         ("Presse 1", "2024-03-04 10:15:00", "2024-03-04 12:15:00", "Hydraulik")]
-
-
-def as_version_1(store: Path) -> None:
-    """Make ``store`` what a shocktwin of schema version 1 left: no downtime or snapshots
-    table."""
-    con = duckdb.connect(str(store))
-    try:
-        for view in ("machine_downtime_stats", "machine_outages", "snapshot_times"):
-            con.execute(f"DROP VIEW {view}").fetchall()
-        for table in ("downtime", "snapshots"):
-            con.execute(f"DROP TABLE {table}").fetchall()
-        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'").fetchall()
-    finally:
-        con.close()
 
 
 def test_a_version_1_store_is_read_and_the_next_ingest_upgrades_it(

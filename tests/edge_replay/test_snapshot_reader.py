@@ -9,9 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from replay_testkit import BAD, new_store
-from test_downtime_table import as_version_1
-from test_snapshot_table import SNAPSHOT_CSV
+from replay_testkit import BAD, as_version_1, new_store, write_snapshot_csv
 
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.snapshot import plant_snapshot
@@ -27,9 +25,7 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def snapshot_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "snapshot.csv"
-    path.write_text(SNAPSHOT_CSV, encoding="utf-8")
-    return path
+    return write_snapshot_csv(tmp_path)
 
 
 def test_the_reader_gives_the_rows_taken_at_that_time_in_hours_from_it(

@@ -7,39 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from replay_testkit import BAD, new_store, rows
-from test_downtime_table import as_version_1
+from replay_testkit import BAD, as_version_1, new_store, rows, write_snapshot_csv
 
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.schema import SCHEMA_VERSION, open_store
 from shocktwin.errors import ReplayError
 
-# Line 1 is the header; the comment after the table says what the ingest must do with each.
-SNAPSHOT_CSV = """\
-taken_at,kind,item,quantity,due_at,product,state
-2012-03-01 06:00,stock,valves,10,,,
-2012-03-01 06:00,stock,maker/casting,40,,,
-2012-03-01 06:00,open_order,maker,50,2012-03-01 20:00,,
-2012-03-01 06:00,open_order,maker,50,2012-03-01 20:00,,
-2012-03-01 06:00,wip,m,4,2012-03-01 05:00,,
-2012-03-01 06:00,inspection,valve,,,,tightened
-2012-03-01 06:00,stok,valves,10,,,
-2012-03-01 06:00,stock,valves,12,,,
-2012-03-01 06:00,open_order,maker,50,2012-02-28 09:00,,
-2012-03-01 06:00,wip,m,0,,,
-2012-03-01 06:00,inspection,bolt,,,,strict
-2012-03-01 06:00,inspection,nut,,,,
-2012-03-01 06:00,stock,bolts,-3,,,
-2012-03-01 06:00,stock,bolts,,,,
-2012-03-01 06:00,open_order,maker,five,2012-03-02,,
-yesterday,stock,nuts,1,,,
-2012-03-08 06:00,stock,valves,30,,,
-"""
-# 2-7 loaded: two stocks, two alike open orders (two orders), units in work whose order is
-# already an hour late, an inspection state. 8: unknown kind; 9: a second stock of valves at
-# 06:00; 10: an open order due before the snapshot; 11: wip of 0 units and no due time;
-# 12: unknown state; 13: inspection without a state; 14: negative stock; 15: stock without
-# a quantity; 16: an unreadable quantity; 17: an unreadable time; 18: loaded, a week later.
+# The sample file, with what the ingest must do with each line: replay_testkit.SNAPSHOT_CSV.
 
 
 @pytest.fixture
@@ -49,9 +23,7 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def snapshot_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "snapshot.csv"
-    path.write_text(SNAPSHOT_CSV, encoding="utf-8")
-    return path
+    return write_snapshot_csv(tmp_path)
 
 
 def test_plain_snapshot_file_quarantines_bad_rows_with_line_and_reason(
