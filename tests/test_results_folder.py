@@ -113,7 +113,11 @@ def test_twenty_killed_runs_never_leave_a_mixed_folder(tmp_path: Path) -> None:
 def test_a_second_writer_of_one_folder_is_refused(tmp_path: Path) -> None:
     """A run writing a folder holds its lock from before the clock starts; a second run
     arriving meanwhile is refused at once and leaves the first one's result whole."""
-    path = scenario(tmp_path)
+    # Long enough (several seconds) that the first run still holds the lock while the
+    # second starts its interpreter, however loaded the machine is.
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(deep_update(PLANT, {"horizon": "120d",
+                                                       "experiment": {"replications": 6}})))
     out = tmp_path / "out"
     first = subprocess.Popen([*CLI, "run", str(path), "--out", str(out), "--format",
                               "duckdb"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
