@@ -237,11 +237,12 @@ class Plant(Model):
         self._recorded_wip = 0
         #: Recorded tasks each station has finished, by station id.
         self.tasks_served: dict[str, int] = {}
+        # Made for every plant: with no log its job stream is empty and it releases nothing.
+        self._executor = JobExecutor(self.kernel, self._finish_job)
         log = scenario.plant.log if scenario.plant is not None else None
         if not self._recorded or log is None:
             return
         self.data = data if data is not None else feeds.shop()
-        self._executor = JobExecutor(self.kernel, self._finish_job)
         self._quality = rng("log:quality")
         named = {part: r for r in self._recorded for part in r.part_types or ()}
         rest = next((r for r in self._recorded if r.part_types is None), None)
