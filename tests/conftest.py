@@ -1,4 +1,6 @@
-"""Shared fixtures: a scenario factory, the CLI runner, paths to bundled files."""
+"""Shared fixtures and helpers: a scenario factory, a small valve plant, the CLI runner,
+paths to bundled files, and the switching state a warm start of valve_disruptions inspects
+its first lot at."""
 
 from __future__ import annotations
 
@@ -40,6 +42,22 @@ BASE_PLANT: dict[str, Any] = {
     },
     "hypothesis": [{"kpi": "otd", "min": 0.9}],
     "experiment": {"replications": 3, "seed": 7},
+}
+
+
+#: A one-station plant of valves, for the checks of a warm start that only parse it: a start
+#: state is added with ``deep_update(VALVE_PLANT, {"start_state": ...})``.
+VALVE_PLANT: dict[str, Any] = {
+    "version": 1,
+    "name": "valves",
+    "horizon": "10h",
+    "plant": {
+        "suppliers": [{"id": "maker", "material": "valve", "lead_time": "10h", "lot_size": 50}],
+        "buffers": [{"id": "valves", "material": "valve", "initial": 10, "reorder_point": 3}],
+        "stations": [{"id": "m", "process_time": "30min"}],
+        "routing": ["m"],
+        "demand": {"every": "1h", "due_in": "1h"},
+    },
 }
 
 
@@ -100,3 +118,23 @@ def small_disk(tmp_path: Path) -> Path:
     folder = tmp_path / "disk"
     folder.mkdir()
     return folder
+
+
+def first_inspection_severity(start_state: dict[str, Any] | None) -> str | None:
+    """The switching state of the first lot inspected when ``valve_disruptions`` runs one
+    replication without shocks from ``start_state`` (None: a cold start)."""
+    from shocktwin.source import read_yaml
+    from shocktwin.twin.experiment.replication import run_experiment
+
+    path = reference_scenario("valve_disruptions")
+    data, lines = read_yaml(path)
+    if start_state is not None:
+        data["start_state"] = start_state
+    data["shocks"] = []
+    data.pop("mtd", None)
+    data.pop("optimize", None)
+    data["experiment"]["replications"] = 1
+    sc = parse_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
+    rep = run_experiment(sc).replications[0]
+    first = next(e for e in rep.log if e.kind == "LotInspected" and e.severity is not None)
+    return first.severity

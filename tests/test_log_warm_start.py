@@ -16,13 +16,13 @@ Replayed cold, case 1 ships 8 at 4 h, case 2 10 at 6 h, case 3 10 at 34 h; 2 scr
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import VALVE_PLANT, deep_update
 from typer.testing import CliRunner
 
 from shocktwin import cli
@@ -186,17 +186,8 @@ def test_ingest_then_run_from_a_moment_of_the_log_through_the_cli(
 
 
 def test_without_a_store_at_needs_a_log() -> None:
-    data: dict[str, Any] = {
-        "version": 1, "name": "no_log", "horizon": "10h",
-        "plant": {"suppliers": [{"id": "maker", "material": "valve", "lead_time": "10h",
-                                 "lot_size": 50}],
-                  "buffers": [{"id": "valves", "material": "valve", "initial": 10,
-                               "reorder_point": 3}],
-                  "stations": [{"id": "m", "process_time": "30min"}], "routing": ["m"],
-                  "demand": {"every": "1h", "due_in": "1h"}},
-        "start_state": {"at": "2024-01-01 03:30"}}
     with pytest.raises(ScenarioError) as caught:
-        parse_scenario(copy.deepcopy(data))
+        parse_scenario(deep_update(VALVE_PLANT, {"start_state": {"at": "2024-01-01 03:30"}}))
     [problem] = caught.value.problems
     assert problem.path == "start_state.at"
     assert "this plant replays none: give the store" in problem.message

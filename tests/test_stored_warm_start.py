@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import VALVE_PLANT, deep_update, first_inspection_severity
 from typer.testing import CliRunner
 
 from shocktwin import cli
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.errors import ReplayError, ScenarioError
-from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
+from shocktwin.scenarios import load_scenario, parse_scenario
 from shocktwin.source import read_yaml
 from shocktwin.twin.experiment.replication import run_experiment
 
@@ -118,20 +119,11 @@ def test_at_picks_the_snapshot(tmp_path: Path) -> None:
 
 
 def test_incoming_inspection_resumes_at_the_stored_switching_state(tmp_path: Path) -> None:
-    path = reference_scenario("valve_disruptions")
-    data, lines = read_yaml(path)
     (tmp_path / "state.csv").write_text("taken_at,kind,item,state\n"
                                         "2012-03-01 06:00,inspection,valve,tightened\n")
     ingest(tmp_path / "state.csv", "snapshot", tmp_path / "plant.duckdb")
-    data["start_state"] = {"store": str(tmp_path / "plant.duckdb"), "at": "2012-03-01 06:00"}
-    data["shocks"] = []
-    data.pop("mtd", None)
-    data.pop("optimize", None)
-    data["experiment"]["replications"] = 1
-    sc = parse_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
-    rep = run_experiment(sc).replications[0]
-    first = next(e for e in rep.log if e.kind == "LotInspected" and e.severity is not None)
-    assert first.severity == "tightened"
+    stored = {"store": str(tmp_path / "plant.duckdb"), "at": "2012-03-01 06:00"}
+    assert first_inspection_severity(stored) == "tightened"
 
 
 def _refusal(path: Path) -> Any:
@@ -140,11 +132,18 @@ def _refusal(path: Path) -> Any:
     return caught.value.problems
 
 
+def _refused_at(path: Path, key: str) -> Any:
+    """The one problem a run of ``path`` is refused with, checked to stand at
+    ``start_state.<key>`` of the scenario file."""
+    [problem] = _refusal(path)
+    assert (problem.file, problem.line, problem.path) == (str(path), LINE[key],
+                                                          f"start_state.{key}")
+    return problem
+
+
 def test_no_snapshot_at_that_time_is_reported_at_at_with_the_nearest(tmp_path: Path) -> None:
     path = _folder(tmp_path, at="2012-03-01 07:00")
-    [problem] = _refusal(path)
-    assert (problem.file, problem.line, problem.path) == (str(path), LINE["at"],
-                                                          "start_state.at")
+    problem = _refused_at(path, "at")
     assert problem.message.startswith(
         "no snapshot taken at 2012-03-01 07:00 in the snapshots table; 2 snapshots are held "
         "from 2012-03-01 06:00 to 2012-03-02 06:00; the nearest: 2012-03-01 06:00, "
@@ -170,9 +169,7 @@ def test_another_plants_snapshot_is_named_as_such(tmp_path: Path) -> None:
              "2012-03-01 06:00,open_order,bolt_works,1000,2012-03-03 06:00\n"
              "2012-03-01 06:00,wip,press,20,2012-03-01 18:00\n")
     path = _folder(tmp_path, other)
-    [problem] = _refusal(path)
-    assert (problem.file, problem.line, problem.path) == (str(path), LINE["store"],
-                                                          "start_state.store")
+    problem = _refused_at(path, "store")
     assert problem.message.startswith(
         "the plant has none of the 3 items of the snapshot taken at 2012-03-01 06:00 (stock "
         "'bolts', open_order 'bolt_works', wip 'press'); it looks like another plant's "
@@ -185,13 +182,11 @@ def test_a_store_without_the_table_or_no_store_is_reported_at_store(tmp_path: Pa
     (tmp_path / "alarms.csv").write_text("machine,start,end\nm,2012-03-01 01:00,"
                                          "2012-03-01 02:00\n")
     ingest(tmp_path / "alarms.csv", "downtime", tmp_path / "plant.duckdb")
-    [problem] = _refusal(path)
-    assert (problem.line, problem.path) == (LINE["store"], "start_state.store")
+    problem = _refused_at(path, "store")
     assert "holds no snapshots table" in problem.message
     assert "--format snapshot" in problem.message
     path.write_text(SCENARIO.format(store="nowhere.duckdb", at="2012-03-01 06:00"))
-    [problem] = _refusal(path)
-    assert (problem.line, problem.path) == (LINE["store"], "start_state.store")
+    problem = _refused_at(path, "store")
     assert "nowhere.duckdb does not exist" in problem.message
 
 
@@ -208,32 +203,16 @@ def test_a_store_without_the_table_or_no_store_is_reported_at_store(tmp_path: Pa
 ])
 def test_a_stored_warm_start_is_the_only_form_given(start_state: dict[str, Any],
                                                     fragment: str) -> None:
-    data = {"version": 1, "name": "both", "horizon": "10h",
-            "plant": {"suppliers": [{"id": "maker", "material": "valve", "lead_time": "10h",
-                                     "lot_size": 50}],
-                      "buffers": [{"id": "valves", "material": "valve", "initial": 10,
-                                   "reorder_point": 3}],
-                      "stations": [{"id": "m", "process_time": "30min"}], "routing": ["m"],
-                      "demand": {"every": "1h", "due_in": "1h"}},
-            "start_state": start_state}
     with pytest.raises(ScenarioError) as caught:
-        parse_scenario(data)
+        parse_scenario(deep_update(VALVE_PLANT, {"start_state": start_state}))
     assert any(fragment in p.message and p.path.startswith("start_state")
                for p in caught.value.problems), caught.value.problems
 
 
 def test_an_inline_inspection_state_names_a_material_of_the_plant() -> None:
-    data: dict[str, Any] = {
-        "version": 1, "name": "typo", "horizon": "10h",
-        "plant": {"suppliers": [{"id": "maker", "material": "valve", "lead_time": "10h",
-                                 "lot_size": 50}],
-                  "buffers": [{"id": "valves", "material": "valve", "initial": 10,
-                               "reorder_point": 3}],
-                  "stations": [{"id": "m", "process_time": "30min"}], "routing": ["m"],
-                  "demand": {"every": "1h", "due_in": "1h"}},
-        "start_state": {"inspection": {"valv": "tightened"}}}
     with pytest.raises(ScenarioError) as caught:
-        parse_scenario(data)
+        parse_scenario(deep_update(VALVE_PLANT,
+                                   {"start_state": {"inspection": {"valv": "tightened"}}}))
     [problem] = caught.value.problems
     assert problem.path == "start_state.inspection.valv"
     assert problem.message.startswith("unknown material 'valv'; did you mean 'valve'?")

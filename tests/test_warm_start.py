@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import first_inspection_severity
 
 from shocktwin.errors import ScenarioError
-from shocktwin.scenarios import parse_scenario, reference_scenario
-from shocktwin.source import read_yaml
+from shocktwin.scenarios import parse_scenario
 from shocktwin.twin.experiment.replication import run_experiment
 
 
@@ -63,23 +63,8 @@ def test_work_in_progress_is_finished_first_and_delays_the_first_orders() -> Non
 
 
 def test_incoming_inspection_resumes_at_its_switching_state() -> None:
-    path = reference_scenario("valve_disruptions")
-    data, lines = read_yaml(path)
-    material = "valve"
-    data["start_state"] = {"inspection": {material: "tightened"}}
-    data["shocks"] = []
-    data.pop("mtd", None)
-    data.pop("optimize", None)
-    data["experiment"]["replications"] = 1
-    sc = parse_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
-    rep = run_experiment(sc).replications[0]
-    first = next(e for e in rep.log if e.kind == "LotInspected" and e.severity is not None)
-    assert first.severity == "tightened"
-    del data["start_state"]
-    cold = parse_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
-    rep = run_experiment(cold).replications[0]
-    first = next(e for e in rep.log if e.kind == "LotInspected" and e.severity is not None)
-    assert first.severity == "normal"
+    assert first_inspection_severity({"inspection": {"valve": "tightened"}}) == "tightened"
+    assert first_inspection_severity(None) == "normal"
 
 
 def test_a_warm_start_names_only_what_the_plant_has() -> None:
