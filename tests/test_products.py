@@ -429,3 +429,26 @@ def test_a_backup_further_out_takes_over_the_tier_one_suppliers_orders() -> None
     switched = [e for e in rep.log if e.kind == "SourceSwitched"]
     assert [(e.buffer, e.to_supplier) for e in switched] == [("valve-maker/casting",
                                                               "foundry-b")]
+
+
+def test_run_prints_the_kpis_of_many_products_only_where_a_tolerance_names_them(
+        tmp_path: Any, runner: Any) -> None:
+    import yaml
+
+    from shocktwin import cli
+
+    products = [{"id": f"p{k}", "routing": ["m"], "demand": {"rate": "0.1/h", "due_in": "5h"}}
+                for k in range(8)]
+    data = {"version": 1, "name": "many", "horizon": "50h",
+            "plant": {"stations": [{"id": "m", "process_time": "1min"}],
+                      "products": products},
+            "hypothesis": [{"kpi": "otd", "product": "p3", "min": 0.5}],
+            "experiment": {"replications": 2}}
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(cli.app, ["run", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "otd[p3]" in result.output and "otd[p4]" not in result.output
+    assert "per-product KPIs of 7 more products are in --json" in result.output
+    doc = runner.invoke(cli.app, ["run", str(path), "--json"]).output
+    assert "otd[p4]" in doc
