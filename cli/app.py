@@ -23,7 +23,7 @@ from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
 from shocktwin.errors import ScenarioError, ShocktwinError, unknown_name
 from shocktwin.jsontext import json_ready
-from shocktwin.kpis import SHARE_KPIS, base_kpi
+from shocktwin.kpis import SHARE_KPIS, base_kpi, kpis_to_show
 from shocktwin.kpis import format_kpi as _fmt
 from shocktwin.twin.kernel import Engine
 
@@ -208,10 +208,6 @@ class _progress:
             self._bar.stop()
 
 
-#: The most products whose KPIs ``run`` prints each (beyond it, those a tolerance names).
-MAX_PRODUCTS_SHOWN = 6
-
-
 def _print_result(result: Any, digest: str, written: list[Path]) -> None:
     sc = result.scenario
     tolerances = {c.tolerance.key: c for c in result.verdict.checks}
@@ -222,12 +218,11 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
                          no_wrap=True)
     # A plant of many products would print hundreds of rows: beyond a few products, only
     # those a tolerance names are shown (every one is in --json and the results tables).
-    products = sorted({k[k.index("[") + 1:-1] for k in result.summary if "[" in k})
-    bound = {c.tolerance.product for c in result.verdict.checks if c.tolerance.product}
-    shown = set(products) if len(products) <= MAX_PRODUCTS_SHOWN else bound
-    for kpi, s in result.summary.items():
-        if "[" in kpi and kpi[kpi.index("[") + 1:-1] not in shown:
-            continue
+    shown, left_out = kpis_to_show(result.summary, {c.tolerance.product
+                                                    for c in result.verdict.checks
+                                                    if c.tolerance.product})
+    for kpi in shown:
+        s = result.summary[kpi]
         check = tolerances.get(kpi)
         tol = ""
         held = ""
@@ -248,9 +243,9 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
         # A KPI per product is named like otd[valve_a], which is not markup.
         table.add_row(Text(kpi), _fmt(kpi, s.mean), ci, tol, held)
     stdout.print(table)
-    if len(shown) < len(products):
-        stdout.print(f"per-product KPIs of {len(products) - len(shown)} more products are in "
-                     "--json and the results tables (--out)", highlight=False)
+    if left_out:
+        stdout.print(f"per-product KPIs of {left_out} more products are in --json and the "
+                     "results tables (--out)", highlight=False)
     v = result.verdict
     word = "HOLDS" if v.holds else "VIOLATED"
     stdout.print(f"steady-state hypothesis {word}: all tolerances held in {v.observed:.0%} of "

@@ -19,7 +19,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from shocktwin.interval import t_band
-from shocktwin.kpis import SHARE_KPIS, kpi_label
+from shocktwin.kpis import SHARE_KPIS, base_kpi, kpi_label
 from shocktwin.twin.journal.document import MtdStatus
 
 __all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_figure",
@@ -88,7 +88,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
         mean, low, high = t_band(matrix)
         # Every KPI is >= 0 and shares are <= 1: the t-band is shown within that range.
         low = np.maximum(low, 0.0)
-        if kpi in SHARE_KPIS:
+        if base_kpi(kpi) in SHARE_KPIS:
             high = np.minimum(high, 1.0)
         band = np.isfinite(low) & np.isfinite(high)
         if band.any():
@@ -111,7 +111,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                               annotation_text=f"tolerance {word}",
                               annotation_font={"size": 10, "color": "#B00020"},
                               annotation_position="top left")
-        if kpi in SHARE_KPIS:
+        if base_kpi(kpi) in SHARE_KPIS:
             fig.update_yaxes(tickformat=".0%", row=row, col=1)
     shaded = [("warm-up (not measured)", 0.0, warmup_h, "#888888")] if warmup_h > 0 else []
     for i, w in enumerate(windows):
@@ -238,7 +238,7 @@ def distribution_figure(runs: Sequence[tuple[str, Mapping[str, np.ndarray]]],
                 marker={"color": PALETTE[j % len(PALETTE)], "size": 5},
                 line={"width": 1.2}, showlegend=False,
                 hovertemplate="%{y:.4g}<extra>" + text(label) + "</extra>"), row=row, col=col)
-        if kpi in SHARE_KPIS:
+        if base_kpi(kpi) in SHARE_KPIS:
             fig.update_yaxes(tickformat=".1%", row=row, col=col)
     fig.update_layout(template=_TEMPLATE, height=80 + 270 * rows,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})

@@ -28,7 +28,7 @@ import numpy as np
 
 from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationError
 from shocktwin.files import write_atomic
-from shocktwin.kpis import SHARE_KPIS, format_kpi
+from shocktwin.kpis import SHARE_KPIS, base_kpi, format_kpi, kpi_key, kpis_to_show, product_of
 from shocktwin.reports import _figures as figs
 from shocktwin.twin.journal.document import MtdStatus
 from shocktwin.units import format_hours
@@ -419,9 +419,16 @@ def _tolerances(folder: ResultsFolder) -> dict[str, tuple[float | None, float | 
     for t in tols if isinstance(tols, list) else []:
         if isinstance(t, dict) and t.get("kpi"):
             lo, hi = t.get("min"), t.get("max")
-            out[str(t["kpi"])] = (float(lo) if _is_number(lo) else None,
-                                  float(hi) if _is_number(hi) else None)
+            product = t.get("product")
+            key = kpi_key(str(t["kpi"]), str(product) if product else None)
+            out[key] = (float(lo) if _is_number(lo) else None,
+                        float(hi) if _is_number(hi) else None)
     return out
+
+
+def _shown(folder: ResultsFolder, values: Mapping[str, Any]) -> tuple[list[str], int]:
+    """The KPIs to show one by one (all of a few products; of many, those bounded)."""
+    return kpis_to_show(values, {p for p in map(product_of, _tolerances(folder)) if p})
 
 
 def _tolerance_text(kpi: str, bounds: tuple[float | None, float | None]) -> str:
@@ -625,11 +632,13 @@ def _kpi_table(f: ResultsFolder) -> str:
     values = f.kpi_values()
     tols = _tolerances(f)
     rows = []
-    for kpi, v in values.items():
+    shown, left_out = _shown(f, values)
+    for kpi in shown:
+        v = values[kpi]
         mean, low, high, n = _ci(v)
         if n >= 2:
             low = max(low, 0.0)  # every KPI is >= 0 and shares are <= 1
-            high = min(high, 1.0) if kpi in SHARE_KPIS else high
+            high = min(high, 1.0) if base_kpi(kpi) in SHARE_KPIS else high
             ci = f"{_e(_fmt_kpi(kpi, low))} … {_e(_fmt_kpi(kpi, high))}"
         else:
             ci = "–"
@@ -642,8 +651,10 @@ def _kpi_table(f: ResultsFolder) -> str:
             status = _badge(_holds(mean, bounds), "within", "outside")
         rows.append([_e(kpi), _e(_fmt_kpi(kpi, mean)), ci, tol, held, status])
     n = max((v.size for v in values.values()), default=0)
+    more = (_note(f"The KPIs of {left_out} more products are in the results tables.")
+            if left_out else "")
     return _table(["KPI", f"mean of {n}", "95 % CI (t)", "tolerance", "held in",
-                   "mean vs tolerance"], rows, cls="num")
+                   "mean vs tolerance"], rows, cls="num") + more
 
 
 def _shock_windows(f: ResultsFolder) -> list[figs.ShockWindow]:
@@ -680,7 +691,8 @@ def _resilience(folders: Sequence[ResultsFolder], page: _Page) -> str:
             out.append(_note("No KPI series in this folder (results.duckdb or series.parquet "
                              "is missing)."))
         else:
-            tols = _tolerances(f)
+            # The series are the plant's; a product's tolerance has none of its own.
+            tols = {k: b for k, b in _tolerances(f).items() if product_of(k) is None}
             kpis = list(dict.fromkeys([*tols, *_CONTEXT_SERIES]))[:_MAX_PANELS]
             warmup = f.scenario.get("warmup")
             fig = figs.resilience_figure(
@@ -803,7 +815,8 @@ def _distributions(folders: Sequence[ResultsFolder], page: _Page) -> str:
     runs = [(f.label, f.kpi_values()) for f in _runs(folders)]
     if not runs:
         return _note("No run journal among the results.")
-    kpis = list(dict.fromkeys(k for _, values in runs for k in values))
+    kpis = list(dict.fromkeys(k for f, (_, values) in zip(_runs(folders), runs, strict=True)
+                              for k in _shown(f, values)[0]))
     fig = figs.distribution_figure(runs, kpis)
     if fig is None:
         return _note("No KPI values to show.")

@@ -8,12 +8,13 @@ place and shown alike everywhere.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "PRODUCT_KPIS", "SHARE_KPIS", "TIME_KPIS",
-           "Direction", "Kpi", "KpiInfo", "KpiUnit", "base_kpi", "format_kpi", "kpi_key",
-           "kpi_label"]
+__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "MAX_PRODUCTS_SHOWN", "PRODUCT_KPIS", "SHARE_KPIS",
+           "TIME_KPIS", "Direction", "Kpi", "KpiInfo", "KpiUnit", "base_kpi", "format_kpi",
+           "kpi_key", "kpi_label", "kpis_to_show", "product_of"]
 
 
 class Kpi(StrEnum):
@@ -98,6 +99,28 @@ def base_kpi(name: str) -> str:
     """The KPI of a name kept per product: ``otd[valve_a]`` -> ``otd``."""
     cut = name.find("[")
     return name if cut < 0 else name[:cut]
+
+
+#: The most products whose KPIs are shown one by one (CLI, report); beyond it, only the
+#: products a tolerance names.
+MAX_PRODUCTS_SHOWN = 6
+
+
+def product_of(name: str) -> str | None:
+    """The product of a KPI kept per product (``otd[valve_a]`` -> ``valve_a``), else None."""
+    cut = name.find("[")
+    return name[cut + 1:-1] if cut >= 0 and name.endswith("]") else None
+
+
+def kpis_to_show(names: Iterable[str], named: Collection[str]) -> tuple[list[str], int]:
+    """The KPI names worth showing one by one, and how many products were left out: every
+    product's KPIs for up to :data:`MAX_PRODUCTS_SHOWN` products, beyond that only those of
+    the products in ``named`` (those a tolerance bounds)."""
+    names = list(names)
+    products = {p for p in map(product_of, names) if p is not None}
+    shown = products if len(products) <= MAX_PRODUCTS_SHOWN else products & set(named)
+    kept = [n for n in names if product_of(n) is None or product_of(n) in shown]
+    return kept, len(products) - len(shown)
 
 
 def kpi_label(name: str) -> str:

@@ -544,3 +544,29 @@ def test_the_shock_table_names_the_layers_touched_and_what_a_selector_hit(
     row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "quake" in r)
     cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
     assert cells[:4] == ["quake", "supplier_outage", "{region=JP}: foundry", "physical"]
+
+
+def test_a_products_tolerance_is_its_own_and_many_products_are_summed_up(
+        tmp_path: Path) -> None:
+    products = [{"id": f"p{k}", "routing": ["m"], "demand": {"rate": "0.1/h", "due_in": "5h"}}
+                for k in range(8)]
+    data = {"version": 1, "name": "many", "horizon": "50h",
+            "plant": {"stations": [{"id": "m", "process_time": "1min"}],
+                      "products": products},
+            "hypothesis": [{"kpi": "otd", "min": 0.5},
+                           {"kpi": "otd", "product": "p3", "min": 0.99}],
+            "experiment": {"replications": 2}}
+    result = run_experiment(parse_scenario(data))
+    folder = tmp_path / "many"
+    journal = make_journal(result, started_utc="2026-01-02T03:04:05.000Z",
+                           ended_utc="2026-01-02T03:04:09.000Z", scenario_file=None,
+                           command=["shocktwin", "run", "many"], tables_format="duckdb")
+    save_results(result, journal, folder)
+    page = render_report([folder])
+    rows = {re.sub(r"<[^>]+>", "", cells[0]): [re.sub(r"<[^>]+>", "", c) for c in cells]
+            for r in re.findall(r"<tr>.*?</tr>", page, re.S)
+            if (cells := re.findall(r"<td[^>]*>(.*?)</td>", r, re.S))}
+    assert rows["otd"][3] == "≥ 50.00%"  # the plant's bound, not p3's
+    assert rows["otd[p3]"][3] == "≥ 99.00%"
+    assert "otd[p4]" not in rows
+    assert "The KPIs of 7 more products are in the results tables." in page
