@@ -13,6 +13,8 @@ _MODULES = {
     "ai_inspection": (
         "AIInspectionModel", "Disposition", "InspectionCounts", "ModelMetadata",
         "count_decisions", "load_inspection_model"),
+    "arl": (
+        "cusum_arl", "ewma_arl", "shewhart_arl"),
     "capability": (
         "CapabilityIndices", "cp", "cpk", "process_capability"),
     "expression": (
