@@ -1,5 +1,5 @@
-"""Inspection plans (Z1.4 sampling with switching), SPC rules, capability, and the safe
-trigger-expression language of rule sets.
+"""Inspection plans (Z1.4 sampling with switching), SPC rules, streaming monitors and their
+run lengths, capability, and the safe trigger-expression language of rule sets.
 
 Names are imported on first use: a loader that needs the rule-set format does not pay for
 the sampling tables' statistics, the failure tables or the ONNX runtime.
@@ -26,6 +26,10 @@ _MODULES = {
         "parse_failures"),
     "lint": (
         "LintCode", "LintFinding", "LintSeverity", "lint_file", "lint_rules"),
+    "monitor": (
+        "CMonitor", "CusumMonitor", "EwmaMonitor", "InControl", "IndividualsMonitor",
+        "LimitSignal", "Monitor", "MonitorKind", "MonitorUpdate", "NpMonitor", "PMonitor",
+        "RunRules", "Signal", "UMonitor", "XbarRMonitor", "XbarSMonitor", "c4"),
     "ruleset": (
         "Action", "ActionType", "CompiledPlan", "CompiledRules", "CompiledTrigger", "Plan",
         "RuleSet", "STATISTICS", "Statistic", "Trigger", "compile_plan", "diff_rules",
