@@ -17,6 +17,9 @@ _MODULES = {
         "cusum_arl", "ewma_arl", "shewhart_arl"),
     "capability": (
         "CapabilityIndices", "cp", "cpk", "process_capability"),
+    "capability_interval": (
+        "CapabilityIntervals", "Interval", "capability_intervals", "cp_interval",
+        "cpk_interval"),
     "expression": (
         "CompiledExpression", "EvaluationError", "ValueKind", "check_expression",
         "compile_expression"),
