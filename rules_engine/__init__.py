@@ -1,5 +1,5 @@
 """Inspection plans (Z1.4 sampling with switching), SPC rules, streaming monitors and their
-run lengths, capability, and the safe trigger-expression language of rule sets.
+run lengths, capability and equivalence, and the safe trigger-expression language of rule sets.
 
 Names are imported on first use: a loader that needs the rule-set format does not pay for
 the sampling tables' statistics, the failure tables or the ONNX runtime.
@@ -20,6 +20,8 @@ _MODULES = {
     "capability_interval": (
         "CapabilityIntervals", "Interval", "capability_intervals", "cp_interval",
         "cpk_interval"),
+    "equivalence": (
+        "EquivalenceDesign", "EquivalenceResult", "tost", "tost_power"),
     "expression": (
         "CompiledExpression", "EvaluationError", "ValueKind", "check_expression",
         "compile_expression"),
