@@ -400,7 +400,7 @@ def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replic
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
-    tolerance = next((t for t in scenario.hypothesis.tolerances if t.kpi.value == kpi),
+    tolerance = next((t for t in scenario.hypothesis.tolerances if t.key == kpi),
                      scenario.hypothesis.tolerances[0])
     base_key = f"res|{run_key(scenario)}|{item.shock}|{severity!r}|{tolerance.kpi}"
     keys = [f"{base_key}|{r}|{seed}|{engine}" for r in range(replications)]
