@@ -1,5 +1,6 @@
 """Inspection plans (Z1.4 sampling with switching), SPC rules, streaming monitors and their
-run lengths, capability and equivalence, and the safe trigger-expression language of rule sets.
+run lengths, capability and equivalence, gauge studies, and the safe trigger-expression
+language of rule sets.
 
 Names are imported on first use: a loader that needs the rule-set format does not pay for
 the sampling tables' statistics, the failure tables or the ONNX runtime.
@@ -29,6 +30,8 @@ _MODULES = {
         "FailureRow", "Risk", "RiskAssessment", "SAMPLING_BY_RISK", "action_priority",
         "assess_row", "draft_plan", "dump_rules", "jeffreys_upper_bound", "load_failures",
         "parse_failures"),
+    "gauge": (
+        "GaugeStudy", "Misclassification", "gauge_study", "misclassification"),
     "lint": (
         "LintCode", "LintFinding", "LintSeverity", "lint_file", "lint_rules"),
     "monitor": (
