@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -169,52 +170,36 @@ def test_bad_blocks_and_parameters_are_refused() -> None:
 
 # --- split anywhere, same signals ------------------------------------------------------------
 
-Feed = Callable[[Monitor, slice], MonitorUpdate]
+BASE = InControl(0.0, 1.0)
+MAKERS: dict[str, Callable[[], Monitor]] = {
+    "xbar_r": lambda: XbarRMonitor(BASE, 4, RunRules.NELSON),
+    "xbar_s": lambda: XbarSMonitor(BASE, 4, RunRules.WESTERN_ELECTRIC),
+    "individuals": lambda: IndividualsMonitor(BASE, RunRules.NELSON),
+    "ewma": lambda: EwmaMonitor(BASE, lam=0.25, L=2.0),
+    "cusum": lambda: CusumMonitor(BASE, k=0.5, h=2.0),
+    "p": lambda: PMonitor(InControl(0.15), RunRules.WESTERN_ELECTRIC),
+    "np": lambda: NpMonitor(InControl(0.15), 20, RunRules.NELSON),
+    "c": lambda: CMonitor(InControl(2.0), RunRules.NELSON),
+    "u": lambda: UMonitor(InControl(0.3), RunRules.WESTERN_ELECTRIC),
+}
+KINDS = tuple(MAKERS)
 
 
-def _case(kind: str) -> tuple[Callable[[], Monitor], Callable[[np.ndarray], Feed]]:
-    """A fresh monitor and a way to feed it a slice of grid data (exact in binary)."""
-    base = InControl(0.0, 1.0)
-    if kind == "xbar_r":
-        return lambda: XbarRMonitor(base, 4, RunRules.NELSON), lambda d: (
-            lambda m, s: m.update(d[s, :4])  # type: ignore[attr-defined]
-        )
-    if kind == "xbar_s":
-        return lambda: XbarSMonitor(base, 4, RunRules.WESTERN_ELECTRIC), lambda d: (
-            lambda m, s: m.update(d[s, :4])  # type: ignore[attr-defined]
-        )
-    if kind == "individuals":
-        return lambda: IndividualsMonitor(base, RunRules.NELSON), lambda d: (
-            lambda m, s: m.update(d[s, 0])  # type: ignore[attr-defined]
-        )
-    if kind == "ewma":
-        return lambda: EwmaMonitor(base, lam=0.25, L=2.0), lambda d: (
-            lambda m, s: m.update(d[s, 0])  # type: ignore[attr-defined]
-        )
-    if kind == "cusum":
-        return lambda: CusumMonitor(base, k=0.5, h=2.0), lambda d: (
-            lambda m, s: m.update(d[s, 0])  # type: ignore[attr-defined]
-        )
-    counts = lambda d: np.abs(np.round(d[:, 0] * 2))  # noqa: E731 - small case table
-    sizes = lambda d: 8 + np.abs(np.round(d[:, 1] * 4))  # noqa: E731
+def _feed(kind: str, monitor: Any, grid: np.ndarray, part: slice) -> MonitorUpdate:
+    """Feed the rows ``part`` of grid data to a monitor of ``kind``, in its own block form."""
+    counts = np.abs(np.round(grid[:, 0] * 2))
+    sizes = 8 + np.abs(np.round(grid[:, 1] * 4))
+    if kind in ("xbar_r", "xbar_s"):
+        return monitor.update(grid[part, :4])
+    if kind in ("individuals", "ewma", "cusum"):
+        return monitor.update(grid[part, 0])
     if kind == "p":
-        return lambda: PMonitor(InControl(0.15), RunRules.WESTERN_ELECTRIC), lambda d: (
-            lambda m, s: m.update(np.minimum(counts(d), sizes(d))[s], sizes(d)[s])  # type: ignore[attr-defined]
-        )
+        return monitor.update(np.minimum(counts, sizes)[part], sizes[part])
     if kind == "np":
-        return lambda: NpMonitor(InControl(0.15), 20, RunRules.NELSON), lambda d: (
-            lambda m, s: m.update(np.minimum(counts(d), 20)[s])  # type: ignore[attr-defined]
-        )
+        return monitor.update(np.minimum(counts, 20)[part])
     if kind == "c":
-        return lambda: CMonitor(InControl(2.0), RunRules.NELSON), lambda d: (
-            lambda m, s: m.update(counts(d)[s])  # type: ignore[attr-defined]
-        )
-    return lambda: UMonitor(InControl(0.3), RunRules.WESTERN_ELECTRIC), lambda d: (
-        lambda m, s: m.update(counts(d)[s], sizes(d)[s])  # type: ignore[attr-defined]
-    )
-
-
-KINDS = ("xbar_r", "xbar_s", "individuals", "ewma", "cusum", "p", "np", "c", "u")
+        return monitor.update(counts[part])
+    return monitor.update(counts[part], sizes[part])
 
 
 def _signals(updates: list[MonitorUpdate]) -> dict[Signal, tuple[int, ...]]:
@@ -228,9 +213,7 @@ def _signals(updates: list[MonitorUpdate]) -> dict[Signal, tuple[int, ...]]:
 @pytest.mark.parametrize("kind", KINDS)
 @settings(max_examples=40, deadline=None)
 @given(
-    data=st.lists(
-        st.lists(st.integers(-40, 40), min_size=4, max_size=4), min_size=1, max_size=60
-    ),
+    data=st.lists(st.lists(st.integers(-40, 40), min_size=4, max_size=4), min_size=1, max_size=60),
     cuts=st.lists(st.integers(0, 60), max_size=6),
 )
 def test_a_block_split_anywhere_gives_the_same_signals(
@@ -239,12 +222,10 @@ def test_a_block_split_anywhere_gives_the_same_signals(
     # Values on a grid of eighths: sums, means and the EWMA filter are exact in binary, so
     # the only way two feeds can differ is a carried state that is lost or double-counted.
     grid = np.asarray(data, dtype=np.float64) / 8.0
-    make, feed_on = _case(kind)
-    feed = feed_on(grid)
-    whole = feed(make(), slice(None))
-    monitor = make()
+    whole = _feed(kind, MAKERS[kind](), grid, slice(None))
+    monitor = MAKERS[kind]()
     bounds = [0, *sorted(c for c in cuts if c <= len(grid)), len(grid)]
-    parts = [feed(monitor, slice(a, b)) for a, b in itertools.pairwise(bounds)]
+    parts = [_feed(kind, monitor, grid, slice(a, b)) for a, b in itertools.pairwise(bounds)]
     assert _signals(parts) == dict(whole.signals)
     np.testing.assert_array_equal(np.concatenate([p.statistic for p in parts]), whole.statistic)
     assert monitor.points_seen == len(grid)
@@ -343,3 +324,15 @@ def test_streaming_ewma_matches_its_markov_chain_arl(shift: float, runs: int, bl
         runs=runs, block=block, signals=OUT, seed=22,
     )  # fmt: skip
     _assert_mean_run_length(lengths, ewma_arl(shift, lam=0.1, L=2.814))
+
+
+@pytest.mark.slow
+def test_western_electric_arl_to_one_percent_on_a_long_simulation() -> None:
+    # Champ & Woodall (1987): 91.75. 40 000 runs put 4 standard errors near 1.8 %.
+    lengths = _run_lengths(
+        lambda: IndividualsMonitor(InControl(0.0, 1.0), RunRules.WESTERN_ELECTRIC),
+        lambda rng, m: rng.standard_normal(m),
+        runs=40_000, block=256, signals=frozenset(WesternElectricRule), seed=23,
+    )  # fmt: skip
+    _assert_mean_run_length(lengths, 91.75)
+    assert 4.0 * lengths.std(ddof=1) / math.sqrt(lengths.size) < 0.02 * 91.75
