@@ -47,8 +47,6 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
     the scenario file does not hold was put there by the calling code (the stress gate puts
     its baseline and candidate there), which named the file: it is read wherever it is, and
     the files it names may also lie in its own folder."""
-    from shocktwin.rules_engine.ruleset import LoadRules, read_rules
-
     b = sc.binding
     base = b.base_dir or Path.cwd()
     roots = ReferenceRoots.of(base, allowed=b.allowed_roots)
@@ -76,6 +74,8 @@ def bind_rules(sc: Scenario, file: str | None) -> Scenario:
     problems: list[Problem] = []
     loaded: dict[str, Any] = {}
     queue = list(refs)
+    if queue:  # the rule engine is imported only for a scenario that names rule sets
+        from shocktwin.rules_engine.ruleset import LoadRules, read_rules
     while queue:
         r = queue.pop(0)
         path = _follow(r, "rule file", problems)
@@ -123,11 +123,11 @@ def _follow(r: _Ref, what: str, problems: list[Problem]) -> Path | None:
 def _drafts(sc: Scenario, file: str | None, roots: ReferenceRoots,
             problems: list[Problem]) -> Iterator[tuple[str, Any]]:
     """The plans drafted from backup suppliers' failure tables."""
+    plant = sc.plant
+    if plant is None or all(sup.failures is None for sup in plant.suppliers):
+        return
     from shocktwin.rules_engine.failures import draft_plan, load_failures
 
-    plant = sc.plant
-    if plant is None:
-        return
     incoming = [st.id for st in plant.stations
                 if st.kind == StationKind.INSPECTION and st.role == "incoming"]
     base = sc.binding.base_dir or Path.cwd()

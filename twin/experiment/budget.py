@@ -271,13 +271,13 @@ class _Recorded:
 def _recorded_orders(scenario: Scenario) -> dict[int, _Recorded]:
     """What each recorded product of the plant replays of its log, by product index; empty
     when the log cannot be read (:func:`check_budget` reports why)."""
-    from shocktwin.errors import ShocktwinError
-    from shocktwin.twin.experiment.feed import load_shop_data
-
     plant = scenario.plant
     if plant is None or plant.log is None or not any(
             p.recorded is not None for p in plant.products or ()):
         return {}
+    from shocktwin.errors import ShocktwinError
+    from shocktwin.twin.experiment.feed import load_shop_data
+
     try:
         data = load_shop_data(scenario)
     except ShocktwinError:
@@ -450,13 +450,14 @@ def log_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
     the store does not hold, a bound resource or a recorded part type the log does not
     have (with the nearest name), and resources the replayed orders work on that no station
     is bound to. ``run`` needs them right, so ``validate`` reports them too."""
+    plant = scenario.plant
+    if plant is None or plant.log is None:
+        return []
+    # Only a plant that replays a log pays for the feed (and scipy.stats behind it).
     from shocktwin.errors import ShocktwinError, unknown_name
     from shocktwin.twin.experiment.feed import load_shop_data
     from shocktwin.twin.model.plant import replayed_resources
 
-    plant = scenario.plant
-    if plant is None or plant.log is None:
-        return []
     try:
         data = load_shop_data(scenario)
         names = set(data.resource_names)
