@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -356,9 +356,30 @@ class _SubgroupMonitor(Monitor):
         super().__init__(in_control, rules)
         self.subgroup_size = subgroup_size
 
+    #: How the subclass estimates σ in phase I (for the message when there is no spread).
+    _SIGMA_HAT: ClassVar[str]
+
     @classmethod
     def _check_size(cls, n: int) -> None:
         raise NotImplementedError
+
+    @classmethod
+    def _sigma_hat(cls, data: FloatArray) -> float:
+        raise NotImplementedError
+
+    @classmethod
+    def from_warmup(cls, subgroups: ArrayLike, *, rules: RunRules = RunRules.NONE) -> Self:
+        """Phase I: μ̂ = X̿ and σ̂ by the subclass's estimator, from a warm-up block of
+        subgroups."""
+        problems: list[Problem] = []
+        data = _array(subgroups, "warmup", 2, problems)
+        _raise(problems)
+        assert data is not None
+        sigma = cls._sigma_hat(data)
+        if not sigma > 0:
+            raise RuleError([Problem(None, "warmup",
+                                     f"has no spread: σ̂ = {cls._SIGMA_HAT} is 0")])
+        return cls(InControl(float(data.mean()), sigma), data.shape[1], rules)
 
     def _spread(self, data: FloatArray) -> tuple[FloatArray, float, float]:
         raise NotImplementedError
@@ -404,19 +425,12 @@ class XbarRMonitor(_SubgroupMonitor):
     def _check_size(cls, n: int) -> None:
         chart_constants(n)
 
+    _SIGMA_HAT = "R̄/d2"
+
     @classmethod
-    def from_warmup(cls, subgroups: ArrayLike, *, rules: RunRules = RunRules.NONE) -> XbarRMonitor:
-        """Phase I: μ̂ = X̿, σ̂ = R̄/d2 from a warm-up block of subgroups."""
-        problems: list[Problem] = []
-        data = _array(subgroups, "warmup", 2, problems)
-        _raise(problems)
-        assert data is not None
-        n = data.shape[1]
-        d2 = chart_constants(n).d2
-        sigma = float(np.ptp(data, axis=1).mean()) / d2
-        if not sigma > 0:
-            raise RuleError([Problem(None, "warmup", "has no spread: σ̂ = R̄/d2 is 0")])
-        return cls(InControl(float(data.mean()), sigma), n, rules)
+    def _sigma_hat(cls, data: FloatArray) -> float:
+        """Phase I: σ̂ = R̄/d2."""
+        return float(np.ptp(data, axis=1).mean()) / chart_constants(data.shape[1]).d2
 
     def _spread(self, data: FloatArray) -> tuple[FloatArray, float, float]:
         d2, d3 = chart_constants(self.subgroup_size).d2, _D3[self.subgroup_size]
@@ -437,19 +451,13 @@ class XbarSMonitor(_SubgroupMonitor):
                 [Problem(None, "subgroup_size", f"must be 2..{_MAX_S_SUBGROUP}, got {n!r}")]
             )
 
+    _SIGMA_HAT = "s̄/c4"
+
     @classmethod
-    def from_warmup(cls, subgroups: ArrayLike, *, rules: RunRules = RunRules.NONE) -> XbarSMonitor:
-        """Phase I: μ̂ = X̿, σ̂ = s̄/c4 from a warm-up block of subgroups."""
-        problems: list[Problem] = []
-        data = _array(subgroups, "warmup", 2, problems)
-        _raise(problems)
-        assert data is not None
-        n = data.shape[1]
-        cls._check_size(n)
-        sigma = float(data.std(axis=1, ddof=1).mean()) / c4(n)
-        if not sigma > 0:
-            raise RuleError([Problem(None, "warmup", "has no spread: σ̂ = s̄/c4 is 0")])
-        return cls(InControl(float(data.mean()), sigma), n, rules)
+    def _sigma_hat(cls, data: FloatArray) -> float:
+        """Phase I: σ̂ = s̄/c4."""
+        cls._check_size(data.shape[1])
+        return float(data.std(axis=1, ddof=1).mean()) / c4(data.shape[1])
 
     def _spread(self, data: FloatArray) -> tuple[FloatArray, float, float]:
         c = c4(self.subgroup_size)
