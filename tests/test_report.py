@@ -534,16 +534,30 @@ def test_the_shock_table_names_the_layers_touched_and_what_a_selector_hit(
 
     data = _two_tier(target={"region": "JP"})
     data["warmup"] = "10h"
+    rows = _table_rows(_report_of(data, tmp_path / "tiers"))
+    assert rows["quake"][:4] == ["quake", "supplier_outage", "{region=JP}: foundry",
+                                 "physical"]
+
+
+def _report_of(data: dict[str, Any], folder: Path) -> str:
+    """The report of one run of the scenario ``data``, saved into ``folder``."""
     result = run_experiment(parse_scenario(data))
-    folder = tmp_path / "tiers"
     journal = make_journal(result, started_utc="2026-01-02T03:04:05.000Z",
                            ended_utc="2026-01-02T03:04:09.000Z", scenario_file=None,
-                           command=["shocktwin", "run", "tiers"], tables_format="duckdb")
+                           command=["shocktwin", "run", folder.name], tables_format="duckdb")
     save_results(result, journal, folder)
-    page = render_report([folder])
-    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "quake" in r)
-    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-    assert cells[:4] == ["quake", "supplier_outage", "{region=JP}: foundry", "physical"]
+    return render_report([folder])
+
+
+def _table_rows(page: str) -> dict[str, list[str]]:
+    """Every table row of ``page`` by the text of its first cell, as the cells' texts."""
+    rows = {}
+    for row in re.findall(r"<tr>.*?</tr>", page, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row,
+                                                                  re.S)]
+        if cells:
+            rows.setdefault(cells[0], cells)
+    return rows
 
 
 def test_a_products_tolerance_is_its_own_and_many_products_are_summed_up(
@@ -556,16 +570,8 @@ def test_a_products_tolerance_is_its_own_and_many_products_are_summed_up(
             "hypothesis": [{"kpi": "otd", "min": 0.5},
                            {"kpi": "otd", "product": "p3", "min": 0.99}],
             "experiment": {"replications": 2}}
-    result = run_experiment(parse_scenario(data))
-    folder = tmp_path / "many"
-    journal = make_journal(result, started_utc="2026-01-02T03:04:05.000Z",
-                           ended_utc="2026-01-02T03:04:09.000Z", scenario_file=None,
-                           command=["shocktwin", "run", "many"], tables_format="duckdb")
-    save_results(result, journal, folder)
-    page = render_report([folder])
-    rows = {re.sub(r"<[^>]+>", "", cells[0]): [re.sub(r"<[^>]+>", "", c) for c in cells]
-            for r in re.findall(r"<tr>.*?</tr>", page, re.S)
-            if (cells := re.findall(r"<td[^>]*>(.*?)</td>", r, re.S))}
+    page = _report_of(data, tmp_path / "many")
+    rows = _table_rows(page)
     assert rows["otd"][3] == "≥ 50.00%"  # the plant's bound, not p3's
     assert rows["otd[p3]"][3] == "≥ 99.00%"
     assert "otd[p4]" not in rows
