@@ -284,8 +284,9 @@ def test_streaming_xbar_chart_detects_a_one_sigma_shift_in_four_and_a_half() -> 
 
 
 def test_western_electric_rules_together_have_in_control_arl_91_75() -> None:
-    # Champ & Woodall (1987), Technometrics 29(4), Table 2: Shewhart chart with all four
-    # Western Electric rules, in control, ARL = 91.75.
+    # Champ & Woodall (1987), Technometrics 29(4), 393-399: Shewhart chart with all four
+    # Western Electric rules, in control, ARL = 91.75 (rederived by the Markov chain in
+    # test_spc_run_rules.py).
     rules = frozenset(WesternElectricRule)
     lengths = _run_lengths(
         lambda: IndividualsMonitor(InControl(0.0, 1.0), RunRules.WESTERN_ELECTRIC),
@@ -306,24 +307,51 @@ def test_nelson_rules_signal_more_often_than_western_electric() -> None:
     assert lengths.mean() < 0.5 * shewhart_arl(0.0)
 
 
-@pytest.mark.parametrize(("shift", "runs", "block"), [(0.0, 2000, 512), (1.0, 3000, 32)])
-def test_streaming_cusum_matches_its_markov_chain_arl(shift: float, runs: int, block: int) -> None:
+# (h, shift, Montgomery Table 9.3 entry, runs, block): the tabular CUSUM with k = 1/2.
+CUSUM_CELLS = [
+    (4.0, 0.0, 168.0, 2000, 512),
+    (4.0, 1.0, 8.38, 3000, 32),
+    (5.0, 0.0, 465.0, 2000, 1024),
+    (5.0, 1.0, 10.4, 3000, 32),
+    (5.0, 2.0, 4.01, 3000, 16),
+]
+
+
+@pytest.mark.parametrize(("h", "shift", "published", "runs", "block"), CUSUM_CELLS)
+def test_streaming_cusum_matches_the_published_and_markov_chain_arl(
+    h: float, shift: float, published: float, runs: int, block: int
+) -> None:
+    # Known in-control parameters (μ = 0, σ = 1), so the only error is the simulation's.
     lengths = _run_lengths(
-        lambda: CusumMonitor(InControl(0.0, 1.0), k=0.5, h=4.0),
+        lambda: CusumMonitor(InControl(0.0, 1.0), k=0.5, h=h),
         lambda rng, m: rng.standard_normal(m) + shift,
         runs=runs, block=block, signals=CUSUM, seed=21,
     )  # fmt: skip
-    _assert_mean_run_length(lengths, cusum_arl(shift, k=0.5, h=4.0))
+    _assert_mean_run_length(lengths, published)
+    _assert_mean_run_length(lengths, cusum_arl(shift, k=0.5, h=h))
 
 
-@pytest.mark.parametrize(("shift", "runs", "block"), [(0.0, 3000, 1024), (1.0, 3000, 32)])
-def test_streaming_ewma_matches_its_markov_chain_arl(shift: float, runs: int, block: int) -> None:
+# (λ, L, shift, Lucas & Saccucci 1990 entry as in Montgomery Table 9.11, runs, block).
+EWMA_CELLS = [
+    (0.10, 2.814, 0.0, 500.0, 3000, 1024),
+    (0.10, 2.814, 1.0, 10.3, 3000, 32),
+    (0.25, 2.998, 0.5, 48.2, 3000, 128),
+    (0.40, 3.054, 1.0, 14.3, 3000, 64),
+    (0.05, 2.615, 2.0, 5.2, 3000, 16),
+]
+
+
+@pytest.mark.parametrize(("lam", "L", "shift", "published", "runs", "block"), EWMA_CELLS)
+def test_streaming_ewma_matches_the_published_and_markov_chain_arl(
+    lam: float, L: float, shift: float, published: float, runs: int, block: int
+) -> None:
     lengths = _run_lengths(
-        lambda: EwmaMonitor(InControl(0.0, 1.0), lam=0.1, L=2.814, asymptotic=True),
+        lambda: EwmaMonitor(InControl(0.0, 1.0), lam=lam, L=L, asymptotic=True),
         lambda rng, m: rng.standard_normal(m) + shift,
         runs=runs, block=block, signals=OUT, seed=22,
     )  # fmt: skip
-    _assert_mean_run_length(lengths, ewma_arl(shift, lam=0.1, L=2.814))
+    _assert_mean_run_length(lengths, published)
+    _assert_mean_run_length(lengths, ewma_arl(shift, lam=lam, L=L))
 
 
 @pytest.mark.slow
