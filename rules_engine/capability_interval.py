@@ -92,7 +92,7 @@ def cp_interval(cp_hat: float, n: int, *, confidence: float = 0.95) -> Interval:
 
 def cpk_interval(cpk_hat: float, n: int, *, confidence: float = 0.95) -> Interval:
     """Approximate interval for Cpk (or Ppk) from Ĉpk on n values, Bissell (1990),
-    Applied Statistics 39(1): Ĉpk ∓ z_{α/2}·√(1/(9n) + Ĉpk²/(2(n − 1))) (Montgomery,
+    Applied Statistics 39(3), 331–340: Ĉpk ∓ z_{α/2}·√(1/(9n) + Ĉpk²/(2(n − 1))) (Montgomery,
     Introduction to SQC, eq. 8.22). Good from a few dozen values; it runs slightly short of
     its nominal coverage for small n.
 

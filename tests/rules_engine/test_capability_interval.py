@@ -20,9 +20,10 @@ from shocktwin.rules_engine.capability_interval import (
 )
 
 
-def test_cp_interval_reproduces_montgomery_example_8_5() -> None:
-    # Montgomery, Introduction to SQC, Example 8.5: USL 62, LSL 38, n = 20, s = 1.75;
-    # Ĉp = 2.29 and the 95 % interval 1.57 ≤ Cp ≤ 3.01.
+def test_cp_interval_reproduces_montgomery_worked_example() -> None:
+    # Montgomery, Introduction to SQC, §8.3.5, worked example: USL 62, LSL 38, n = 20,
+    # s = 1.75; Ĉp = 2.29 and the 95 % interval 1.57 ≤ Cp ≤ 3.01 (χ²₀.₀₂₅,₁₉ = 8.91,
+    # χ²₀.₉₇₅,₁₉ = 32.85).
     cp_hat = cp(1.75, lsl=38.0, usl=62.0)
     assert cp_hat == pytest.approx(2.29, abs=5e-3)
     interval = cp_interval(2.29, 20)
@@ -30,8 +31,9 @@ def test_cp_interval_reproduces_montgomery_example_8_5() -> None:
     assert interval.upper == pytest.approx(3.01, abs=5e-3)
 
 
-def test_cpk_interval_reproduces_montgomery_example_8_6() -> None:
-    # Montgomery, Example 8.6: n = 20, Ĉpk = 1.33; Bissell's 95 % interval 0.88 ≤ Cpk ≤ 1.78.
+def test_cpk_interval_reproduces_montgomery_worked_example() -> None:
+    # Montgomery, §8.3.5, worked example: n = 20, Ĉpk = 1.33; Bissell's (1990, Applied
+    # Statistics 39(3)) 95 % interval 1.33 ∓ 1.96·√(1/(9·20) + 1.33²/(2·19)) = 0.88, 1.78.
     interval = cpk_interval(1.33, 20)
     assert interval.lower == pytest.approx(0.88, abs=5e-3)
     assert interval.upper == pytest.approx(1.78, abs=5e-3)
@@ -73,6 +75,21 @@ def test_ppk_interval_covers_at_its_nominal_rate_on_normal_data() -> None:
         covered_pp += result.pp.lower <= 7.0 / 6.0 <= result.pp.upper
     assert abs(covered_ppk / runs - 0.95) < _coverage_band(runs)
     assert abs(covered_pp / runs - 0.95) < _coverage_band(runs)
+
+
+def test_bissell_cpk_interval_covers_at_its_nominal_rate_when_both_limits_bind() -> None:
+    # A centred process, LSL −2, USL 2: Cpk = 2/3 and Ĉpk = min(2 − x̄, x̄ + 2)/(3s) switches
+    # sides from sample to sample, the case Bissell's delta-method variance approximates.
+    runs, n, true_cpk = 3000, 30, 2.0 / 3.0
+    rng = np.random.default_rng(33)
+    x = rng.standard_normal((runs, n))
+    mean, s = x.mean(axis=1), x.std(axis=1, ddof=1)
+    cpk_hats = np.minimum(2.0 - mean, mean + 2.0) / (3.0 * s)
+    covered = 0
+    for cpk_hat in cpk_hats:
+        interval = cpk_interval(float(cpk_hat), n)
+        covered += interval.lower <= true_cpk <= interval.upper
+    assert abs(covered / runs - 0.95) < _coverage_band(runs)
 
 
 def test_one_sided_specification_has_no_pp() -> None:
