@@ -3,7 +3,9 @@ variance components and risks against simulation (fixed seeds), and the bivariat
 risks against an independent one-dimensional integral.
 
 No published example with both the raw study data and the risks was at hand; the risks are
-checked against the integral P(X in, Y out) = ∫ φ(x)·P(Y out | x) dx and against simulation.
+checked against the bivariate-normal formula computed here in the measurement's own units
+(inclusion-exclusion of scipy's joint CDF at the rectangle's corners), against the integral
+P(X in, Y out) = ∫ φ(x)·P(Y out | x) dx, and against simulation.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import numpy as np
 import pytest
 from scipy import integrate
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 from shocktwin.errors import RuleError
 from shocktwin.rules_engine.gauge import gauge_study, misclassification
@@ -106,6 +108,43 @@ CASES = [
     (0.5, 1.0, 0.3, None, 2.5, 0.1),
     (10.0, 0.8, 0.5, 8.0, 13.0, -0.2),
 ]
+
+
+def _bivariate_risks(
+    mean: float, part_sd: float, gauge_sd: float, lsl: float | None, usl: float | None, bias: float
+) -> tuple[float, float]:
+    # (X, Y) with Y = X + bias + E: means (μ, μ + bias), Var X = σp², Var Y = σp² + σg²,
+    # Cov = σp². P(both in) by inclusion-exclusion of the joint CDF F at the four corners,
+    # F(u, u) − F(l, u) − F(u, l) + F(l, l); a missing limit sits 40 σ out.
+    far = 40.0 * math.hypot(part_sd, gauge_sd)
+    low = mean - far if lsl is None else lsl
+    high = mean + far if usl is None else usl
+    joint = multivariate_normal(
+        mean=[mean, mean + bias],
+        cov=[[part_sd**2, part_sd**2], [part_sd**2, part_sd**2 + gauge_sd**2]],
+    )
+
+    def cdf(x: float, y: float) -> float:
+        return float(joint.cdf([x, y]))
+
+    both_in = cdf(high, high) - cdf(low, high) - cdf(high, low) + cdf(low, low)
+    x_in = norm.cdf(high, mean, part_sd) - norm.cdf(low, mean, part_sd)
+    measured_sd = math.hypot(part_sd, gauge_sd)
+    y_in = norm.cdf(high, mean + bias, measured_sd) - norm.cdf(low, mean + bias, measured_sd)
+    return float(y_in - both_in), float(x_in - both_in)
+
+
+@pytest.mark.parametrize(("mean", "part_sd", "gauge_sd", "lsl", "usl", "bias"), CASES)
+def test_risks_match_the_bivariate_normal_formula(
+    mean: float, part_sd: float, gauge_sd: float, lsl: float | None, usl: float | None, bias: float
+) -> None:
+    risks = misclassification(
+        mean=mean, part_sd=part_sd, gauge_sd=gauge_sd, lsl=lsl, usl=usl, bias=bias
+    )
+    false_accept, false_reject = _bivariate_risks(mean, part_sd, gauge_sd, lsl, usl, bias)
+    # scipy's CDF is itself a numerical integration (Genz), good to about 1e-6 absolute.
+    assert risks.false_accept == pytest.approx(false_accept, abs=2e-6)
+    assert risks.false_reject == pytest.approx(false_reject, abs=2e-6)
 
 
 @pytest.mark.parametrize(("mean", "part_sd", "gauge_sd", "lsl", "usl", "bias"), CASES)
