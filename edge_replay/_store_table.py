@@ -12,11 +12,14 @@ import duckdb
 
 from shocktwin.edge_replay._sql import first_line
 from shocktwin.edge_replay.schema import Table, open_store
-from shocktwin.errors import Problem, ReplayError
+from shocktwin.errors import Problem, ReplayError, close_names
 
-__all__ = ["StoreTable", "read_table"]
+__all__ = ["StoreTable", "not_held", "read_table"]
 
 T = TypeVar("T")
+
+#: The most names a refusal lists.
+_MAX_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,20 @@ class StoreTable:
             raise self.refuse("source", f"{what} file ingested into the {self.table} table "
                               f"matches {source!r}; files: " + ", ".join(sources))
         return named[0]
+
+
+def not_held(what: str, name: str, known: Sequence[str], where: str,
+             plural: str | None = None) -> str:
+    """The refusal of a ``name`` the store does not hold, with the nearest it does: ``no
+    machine 'Press' in the downtime table; did you mean 'press'? (machines: lathe, press)``.
+    ``known`` is listed in its order, the first 20 of it."""
+    message = f"no {what} {name!r} {where}"
+    close = close_names(name, known)
+    if close:
+        message += f"; did you mean {' or '.join(map(repr, close))}?"
+    listed = ", ".join(known[:_MAX_LISTED])
+    more = f", … ({len(known)} in all)" if len(known) > _MAX_LISTED else ""
+    return f"{message} ({plural or what + 's'}: {listed}{more})"
 
 
 def read_table(store: str | Path, table: Table, ingest_format: str,

@@ -15,14 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from shocktwin.edge_replay._store_table import StoreTable, read_table
+from shocktwin.edge_replay._store_table import StoreTable, not_held, read_table
 from shocktwin.edge_replay.schema import VIEWS, Table, View
-from shocktwin.errors import close_names
 
 __all__ = ["MachineOutages", "machine_outages"]
-
-#: The most machine names a refusal lists.
-_MAX_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -76,12 +72,13 @@ def _read(table: StoreTable, machine: str, source: str | None) -> MachineOutages
     if source is not None:
         named = table.named_source([s for s, _ in by_source], source)
         if named not in holding:
-            raise table.refuse("machine", _unknown_machine(
-                machine, dict(by_source)[named], f"in {named}"))
+            raise table.refuse("machine", not_held(
+                "machine", machine, dict(by_source)[named], f"in {named}"))
         holding = [named]
     if not holding:
         every = sorted({m for _, machines in by_source for m in machines})
-        raise table.refuse("machine", _unknown_machine(machine, every, "in the downtime table"))
+        raise table.refuse("machine", not_held("machine", machine, every,
+                                               "in the downtime table"))
     if len(holding) > 1:
         raise table.refuse("source", f"machine {machine!r} is in {len(holding)} ingested files; "
                            "name one as source: " + ", ".join(holding))
@@ -100,13 +97,3 @@ def _read(table: StoreTable, machine: str, source: str | None) -> MachineOutages
                           np.asarray(outages["start_h"], dtype=float),
                           np.asarray(outages["end_h"], dtype=float),
                           int(np.sum(outages["n_rows"])))
-
-
-def _unknown_machine(machine: str, known: list[str], where: str) -> str:
-    message = f"no machine {machine!r} {where}"
-    close = close_names(machine, known)
-    if close:
-        message += f"; did you mean {' or '.join(map(repr, close))}?"
-    listed = ", ".join(known[:_MAX_LISTED])
-    more = f", … ({len(known)} in all)" if len(known) > _MAX_LISTED else ""
-    return f"{message} (machines: {listed}{more})"
