@@ -14,7 +14,7 @@ import codecs
 import csv
 import difflib
 import mmap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ __all__ = [
     "read_downtime",
     "read_generic_csv",
     "read_generic_parquet",
+    "read_measurement_log",
     "read_scms",
     "read_secom",
     "read_snapshot",
@@ -165,12 +166,16 @@ def _check_width(path: Path, n_columns: int, line: int | None = 1) -> None:
 
 
 def _require_columns(
-    path: Path, header: Sequence[str], required: Sequence[str], known: Sequence[str]
+    path: Path,
+    header: Sequence[str],
+    required: Sequence[str],
+    known: Sequence[str],
+    line: int | None = 1,
 ) -> None:
     """Refuse a header that lacks any of ``required``, naming each one.
 
     Columns in neither ``required`` nor ``known`` are offered as what it may have been
-    renamed to.
+    renamed to. ``line`` is the header's (None for a Parquet file's columns).
     """
     missing = [c for c in required if c not in header]
     if not missing:
@@ -178,7 +183,8 @@ def _require_columns(
     unexpected = [h for h in header if h not in required and h not in known]
     hint = f"; the header has instead: {', '.join(unexpected)}" if unexpected else ""
     raise ReplayError(
-        [Problem(str(path), c, f"missing column{hint}", 1) for c in missing], file=str(path)
+        [Problem(str(path), c, f"missing column{hint}", line) for c in missing],
+        file=str(path),
     )
 
 
@@ -675,15 +681,12 @@ def _vector(texts: Sequence[tuple[str, str]]) -> tuple[Field, dict[str, str], tu
     return field, helpers, tuple(checks)
 
 
-def read_steel_plates(
-    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
-) -> Reading:
-    """UCI ``Faults.NNA``: 27 features and 7 one-hot fault flags per line, no header.
+def _load_steel_plates(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, list[str]]:
+    """Read ``Faults.NNA`` into ``__src`` under the names in ``Faults27x7_var`` beside it;
+    returns the number of rows and the names.
 
-    Column names come from ``Faults27x7_var`` beside it. In the bundled copy each line is
-    wrapped in double quotes and TAB-separated inside, so the file is read without quoting and
-    the quote is stripped from the first and last field. A row must have exactly one fault
-    flag set; its name is the label.
+    In the bundled copy each line is wrapped in double quotes and TAB-separated inside, so the
+    file is read without quoting; ``_steel_text`` strips the quote from a field.
     """
     check_text_file(path)
     names = _steel_names(path)
@@ -694,11 +697,28 @@ def read_steel_plates(
         raise _refuse(
             path, f"expected {len(names)} TAB-separated values, found {n_fields}", line=1
         )
-    n = _load_csv(con, path, names, header=False, delim="\t", quote="", escape="")
+    return _load_csv(con, path, names, header=False, delim="\t", quote="", escape=""), names
+
+
+def _steel_text(row: str, name: str) -> str:
+    """SQL for the text of the Steel Plates field ``name`` of ``row``, its quote stripped (the
+    first and last field of a line carry the line's quotes)."""
+    return text_of(f"trim({row}.{ident(name)}, '\"')")
+
+
+def read_steel_plates(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """UCI ``Faults.NNA``: 27 features and 7 one-hot fault flags per line, no header.
+
+    Column names come from ``Faults27x7_var`` beside it (``_load_steel_plates``). A row must
+    have exactly one fault flag set; its name is the label.
+    """
+    n, names = _load_steel_plates(con, path)
     features, classes = names[:_STEEL_N_FEATURES], names[_STEEL_N_FEATURES:]
 
     def text(name: str) -> str:
-        return text_of(f"trim(r.{ident(name)}, '\"')")
+        return _steel_text("r", name)
 
     vector, helpers, checks = _vector([(text(c), c) for c in features])
     flags = {f"__flag{j}": text(c) for j, c in enumerate(classes)}
@@ -795,6 +815,57 @@ def read_snapshot(
             fields[name] = Field(_col(name), label=name)
     plan = Plan(Table.SNAPSHOTS, relation, fields, raw=_raw_json(header), direct=direct)
     return Reading((plan,), None)
+
+
+# --- plain measurement log ----------------------------------------------------------------------
+
+#: The columns of a plain measurement log and the store column each fills.
+_MEASUREMENT_COLUMNS = {
+    "time": "ts", "entity": "entity_id", "characteristic": "characteristic", "value": "value",
+    "station": "station", "supplier": "supplier", "lot": "lot",
+}
+_MEASUREMENT_REQUIRED = ("time", "entity", "characteristic", "value")
+_MEASUREMENT_OPTIONAL = ("station", "supplier", "lot")
+
+
+def read_measurement_log(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """A plain measurement log, long format: one measured value per row, ``time``, ``entity``,
+    ``characteristic`` and ``value``, and optionally ``station``, ``supplier`` and ``lot``.
+
+    CSV with a header, or Parquet (told by its first bytes). Times are ISO 8601 text in local
+    plant time, or in Parquet also a timestamp column. The file is read as the generic formats
+    read one, with the mapping of these columns; other columns are not read (they are kept
+    in ``quarantine.raw``). Another layout is ingested with ``--format csv`` or ``parquet``
+    and a mapping file (``table: measurements``).
+    """
+    if _starts_as_parquet(path):
+        types = _parquet_types(con, path)
+        _require_columns(path, list(types), _MEASUREMENT_REQUIRED, _MEASUREMENT_OPTIONAL,
+                         line=None)
+        n = _load_parquet(con, path)
+        return Reading((_generic_plan(_measurement_mapping(types), types),), n)
+    header, relation, direct = _plain_csv(path, _MEASUREMENT_REQUIRED, _MEASUREMENT_OPTIONAL)
+    plan = _generic_plan(
+        _measurement_mapping(header), dict.fromkeys(header, "VARCHAR"), relation, direct
+    )
+    return Reading((plan,), None)
+
+
+def _measurement_mapping(columns: Iterable[str]) -> SourceMapping:
+    """The mapping of a plain measurement log's ``columns`` to the ``measurements`` table."""
+    present = {c: _MEASUREMENT_COLUMNS[c] for c in columns if c in _MEASUREMENT_COLUMNS}
+    return SourceMapping(table=Table.MEASUREMENTS, columns=present)
+
+
+def _starts_as_parquet(path: Path) -> bool:
+    """True when ``path`` begins with Parquet's magic bytes (a missing file: False)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
 
 
 # --- generic CSV / Parquet with a mapping file -------------------------------------------------
@@ -904,6 +975,17 @@ def read_generic_parquet(
     if located is None:
         raise ValueError("the parquet format needs a mapping")
     mapping = located.mapping
+    types = _parquet_types(con, path)
+    refusal = _unknown_columns(located, list(types), path)
+    if refusal is not None:
+        raise refusal
+    n = _load_parquet(con, path)
+    return Reading((_generic_plan(mapping, types),), n, tuple(mapping.feature_columns))
+
+
+def _parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """The columns of a Parquet file and their DuckDB types, in file order; refuses a file
+    that is not Parquet or is too wide."""
     check_parquet_file(path)
     try:
         described = run(con, f"DESCRIBE SELECT * FROM read_parquet({file_lit(path)})")
@@ -911,9 +993,12 @@ def read_generic_parquet(
         raise _refuse(path, f"cannot read as Parquet: {first_line(e)}") from e
     types = {str(name): str(kind) for name, kind, *_ in described}
     _check_width(path, len(types), line=None)
-    refusal = _unknown_columns(located, list(types), path)
-    if refusal is not None:
-        raise refusal
+    return types
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Read a Parquet file into ``__src``, exposed with its 1-based row numbers as the lines
+    of ``__rel``; returns the number of rows."""
     try:
         run(
             con,
@@ -928,4 +1013,4 @@ def read_generic_parquet(
         f"SELECT file_row_number + 1 AS {LINE}, s.* FROM __src AS s",
     )
     (n,), = run(con, "SELECT count(*) FROM __src")
-    return Reading((_generic_plan(mapping, types),), int(n), tuple(mapping.feature_columns))
+    return int(n)

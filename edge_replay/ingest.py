@@ -68,6 +68,9 @@ class SourceFormat(StrEnum):
     SNAPSHOT = "snapshot"
     """A plain plant snapshot (CSV): ``taken_at``, ``kind``, ``item``, ``quantity``,
     ``due_at``, ``product``, ``state``."""
+    MEASUREMENTS = "measurements"
+    """A plain measurement log (CSV or Parquet), long format: ``time``, ``entity``,
+    ``characteristic``, ``value``, ``station``, ``supplier``, ``lot``."""
     CSV = "csv"
     """Any CSV file with a header; needs a mapping file."""
     PARQUET = "parquet"
@@ -84,6 +87,7 @@ _READERS: Final[dict[SourceFormat, _formats.Reader]] = {
     SourceFormat.STEEL_PLATES: _formats.read_steel_plates,
     SourceFormat.DOWNTIME: _formats.read_downtime,
     SourceFormat.SNAPSHOT: _formats.read_snapshot,
+    SourceFormat.MEASUREMENTS: _formats.read_measurement_log,
     SourceFormat.CSV: _formats.read_generic_csv,
     SourceFormat.PARQUET: _formats.read_generic_parquet,
 }

@@ -1,11 +1,11 @@
 """The DuckDB store schema: tables, views and the version check every reader and writer makes.
 
-A store is one DuckDB file. Ingest fills the seven data tables (``work_orders``,
+A store is one DuckDB file. Ingest fills the eight data tables (``work_orders``,
 ``operations``, ``inspections``, ``supplier_deliveries``, ``features``, ``downtime``,
-``snapshots``) from recorded plant data and keeps the book in ``ingests``, ``quarantine``,
-``feature_sets`` and ``meta``; the twin reads the data tables and the views. ``SCHEMA.md``
-beside this module is the long-form description and is checked against the column
-specifications below by the tests.
+``snapshots``, ``measurements``) from recorded plant data and keeps the book in
+``ingests``, ``quarantine``, ``feature_sets`` and ``meta``; the twin reads the data tables
+and the views. ``SCHEMA.md`` beside this module is the long-form description and is checked
+against the column specifications below by the tests.
 
 Conventions, the same in every data table:
 
@@ -61,8 +61,9 @@ __all__ = [
 ]
 
 #: Version of the table layout below, stored in ``meta`` under ``schema_version``.
-#: 1: the first layout; 2: the ``downtime`` and ``snapshots`` tables added.
-SCHEMA_VERSION: Final = 2
+#: 1: the first layout; 2: the ``downtime`` and ``snapshots`` tables added; 3: the
+#: ``measurements`` table added.
+SCHEMA_VERSION: Final = 3
 
 
 class Table(StrEnum):
@@ -79,13 +80,14 @@ class Table(StrEnum):
     FEATURE_SETS = "feature_sets"
     DOWNTIME = "downtime"
     SNAPSHOTS = "snapshots"
+    MEASUREMENTS = "measurements"
 
 
 #: For each older version a store can have, the tables added since; every other table of it
 #: is as this version has it. Such a store is read as it is (a reader of an added table finds
 #: none) and upgraded by the next ingest into it.
 ADDED_SINCE: Final[Mapping[int, tuple[Table, ...]]] = MappingProxyType(
-    {1: (Table.DOWNTIME, Table.SNAPSHOTS)})
+    {1: (Table.DOWNTIME, Table.SNAPSHOTS, Table.MEASUREMENTS), 2: (Table.MEASUREMENTS,)})
 
 
 #: The tables an ingest (or a mapping file) can fill with rows from a source.
@@ -97,6 +99,7 @@ LOADABLE_TABLES: Final = (
     Table.FEATURES,
     Table.DOWNTIME,
     Table.SNAPSHOTS,
+    Table.MEASUREMENTS,
 )
 
 
@@ -112,6 +115,7 @@ class View(StrEnum):
     MACHINE_OUTAGES = "machine_outages"
     MACHINE_DOWNTIME_STATS = "machine_downtime_stats"
     SNAPSHOT_TIMES = "snapshot_times"
+    MEASUREMENT_STATS = "measurement_stats"
 
 
 class SnapshotKind(StrEnum):
@@ -681,6 +685,52 @@ _SPECS: tuple[TableSpec, ...] = (
         ),
         period=("min(taken_at)", "max(taken_at)"),
     ),
+    TableSpec(
+        Table.MEASUREMENTS,
+        "Recorded values of measured characteristics (edge or SPC data), long format: one "
+        "measured value of one characteristic of one entity per row. A characteristic of "
+        "the twin can replay them.",
+        (
+            _SOURCE,
+            _SOURCE_LINE,
+            Column("ts", "TIMESTAMP", "When the value was measured.", required=True),
+            Column(
+                "entity_id",
+                "VARCHAR",
+                "What was measured: the unit, lot or plate id as the source names it.",
+                required=True,
+            ),
+            Column(
+                "characteristic",
+                "VARCHAR",
+                "The measured characteristic, e.g. ``film_thickness``.",
+                required=True,
+            ),
+            Column(
+                "value",
+                "DOUBLE",
+                "The measured value, in the characteristic's unit; finite.",
+                required=True,
+                check="isfinite(value)",
+            ),
+            Column("station", "VARCHAR", "Station or gauge that measured it, where given."),
+            Column("supplier", "VARCHAR", "Supplier of the measured material, where given."),
+            Column("lot", "VARCHAR", "Lot or batch the entity belongs to, where given."),
+        ),
+        # One entity has one value of a characteristic at one time; a second one is a double
+        # posting or a conflict, and replaying both would count the measurement twice.
+        key=("entity_id", "characteristic", "ts"),
+        duplicate_message="a second value of this characteristic for this entity at this time "
+        "(first at line {first})",
+        checks=(
+            TableCheck(
+                "NOT isfinite(value)",
+                "value",
+                "'not a finite number: ' || CAST(value AS VARCHAR)",
+            ),
+        ),
+        period=("min(ts)", "max(ts)"),
+    ),
 )
 
 #: Every table's specification, by table.
@@ -789,6 +839,18 @@ SELECT source, taken_at,
        min(source_line) AS first_line
 FROM snapshots
 GROUP BY source, taken_at""",
+        View.MEASUREMENT_STATS: """
+SELECT source, characteristic,
+       count(*) AS n_values,
+       count(DISTINCT entity_id) AS n_entities,
+       avg(value) AS mean,
+       stddev_samp(value) AS sd,
+       min(value) AS min,
+       max(value) AS max,
+       min(ts) AS first_ts,
+       max(ts) AS last_ts
+FROM measurements
+GROUP BY source, characteristic""",
     }
 )
 

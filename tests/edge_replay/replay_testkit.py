@@ -1,5 +1,6 @@
 """Shared helpers for the edge_replay tests: where the data lives, a reader for stores, the
-sample downtime and snapshot files, and a store made as schema version 1 left it.
+sample downtime, snapshot and measurement files, and a store made as an older schema version
+left it.
 
 Plain functions and constants rather than conftest fixtures: other test folders import their
 own ``conftest`` by name, which a second ``conftest`` module would shadow.
@@ -14,8 +15,9 @@ import duckdb
 
 from shocktwin.edge_replay.schema import open_store
 
-__all__ = ["BAD", "DOWNTIME_CSV", "REPO_DATA", "SHARED_DATA", "SNAPSHOT_CSV", "as_version_1",
-           "new_store", "rows", "write_downtime_csv", "write_snapshot_csv"]
+__all__ = ["BAD", "DOWNTIME_CSV", "MEASUREMENTS_CSV", "REPO_DATA", "SHARED_DATA", "SNAPSHOT_CSV",
+           "as_version", "as_version_1", "new_store", "rows", "write_downtime_csv",
+           "write_measurements_csv", "write_snapshot_csv"]
 
 _HERE = Path(__file__).resolve().parent
 _REPO = Path(__file__).resolve().parents[2]
@@ -44,18 +46,34 @@ def new_store(tmp_path: Path) -> Path:
     return folder / "plant.duckdb"
 
 
-def as_version_1(store: Path) -> None:
-    """Make ``store`` what a shocktwin of schema version 1 left: no downtime or snapshots
-    table."""
+#: What a store of each older schema version lacks: its views, then its tables. Written out
+#: here rather than taken from the schema module, so that a wrong ``ADDED_SINCE`` fails.
+_LACKED: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    1: (("machine_downtime_stats", "machine_outages", "snapshot_times", "measurement_stats"),
+        ("downtime", "snapshots", "measurements")),
+    2: (("measurement_stats",), ("measurements",)),
+}
+
+
+def as_version(store: Path, version: int) -> None:
+    """Make ``store`` what a shocktwin of schema ``version`` left: 1, no downtime, snapshots
+    or measurements table; 2, no measurements table."""
+    views, tables = _LACKED[version]
     con = duckdb.connect(str(store))
     try:
-        for view in ("machine_downtime_stats", "machine_outages", "snapshot_times"):
+        for view in views:
             con.execute(f"DROP VIEW {view}").fetchall()
-        for table in ("downtime", "snapshots"):
+        for table in tables:
             con.execute(f"DROP TABLE {table}").fetchall()
-        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'").fetchall()
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    [str(version)]).fetchall()
     finally:
         con.close()
+
+
+def as_version_1(store: Path) -> None:
+    """``as_version(store, 1)``."""
+    as_version(store, 1)
 
 
 # Line 1 is the header; the comment after each row says what the ingest must do with it.
@@ -104,6 +122,38 @@ yesterday,stock,nuts,1,,,
 # 06:00; 10: an open order due before the snapshot; 11: wip of 0 units and no due time;
 # 12: unknown state; 13: inspection without a state; 14: negative stock; 15: stock without
 # a quantity; 16: an unreadable quantity; 17: an unreadable time; 18: loaded, a week later.
+
+
+# Line 1 is the header; the comment after the table says what the ingest must do with each.
+MEASUREMENTS_CSV = """\
+time,entity,characteristic,value,station,supplier,lot
+2024-03-04 06:00,W1,film_thickness,1.02,coater 1,acme,L1
+2024-03-04 06:00,W1,sheet_resistance,45.1,probe,acme,L1
+2024-03-04 05:30,W2,film_thickness,0.98,coater 2,bolt,L2
+2024-03-04 07:00,W3,film_thickness,abc,coater 1,acme,L1
+2024-03-04 07:10,W4,film_thickness,NaN,coater 1,acme,L1
+2024-03-04 07:20,W5,film_thickness,-inf,coater 1,acme,L1
+,W6,film_thickness,1.00,coater 1,acme,L1
+2024-03-04 07:40,,film_thickness,1.00,coater 1,acme,L1
+2024-03-04 07:50,W8,,1.00,coater 1,acme,L1
+04.03.2024 08:00,W9,film_thickness,1.00,coater 1,acme,L1
+2024-03-04 06:00,W1,film_thickness,1.03,coater 1,acme,L1
+2024-03-04 08:30,W10,film_thickness,1.01,coater 2,,
+2024-03-04 08:30,W11,film_thickness,1.04,coater 1,acme,L1
+2024-03-04 09:00,W1,film_thickness,,coater 1,acme,L1
+"""
+# 2-4 loaded: W1's film thickness and sheet resistance at one time (two characteristics),
+# and W2 half an hour before the file's first line. 5: not a number; 6: NaN; 7: infinite;
+# 8-10: no time, entity or characteristic; 11: a time that is not ISO 8601; 12: a second
+# film thickness of W1 at 06:00 (line 2 is kept); 13: loaded, without supplier and lot;
+# 14: loaded, at the same time as 13 (so the line decides their order); 15: no value.
+
+
+def write_measurements_csv(folder: Path) -> Path:
+    """``MEASUREMENTS_CSV`` written to ``folder/measurements.csv``."""
+    path = folder / "measurements.csv"
+    path.write_text(MEASUREMENTS_CSV, encoding="utf-8")
+    return path
 
 
 def write_downtime_csv(folder: Path) -> Path:

@@ -106,6 +106,15 @@ CASES = [
          mapping="mapping_ops.yaml", line=3, column="good"),
     Case("not_parquet.parquet", "parquet", "refused", "not a Parquet file",
          mapping="mapping_ops.yaml"),
+    Case("measurements_only_bad_rows.csv", "measurements", "refused", "no row could be used"),
+    Case("measurements_only_bad_rows.csv", "measurements", "refused",
+         "cannot read 'thick' as a number", line=2, column="value"),
+    Case("measurements_only_bad_rows.csv", "measurements", "refused",
+         "not a finite number: inf", line=3, column="value"),
+    Case("measurements_renamed_value.csv", "measurements", "refused",
+         "missing column; the header has instead: reading", line=1, column="value"),
+    Case("measurements_ragged.csv", "measurements", "refused",
+         "Expected Number of Columns: 4 Found: 2", line=3),
 ]
 
 
