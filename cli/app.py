@@ -301,8 +301,8 @@ def validate(
 def ingest(
     source: Annotated[Path, typer.Argument(help="The file to read.")],
     fmt: Annotated[str, typer.Option("--format", help="4tu-production, secom, scms, "
-                                     "steel-plates, downtime, snapshot, measurements, "
-                                     "csv or parquet.")],
+                                     "steel-plates, steel-plates-measurements, downtime, "
+                                     "snapshot, measurements, csv or parquet.")],
     db: Annotated[Path, typer.Option(help="The DuckDB store (created when missing).")],
     mapping: Annotated[Path | None, typer.Option(help="Column mapping (YAML) for csv and "
                                                  "parquet sources.")] = None,

@@ -48,6 +48,7 @@ __all__ = [
     "read_scms",
     "read_secom",
     "read_snapshot",
+    "read_steel_plate_measurements",
     "read_steel_plates",
 ]
 
@@ -753,6 +754,57 @@ def read_steel_plates(
         raw=_raw_json(names),
     )
     return Reading((plan,), n, tuple(features), tuple(classes))
+
+
+# --- UCI Steel Plates Faults as recorded measurements ------------------------------------------
+
+#: The Steel Plates columns read as measurements: what the line's surface inspection measures
+#: on each defect it finds, which a quality engineer charts (the defect's area and perimeters
+#: and its grey levels). Why these and not the others: examples/steel_plate_measurements.
+STEEL_MEASURED = (
+    "Pixels_Areas", "X_Perimeter", "Y_Perimeter",
+    "Sum_of_Luminosity", "Minimum_of_Luminosity", "Maximum_of_Luminosity",
+)
+#: The file has no timestamps. Its records are given times from their order: the first at
+#: ``STEEL_FIRST_RECORD``, then one every ``STEEL_CADENCE_MIN`` minutes. Both are assumptions.
+STEEL_FIRST_RECORD = "2010-01-01 00:00:00"
+STEEL_CADENCE_MIN = 10
+
+
+def read_steel_plate_measurements(
+    con: duckdb.DuckDBPyConnection, path: Path, _: LocatedMapping | None
+) -> Reading:
+    """UCI ``Faults.NNA`` as recorded measurements: the ``STEEL_MEASURED`` values of each
+    record (a defect found on a plate), one row per value.
+
+    The entity is the record's line, as in the ``features`` table, so the two join. Times come
+    from the record's order at ``STEEL_CADENCE_MIN``, since the file has none. A quarantined
+    value keeps the column it came from as its raw text (``{"Pixels_Areas": "abc"}``).
+    """
+    n, _names = _load_steel_plates(con, path)
+    characteristics = ", ".join(lit(c) for c in STEEL_MEASURED)
+    texts = ", ".join(_steel_text("s", c) for c in STEEL_MEASURED)
+    # Six rows share a line; the duplicate check, which marks rows by line, never matches
+    # them, as the entity is the line and the characteristics differ.
+    relation = (
+        f"SELECT s.{LINE} AS {LINE}, unnest([{characteristics}]) AS characteristic, "
+        f"unnest([{texts}]) AS value FROM __rel AS s"
+    )
+    at = (f"TIMESTAMP {lit(STEEL_FIRST_RECORD)} "
+          f"+ (r.{LINE} - 1) * INTERVAL {STEEL_CADENCE_MIN} MINUTE")
+    plan = Plan(
+        Table.MEASUREMENTS,
+        relation,
+        {
+            "ts": Field(f"CAST({at} AS VARCHAR)", "CAST({t} AS TIMESTAMP)", "(line)",
+                        lenient=True),
+            "entity_id": Field(f"CAST(r.{LINE} AS VARCHAR)", label="(line)"),
+            "characteristic": Field("r.characteristic", label="(column)"),
+            "value": Field("r.value", _NUMBER, "value", "a number"),
+        },
+        raw="to_json(map([r.characteristic], [r.value]))",
+    )
+    return Reading((plan,), n)
 
 
 # --- plain downtime / alarm table ------------------------------------------------------------

@@ -63,6 +63,9 @@ class SourceFormat(StrEnum):
     """USAID SCMS Delivery History (CSV): supplier purchase-order lines."""
     STEEL_PLATES = "steel-plates"
     """UCI Steel Plates Faults ``Faults.NNA`` with ``Faults27x7_var`` beside it."""
+    STEEL_PLATE_MEASUREMENTS = "steel-plates-measurements"
+    """The same file read as recorded measurements of a plate line: the defect sizes and grey
+    levels its surface inspection measured, times assigned from record order."""
     DOWNTIME = "downtime"
     """A plain downtime / alarm table (CSV): ``machine``, ``start``, ``end``, ``cause``."""
     SNAPSHOT = "snapshot"
@@ -85,6 +88,7 @@ _READERS: Final[dict[SourceFormat, _formats.Reader]] = {
     SourceFormat.SECOM: _formats.read_secom,
     SourceFormat.SCMS: _formats.read_scms,
     SourceFormat.STEEL_PLATES: _formats.read_steel_plates,
+    SourceFormat.STEEL_PLATE_MEASUREMENTS: _formats.read_steel_plate_measurements,
     SourceFormat.DOWNTIME: _formats.read_downtime,
     SourceFormat.SNAPSHOT: _formats.read_snapshot,
     SourceFormat.MEASUREMENTS: _formats.read_measurement_log,

@@ -1,16 +1,20 @@
 """The measurements table: the plain ``measurements`` format (CSV and Parquet) and the mapping
-route, its quarantine rules, refusals through the CLI, and stores of schema versions 1 and 2
-(before the table) read and upgraded."""
+route, its quarantine rules, refusals through the CLI, stores of schema versions 1 and 2
+(before the table) read and upgraded, and the bundled Steel Plates data read as measurements
+of a plate line."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from replay_testkit import (
     BAD,
+    REPO_DATA,
     as_version,
     new_store,
     rows,
@@ -19,6 +23,7 @@ from replay_testkit import (
 from typer.testing import CliRunner
 
 from shocktwin import cli
+from shocktwin.edge_replay._formats import STEEL_CADENCE_MIN, STEEL_MEASURED
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.measurements import measured_characteristics, read_measurements
 from shocktwin.edge_replay.schema import SCHEMA_VERSION, open_store
@@ -26,6 +31,9 @@ from shocktwin.errors import ReplayError
 
 # The sample file, with what the ingest must do with each line:
 # replay_testkit.MEASUREMENTS_CSV.
+
+STEEL = REPO_DATA / "steel_plates_faults_uci" / "Faults.NNA"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "steel_plate_measurements"
 
 
 @pytest.fixture
@@ -224,3 +232,62 @@ def test_the_cli_refuses_a_file_with_only_a_header(runner: CliRunner, tmp_path: 
     assert f"{source}: no data rows" in result.output
     assert not store.exists()
 
+
+# --- the bundled Steel Plates data as measurements of a plate line --------------------------
+
+
+def _steel_columns() -> dict[str, np.ndarray]:
+    """Every column of the bundled file, read with the csv module alone."""
+    names_text = (STEEL.with_name("Faults27x7_var")).read_text(encoding="utf-8")
+    names = [n.strip() for n in names_text.replace("\r", "\n").split("\n") if n.strip()]
+    with STEEL.open(encoding="utf-8", newline="") as f:
+        records = [[field.strip('"') for field in record]
+                   for record in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    table = np.array(records, dtype=float)
+    assert table.shape == (1941, 34)
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def test_the_bundled_steel_plates_are_ingested_as_measurements(runner: CliRunner,
+                                                               store: Path) -> None:
+    result = runner.invoke(cli.app, ["ingest", str(STEEL), "--format",
+                                     "steel-plates-measurements", "--db", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    [table] = json.loads(result.stdout)["tables"]
+    n = len(STEEL_MEASURED)
+    assert (table["table"], table["read"], table["loaded"], table["quarantined"]) == (
+        "measurements", 1941 * n, 1941 * n, 0)
+    assert measured_characteristics(store) == dict.fromkeys(sorted(STEEL_MEASURED), 1941)
+    raw = _steel_columns()
+    stats = dict(rows(store, "SELECT characteristic, mean FROM measurement_stats"))
+    for name in STEEL_MEASURED:
+        recorded = read_measurements(store, name)
+        # One record every STEEL_CADENCE_MIN minutes from the first, in file order.
+        assert recorded.count == 1941
+        assert np.array_equal(recorded.times_h, np.arange(1941) * STEEL_CADENCE_MIN / 60)
+        assert np.array_equal(recorded.values, raw[name]), name
+        assert stats[name] == pytest.approx(raw[name].mean(), rel=1e-12)
+    # The entity is the record's line, as in the features table, so the two join.
+    assert rows(store, "SELECT entity_id, value FROM measurements "
+                "WHERE characteristic = 'Pixels_Areas' ORDER BY source_line LIMIT 2") == [
+        ("1", raw["Pixels_Areas"][0]), ("2", raw["Pixels_Areas"][1])]
+
+
+def test_a_bad_steel_plates_value_is_quarantined_with_its_column(store: Path) -> None:
+    counts = ingest(BAD / "steel_bad_rows.NNA", "steel-plates-measurements",
+                    store).counts("measurements")
+    n = len(STEEL_MEASURED)
+    assert (counts.rows_read, counts.rows_loaded, counts.rows_quarantined) == (3 * n, 3 * n - 2, 2)
+    assert rows(store, "SELECT source_line, raw, reason FROM quarantine ORDER BY raw") == [
+        (3, '{"Pixels_Areas":"abc"}', "value: cannot read 'abc' as a number"),
+        (3, '{"X_Perimeter":null}', "value: missing value"),
+    ]
+
+
+def test_the_example_names_its_columns_and_cadence() -> None:
+    readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
+    for name in STEEL_MEASURED:
+        assert f"`{name}`" in readme, name
+    assert f"one record every {STEEL_CADENCE_MIN} minutes" in readme
+    assert "--format steel-plates-measurements" in readme
+    assert "CC BY 4.0" in readme and "https://doi.org/10.24432/C5J88N" in readme
