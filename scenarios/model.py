@@ -52,6 +52,8 @@ __all__ = [
     "TIME_KPIS",
     "AIGate",
     "Buffer",
+    "Characteristic",
+    "CharacteristicValues",
     "ConstantDist",
     "DecisionVariable",
     "Demand",
@@ -64,6 +66,7 @@ __all__ = [
     "Kpi",
     "LogResource",
     "LognormalDist",
+    "MeasurementSystem",
     "Mtd",
     "MtdShock",
     "NormalDist",
@@ -73,6 +76,7 @@ __all__ = [
     "PlantLog",
     "ProcessStation",
     "RecordedDist",
+    "RecordedValues",
     "RecordedWork",
     "ReleaseStation",
     "ReplayMode",
@@ -334,6 +338,130 @@ class Supplier(_Frozen):
         "is on hold; inspection then resumes on tightened. A duration ('10d') or a "
         "distribution; default 30d."))
 
+
+
+# --------------------------------------------------------------------------- characteristics
+
+
+class CharacteristicValues(_Frozen):
+    """Semantic layer: how a characteristic's true values are distributed at one source
+    (a supplier's lots, or a station's output). Consecutive units are AR(1)-correlated and
+    the mean drifts linearly in simulated time; lognormal and Weibull values keep the given
+    mean and sd (a Gaussian copula carries the autocorrelation)."""
+
+    dist: Literal["normal", "lognormal", "weibull"] = "normal"
+    mean: float = Field(allow_inf_nan=False, ge=-1e12, le=1e12)
+    sd: float = Field(gt=0, le=1e12, allow_inf_nan=False)
+    drift_per_day: float = Field(0.0, ge=-1e12, le=1e12, allow_inf_nan=False,
+                                 exclude_if=lambda v: v == 0.0, description=(
+        "How far the mean moves per day of simulated time (in the characteristic's unit)."))
+    autocorrelation: float = Field(0.0, ge=0, lt=1, exclude_if=lambda v: v == 0.0,
+                                   description="Lag-1 correlation of consecutive units.")
+
+    @model_validator(mode="after")
+    def _positive_mean(self) -> CharacteristicValues:
+        if self.dist != "normal" and self.mean <= 0:
+            raise ValueError(f"a {self.dist} characteristic needs a positive mean, not "
+                             f"{self.mean:g}")
+        return self
+
+
+class RecordedValues(_Frozen):
+    """Semantic layer: a characteristic's values recorded in a store (its ``measurements``
+    table, see ``shocktwin ingest --format measurements``), replayed in recorded order
+    (``trace``, from the start again at the end), resampled (``bootstrap``) or drawn from
+    the best-fitting normal, lognormal or Weibull distribution (``fit``)."""
+
+    dist: Literal["recorded"]
+    store: str = Field(min_length=1, description="The DuckDB store, relative to this file.")
+    characteristic: str | None = Field(None, min_length=1, exclude_if=_drop_none, description=(
+        "Its name in the store; default the characteristic's own name."))
+    supplier: str | None = Field(None, min_length=1, exclude_if=_drop_none,
+                                 description="Only the values recorded for this supplier.")
+    station: str | None = Field(None, min_length=1, exclude_if=_drop_none,
+                                description="Only the values recorded at this station.")
+    mode: Literal["trace", "bootstrap", "fit"] = "trace"
+
+
+def _as_values(value: Any) -> Any:
+    if isinstance(value, dict) and "dist" not in value:
+        return {"dist": "normal", **value}
+    return value
+
+
+_ValueKinds = Annotated[CharacteristicValues | RecordedValues, Field(discriminator="dist")]
+#: A characteristic's values at a source: a distribution, or values recorded in a store.
+SourceValues = Annotated[_ValueKinds, BeforeValidator(_as_values)]
+
+
+class MeasurementSystem(_Frozen):
+    """Semantic layer: how a characteristic is measured: a reading is the true value plus
+    the bias, an appraiser (reproducibility) effect drawn once per lot or per shift, and a
+    repeatability error per reading (both normal, as standard deviations)."""
+
+    bias: float = Field(0.0, ge=-1e12, le=1e12, allow_inf_nan=False)
+    repeatability: float = Field(0.0, ge=0, le=1e12, allow_inf_nan=False,
+                                 description="Standard deviation of repeated readings.")
+    reproducibility: float = Field(0.0, ge=0, le=1e12, allow_inf_nan=False, description=(
+        "Standard deviation between appraisers or set-ups."))
+
+    @property
+    def sd(self) -> float:
+        """σ of the measurement system, √(repeatability² + reproducibility²)."""
+        return float((self.repeatability ** 2 + self.reproducibility ** 2) ** 0.5)
+
+
+class Characteristic(_Frozen):
+    """Semantic layer: a measured quality property of a material's lots (per supplier) or of
+    a process station's output. A unit is defective when its true value is outside the
+    limits; inspection and SPC see the value through the measurement system."""
+
+    name: Ident
+    material: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "The material whose lots carry it (its suppliers are its sources)."))
+    station: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "Or the process station whose output carries it."))
+    unit: str = Field(min_length=1, max_length=32)
+    lsl: float | None = Field(None, allow_inf_nan=False, ge=-1e12, le=1e12)
+    usl: float | None = Field(None, allow_inf_nan=False, ge=-1e12, le=1e12)
+    target: float | None = Field(None, allow_inf_nan=False, ge=-1e12, le=1e12,
+                                 exclude_if=_drop_none)
+    values: SourceValues | None = Field(None, exclude_if=_drop_none, description=(
+        "Its values at every source not listed in sources."))
+    sources: dict[Ident, SourceValues] = Field(default_factory=dict, exclude_if=_drop_empty,
+                                               description=(
+        "Its values per supplier of the material (or, for a station, the station itself)."))
+    gauge: MeasurementSystem = Field(default_factory=MeasurementSystem, description=(
+        "How it is measured; default a perfect gauge."))
+
+    @model_validator(mode="after")
+    def _limits(self) -> Characteristic:
+        if (self.material is None) == (self.station is None):
+            raise ValueError("give material or station (which units carry it), one of them")
+        if self.lsl is None and self.usl is None:
+            raise ValueError("give lsl, usl or both")
+        if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
+            raise ValueError(f"lsl {self.lsl:g} must be below usl {self.usl:g}")
+        if self.target is not None and (
+                (self.lsl is not None and self.target < self.lsl)
+                or (self.usl is not None and self.target > self.usl)):
+            raise ValueError(f"target {self.target:g} is outside the limits")
+        return self
+
+    @property
+    def owner(self) -> str:
+        """The material or station that carries it."""
+        return self.material if self.material is not None else str(self.station)
+
+    def values_at(self, source: str) -> CharacteristicValues | RecordedValues | None:
+        """Its values at ``source`` (a supplier, or the station)."""
+        return self.sources.get(source, self.values)
+
+    def gauge_rr_percent(self) -> float | None:
+        """Gauge R&R as a share of the tolerance, 6σ_ms / (USL − LSL) · 100 (two-sided)."""
+        if self.lsl is None or self.usl is None:
+            return None
+        return 100.0 * 6.0 * self.gauge.sd / (self.usl - self.lsl)
 
 
 class Buffer(_Frozen):
@@ -757,6 +885,10 @@ class Plant(_Frozen):
         "and demand; instead of routing, bom and demand."))
     calendars: dict[Ident, Calendar] | None = Field(None, exclude_if=_drop_none, description=(
         "Named shift calendars a station's `calendar` refers to."))
+    characteristics: list[Characteristic] = Field(
+        default_factory=list, max_length=10_000, exclude_if=_drop_empty, description=(
+            "Measured characteristics of materials (per supplier) and of process stations' "
+            "output; where declared, a unit is defective when out of its limits."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Plant:
@@ -1669,6 +1801,45 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
             where = "the routing" if plant.products is None else "any routing"
             yield ("stations", i, "id"), f"station {st.id!r} is not in {where}"
     yield from _supply_problems(plant)
+    yield from _characteristic_problems(plant)
+
+
+def _characteristic_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Each characteristic is carried by a known material or process station, has values
+    for every source, and is declared once."""
+    by_material: dict[str, list[str]] = {}
+    for sup in plant.suppliers:
+        if sup.tier == 1:
+            by_material.setdefault(sup.material, []).append(sup.id)
+    process = {st.id for st in plant.stations if st.kind == StationKind.PROCESS}
+    seen: set[tuple[str, str]] = set()
+    for i, ch in enumerate(plant.characteristics):
+        here: tuple[str | int, ...] = ("characteristics", i)
+        key = (ch.owner, ch.name)
+        if key in seen:
+            yield (*here, "name"), f"characteristic {ch.name!r} of {ch.owner!r} is listed twice"
+        seen.add(key)
+        if ch.material is not None:
+            if ch.material not in by_material:
+                yield (*here, "material"), unknown_name(
+                    "material", ch.material, by_material, listed="materials plant suppliers "
+                    "deliver")
+                continue
+            sources = by_material[ch.material]
+        else:
+            if ch.station not in process:
+                yield (*here, "station"), unknown_name(
+                    "process station", ch.station, process, listed="process stations")
+                continue
+            sources = [str(ch.station)]
+        for name in ch.sources:
+            if name not in sources:
+                yield (*here, "sources", name), unknown_name(
+                    f"source of {ch.owner}", name, sources, listed="sources")
+        missing = [s for s in sources if ch.values_at(s) is None]
+        if missing:
+            yield here, (f"no values for {', '.join(missing)}: give values (for every source) "
+                         "or an entry in sources")
 
 
 def _routing_problems(plant: Plant, station_ids: Mapping[str, int],

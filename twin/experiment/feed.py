@@ -318,6 +318,31 @@ def recorded_sampler(scenario: Scenario, dist: RecordedDist,
     return Sampler(lambda: rng.choice(hours, BLOCK).tolist())
 
 
+@functools.lru_cache(maxsize=32)
+def _measurements(store: Path, characteristic: str, supplier: str | None, station: str | None,
+                  mtime_ns: int, size: int) -> np.ndarray:
+    from shocktwin.edge_replay.measurements import read_measurements
+
+    values = read_measurements(store, characteristic, supplier=supplier,
+                               station=station).values
+    values.setflags(write=False)
+    return values
+
+
+def recorded_measurements(scenario: Scenario, dist: Any, name: str) -> np.ndarray:
+    """A characteristic's values recorded in a store, in recorded order."""
+    from shocktwin.errors import Problem, ReplayError
+
+    store = scenario.resolve(dist.store).resolve()
+    try:
+        st = store.stat()
+    except OSError as e:
+        raise ReplayError([Problem(str(store), "characteristics.store", "store file does not "
+                                   "exist")], file=str(store)) from e
+    return _measurements(store, dist.characteristic or name, dist.supplier, dist.station,
+                         st.st_mtime_ns, st.st_size)
+
+
 # --------------------------------------------------------------------------- AI gates
 
 
@@ -430,3 +455,6 @@ class RecordedFeeds:
         from shocktwin.twin.experiment.snapshot import log_state
 
         return log_state(self.scenario)
+
+    def measurements(self, spec: Any, name: str) -> np.ndarray:
+        return recorded_measurements(self.scenario, spec, name)

@@ -8,6 +8,7 @@ resources).
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from shocktwin.twin.model.supplier import Buffer, Supplier
 if TYPE_CHECKING:
     from shocktwin.rules_engine.runtime import RuleEngine
     from shocktwin.scenarios.model import Scenario
+    from shocktwin.twin.model.measure import Gauge
 
 __all__ = ["Model", "PlantRecord", "bucket_edges_h"]
 
@@ -113,6 +115,10 @@ class Model:
         self.events: list[ModelEvent] = []
         self._inspection: list[Station] = []
         self.rules: RuleEngine | None = None
+        # Measured characteristics by (material or station, name): their declaration and
+        # the gauge that reads them.
+        self.characteristics: dict[tuple[str, str], Any] = {}
+        self.gauges: dict[tuple[str, str], Gauge] = {}
 
     # -- running ------------------------------------------------------------------------
 
@@ -136,7 +142,29 @@ class Model:
             self.kernel.schedule(scenario.warmup, self._end_warmup)
         self.kernel.run(horizon)
         self._take_snapshot(horizon)
+        self._log_output_capability(horizon)
         return self._record()
+
+    def _log_output_capability(self, now: float) -> None:
+        """The capability of each process station's measured output over the run (true
+        values), with Bissell's 95 % interval."""
+        from shocktwin.twin.model.events import OutputMeasured
+
+        for st in self.stations:
+            measured = getattr(st, "measured", None)
+            if measured is None or not measured.units:
+                continue
+            for j, (name, n, mean, sd) in enumerate(measured.moments()):
+                low, high = measured.limits[j]
+                sides = [v for v in (high - mean, mean - low) if math.isfinite(v)]
+                ppk = min(sides) / (3.0 * sd) if sd > 0 and sides else None
+                half = (1.959963984540054 * math.sqrt(1.0 / (9 * n) + ppk * ppk / (2 * (n - 1)))
+                        if ppk is not None and n > 1 else None)
+                self.log(OutputMeasured(
+                    now, station=st.id, characteristic=name, units=n, mean=mean, sd=sd,
+                    out_of_spec=measured.out[j], ppk=ppk,
+                    ppk_low=None if half is None or ppk is None else ppk - half,
+                    ppk_high=None if half is None or ppk is None else ppk + half))
 
     def _start(self) -> None:
         """Schedule the model's first events (arrivals, breakdowns)."""
@@ -215,6 +243,20 @@ class Model:
                 self.switch_supplier(supplier.material, backup.id, reason=reason)
             else:
                 buffer.switch_to(backup)
+
+    def gauges_at(self, station_id: str) -> list[Gauge]:
+        """The gauges that read lots at incoming inspection station ``station_id``: those of
+        the measured materials whose plan in force names it (or, with one incoming station,
+        every measured material's)."""
+        rules = self.rules
+        if rules is None:
+            return []
+        out: list[Gauge] = []
+        for material, state in rules.materials.items():
+            at = state.plan.station or next(iter(rules.stations), None)
+            if at == station_id:
+                out.extend(g for (owner, _), g in self.gauges.items() if owner == material)
+        return out
 
     def recall(self, lookback_h: float, station: Station, *, reason: str,
                once: bool = False) -> None:

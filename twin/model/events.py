@@ -10,11 +10,33 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["EVENT_KINDS", "BackupMissing", "DataLost", "InspectionSwitched", "LotInspected",
-           "LotQuarantined", "ModelEvent", "OrderExpedited", "OrdersCancelled",
-           "RecallInspected", "RecallStarted", "RulesReloaded", "SelectorMatched", "ShockEnded",
-           "ShockStarted", "SourceSwitched", "SupplierHoldEnded", "SupplierHoldStarted",
-           "SupplierSwitchOrdered", "TriggerFired"]
+__all__ = [
+    "EVENT_KINDS",
+    "BackupMissing",
+    "ChartSignalled",
+    "ComparabilityStudied",
+    "DataLost",
+    "InspectionSwitched",
+    "LotInspected",
+    "LotMeasured",
+    "LotQuarantined",
+    "ModelEvent",
+    "OrderExpedited",
+    "OrdersCancelled",
+    "OutputMeasured",
+    "RecallInspected",
+    "RecallStarted",
+    "RulesReloaded",
+    "SelectorMatched",
+    "ShockEnded",
+    "ShockStarted",
+    "SourceSwitched",
+    "StockQuarantined",
+    "SupplierHoldEnded",
+    "SupplierHoldStarted",
+    "SupplierSwitchOrdered",
+    "TriggerFired",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,21 +147,23 @@ class InspectionSwitched(ModelEvent):
 @dataclass(frozen=True, slots=True)
 class SupplierHoldStarted(ModelEvent):
     """Acceptance of ``supplier``'s lots stopped (ISO 2859-1 §9.4, Z1.4 §8.3.5) pending its
-    corrective action, which takes ``corrective_action_h``."""
+    corrective action, which takes ``corrective_action_h``; or a trigger held it
+    (``reason`` names the trigger, no set duration: ``corrective_action_h`` is None)."""
 
     supplier: str
     material: str
-    reason: str  # a SwitchReason value
-    corrective_action_h: float
+    reason: str  # a SwitchReason value, or "trigger <id>"
+    corrective_action_h: float | None
 
 
 @dataclass(frozen=True, slots=True)
 class SupplierHoldEnded(ModelEvent):
-    """The supplier's corrective action is done; its lots are inspected again."""
+    """The supplier's corrective action is done (or a trigger released it); its lots are
+    inspected again."""
 
     supplier: str
     material: str
-    reason: str  # a SwitchReason value
+    reason: str  # a SwitchReason value, or "trigger <id>"
     held_h: float
 
 
@@ -176,11 +200,87 @@ class TriggerFired(ModelEvent):
     when: str
 
 
+@dataclass(frozen=True, slots=True)
+class LotMeasured(ModelEvent):
+    """A lot's readings of one characteristic at incoming inspection, with its capability
+    (Bissell's 95 % intervals) against the limits in force."""
+
+    material: str
+    supplier: str | None
+    characteristic: str
+    n: int
+    mean: float
+    sd: float
+    cpk: float | None  # None where undefined (no spread)
+    cpk_low: float | None
+    cpk_high: float | None
+    ppk: float | None
+    out_of_spec: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSignalled(ModelEvent):
+    """A control chart of a supplier's lots signalled (the limits, or a run rule) on
+    ``points`` of a lot's points; ``value`` is the first one's plotted value."""
+
+    material: str
+    supplier: str | None
+    characteristic: str
+    chart: str
+    signal: str
+    points: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComparabilityStudied(ModelEvent):
+    """A comparability study (TOST) of a new source's characteristic against the readings on
+    record from the source it replaces."""
+
+    material: str
+    characteristic: str
+    from_supplier: str | None
+    to_supplier: str
+    attempt: int
+    difference: float
+    ci_lower: float
+    ci_upper: float
+    margin: float
+    equivalent: bool
+    outcome: str  # released, retry, refused
+
+
+@dataclass(frozen=True, slots=True)
+class StockQuarantined(ModelEvent):
+    """A trigger quarantined a material's stock for sorting at incoming inspection."""
+
+    material: str
+    reason: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputMeasured(ModelEvent):
+    """At the end of a run: a process station's measured characteristic over the units it
+    made (true values), with its Ppk and Bissell's 95 % interval (None where undefined)."""
+
+    station: str
+    characteristic: str
+    units: int
+    mean: float
+    sd: float
+    out_of_spec: int
+    ppk: float | None
+    ppk_low: float | None
+    ppk_high: float | None
+
+
 #: Every kind of in-run record, by name.
 EVENT_KINDS: dict[str, type[ModelEvent]] = {
     cls.__name__: cls for cls in (
         ShockStarted, ShockEnded, OrderExpedited, BackupMissing, OrdersCancelled,
         SourceSwitched, SupplierSwitchOrdered, RecallStarted, RecallInspected, LotInspected,
         InspectionSwitched, SupplierHoldStarted, SupplierHoldEnded, LotQuarantined,
-        RulesReloaded, DataLost, TriggerFired, SelectorMatched)}
+        RulesReloaded, DataLost, TriggerFired, SelectorMatched, LotMeasured, ChartSignalled,
+        ComparabilityStudied, StockQuarantined, OutputMeasured)}
 

@@ -168,6 +168,11 @@ class Feeds(Protocol):
         names, due times in hours from ``at``."""
         ...
 
+    def measurements(self, spec: Any, name: str) -> np.ndarray:
+        """The values of a characteristic recorded in a store, in recorded order, as its
+        ``{dist: recorded}`` names them (``name``: the characteristic's own name)."""
+        ...
+
     def log_state(self, spec: Any) -> LogState:
         """The work orders of the log the plant replays as they stand at the warm start's
         ``at`` (``spec`` is the scenario's ``start_state``)."""
@@ -199,6 +204,9 @@ class _NoFeeds:
 
     def log_state(self, spec: Any) -> LogState:
         raise self._refuse("work orders")
+
+    def measurements(self, spec: Any, name: str) -> np.ndarray:
+        raise self._refuse("measurements")
 
 
 #: The feeds of a model built without recorded data.

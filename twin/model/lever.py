@@ -1,7 +1,7 @@
 """Levers: model parameters that shocks move while the twin runs.
 
 Several shocks may move one lever at once; each keeps its own contribution, and the lever
-combines them (factors multiply, caps take the minimum, floors the maximum), so a shock
+combines them (factors multiply, offsets add, caps take the minimum, floors the maximum), so a shock
 that ends removes exactly its own effect.
 """
 
@@ -16,6 +16,7 @@ __all__ = ["Combine", "Lever"]
 
 class Combine(StrEnum):
     PRODUCT = "product"
+    SUM = "sum"
     MIN = "min"
     MAX = "max"
 
@@ -45,6 +46,8 @@ class Lever:
             new = self.base
         elif self.combine is Combine.PRODUCT:
             new = self.base * math.prod(parts)
+        elif self.combine is Combine.SUM:
+            new = self.base + math.fsum(parts)
         elif self.combine is Combine.MIN:
             new = min(self.base, *parts)
         else:

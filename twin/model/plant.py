@@ -38,6 +38,7 @@ from shocktwin.twin.model.events import (
 from shocktwin.twin.model.feed import NO_FEEDS, Feeds, JobSpec, ShopFeed
 from shocktwin.twin.model.job import Job, JobExecutor, Task, serve_tasks
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
+from shocktwin.twin.model.measure import ValueStream, fit_values
 from shocktwin.twin.model.part import LotJob, LotKind, Order, Part
 from shocktwin.twin.model.rng import (
     BLOCK,
@@ -177,6 +178,7 @@ class Plant(Model):
             self.stations.append(st)
             by_id[sid] = st
         self._line = self.stations[: len(routed)]
+        self._measure(plant, by_id, rng, feeds)
 
         products = plant.product_list()
         self.products: list[_Route | _RecordedRoute] = [
@@ -225,6 +227,49 @@ class Plant(Model):
                 self.rules.install(scenario.ruleset(path), path)
             for buf in self.buffers.values():
                 buf.inbound = self.rules.inbound
+
+    def _measure(self, plant: Any, by_id: dict[str, Station],
+                 rng: Callable[[str], np.random.Generator], feeds: Feeds) -> None:
+        """The plant's measured characteristics: a stream of true values per source (each
+        tier-1 supplier of a material, or the station) and a gauge per characteristic."""
+        from shocktwin.twin.model.measure import Gauge, StationMeasurement
+
+        for ch in plant.characteristics:
+            g = ch.gauge
+            self.gauges[(ch.owner, ch.name)] = Gauge(
+                f"{ch.owner}.{ch.name}", rng(f"gauge:{ch.owner}:{ch.name}"), bias=g.bias,
+                repeatability=g.repeatability, reproducibility=g.reproducibility)
+            self.characteristics[(ch.owner, ch.name)] = ch
+            if ch.material is not None:
+                for sup in plant.suppliers:
+                    if sup.tier != 1 or sup.material != ch.material:
+                        continue
+                    values = self._value_stream(ch, sup.id, rng, feeds)
+                    self.suppliers[sup.id].characteristics.append(
+                        (ch.name, values, ch.lsl, ch.usl))
+            else:
+                st = by_id.get(str(ch.station))
+                if st is None:
+                    continue  # not on any routing: validation says so
+                if st.measured is None:
+                    st.measured = StationMeasurement(st.id)
+                st.measured.add(ch.name, self._value_stream(ch, st.id, rng, feeds), ch.lsl,
+                                ch.usl)
+
+    def _value_stream(self, ch: Any, source: str, rng: Callable[[str], np.random.Generator],
+                      feeds: Feeds) -> ValueStream:
+        spec = ch.values_at(source)
+        gen = rng(f"values:{source}:{ch.name}")
+        name = f"{source}.{ch.name}"
+        if spec.dist != "recorded":
+            return ValueStream(name, gen, kind=spec.dist, mean=spec.mean, sd=spec.sd,
+                               drift_per_h=spec.drift_per_day / 24.0,
+                               autocorrelation=spec.autocorrelation)
+        recorded = feeds.measurements(spec, ch.name)
+        if spec.mode == "fit":
+            kind, mean, sd = fit_values(recorded)
+            return ValueStream(name, gen, kind=kind, mean=mean, sd=sd)
+        return ValueStream(name, gen, recorded=recorded, bootstrap=spec.mode == "bootstrap")
 
     def _log_feed(self, scenario: Scenario, feeds: Feeds, data: ShopFeed | None,
                   by_id: dict[str, Station], rng: Callable[[str], np.random.Generator]) -> None:
@@ -414,6 +459,8 @@ class Plant(Model):
         drafted = self.scenario.drafted_rules(to.id) if to is not None else None
         if drafted is not None and self.rules is not None and to is not None:
             self.rules.substitute(drafted, buffer.material, reason=f"substitution {to.id}")
+        if self.rules is not None and self.buffers.get(buffer.material) is buffer:
+            self.rules.source_switched(buffer, to)
 
     def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
         """The buffer of ``material`` orders from ``supplier_id`` from now on."""
@@ -681,6 +728,10 @@ class Plant(Model):
             if isinstance(st, InspectionStation):
                 row.update(inspected=st.inspected, rejected=st.rejected,
                            passed_unseen=st.passed_unseen)
+                if st.units_measured:
+                    row.update(units_measured=st.units_measured,
+                               false_accepts=st.false_accepts,
+                               false_rejects=st.false_rejects)
         return rows
 
 

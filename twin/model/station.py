@@ -25,6 +25,7 @@ from shocktwin.twin.model.dispatch import Waiting, dispatching_policies
 from shocktwin.twin.model.kinds import StationKind
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.measure import StationMeasurement
 from shocktwin.twin.model.part import LotJob, Part
 from shocktwin.twin.model.work import Work
 
@@ -90,6 +91,7 @@ class Station(Generic[W]):
         self.mtbf_factor = Lever(f"{station_id}.mtbf_factor", 1.0)
         self.maintenance: tuple[float, float, float] | None = None
         self.calendar: list[tuple[float, float]] | None = None
+        self.measured: StationMeasurement | None = None  # characteristics of its output
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -230,9 +232,12 @@ class Station(Generic[W]):
             self.idle.append(server)
 
     def finish(self, part: W) -> None:
-        """A unit's work here is done: make it defective at the process rate, pass it on."""
+        """A unit's work here is done: make it defective at the process rate (and when a
+        measured characteristic of it is out of its limits), pass it on."""
         rate = self.defect_rate.value
         if rate > 0.0 and self._defect_draw is not None and self._defect_draw() < rate:
+            part.defective = True
+        if self.measured is not None and self.measured.out_of_spec(self.kernel.now()):
             part.defective = True
         self.next(part)
 
@@ -466,6 +471,11 @@ class InspectionStation(Station[Part | LotJob]):
         self.inspected = 0
         self.rejected = 0
         self.passed_unseen = 0
+        # Units read with a gauge (measured characteristics), and how the readings
+        # misclassified them against their true values.
+        self.units_measured = 0
+        self.false_accepts = 0
+        self.false_rejects = 0
         self.detection_factor = Lever(f"{station_id}.detection_factor", 1.0)
         self.ai: Any = None  # an AIGate deciding instead of the detection probability
         self.sample_floor = Lever(f"{station_id}.sample_floor", 0.0, Combine.MAX)

@@ -26,6 +26,7 @@ import numpy as np
 from shocktwin.twin.kernel import Kernel
 from shocktwin.twin.model.level import Level
 from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.measure import MeasuredLot, ValueStream, out_of_spec
 from shocktwin.twin.model.part import Part
 
 __all__ = ["DEFAULT_CORRECTIVE_ACTION_H", "Buffer", "Supplier"]
@@ -120,6 +121,8 @@ class Supplier:
         self._open: list[_Order] = []
         self._backlog: list[tuple[int, Buffer]] = []  # beyond the allocation
         self.serves: list[Buffer] = []  # buffers that list it as a source
+        # Measured characteristics of its lots: (name, stream of true values, lsl, usl).
+        self.characteristics: list[tuple[str, ValueStream, float | None, float | None]] = []
 
     def corrective_action_h(self) -> float:
         """How long this supplier's next corrective action takes (hours)."""
@@ -222,7 +225,8 @@ class Supplier:
             self.deliveries.append((now, now - order.placed_h <= self.promised_h + 1e-9))
         self.cost += shipped * self.unit_cost * self.price_factor.value * order.price
         rate = min(self.defect_rate * self.defect_factor.value, 1.0)
-        flags = _lot_flags(self.quality_rng, shipped, rate)
+        flags = self.make_lot(shipped, now) if self.characteristics \
+            else _lot_flags(self.quality_rng, shipped, rate)
         if order.bad_inputs:
             # Each defective input unit spoils one unit made from it.
             spoiled = min(order.bad_inputs, shipped)
@@ -232,6 +236,20 @@ class Supplier:
             buffer.receive(flags)
         else:
             buffer.inbound(buffer, flags, self.id)
+
+    def make_lot(self, size: int, now: float) -> MeasuredLot:
+        """A lot of measured units: each characteristic's true values, drawn as one block;
+        a unit is defective when one of them is out of its limits (or, with an attribute
+        defect rate as well, when that draw makes it so)."""
+        values = np.column_stack([s.draw(size, now) for _, s, _, _ in self.characteristics])
+        bad = np.zeros(size, dtype=bool)
+        for j, (_, _, lsl, usl) in enumerate(self.characteristics):
+            bad |= out_of_spec(values[:, j], lsl, usl)
+        rate = min(self.defect_rate * self.defect_factor.value, 1.0)
+        if rate > 0.0:
+            bad |= self.quality_rng.random(size) < rate
+        names = tuple(name for name, _, _, _ in self.characteristics)
+        return MeasuredLot(bad.tolist(), values, names, self.id)
 
     def _capacity_changed(self, capacity: float) -> None:
         if capacity > 0.0 and self._held:
