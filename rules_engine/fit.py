@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shocktwin.rules_engine.expression import MAX_EXPONENT
+from shocktwin.rules_engine.ruleset import ActionType
 from shocktwin.rules_engine.runtime import ACTIONS, MEASURED
 from shocktwin.source import Loc
 from shocktwin.twin.model.kinds import StationKind
@@ -87,6 +88,7 @@ def plant_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
             yield ("plans", i, "station"), (f"{plan.station!r} is not an incoming inspection "
                                             "station of the plant (incoming: "
                                             + (", ".join(incoming) or "none") + ")")
+    yield from _measured_problems(ruleset, plant)
     for t, trigger in enumerate(ruleset.triggers):
         materials = [trigger.material] if trigger.material else [p.material
                                                                    for p in ruleset.plans]
@@ -101,6 +103,42 @@ def plant_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
                 if sup.material in materials and sup.promised is None:
                     yield ("triggers", t, "when"), (f"supplier.otd needs a promised lead time "
                                                     f"on supplier {sup.id!r} (promised:)")
+
+
+def _measured_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
+    """Charts, capability targets and comparability studies name characteristics the plant
+    measures; supplier actions name the material's suppliers."""
+    from shocktwin.errors import unknown_name
+
+    measured: dict[str, set[str]] = {}
+    for ch in getattr(plant, "characteristics", ()):
+        if ch.material is not None:
+            measured.setdefault(ch.material, set()).add(ch.name)
+    for i, plan in enumerate(ruleset.plans):
+        names = measured.get(plan.material)
+        if names is None:
+            if plan.comparability is not None:
+                yield ("plans", i, "comparability"), (
+                    f"the plant measures no characteristic of {plan.material!r}, so no "
+                    "comparability study can be run (declare it under plant.characteristics)")
+            continue
+        for c, ch in enumerate(plan.characteristics):
+            if ch.name not in names:
+                yield ("plans", i, "characteristics", c, "name"), unknown_name(
+                    f"characteristic of {plan.material}", ch.name, names,
+                    listed="the plant measures")
+        if plan.comparability is not None and plan.comparability.characteristic not in names:
+            yield ("plans", i, "comparability", "characteristic"), unknown_name(
+                f"characteristic of {plan.material}", plan.comparability.characteristic, names,
+                listed="the plant measures")
+    suppliers = {s.id: s.material for s in plant.suppliers}
+    for t, trigger in enumerate(ruleset.triggers):
+        for a, action in enumerate(trigger.then):
+            name = getattr(action, "supplier", None)
+            if action.type in (ActionType.HOLD_SUPPLIER, ActionType.RELEASE_SUPPLIER) \
+                    and name is not None and name not in suppliers:
+                yield ("triggers", t, "then", a, "supplier"), unknown_name(
+                    "supplier", name, suppliers, listed="suppliers")
 
 
 def condition_names(expression: str) -> set[str]:

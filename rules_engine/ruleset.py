@@ -78,18 +78,22 @@ __all__ = [
     "Capability",
     "Characteristic",
     "ChartType",
+    "Comparability",
     "CompiledCharacteristic",
     "CompiledPlan",
     "CompiledRules",
     "CompiledTrigger",
     "FirstArticle",
     "FullInspection",
+    "HoldSupplier",
     "InspectFull",
+    "Limits",
     "LoadRules",
     "LotRangePlan",
     "Normal",
     "Plan",
     "Quarantine",
+    "ReleaseSupplier",
     "RuleFamily",
     "RuleSet",
     "RunRules",
@@ -140,7 +144,12 @@ def _vocabulary(*items: Statistic) -> Mapping[str, Statistic]:
 #: separately. ``kpi.*`` are plant-wide. Windows are trailing and in simulated time.
 STATISTICS: Mapping[str, Statistic] = _vocabulary(
     Statistic("supplier.cpk", "lowest Cpk of the material's characteristics over the "
-              "supplier's lots of the last 30 days"),
+              "supplier's lots of the last 30 days (σ within lots; without measured "
+              "characteristics, the Cpk implied by the nonconforming share found)"),
+    Statistic("supplier.cpk_low", "lower end of the 95 % interval (Bissell) of "
+              "supplier.cpk: below 1.33 means the supplier is shown not capable"),
+    Statistic("supplier.cpk_high", "upper end of the 95 % interval (Bissell) of "
+              "supplier.cpk: above 1.33 means the supplier is shown capable"),
     Statistic("supplier.ppk", "lowest Ppk of the material's characteristics over the "
               "supplier's lots of the last 30 days"),
     Statistic("supplier.otd", "share of the supplier's lots delivered on time, last 90 days",
@@ -162,6 +171,16 @@ STATISTICS: Mapping[str, Statistic] = _vocabulary(
     Statistic("station.queue", "units waiting at the plan's inspection station", "units", 0.0),
     Statistic("spc.signals", "run-rule signals on the material's charts, last 7 days",
               "signals", 0.0),
+    *(Statistic(f"spc.{chart}.signal", f"signals on the material's {chart} charts, last 7 "
+                f"days", "signals", 0.0)
+      for chart in ("xbar_r", "xbar_s", "i_mr", "p", "np", "c", "u", "ewma", "cusum")),
+    Statistic("lot.cpk", "lowest Cpk of the material's characteristics in the last lot "
+              "measured (σ within its subgroups)"),
+    Statistic("lot.ppk", "lowest Ppk of the material's characteristics in the last lot "
+              "measured (overall σ of its readings)"),
+    Statistic("lots_below_cpk_in_a_row", "lots in a row, up to the last one measured, with "
+              "a characteristic's Cpk below its cpk_min (1.33 where none is given)", "lots",
+              0.0),
     Statistic("kpi.escaped_ppm", "defective units shipped per million shipped, last 7 days",
               "ppm", 0.0),
     Statistic("kpi.otd", "share of customer orders delivered on time, last 7 days", "share",
@@ -203,8 +222,14 @@ class ChartType(StrEnum):
     """The control chart kept for a characteristic."""
 
     XBAR_R = "xbar_r"
+    XBAR_S = "xbar_s"
     I_MR = "i_mr"
     P = "p"
+    NP = "np"
+    C = "c"
+    U = "u"
+    EWMA = "ewma"
+    CUSUM = "cusum"
 
 
 class RuleFamily(StrEnum):
@@ -374,7 +399,23 @@ class RunRules(_Frozen):
         return self.numbers or tuple(range(1, len(self.family.rules) + 1))
 
 
-_SUBGROUP = {ChartType.I_MR: (1, 1), ChartType.XBAR_R: (2, 10), ChartType.P: (1, 100_000)}
+_SUBGROUP = {ChartType.I_MR: (1, 1), ChartType.XBAR_R: (2, 10), ChartType.XBAR_S: (2, 25),
+             ChartType.P: (1, 100_000), ChartType.NP: (1, 100_000), ChartType.C: (1, 100_000),
+             ChartType.U: (1, 100_000), ChartType.EWMA: (1, 25), ChartType.CUSUM: (1, 25)}
+#: Charts of a measured value (the others count nonconforming units or defects per lot).
+VARIABLES_CHARTS = frozenset({ChartType.XBAR_R, ChartType.XBAR_S, ChartType.I_MR,
+                              ChartType.EWMA, ChartType.CUSUM})
+#: Charts whose run rules apply (the EWMA and the CUSUM have their own decision rule).
+SHEWHART_CHARTS = frozenset(ChartType) - {ChartType.EWMA, ChartType.CUSUM}
+
+
+class Limits(_Frozen):
+    """Given in-control parameters of a chart (phase II from the start): the centre (the
+    mean; the fraction nonconforming for p and np; defects per unit for c and u) and, for a
+    chart of measured values, σ of one value."""
+
+    centre: FiniteFloat
+    sigma: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 class Spc(_Frozen):
@@ -384,6 +425,20 @@ class Spc(_Frozen):
     subgroup_size: int | None = Field(None, description="Units per subgroup: 1 for i_mr, 2-10 "
                                       "for xbar_r (required), for p the sample size by default.")
     run_rules: RunRules = Field(default_factory=lambda: RunRules())
+    phase_i: int = Field(25, ge=5, le=1000, exclude_if=lambda v: v == 25, description=(
+        "Phase I: the chart's limits are estimated from the first this many subgroups "
+        "(points for i_mr, ewma, cusum; lots for p, np, c, u), unless limits are given."))
+    limits: Limits | None = Field(None, exclude_if=lambda v: v is None, description=(
+        "Given in-control parameters instead of a phase-I estimate."))
+    lam: float = Field(0.2, gt=0, le=1, exclude_if=lambda v: v == 0.2, description=(
+        "EWMA: the weight λ of the newest point."))
+    width: float = Field(2.962, gt=0, le=10, exclude_if=lambda v: v == 2.962, description=(
+        "EWMA: the limit width L in σ of the EWMA (λ = 0.2, L = 2.962: in-control ARL "
+        "500, Lucas & Saccucci 1990)."))
+    k: float = Field(0.5, ge=0, le=5, exclude_if=lambda v: v == 0.5, description=(
+        "CUSUM: the reference value in σ (half the shift to detect)."))
+    h: float = Field(5.0, gt=0, le=50, exclude_if=lambda v: v == 5.0, description=(
+        "CUSUM: the decision interval in σ (k = 0.5, h = 5: in-control ARL 465)."))
 
     @field_validator("run_rules", mode="before",
                      json_schema_input_type=RuleFamily | RunRules)
@@ -395,8 +450,10 @@ class Spc(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _individuals(cls, data: Any) -> Any:
-        # An individuals chart has subgroups of one whether or not the file says so.
-        if isinstance(data, dict) and data.get("chart") == ChartType.I_MR.value:
+        # An individuals chart has subgroups of one whether or not the file says so; an
+        # EWMA and a CUSUM chart individual values unless a subgroup size is given.
+        if isinstance(data, dict) and data.get("chart") in (
+                ChartType.I_MR.value, ChartType.EWMA.value, ChartType.CUSUM.value):
             return {"subgroup_size": 1, **data}
         return data
 
@@ -405,11 +462,17 @@ class Spc(_Frozen):
         low, high = _SUBGROUP[self.chart]
         size = self.subgroup_size
         if size is None:
-            if self.chart is ChartType.XBAR_R:
-                raise ValueError("an xbar_r chart needs subgroup_size (2 to 10)")
+            if self.chart in (ChartType.XBAR_R, ChartType.XBAR_S):
+                raise ValueError(f"an {self.chart.value} chart needs subgroup_size "
+                                 f"({low} to {high})")
         elif not low <= size <= high:
             span = str(low) if low == high else f"{low} to {high}"
             raise ValueError(f"{self.chart.value} charts take subgroup_size {span}, not {size}")
+        if self.limits is not None and (self.limits.sigma is None) == (
+                self.chart in VARIABLES_CHARTS):
+            raise ValueError(f"{self.chart.value} chart limits take "
+                             + ("centre and sigma" if self.chart in VARIABLES_CHARTS
+                                else "a centre only"))
         return self
 
 
@@ -439,6 +502,29 @@ class Characteristic(_Frozen):
         if self.capability is not None and self.spec is None:
             raise ValueError("capability needs a spec with lsl and/or usl")
         return self
+
+
+class Comparability(_Frozen):
+    """A two one-sided tests (TOST) study of a characteristic: the new source's mean
+    against the readings on record from the source it replaces must differ by less than
+    the margin (at level α). The samples take time to arrive and lab time at the plan's
+    inspection station (or ``lab``); a failed study refuses the change or retries it."""
+
+    characteristic: Ident
+    margin: float = Field(gt=0, le=1e12, allow_inf_nan=False, description=(
+        "Equivalence margin ±m on the difference of means, in the characteristic's unit."))
+    samples: int = Field(12, ge=2, le=10_000, description="Units measured per source.")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    lab: Ident | None = Field(None, description="The inspection station whose inspectors "
+                              "measure the samples; default the plan's station.")
+    time_per_sample: Duration = Field(1.0, description="Lab time to measure one sample.")
+    lead: Duration = Field(0.0, description="Time before the new source's samples are "
+                           "in the lab (made, shipped, conditioned).")
+    on_fail: Literal["refuse", "retry"] = Field("refuse", description=(
+        "refuse: the change is refused (the plant stays with, or goes back to, its previous "
+        "source if it can; else the next backup is studied); retry: study again."))
+    retry_after: Duration = Field(7 * 24.0, description="Before a retry.")
+    attempts: int = Field(3, ge=1, le=100, description="Studies at most, with retries.")
 
 
 # --------------------------------------------------------------------------- plans
@@ -483,6 +569,10 @@ class Plan(_Frozen):
     skip_lot: SkipLot | None = None
     first_article: FirstArticle | None = None
     characteristics: list[Characteristic] = Field(default_factory=list, max_length=200)
+    comparability: Comparability | None = Field(None, exclude_if=lambda v: v is None,
+                                                description=(
+        "A comparability study a new source of the material must pass before the plant "
+        "orders from it."))
     ai: AIModelRef | None = None
 
     @field_validator("sampling", mode="before", json_schema_input_type=(
@@ -528,6 +618,8 @@ class ActionType(StrEnum):
     STOP_LINE = "stop_line"
     LOAD_RULES = "load_rules"
     NORMAL = "normal"
+    HOLD_SUPPLIER = "hold_supplier"
+    RELEASE_SUPPLIER = "release_supplier"
 
 
 class SwitchSupplier(_Frozen):
@@ -535,6 +627,22 @@ class SwitchSupplier(_Frozen):
 
     type: Literal[ActionType.SWITCH_SUPPLIER]
     to: Ident
+
+
+class HoldSupplier(_Frozen):
+    """Put a supplier on hold (default the material's current supplier): it ships nothing
+    and takes no orders; the material is ordered from its next available backup, and the
+    held supplier's lots already delivered wait in quarantine until it is released."""
+
+    type: Literal[ActionType.HOLD_SUPPLIER]
+    supplier: Ident | None = None
+
+
+class ReleaseSupplier(_Frozen):
+    """End a supplier's hold: its quarantined lots are inspected and it ships again."""
+
+    type: Literal[ActionType.RELEASE_SUPPLIER]
+    supplier: Ident
 
 
 class Tighten(_Frozen):
@@ -581,7 +689,8 @@ class Normal(_Frozen):
 
 
 Action = Annotated[
-    SwitchSupplier | Tighten | InspectFull | Quarantine | StopLine | LoadRules | Normal,
+    SwitchSupplier | Tighten | InspectFull | Quarantine | StopLine | LoadRules | Normal
+    | HoldSupplier | ReleaseSupplier,
     Field(discriminator="type"),
 ]
 
@@ -593,6 +702,8 @@ _ACTION_KINDS: Mapping[str, type[BaseModel]] = MappingProxyType({
     ActionType.STOP_LINE.value: StopLine,
     ActionType.LOAD_RULES.value: LoadRules,
     ActionType.NORMAL.value: Normal,
+    ActionType.HOLD_SUPPLIER.value: HoldSupplier,
+    ActionType.RELEASE_SUPPLIER.value: ReleaseSupplier,
 })
 
 
@@ -765,6 +876,7 @@ class CompiledCharacteristic:
     run_rules: tuple[WesternElectricRule, ...] | tuple[NelsonRule, ...]
     cpk_min: float | None
     ppk_min: float | None
+    spc: Spc | None = None
 
 
 @dataclass(frozen=True)
@@ -785,6 +897,7 @@ class CompiledPlan:
     #: Lower ends of the lot-size ranges (ascending), shared by every severity.
     lot_mins: tuple[int, ...]
     ranges: Mapping[Severity, tuple[LotRangePlan, ...]]
+    comparability: Comparability | None = None
 
     def plan_for(self, lot_size: int, severity: Severity | None = None) -> SamplingPlan | None:
         """The sampling plan of a lot at ``severity`` (default the plan's start severity).
@@ -823,6 +936,7 @@ class CompiledTrigger:
     condition: CompiledExpression
     for_h: float
     actions: tuple[SwitchSupplier | Tighten | InspectFull | Quarantine | StopLine | LoadRules
+                   | HoldSupplier | ReleaseSupplier
                    | Normal, ...]
 
 
@@ -888,6 +1002,7 @@ def _compile_plan(plan: Plan) -> CompiledPlan:
         level=level, aql=aql, switching=switching, start=start, skip_lot=plan.skip_lot,
         first_article=plan.first_article, characteristics=characteristics, ai=plan.ai,
         lot_mins=tuple(lot_min for lot_min, _ in lot_ranges), ranges=MappingProxyType(ranges),
+        comparability=plan.comparability,
     )
 
 
@@ -900,7 +1015,7 @@ def _compile_characteristic(c: Characteristic) -> CompiledCharacteristic:
         name=c.name, spec=c.spec, chart=c.spc.chart if c.spc else None,
         subgroup_size=c.spc.subgroup_size if c.spc else None, run_rules=rules,
         cpk_min=c.capability.cpk_min if c.capability else None,
-        ppk_min=c.capability.ppk_min if c.capability else None,
+        ppk_min=c.capability.ppk_min if c.capability else None, spc=c.spc,
     )
 
 

@@ -46,6 +46,8 @@ switching states carry over for materials that stay planned, and the journal get
 
 from __future__ import annotations
 
+import functools
+import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -55,8 +57,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shocktwin.errors import SimulationError
+from shocktwin.rules_engine.quality import (
+    DEFAULT_CPK_MIN,
+    QualityRecord,
+    SupplierWindow,
+    estimate,
+    within_sigma,
+)
 from shocktwin.rules_engine.ruleset import (
     ActionType,
+    ChartType,
     CompiledPlan,
     CompiledRules,
     RuleSet,
@@ -72,19 +82,24 @@ from shocktwin.rules_engine.switching import (
 )
 from shocktwin.twin.model.events import (
     BackupMissing,
+    ChartSignalled,
+    ComparabilityStudied,
     DataLost,
     InspectionSwitched,
     LotInspected,
+    LotMeasured,
     LotQuarantined,
     RulesReloaded,
+    StockQuarantined,
     SupplierHoldEnded,
     SupplierHoldStarted,
     TriggerFired,
 )
 from shocktwin.twin.model.lever import Combine, Lever
+from shocktwin.twin.model.measure import MeasuredLot, out_of_spec
 from shocktwin.twin.model.part import LotJob, LotKind
 from shocktwin.twin.model.station import InspectionStation
-from shocktwin.twin.model.supplier import Buffer
+from shocktwin.twin.model.supplier import Buffer, Supplier
 
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
@@ -98,7 +113,10 @@ _CPK_WINDOW_H = 30 * 24.0
 #: The statistics a running twin keeps up to date for triggers, in the order
 #: ``RuleEngine.statistics`` computes them; ``fit.SUPPORTED_STATISTICS`` is this set.
 MEASURED = ("supplier.cpk", "supplier.otd", "lot.rejected_in_last_5", "lot.rejected_in_last_10",
-            "lot.accepted_in_a_row", "lot.defect_rate", "supplier.ppm", "station.queue")
+            "lot.accepted_in_a_row", "lot.defect_rate", "supplier.ppm", "station.queue",
+            "supplier.cpk_low", "supplier.cpk_high", "supplier.ppk", "lot.cpk", "lot.ppk",
+            "lots_below_cpk_in_a_row", "spc.signals",
+            *(f"spc.{chart.value}.signal" for chart in ChartType))
 
 
 class MaterialState:
@@ -139,6 +157,11 @@ class RuleEngine:
         self._trigger_fired: set[tuple[str, str]] = set()
         self._reasons: set[str] = set()
         self.lots = 0
+        self.quality: dict[str, QualityRecord] = {}  # measured materials
+        self._refused_sources: dict[str, set[str]] = {}  # by comparability studies
+        self._sources: dict[str, str] = {}  # material → the source its buffer orders from
+        self._qualified_at: dict[str, float] = {}  # a new source's qualification end
+        self._trigger_holds: dict[str, float] = {}  # supplier → since, held by a trigger
         # Delivered lots of suppliers on hold, by supplier, in arrival order.
         self._quarantine: dict[str, list[tuple[Buffer, list[bool]]]] = {}
         # Data down (MES outage, cyber incident): 1 = sample on the safe tightened plan,
@@ -185,6 +208,13 @@ class RuleEngine:
         """A backup supplier took over ``material``: its drafted plan replaces the
         material's plan (other materials keep theirs)."""
         plans = [p for p in drafted.plans if p.material == material]
+        before = self.ruleset.plan(material) if self.ruleset is not None else None
+        if before is not None:
+            # The drafted sampling replaces the old; what the material must show (its
+            # characteristics) and prove (its comparability study) stays.
+            plans = [p.model_copy(update={
+                "characteristics": p.characteristics or before.characteristics,
+                "comparability": p.comparability or before.comparability}) for p in plans]
         if self.ruleset is None:
             merged = drafted
         else:
@@ -274,6 +304,9 @@ class RuleEngine:
         state = self.materials.get(job.material)
         flags = job.flags
         gate = station.ai
+        if gate is None and isinstance(flags, MeasuredLot):
+            self._measured_lot_done(job, station, state, flags)
+            return
         base = gate.decisions.sensitivity if gate is not None else station.detection
         false_reject = gate.decisions.false_reject_rate if gate is not None \
             else station.false_reject
@@ -354,6 +387,134 @@ class RuleEngine:
         self._evaluate(state.plan.material, station)
         return switched is not None and switched.to_state is InspectionState.DISCONTINUED
 
+    # -- measured lots ------------------------------------------------------------------
+
+    def _limits(self, state: MaterialState | None, material: str,
+                name: str) -> tuple[float | None, float | None]:
+        """The limits a reading is judged by: the rule set's spec of the characteristic,
+        else the plant's."""
+        if state is not None:
+            for c in state.plan.characteristics:
+                if c.name == name and c.spec is not None:
+                    return c.spec.lsl, c.spec.usl
+        ch = self.model.characteristics[(material, name)]
+        return ch.lsl, ch.usl
+
+    def _measured_lot_done(self, job: LotJob, station: InspectionStation,
+                           state: MaterialState | None, lot: MeasuredLot) -> None:
+        """Inspection by reading the lot's characteristics with their gauges: a unit is
+        nonconforming when a reading is out of the limits in force, so what the quality
+        system finds differs from the truth by the gauge's error (misclassification)."""
+        material = job.material
+        size = len(lot)
+        if lot.values.shape[0] != size:  # stock already drawn from (units leave from the end)
+            lot.values = lot.values[:size]
+        sampled = job.kind is LotKind.SAMPLE
+        n = min(job.sample, size) if sampled else size
+        idx = np.sort(self.rng.choice(size, n, replace=False)) if sampled and n < size \
+            else np.arange(size)
+        truth = np.asarray(lot, dtype=bool)[idx]
+        flagged = np.zeros(idx.size, dtype=bool)
+        readings: dict[str, np.ndarray] = {}
+        for j, name in enumerate(lot.names):
+            read = self.model.gauges[(material, name)].read(lot.values[idx, j])
+            readings[name] = read
+            flagged |= out_of_spec(read, *self._limits(state, material, name))
+        detection = min(station.detection * station.detection_factor.value, 1.0)
+        if detection < 1.0 and flagged.any():
+            flagged &= self.rng.random(idx.size) < detection  # readings not acted on
+        found = int(flagged.sum())
+        station.inspected += idx.size
+        station.rejected += found
+        station.units_measured += idx.size
+        station.false_accepts += int((truth & ~flagged).sum())
+        station.false_rejects += int((~truth & flagged).sum())
+        keep = np.ones(size, dtype=bool)
+        keep[idx[flagged]] = False
+        rest = lot.keep(keep)
+        original = sampled or job.sample == job.ordered
+        counted = state is not None and self.data_down.value <= 0.0 and original
+        if counted:
+            assert state is not None
+            self._measured(state, job.supplier, readings, found, idx.size)
+        if sampled:
+            plan = job.plan
+            assert plan is not None
+            accepted = found < plan.re
+            discontinued = False
+            if counted:
+                assert state is not None
+                discontinued = self._record(state, plan, found, n, accepted, station)
+            self.model.log(LotInspected(
+                self.kernel.now(), material=material, supplier=job.supplier,
+                lot_size=job.ordered, decision="accepted" if accepted else "rejected_screened",
+                severity=plan.severity.value, n=n, found=found))
+            if discontinued and job.supplier is not None:
+                self._hold(material, job.supplier)
+            if not accepted:
+                work = sum(station.service() for _ in range(max(size - n, 0)))
+                station.arrive_lot(LotJob(material, job.buffer, rest, job.ordered,
+                                          LotKind.SCREEN, None, len(rest), work,
+                                          self._lot_done, supplier=job.supplier))
+                return
+        elif job.sample == job.ordered:
+            if counted:
+                assert state is not None
+                self._count(state, size, found)
+                self._evaluate(material, station)
+            self.model.log(LotInspected(
+                self.kernel.now(), material=material, supplier=job.supplier,
+                lot_size=job.ordered, decision="inspected_full", severity=None, n=size,
+                found=found))
+        job.buffer.receive(rest, ordered=job.ordered)
+
+    def _measured(self, state: MaterialState, supplier: str | None,
+                  readings: dict[str, np.ndarray], found: int, n: int) -> None:
+        """Charts, capability and the journal for one lot's readings."""
+        material = state.plan.material
+        record = self.quality.get(material)
+        if record is None:
+            record = self.quality[material] = QualityRecord(material)
+        now = self.kernel.now()
+        specs = {c.name: c for c in state.plan.characteristics}
+        lowest_cpk = lowest_ppk = math.inf
+        below = False
+        record.lots += 1
+        if supplier != record.last_supplier:
+            record.below_in_a_row = 0  # lots in a row of one supplier
+        if supplier is not None:
+            record.last_supplier = supplier
+        for name, read in readings.items():
+            spec = specs.get(name)
+            lsl, usl = self._limits(state, material, name)
+            subgroup = spec.subgroup_size if spec is not None and spec.subgroup_size else 0
+            within = within_sigma(read, subgroup) if read.size > 1 else 0.0
+            overall = float(read.std(ddof=1)) if read.size > 1 else 0.0
+            est = estimate(read.size, float(read.mean()), within, overall, lsl, usl)
+            self.model.log(LotMeasured(
+                now, material=material, supplier=supplier, characteristic=name, n=read.size,
+                mean=est.mean, sd=overall, cpk=_finite(est.cpk), cpk_low=_finite(est.cpk_low),
+                cpk_high=_finite(est.cpk_high), ppk=_finite(est.ppk),
+                out_of_spec=int(out_of_spec(read, lsl, usl).sum())))
+            lowest_cpk = min(lowest_cpk, est.cpk)
+            lowest_ppk = min(lowest_ppk, est.ppk)
+            required = spec.cpk_min if spec is not None and spec.cpk_min else DEFAULT_CPK_MIN
+            below = below or est.cpk < required
+            if supplier is not None:
+                record.windows.setdefault((supplier, name), SupplierWindow()).add(now, read,
+                                                                          within * within)
+                record.remember(supplier, name, read)
+            chart = record.chart(spec, supplier) if spec is not None else None
+            if chart is not None:
+                bad = int(out_of_spec(read, lsl, usl).sum())
+                for signal, points, value in chart.feed(read, bad, read.size):
+                    record.signals.extend([(now, chart.chart.value)] * points)
+                    self.model.log(ChartSignalled(now, material=material, supplier=supplier,
+                                             characteristic=name, chart=chart.chart.value,
+                                             signal=signal, points=points, value=value))
+        record.lot_cpk, record.lot_ppk = lowest_cpk, lowest_ppk
+        record.below_in_a_row = record.below_in_a_row + 1 if below else 0
+
     # -- suppliers on hold --------------------------------------------------------------
 
     def _on_hold(self, supplier_id: str) -> bool:
@@ -407,6 +568,183 @@ class RuleEngine:
             self._inspect(buffer, flags, supplier_id)
         self.model.suppliers[supplier_id].release()  # then what fell due during the hold
 
+    def hold_supplier(self, supplier_id: str, material: str, *, reason: str) -> None:
+        """A trigger holds ``supplier_id`` until a trigger releases it: it ships nothing,
+        its delivered lots wait in quarantine, and the material is ordered from the next
+        available backup (``BackupMissing`` when there is none)."""
+        supplier = self.model.suppliers.get(supplier_id)
+        if supplier is None or supplier.on_hold or supplier.lost:
+            return
+        now = self.kernel.now()
+        supplier.hold()
+        self._trigger_holds[supplier_id] = now
+        self.model.log(SupplierHoldStarted(now, supplier=supplier_id, material=material,
+                                           reason=reason, corrective_action_h=None))
+        buffer = self.model.buffers.get(supplier.material)
+        if buffer is not None and buffer.supplier is supplier:
+            backup = next((s for s in buffer.sources if not (s.lost or s.on_hold)), None)
+            if backup is None:
+                self.model.log(BackupMissing(now, reason=reason, material=supplier.material))
+            else:
+                self.model.switch_supplier(supplier.material, backup.id, reason=reason)
+
+    def release_supplier(self, supplier_id: str, material: str, *, reason: str) -> None:
+        """End a trigger's hold: the lots that waited are inspected, then it ships again."""
+        supplier = self.model.suppliers.get(supplier_id)
+        if supplier is None or not supplier.on_hold:
+            return
+        now = self.kernel.now()
+        since = self._trigger_holds.pop(supplier_id, now)
+        self.model.log(SupplierHoldEnded(now, supplier=supplier_id, material=material,
+                                         reason=reason, held_h=now - since))
+        for buffer, flags in self._quarantine.pop(supplier_id, []):
+            self._inspect(buffer, flags, supplier_id)
+        supplier.release()
+
+    # -- comparability studies ----------------------------------------------------------
+
+    def source_switched(self, buffer: Buffer, to: Supplier | None) -> None:
+        """The material's buffer moved to ``to``: where its plan requires a comparability
+        study, the buffer orders nothing from ``to`` until the study releases it."""
+        state = self.materials.get(buffer.material)
+        if to is None or state is None or state.plan.comparability is None:
+            return
+        # The study compares with the source being replaced: the last one the buffer
+        # ordered from (its first source until a switch).
+        reference = self._sources.get(buffer.material) or buffer.sources[0].id
+        self._sources[buffer.material] = to.id
+        if reference == to.id:
+            return
+        # Held until the study is done, and no sooner than the qualification ends.
+        self._qualified_at[buffer.material] = buffer.ready_at_h
+        buffer.ready_at_h = math.inf
+        self._study_start((buffer, to.id, reference, 1))
+
+    def _study_start(self, arg: tuple[Buffer, str, str | None, int]) -> None:
+        buffer, to, _, _ = arg
+        state = self.materials.get(buffer.material)
+        if state is None or state.plan.comparability is None or buffer.supplier.id != to:
+            return  # the rules or the source changed meanwhile
+        self.kernel.schedule(state.plan.comparability.lead, self._study_lab, arg)
+
+    def _study_lab(self, arg: tuple[Buffer, str, str | None, int]) -> None:
+        buffer = arg[0]
+        state = self.materials.get(buffer.material)
+        if state is None or state.plan.comparability is None:
+            return
+        study = state.plan.comparability
+        station = self.stations.get(study.lab or state.plan.station or "") \
+            or next(iter(self.stations.values()))
+        # The new source's samples are measured; so are retained samples of the old one
+        # unless enough of its readings are on record.
+        record = self.quality.get(buffer.material)
+        history = record.history.get((arg[2] or "", study.characteristic)) if record else None
+        on_record = history is not None and len(history) >= study.samples
+        work = (1 if on_record else 2) * study.samples * study.time_per_sample
+        station.arrive_lot(LotJob(buffer.material, buffer, [], 0, LotKind.SCREEN, None, 0,
+                                  work, functools.partial(self._study_done, arg)))
+
+    def _study_done(self, arg: tuple[Buffer, str, str | None, int], job: LotJob,
+                    station: InspectionStation) -> None:
+        """TOST of the new source's readings against the readings on record of the source
+        it replaces (or, with none on record, against fresh samples of that source)."""
+        from shocktwin.rules_engine.equivalence import tost
+
+        buffer, to, reference, attempt = arg
+        material = buffer.material
+        state = self.materials.get(material)
+        if state is None or state.plan.comparability is None:
+            self._released(buffer)
+            return
+        study = state.plan.comparability
+        name = study.characteristic
+        now = self.kernel.now()
+        gauge = self.model.gauges[(material, name)]
+        new = gauge.read(self._source_values(to, name, study.samples, now))
+        record = self.quality.get(material)
+        history = record.history.get((reference, name)) if record and reference else None
+        if history is not None and len(history) >= study.samples:
+            old = np.asarray(list(history)[-study.samples:], dtype=float)
+        elif reference is not None:
+            old = gauge.read(self._source_values(reference, name, study.samples, now))
+        else:
+            self._released(buffer)  # nothing to compare with
+            return
+        result = tost(new, old, margin=study.margin, alpha=study.alpha)
+        if result.equivalent:
+            outcome = "released"
+        elif study.on_fail == "retry" and attempt < study.attempts:
+            outcome = "retry"
+        else:
+            outcome = "refused"
+        self.model.log(ComparabilityStudied(
+            now, material=material, characteristic=name, from_supplier=reference,
+            to_supplier=to, attempt=attempt, difference=result.difference,
+            ci_lower=result.ci_lower, ci_upper=result.ci_upper, margin=study.margin,
+            equivalent=result.equivalent, outcome=outcome))
+        if outcome == "released":
+            self._released(buffer)
+        elif outcome == "retry":
+            self.kernel.schedule(study.retry_after, self._study_start,
+                                 (buffer, to, reference, attempt + 1))
+        else:
+            self._refused(buffer, to, reference)
+
+    def _source_values(self, supplier_id: str, name: str, n: int, now: float) -> np.ndarray:
+        for cname, values, _, _ in self.model.suppliers[supplier_id].characteristics:
+            if cname == name:
+                return values.draw(n, now)
+        raise SimulationError(f"supplier {supplier_id!r} has no characteristic {name!r}")
+
+    def _released(self, buffer: Buffer) -> None:
+        """The study released the new source: the buffer orders from it once its
+        qualification is done too (the buffer's own review then)."""
+        now = self.kernel.now()
+        qualified = self._qualified_at.pop(buffer.material, now)
+        buffer.ready_at_h = max(qualified, now)
+        if qualified <= now:
+            buffer.review()
+
+    def _refused(self, buffer: Buffer, to: str, reference: str | None) -> None:
+        """The change is refused: back to the source it replaced if it can still deliver,
+        else on to the next backup not yet refused (studied in turn), else none."""
+        refused = self._refused_sources.setdefault(buffer.material, set())
+        refused.add(to)
+        back = self.model.suppliers.get(reference) if reference else None
+        reason = f"comparability refused {to}"
+        self._qualified_at.pop(buffer.material, None)
+        if reference is not None:
+            # The next study (of another backup) compares with the same old source; going
+            # back to it needs none.
+            self._sources[buffer.material] = reference
+        if back is not None and not (back.lost or back.on_hold):
+            self.model.switch_supplier(buffer.material, back.id, reason=reason)
+            return
+        nxt = next((s for s in buffer.sources if s.id not in refused and s.id != to
+                    and not (s.lost or s.on_hold)), None)
+        if nxt is None:
+            self.model.log(BackupMissing(self.kernel.now(), reason=reason,
+                                         material=buffer.material))
+            return
+        self.model.switch_supplier(buffer.material, nxt.id, reason=reason)
+
+    def quarantine_stock(self, material: str, *, reason: str) -> None:
+        """Quarantine the material's stock: every unit is pulled and sorted 100 % at the
+        plan's incoming inspection; only the units found conforming go back to stock."""
+        buffer = self.model.buffers.get(material)
+        state = self.materials.get(material)
+        if buffer is None or state is None:
+            return
+        station = self.stations[state.plan.station or next(iter(self.stations))]
+        pulled = 0
+        for flags in buffer.pull_recent(-math.inf):
+            pulled += len(flags)
+            work = sum(station.service() for _ in range(len(flags)))
+            station.arrive_lot(LotJob(material, buffer, flags, 0, LotKind.SCREEN, None,
+                                      len(flags), work, self._lot_done))
+        self.model.log(StockQuarantined(self.kernel.now(), material=material, reason=reason,
+                                        units=pulled))
+
     def lose_data(self, recovery_point_h: float, *, reason: str, once: bool = False) -> None:
         """Records back to the recovery point are gone: switching histories and statistics
         restart, and lots stocked since then are pulled and inspected again in full."""
@@ -448,8 +786,20 @@ class RuleEngine:
         supplier = buffer.supplier if buffer is not None else None
         recent_lots = [ok for t, ok in (supplier.deliveries if supplier else ())
                        if t >= now - _PPM_WINDOW_H]
+        record = self.quality.get(material)
+        cpk = cpk_low = cpk_high = ppk = math.inf
+        if record is not None and supplier is not None:
+            limits = {name: self._limits(state, material, name)
+                      for (_, name) in record.windows}
+            cpk, cpk_low, cpk_high, ppk = record.supplier_capability(supplier.id, limits)
+        if not math.isfinite(cpk):  # nothing measured: the Cpk the defects found imply
+            cpk = cpk_low = cpk_high = _implied_cpk(found_30, inspected_30)
+        signals = {f"spc.{chart.value}.signal": 0.0 for chart in ChartType}
+        if record is not None:
+            for chart in signals:
+                signals[chart] = float(record.signal_count(now, chart.split(".")[1]))
         return dict(zip(MEASURED, (
-            _implied_cpk(found_30, inspected_30),
+            cpk,
             (sum(recent_lots) / len(recent_lots)) if recent_lots else 1.0,
             float(sum(1 for a in recent[-5:] if not a)),
             float(sum(1 for a in recent if not a)),
@@ -457,6 +807,12 @@ class RuleEngine:
             state.last_defect_rate,
             1e6 * found / inspected if inspected else 0.0,
             float(len(station.queue)),
+            cpk_low, cpk_high, ppk,
+            record.lot_cpk if record is not None else math.inf,
+            record.lot_ppk if record is not None else math.inf,
+            float(record.below_in_a_row) if record is not None else 0.0,
+            float(record.signal_count(now)) if record is not None else 0.0,
+            *signals.values(),
         ), strict=True))
 
     def _evaluate(self, material: str, station: InspectionStation) -> None:
@@ -540,11 +896,27 @@ def _load_rules(engine: RuleEngine, action: Any, reason: str, material: str) -> 
     engine.model.reload_rules(action.file, reason=reason, relative_to=folder)
 
 
+def _hold_supplier(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    buffer = engine.model.buffers.get(material)
+    supplier_id = action.supplier or (buffer.supplier.id if buffer is not None else None)
+    if supplier_id is not None:
+        engine.hold_supplier(supplier_id, material, reason=reason)
+
+
+def _release_supplier(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    engine.release_supplier(action.supplier, material, reason=reason)
+
+
+def _quarantine(engine: RuleEngine, action: Any, reason: str, material: str) -> None:
+    engine.quarantine_stock(action.material, reason=reason)
+
+
 #: Trigger actions the twin carries out, and how.
 ACTIONS: Mapping[ActionType, Callable[[RuleEngine, Any, str, str], None]] = MappingProxyType({
     ActionType.TIGHTEN: _tighten, ActionType.NORMAL: _normal,
     ActionType.INSPECT_FULL: _inspect_full, ActionType.SWITCH_SUPPLIER: _switch_supplier,
-    ActionType.LOAD_RULES: _load_rules,
+    ActionType.LOAD_RULES: _load_rules, ActionType.HOLD_SUPPLIER: _hold_supplier,
+    ActionType.RELEASE_SUPPLIER: _release_supplier, ActionType.QUARANTINE: _quarantine,
 })
 
 
@@ -559,6 +931,10 @@ def _implied_cpk(found: int, inspected: int) -> float:
         return 2.0
     p = min(found / inspected, 1.0 - 1e-12)
     return float(min(norm.ppf(1.0 - p) / 3.0, 2.0))
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _remove(flags: list[bool], value: bool, count: int) -> None:

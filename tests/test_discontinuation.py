@@ -279,6 +279,20 @@ def test_the_reproducer_of_issue_15_runs_to_the_end(tmp_path: Path, runner: Any)
         shutil.copytree(bundled.parent / folder, tmp_path / folder)
     doc = yaml.safe_load(bundled.read_text())
     doc["plant"]["demand"]["quantity"] = 100
+    # The scenario as the issue reported it: columns with attribute defect rates, no
+    # measured characteristic, and the backup's comparability study as its qualification.
+    doc["plant"].pop("characteristics")
+    for supplier, rate, qualification in zip(doc["plant"]["suppliers"], (0.004, 0.008),
+                                             ("0h", "20d"), strict=True):
+        supplier["defect_rate"] = rate
+        if qualification != "0h":
+            supplier["qualification"] = qualification
+    rules_file = tmp_path / "rules" / "column_incoming.yaml"
+    rules = yaml.safe_load(rules_file.read_text())
+    for plan in rules["plans"]:
+        plan.pop("characteristics", None)
+        plan.pop("comparability", None)
+    rules_file.write_text(yaml.safe_dump(rules))
     path = tmp_path / "column_discontinued.yaml"
     path.write_text(yaml.safe_dump(doc))
     result = runner.invoke(cli.app, ["run", str(path), "-n", "2", "--json"])

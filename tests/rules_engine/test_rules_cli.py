@@ -76,11 +76,12 @@ def test_a_bundled_rule_set_lints_clean_against_its_scenario(rules: str, scenari
 @pytest.mark.parametrize("scenario", [[], ["--scenario", "demo_plant"]])
 def test_lint_fails_a_rule_set_that_loading_refuses(scenario: list[str],
                                                      runner: CliRunner) -> None:
-    """strict.yaml asks for quarantine and stop_line, which the twin does not carry out:
-    loading it into a scenario refuses it, so lint fails it too, with or without a plant."""
+    """strict.yaml asks for stop_line, which the twin does not carry out, and reads a KPI it
+    does not measure: loading it into a scenario refuses it, so lint fails it too, with or
+    without a plant."""
     result = runner.invoke(rules_app, ["lint", str(RULES / "strict.yaml"), *scenario])
     assert result.exit_code == EXIT_FINDINGS, result.output
-    assert "the twin does not carry out 'quarantine' actions" in result.output
+    assert "the twin does not carry out 'stop_line' actions" in result.output
     assert "[not-in-twin]" in result.output
 
 
