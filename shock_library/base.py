@@ -164,6 +164,10 @@ class Shock(BaseModel):
     permanent: ClassVar[bool] = False
     #: The severity axis is a time (held in hours, written with a unit).
     severity_is_time: ClassVar[bool] = False
+    #: What it moves where a plant measures characteristics, as ``shocks show`` says:
+    #: e.g. "attribute defect rate", "characteristic mean", "characteristic spread",
+    #: "gauge". Empty: it does not act on measurements.
+    acts_on: ClassVar[tuple[str, ...]] = ()
     #: The layers of the twin it touches (shown by ``shocks list`` and in the report); see
     #: :class:`Layer` for the rule.
     layers: ClassVar[frozenset[Layer]] = frozenset({Layer.PHYSICAL})
@@ -286,7 +290,7 @@ class Shock(BaseModel):
         return {"type": cls.model_fields["type"].default, "family": cls.family.value,
                 "target": cls.target_kind.value, "severity_axis": cls.severity_axis,
                 "layers": [layer.value for layer in Layer if layer in cls.layers],
-                "summary": cls.summary()}
+                "acts_on": list(cls.acts_on), "summary": cls.summary()}
 
 
 #: Words ending in a full stop that do not end a sentence.

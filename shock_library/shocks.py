@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shocktwin.shock_library.base import Family, Layer, Shock, SupplierSelector, TargetKind
 from shocktwin.shock_library.registry import register
@@ -70,18 +70,72 @@ class PartialCapacityCut(Shock):
 
 @register
 class QualityDrift(Shock):
-    """Quality drift: the supplier's defect rate is multiplied (its Cpk falls). Moves
-    scrap at inspection and escaped PPM. Severity: the multiplier."""
+    """Quality drift: the supplier's process drifts (its Cpk falls): its attribute defect
+    rate is multiplied, and where its lots carry measured characteristics their mean moves
+    by ``mean_shift`` σ (at once) and ``drift_per_day`` σ a day (creeping), and their
+    spread by ``spread``. Moves scrap at inspection, escaped
+    PPM, lot and supplier Cpk and SPC signals. Severity: the multiplier."""
 
     family = Family.SUPPLY
     target_kind = TargetKind.SUPPLIER
     severity_axis = "factor"
+    acts_on = ("attribute defect rate (factor)", "characteristic mean (mean_shift, "
+               "drift_per_day)", "characteristic spread (spread)")
     type: Literal["quality_drift"] = "quality_drift"
-    factor: float = Field(gt=1, le=1000, description="Defect-rate multiplier at full shock.")
+    factor: float = Field(1.0, ge=1, le=1000, description="Defect-rate multiplier at full "
+                          "shock.")
+    mean_shift: float = Field(0.0, ge=-20, le=20, exclude_if=lambda v: v == 0.0, description=(
+        "Shift of each measured characteristic's mean at full shock, in its σ."))
+    spread: float = Field(1.0, ge=1, le=20, exclude_if=lambda v: v == 1.0, description=(
+        "Factor on each measured characteristic's spread at full shock."))
+    drift_per_day: float = Field(0.0, ge=-5, le=5, exclude_if=lambda v: v == 0.0, description=(
+        "A creeping drift (tool wear): from the shock's start each measured "
+        "characteristic's mean moves by this many σ a day, until the shock is over."))
+    characteristic: Ident | None = Field(None, exclude_if=lambda v: v is None, description=(
+        "Only this characteristic of the supplier's lots (default all)."))
+
+    @model_validator(mode="after")
+    def _moves_something(self) -> QualityDrift:
+        if (self.factor == 1.0 and self.mean_shift == 0.0 and self.spread == 1.0
+                and self.drift_per_day == 0.0):
+            raise ValueError("give factor (> 1), mean_shift, spread or drift_per_day")
+        return self
 
     def _apply(self, plant: Model, level: float) -> None:
-        plant.supplier(self.target_id).defect_factor.set(
-            self.id, _toward(level, self.factor))
+        supplier = plant.supplier(self.target_id)
+        if self.factor != 1.0:
+            supplier.defect_factor.set(self.id, _toward(level, self.factor))
+        for name, values, _, _ in supplier.characteristics:
+            if self.characteristic in (None, name):
+                _move(values, self.id, level, self.mean_shift, self.spread)
+                if self.drift_per_day != 0.0:
+                    _creep(values, self.id, plant.kernel.now(), level,
+                           self.drift_per_day / 24.0)
+
+
+def _move(values: Any, source: str, level: float, mean_shift: float, spread: float) -> None:
+    """Shift a characteristic's mean (in σ) and widen its spread by intensity ``level``."""
+    if mean_shift != 0.0:
+        values.shift.set(source, None if level <= 0.0 else mean_shift * level)
+    if spread != 1.0:
+        values.spread.set(source, _toward(level, spread))
+
+
+def _creep(values: Any, source: str, now: float, level: float, sigma_per_h: float) -> None:
+    """Start a creeping drift at the shock's onset; stop it when the shock is over."""
+    if level <= 0.0:
+        values.ramp(source, None)
+    elif source not in values._ramps:
+        values.ramp(source, now, sigma_per_h)
+
+
+def _degrade(gauges: list[Any], source: str, level: float, noise: float, bias: float) -> None:
+    """Inflate gauges' errors and add bias, by intensity ``level``."""
+    for gauge in gauges:
+        if noise != 1.0:
+            gauge.noise.set(source, _toward(level, noise))
+        if bias != 0.0:
+            gauge.bias_shift.set(source, None if level <= 0.0 else bias * level)
 
 
 @register
@@ -116,10 +170,18 @@ class ToolChainSwitch(Shock):
     manual_time_factor: float = Field(2.0, ge=1, le=20, description="Time per unit factor "
                                       "while reviews are manual.")
     full_inspection: bool = Field(True, description="Inspect 100 % until re-validated.")
+    gauge_noise: float = Field(1.0, ge=1, le=100, exclude_if=lambda v: v == 1.0, description=(
+        "Factor on the repeatability and reproducibility of the gauges read at the station "
+        "while the new tools are not yet validated."))
+    gauge_bias: float = Field(0.0, ge=-1e12, le=1e12, exclude_if=lambda v: v == 0.0,
+                              description="Bias added to those gauges' readings.")
+    acts_on = ("gauge (gauge_noise, gauge_bias)",)
 
     def _apply(self, plant: Model, level: float) -> None:
         _manual_review(plant.station(self.target_id), self.id, level, self.capacity,
                        self.manual_time_factor, self.full_inspection)
+        _degrade(plant.gauges_at(self.target_id), self.id, level, self.gauge_noise,
+                 self.gauge_bias)
 
 
 def _manual_review(st: Station, source: str, level: float, capacity: float,
@@ -275,22 +337,40 @@ class SiteDisaster(Shock):
 
 @register
 class HeatWave(Shock):
-    """Heat wave: a process drifts; it runs slower and makes more defects (yield loss).
-    Severity: the added defect rate."""
+    """Heat wave: a process drifts; it runs slower and makes more defects (yield loss):
+    an added attribute defect rate, and where its output carries measured characteristics,
+    their mean moves by ``mean_shift`` σ and their spread widens by ``spread``. Severity:
+    the added defect rate."""
 
     family = Family.CLIMATE
     target_kind = TargetKind.PROCESS_STATION
     severity_axis = "added_defect_rate"
+    acts_on = ("attribute defect rate (added_defect_rate)", "characteristic mean "
+               "(mean_shift)", "characteristic spread (spread)")
     type: Literal["heat_wave"] = "heat_wave"
-    added_defect_rate: float = Field(gt=0, lt=1, description="Defect rate added at full "
+    added_defect_rate: float = Field(0.0, ge=0, lt=1, description="Defect rate added at full "
                                      "shock.")
     slowdown: float = Field(1.1, ge=1, le=5, description="Process-time multiplier.")
+    mean_shift: float = Field(0.0, ge=-20, le=20, exclude_if=lambda v: v == 0.0, description=(
+        "Shift of the output's measured characteristics at full shock, in their σ."))
+    spread: float = Field(1.0, ge=1, le=20, exclude_if=lambda v: v == 1.0, description=(
+        "Factor on the output's measured characteristics' spread at full shock."))
+
+    @model_validator(mode="after")
+    def _moves_something(self) -> HeatWave:
+        if self.added_defect_rate == 0.0 and self.mean_shift == 0.0 and self.spread == 1.0:
+            raise ValueError("give added_defect_rate (> 0), mean_shift or spread")
+        return self
 
     def _apply(self, plant: Model, level: float) -> None:
         st = plant.station(self.target_id)
         st.speed.set(self.id, _toward(level, self.slowdown))
-        st.defect_rate.set(self.id, None if level <= 0.0
-                           else st.defect_rate.base + self.added_defect_rate * level)
+        if self.added_defect_rate > 0.0:
+            st.defect_rate.set(self.id, None if level <= 0.0
+                               else st.defect_rate.base + self.added_defect_rate * level)
+        if st.measured is not None:
+            for values in st.measured.streams:
+                _move(values, self.id, level, self.mean_shift, self.spread)
 
 
 @register
@@ -321,9 +401,15 @@ class AIModelDrift(Shock):
     detection_loss: float = Field(gt=0, le=1, description="Share of the detection "
                                   "probability lost at full shock.")
 
+    gauge_noise: float = Field(1.0, ge=1, le=100, exclude_if=lambda v: v == 1.0, description=(
+        "Factor on the errors of the gauges read at the station (a vision or ML measurement "
+        "drifting) at full shock."))
+    acts_on = ("detection (detection_loss)", "gauge (gauge_noise)")
+
     def _apply(self, plant: Model, level: float) -> None:
         plant.station(self.target_id).detection_factor.set(  # type: ignore[attr-defined]
             self.id, _toward(level, 1.0 - self.detection_loss))
+        _degrade(plant.gauges_at(self.target_id), self.id, level, self.gauge_noise, 0.0)
 
 
 @register
