@@ -69,12 +69,13 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
 
 def _alone() -> dict[str, Callable[[], dict[str, Any]]]:
     """The suites that run on their own, by section name."""
-    from bench import perf, scale, scaling, startup
+    from bench import measured, perf, scale, scaling, startup
 
     return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy,
             "executors": scaling.executors, "mtd_vs_grid": scaling.mtd_vs_grid,
             "memory": perf.rss_vs_horizon, "scaling": perf.scaling_exponent,
-            "onnx": perf.onnx_batched_vs_per_call, "scale": scale.run}
+            "onnx": perf.onnx_batched_vs_per_call, "scale": scale.run,
+            "measured": measured.run}
 
 
 #: Suites read next to another measured in the same run: the scale suite's plants beside
@@ -118,7 +119,7 @@ def run_some(names: list[str]) -> None:
 
 
 def main() -> None:
-    from bench import ingest, perf, replay, scale, scaling, startup
+    from bench import ingest, measured, perf, replay, scale, scaling, startup
 
     if sys.argv[1:]:
         run_some(sys.argv[1:])
@@ -145,6 +146,7 @@ def main() -> None:
     _timed("scaling", perf.scaling_exponent, results, timings)
     _timed("onnx", perf.onnx_batched_vs_per_call, results, timings)
     _timed("scale", scale.run, results, timings)
+    _timed("measured", measured.run, results, timings)
     results["seconds"] = timings
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(__file__).parent / "results.json"
