@@ -50,8 +50,8 @@ from shocktwin.rules_engine.monitor import (
 )
 from shocktwin.rules_engine.ruleset import ChartType, CompiledCharacteristic, RuleFamily
 
-__all__ = ["DEFAULT_CPK_MIN", "CapabilityEstimate", "ChartState", "QualityRecord", "SupplierWindow",
-           "estimate", "within_sigma"]
+__all__ = ["DEFAULT_CPK_MIN", "CapabilityEstimate", "ChartState", "Moments", "QualityRecord",
+           "SupplierWindow", "estimate", "lot_moments", "within_sigma"]
 
 FloatArray = NDArray[np.float64]
 
@@ -268,30 +268,75 @@ class ChartState:
 
 
 @dataclass
+class Moments:
+    """Readings pooled lot by lot: count, mean, sum of squares about the mean (merged by
+    Chan et al.'s update, so no Σx² cancels), and the within-lot sum of squares with its
+    degrees of freedom."""
+
+    lots: int = 0
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    within_ss: float = 0.0
+    within_dof: int = 0
+
+    def add(self, n: int, mean: float, m2: float, within_var: float) -> None:
+        total = self.n + n
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.mean += delta * n / total
+        self.n = total
+        self.lots += 1
+        if n > 1:
+            self.within_ss += within_var * (n - 1)
+            self.within_dof += n - 1
+
+    def merge(self, lots: int, n: int, mean: float, m2: float, within_ss: float,
+              within_dof: int) -> None:
+        """Pool another set of lots given by its summary."""
+        total = self.n + n
+        if total == 0:
+            return
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.n * n / total
+        self.mean += delta * n / total
+        self.n = total
+        self.lots += lots
+        self.within_ss += within_ss
+        self.within_dof += within_dof
+
+    def estimate(self, lsl: float | None, usl: float | None) -> CapabilityEstimate | None:
+        if self.n < 2:
+            return None
+        overall = math.sqrt(self.m2 / (self.n - 1))
+        within = (math.sqrt(self.within_ss / self.within_dof) if self.within_dof > 0
+                  else overall)
+        return estimate(self.n, self.mean, within, overall, lsl, usl)
+
+
+def lot_moments(readings: FloatArray) -> tuple[int, float, float]:
+    """(n, mean, sum of squares about the mean) of one lot's readings."""
+    mean = float(readings.mean())
+    return readings.size, mean, float(((readings - mean) ** 2).sum())
+
+
+@dataclass
 class SupplierWindow:
-    """A supplier's lots of one characteristic over the last 30 days: per lot
-    (time, n, Σx, Σx², within-lot sum of squares about the lot mean)."""
+    """A supplier's lots of one characteristic over the last 30 days: per lot (time, n,
+    mean, sum of squares about its mean, within-lot variance)."""
 
     rows: deque[tuple[float, int, float, float, float]] = field(default_factory=deque)
 
     def add(self, now: float, readings: FloatArray, within_var: float) -> None:
-        n = readings.size
-        self.rows.append((now, n, float(readings.sum()), float((readings ** 2).sum()),
-                          within_var * (n - 1)))
+        self.rows.append((now, *lot_moments(readings), within_var))
         while self.rows and self.rows[0][0] < now - _WINDOW_H:
             self.rows.popleft()
 
     def estimate(self, lsl: float | None, usl: float | None) -> CapabilityEstimate | None:
-        n = sum(r[1] for r in self.rows)
-        if n < 2 or len(self.rows) == 0:
-            return None
-        total = sum(r[2] for r in self.rows)
-        squares = sum(r[3] for r in self.rows)
-        mean = total / n
-        overall = math.sqrt(max(squares - n * mean * mean, 0.0) / (n - 1))
-        dof = sum(r[1] - 1 for r in self.rows if r[1] > 1)
-        within = math.sqrt(sum(r[4] for r in self.rows) / dof) if dof > 0 else overall
-        return estimate(n, mean, within, overall, lsl, usl)
+        pooled = Moments()
+        for _, n, mean, m2, within in self.rows:
+            pooled.add(n, mean, m2, within)
+        return pooled.estimate(lsl, usl)
 
 
 class QualityRecord:
@@ -301,6 +346,7 @@ class QualityRecord:
         self.material = material
         self.charts: dict[tuple[str, str], ChartState] = {}  # (supplier, characteristic)
         self.windows: dict[tuple[str, str], SupplierWindow] = {}  # (supplier, characteristic)
+        self.totals: dict[tuple[str, str], Moments] = {}  # over the run
         self.history: dict[tuple[str, str], deque[float]] = {}  # recent readings
         self.signals: deque[tuple[float, str]] = deque()  # (time, chart)
         self.lot_cpk = math.inf

@@ -60,7 +60,9 @@ from shocktwin.errors import SimulationError
 from shocktwin.rules_engine.quality import (
     DEFAULT_CPK_MIN,
     QualityRecord,
+    Moments,
     SupplierWindow,
+    lot_moments,
     estimate,
     within_sigma,
 )
@@ -87,7 +89,9 @@ from shocktwin.twin.model.events import (
     DataLost,
     InspectionSwitched,
     LotInspected,
+    CapabilityEstimated,
     LotMeasured,
+    ReadingsClassified,
     LotQuarantined,
     RulesReloaded,
     StockQuarantined,
@@ -503,6 +507,8 @@ class RuleEngine:
             if supplier is not None:
                 record.windows.setdefault((supplier, name), SupplierWindow()).add(now, read,
                                                                           within * within)
+                record.totals.setdefault((supplier, name), Moments()).add(
+                    *lot_moments(read), within * within)
                 record.remember(supplier, name, read)
             chart = record.chart(spec, supplier) if spec is not None else None
             if chart is not None:
@@ -514,6 +520,31 @@ class RuleEngine:
                                              signal=signal, points=points, value=value))
         record.lot_cpk, record.lot_ppk = lowest_cpk, lowest_ppk
         record.below_in_a_row = record.below_in_a_row + 1 if below else 0
+
+    def log_capability(self) -> None:
+        """At the end of a run: each supplier's capability per characteristic over all its
+        lots measured (pooled within-lot σ for Cpk, overall σ for Ppk, Bissell's 95 %
+        intervals), and each inspection station's misclassification by its gauges."""
+        now = self.kernel.now()
+        for material, record in self.quality.items():
+            state = self.materials.get(material)
+            for (supplier, name), totals in sorted(record.totals.items()):
+                lsl, usl = self._limits(state, material, name)
+                est = totals.estimate(lsl, usl)
+                if est is None:
+                    continue
+                self.model.log(CapabilityEstimated(
+                    now, material=material, supplier=supplier, characteristic=name, lsl=lsl,
+                    usl=usl, lots=totals.lots, n=est.n, mean=est.mean, sigma_within=est.sigma_within,
+                    sigma_overall=est.sigma_overall, cpk=_finite(est.cpk),
+                    cpk_low=_finite(est.cpk_low), cpk_high=_finite(est.cpk_high),
+                    ppk=_finite(est.ppk), ppk_low=_finite(est.ppk_low),
+                    ppk_high=_finite(est.ppk_high)))
+        for station in self.stations.values():
+            if station.units_measured:
+                self.model.log(ReadingsClassified(
+                    now, station=station.id, units=station.units_measured,
+                    false_accepts=station.false_accepts, false_rejects=station.false_rejects))
 
     # -- suppliers on hold --------------------------------------------------------------
 

@@ -143,6 +143,8 @@ class Model:
         self.kernel.run(horizon)
         self._take_snapshot(horizon)
         self._log_output_capability(horizon)
+        if self.rules is not None:
+            self.rules.log_capability()
         return self._record()
 
     def _log_output_capability(self, now: float) -> None:

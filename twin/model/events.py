@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "EVENT_KINDS",
     "BackupMissing",
+    "CapabilityEstimated",
     "ChartSignalled",
     "ComparabilityStudied",
     "DataLost",
@@ -25,6 +26,7 @@ __all__ = [
     "OrdersCancelled",
     "OutputMeasured",
     "RecallInspected",
+    "ReadingsClassified",
     "RecallStarted",
     "RulesReloaded",
     "SelectorMatched",
@@ -275,6 +277,40 @@ class OutputMeasured(ModelEvent):
     ppk_high: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class CapabilityEstimated(ModelEvent):
+    """At the end of a run: a supplier's capability on one characteristic over every lot
+    of it measured at incoming inspection (readings), with Bissell's 95 % intervals."""
+
+    material: str
+    supplier: str
+    characteristic: str
+    lsl: float | None
+    usl: float | None
+    lots: int
+    n: int
+    mean: float
+    sigma_within: float
+    sigma_overall: float
+    cpk: float | None
+    cpk_low: float | None
+    cpk_high: float | None
+    ppk: float | None
+    ppk_low: float | None
+    ppk_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsClassified(ModelEvent):
+    """At the end of a run: units an inspection station read with gauges, and how many of
+    them the readings misclassified against their true values."""
+
+    station: str
+    units: int
+    false_accepts: int
+    false_rejects: int
+
+
 #: Every kind of in-run record, by name.
 EVENT_KINDS: dict[str, type[ModelEvent]] = {
     cls.__name__: cls for cls in (
@@ -282,5 +318,6 @@ EVENT_KINDS: dict[str, type[ModelEvent]] = {
         SourceSwitched, SupplierSwitchOrdered, RecallStarted, RecallInspected, LotInspected,
         InspectionSwitched, SupplierHoldStarted, SupplierHoldEnded, LotQuarantined,
         RulesReloaded, DataLost, TriggerFired, SelectorMatched, LotMeasured, ChartSignalled,
-        ComparabilityStudied, StockQuarantined, OutputMeasured)}
+        ComparabilityStudied, StockQuarantined, OutputMeasured,
+        CapabilityEstimated, ReadingsClassified)}
 
