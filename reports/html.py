@@ -52,6 +52,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("distributions", "KPI distributions over replications"),
     ("pareto", "Pareto front of mitigations"),
     ("rules", "Rule-set changes and their effect"),
+    ("quality", "Measured quality: capability, control charts, comparability"),
     ("provenance", "Data provenance"),
     ("reproducibility", "Reproducibility"),
 )
@@ -993,6 +994,140 @@ def _switching(f: ResultsFolder) -> str:
     return "".join(out)
 
 
+def _quality(folders: Sequence[ResultsFolder]) -> str:
+    """Per run with measured characteristics: each supplier's capability pooled over the
+    replications, the control charts' signals, comparability studies, the gauges'
+    misclassification and the process stations' output capability. Empty (the section is
+    left out) when no run measured anything."""
+    out: list[str] = []
+    for f in _runs(folders):
+        body = (_capability_table(f) + _signal_table(f) + _study_table(f)
+                + _misclassification_table(f) + _output_table(f))
+        if body:
+            out.append(f"<h3>{_e(f.label)}</h3>{body}")
+    return "".join(out)
+
+
+def _of_kind(f: ResultsFolder, kind: str) -> list[dict[str, Any]]:
+    return [r for r in f.records if r.get("kind") == kind]
+
+
+def _index_text(value: float | None, low: float | None, high: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    if low is None or high is None:
+        return f"{value:.2f}"
+    return f"{value:.2f} ({low:.2f} … {high:.2f})"
+
+
+def _capability_table(f: ResultsFolder) -> str:
+    from shocktwin.rules_engine.quality import Moments
+
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "CapabilityEstimated"):
+        groups[(str(r["material"]), str(r["supplier"]), str(r["characteristic"]))].append(r)
+    if not groups:
+        return ""
+    rows = []
+    for (material, supplier, name), recs in sorted(groups.items()):
+        # Pooled over the replications: each one's readings as one block of lots.
+        pooled = Moments()
+        for r in recs:
+            n, lots = int(r["n"]), int(r["lots"])
+            within_dof = n - lots  # each lot's readings less one
+            pooled.merge(lots, n, float(r["mean"]), float(r["sigma_overall"]) ** 2 * (n - 1),
+                         float(r["sigma_within"]) ** 2 * within_dof, within_dof)
+        est = pooled.estimate(recs[0].get("lsl"), recs[0].get("usl"))
+        if est is None:
+            continue
+        rows.append([_e(material), _e(supplier), _e(name), str(len(recs)), str(pooled.lots),
+                     f"{est.n:,}", _index_text(est.cpk, est.cpk_low, est.cpk_high),
+                     _index_text(est.ppk, est.ppk_low, est.ppk_high)])
+    return ("<h4>Supplier capability at incoming inspection (readings, all replications)</h4>"
+            + _table(["material", "supplier", "characteristic", "replications", "lots",
+                      "readings", "Cpk (95 % interval)", "Ppk (95 % interval)"], rows)
+            + _note("Cpk with the pooled within-lot σ, Ppk with the overall σ (a drift between "
+                    "lots lowers Ppk, not Cpk); intervals by Bissell (1990)."))
+
+
+def _signal_table(f: ResultsFolder) -> str:
+    points: Counter[tuple[str, str, str, str, str]] = Counter()
+    reps: dict[tuple[str, str, str, str, str], set[Any]] = defaultdict(set)
+    first: dict[tuple[str, str, str, str, str], dict[Any, float]] = defaultdict(dict)
+    for r in _of_kind(f, "ChartSignalled"):
+        key = (str(r["material"]), str(r.get("supplier") or "–"), str(r["characteristic"]),
+               str(r["chart"]), str(r["signal"]))
+        points[key] += int(r.get("points") or 1)
+        reps[key].add(r.get("replication"))
+        if _is_number(r.get("at_h")):
+            first[key].setdefault(r.get("replication"), float(r["at_h"]))
+    if not points:
+        return ""
+    total = len({r.get("replication") for r in _of_kind(f, "ReplicationFinished")}) or None
+    rows = [[_e(m), _e(s), _e(c), _e(chart), _e(sig), f"{points[k]:,}",
+             f"{len(reps[k])}" + (f" of {total}" if total else ""),
+             _e(_hours(float(np.median(list(first[k].values()))))) if first[k] else "–"]
+            for k in sorted(points) for (m, s, c, chart, sig) in [k]]
+    return ("<h4>Control-chart signals</h4>"
+            + _table(["material", "supplier", "characteristic", "chart", "signal",
+                      "points (all replications)", "replications", "first (median)"], rows))
+
+
+def _study_table(f: ResultsFolder) -> str:
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "ComparabilityStudied"):
+        groups[(str(r["material"]), str(r["characteristic"]), str(r.get("from_supplier")),
+                str(r["to_supplier"]))].append(r)
+    if not groups:
+        return ""
+    rows = []
+    for (material, name, old, new), recs in sorted(groups.items()):
+        outcomes = Counter(str(r["outcome"]) for r in recs)
+        diffs = [float(r["difference"]) for r in recs if _is_number(r.get("difference"))]
+        rows.append([_e(material), _e(name), f"{_e(old)} → {_e(new)}", str(len(recs)),
+                     ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+                     f"{min(diffs):.3g} … {max(diffs):.3g}" if diffs else "–",
+                     f"± {float(recs[0]['margin']):.3g}"])
+    return ("<h4>Comparability studies (two one-sided tests)</h4>"
+            + _table(["material", "characteristic", "source change", "studies",
+                      "outcomes", "difference of means (range)", "margin"], rows))
+
+
+def _misclassification_table(f: ResultsFolder) -> str:
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in _of_kind(f, "ReadingsClassified"):
+        row = sums[str(r["station"])]
+        row[0] += int(r["units"])
+        row[1] += int(r["false_accepts"])
+        row[2] += int(r["false_rejects"])
+    if not sums:
+        return ""
+    rows = [[_e(st), f"{u:,}", f"{fa:,} ({1e6 * fa / u:,.0f} ppm)",
+             f"{fr:,} ({1e6 * fr / u:,.0f} ppm)"]
+            for st, (u, fa, fr) in sorted(sums.items()) if u]
+    return ("<h4>Gauge misclassification at incoming inspection (all replications)</h4>"
+            + _table(["station", "units read", "false accepts", "false rejects"], rows))
+
+
+def _output_table(f: ResultsFolder) -> str:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "OutputMeasured"):
+        groups[(str(r["station"]), str(r["characteristic"]))].append(r)
+    if not groups:
+        return ""
+    rows = []
+    for (station, name), recs in sorted(groups.items()):
+        units = sum(int(r["units"]) for r in recs)
+        out = sum(int(r["out_of_spec"]) for r in recs)
+        ppks = [float(r["ppk"]) for r in recs if _is_number(r.get("ppk"))]
+        rows.append([_e(station), _e(name), f"{units:,}",
+                     f"{out:,} ({1e6 * out / units:,.0f} ppm)" if units else "–",
+                     f"{min(ppks):.2f} … {max(ppks):.2f}" if ppks else "–"])
+    return ("<h4>Process output (true values)</h4>"
+            + _table(["station", "characteristic", "units made", "out of limits",
+                      "Ppk (range over replications)"], rows))
+
+
 def _provenance(folders: Sequence[ResultsFolder]) -> str:
     out: list[str] = []
     for f in _runs(folders):
@@ -1241,6 +1376,7 @@ def render_report(results_dirs: Sequence[str | Path], *, title: str | None = Non
         "distributions": _distributions(folders, page),
         "pareto": _pareto_section(folders, page),
         "rules": _rules(folders, page),
+        "quality": _quality(folders),
         "provenance": _provenance(folders),
         "reproducibility": _reproducibility(folders, integrity),
     }

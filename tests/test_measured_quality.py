@@ -377,3 +377,48 @@ def test_a_characteristic_replays_recorded_steel_plate_measurements(tmp_path: Pa
     doc["plant"]["characteristics"][0]["values"]["characteristic"] = "Pixel_Areas"
     with pytest.raises(ReplayError, match="Pixels_Areas"):
         run_replication(load_scenario(_write(tmp_path, doc, FULL)), 0, seed=3)
+
+
+def test_the_report_shows_capability_signals_studies_and_misclassification(
+        tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+    from shocktwin import cli
+
+    folders = []
+    for name in ("spool_drift", "column_discontinued"):
+        out = tmp_path / name
+        result = runner.invoke(cli.app, ["run", name, "-n", "2", "--out", str(out)])
+        assert result.exit_code in (0, 1), result.output
+        folders.append(str(out))
+    page = tmp_path / "report.html"
+    result = runner.invoke(cli.app, ["report", *folders, "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    section = text[text.index('<section id="quality">'):]
+    section = section[:section.index("</section>")]
+    for heading in ("Supplier capability at incoming inspection", "Control-chart signals",
+                    "Comparability studies", "Gauge misclassification"):
+        assert heading in section
+    # Pooled over the two replications from their end-of-run records: Bissell's interval
+    # around the pooled estimate, as the journal's own per-replication ones are.
+    assert "spool-a" in section and "spool-b" in section and "xbar_r" in section
+    assert "column-a → column-b" in section and "± 3" in section
+
+
+@pytest.mark.skipif(not STEEL.exists(), reason="the bundled Steel Plates data is not present")
+def test_the_plate_line_example_runs_on_its_store(tmp_path: Path) -> None:
+    from shocktwin.edge_replay.ingest import ingest
+
+    example = HERE.parent / "examples" / "steel_plate_measurements" / "plate_line.yaml"
+    store = tmp_path / "work" / "plates.duckdb"
+    store.parent.mkdir()
+    ingest(STEEL, "steel-plates-measurements", store)
+    folder = tmp_path / "examples" / "steel_plate_measurements"
+    folder.mkdir(parents=True)
+    (folder / "plate_line.yaml").write_text(example.read_text())
+    sc = load_scenario(folder / "plate_line.yaml")
+    rep = run_replication(sc, 0, seed=sc.experiment.seed)
+    out = {r["characteristic"]: r for r in _records(rep, "OutputMeasured")}
+    assert set(out) == {"defect_area", "defect_luminosity"}
+    # About 6 % of the recorded defect areas are above 10,000 pixels.
+    area = out["defect_area"]
+    assert area["out_of_spec"] / area["units"] == pytest.approx(0.058, abs=0.01)
