@@ -59,11 +59,11 @@ import numpy as np
 from shocktwin.errors import SimulationError
 from shocktwin.rules_engine.quality import (
     DEFAULT_CPK_MIN,
-    QualityRecord,
     Moments,
+    QualityRecord,
     SupplierWindow,
-    lot_moments,
     estimate,
+    lot_moments,
     within_sigma,
 )
 from shocktwin.rules_engine.ruleset import (
@@ -84,15 +84,15 @@ from shocktwin.rules_engine.switching import (
 )
 from shocktwin.twin.model.events import (
     BackupMissing,
+    CapabilityEstimated,
     ChartSignalled,
     ComparabilityStudied,
     DataLost,
     InspectionSwitched,
     LotInspected,
-    CapabilityEstimated,
     LotMeasured,
-    ReadingsClassified,
     LotQuarantined,
+    ReadingsClassified,
     RulesReloaded,
     StockQuarantined,
     SupplierHoldEnded,
@@ -535,8 +535,9 @@ class RuleEngine:
                     continue
                 self.model.log(CapabilityEstimated(
                     now, material=material, supplier=supplier, characteristic=name, lsl=lsl,
-                    usl=usl, lots=totals.lots, n=est.n, mean=est.mean, sigma_within=est.sigma_within,
-                    sigma_overall=est.sigma_overall, cpk=_finite(est.cpk),
+                    usl=usl, lots=totals.lots, n=est.n, mean=est.mean,
+                    sigma_within=est.sigma_within, sigma_overall=est.sigma_overall,
+                    cpk=_finite(est.cpk),
                     cpk_low=_finite(est.cpk_low), cpk_high=_finite(est.cpk_high),
                     ppk=_finite(est.ppk), ppk_low=_finite(est.ppk_low),
                     ppk_high=_finite(est.ppk_high)))
