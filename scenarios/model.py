@@ -1659,14 +1659,13 @@ def _screen_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
 def mtd_axis_value(shock: Shock, value: float | str) -> float:
     """A value on ``shock``'s severity axis: hours for time axes (a duration with its unit),
     the number itself for magnitudes."""
-    timed = shock.severity_axis == "duration" or shock.severity_is_time
-    if timed:
+    if shock.axis_is_time:
         if not isinstance(value, str):
-            raise ValueError(f"{shock.severity_axis} is a time: write it with a unit, e.g. "
+            raise ValueError(f"{shock.axis} is a time: write it with a unit, e.g. "
                              f"'{value}h'")
         return parse_duration_h(value)
     if isinstance(value, str):
-        raise ValueError(f"{shock.severity_axis} is a number, not {value!r}")
+        raise ValueError(f"{shock.axis} is a number, not {value!r}")
     return float(value)
 
 
@@ -1694,6 +1693,17 @@ def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
         if shock.onset is not None:
             yield ("mtd", "shocks", i, "shock"), "a shock with a random onset has no single " \
                 "severity to search; give it a fixed start"
+        if not shock.axis_is_time and shock.severity() == _NEUTRAL.get(shock.axis, 0.0):
+            # e.g. a quality_drift that only moves measured characteristics: its type's
+            # axis (the attribute defect-rate factor) is not what it moves.
+            moved = [k for k in ("mean_shift", "drift_per_day", "spread", "factor",
+                                 "added_defect_rate", "gauge_noise", "gauge_bias")
+                     if k in type(shock).model_fields and k != shock.axis
+                     and getattr(shock, k) != _NEUTRAL.get(k, 0.0)]
+            yield ("mtd", "shocks", i, "shock"), (
+                f"shock {shock.id!r} leaves its severity {shock.axis} at no effect, so a "
+                "search over it would not change the shock"
+                + (f"; search what it moves with severity_on: {moved[0]}" if moved else ""))
         values: dict[str, float] = {}
         for key in ("low", "high", "resolution", "target"):
             raw = getattr(item, key)
@@ -1712,11 +1722,16 @@ def _mtd_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 reason = (e.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
                           if isinstance(e, ValidationError) and e.errors() else str(e))
                 yield ("mtd", "shocks", i, key), (
-                    f"outside the bounds of {shock.severity_axis}: {reason}")
+                    f"outside the bounds of {shock.axis}: {reason}")
         if "low" in values and "high" in values and values["low"] >= values["high"]:
             yield ("mtd", "shocks", i, "high"), "high must be above low"
         if values.get("resolution", 1.0) <= 0:
             yield ("mtd", "shocks", i, "resolution"), "resolution must be above zero"
+
+
+#: The value of a shock parameter at which it has no effect (factors 1, the rest 0).
+_NEUTRAL = {"factor": 1.0, "spread": 1.0, "gauge_noise": 1.0, "slowdown": 1.0,
+            "manual_time_factor": 1.0, "test_time_factor": 1.0}
 
 
 def _composition_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:

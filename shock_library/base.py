@@ -188,6 +188,36 @@ class Shock(BaseModel):
                                   "point (then start is the delay after it).")
     onset: Onset | None = Field(None, description="Random onset: Poisson occurrences from "
                                 "start on.")
+    severity_on: str | None = Field(None, exclude_if=lambda v: v is None, description=(
+        "The parameter an MTD search varies and the journal reports as the severity; "
+        "default the type's severity axis (shocks show). E.g. mean_shift for a "
+        "quality_drift of measured characteristics."))
+
+    @model_validator(mode="after")
+    def _known_axis(self) -> Shock:
+        on = self.severity_on
+        if on is None or on == type(self).severity_axis:
+            return self
+        numeric = [name for name, f in type(self).model_fields.items()
+                   if f.annotation in (float, "float") and name not in ("start",)]
+        if on not in numeric:
+            from shocktwin.errors import unknown_name
+
+            raise ValueError(unknown_name("severity parameter", on, numeric,
+                                          listed="numeric parameters"))
+        return self
+
+    @property
+    def axis(self) -> str:
+        """The parameter its severity is: ``severity_on``, else the type's axis."""
+        return self.severity_on or type(self).severity_axis
+
+    @property
+    def axis_is_time(self) -> bool:
+        """Whether the severity is a time (held in hours, written with a unit)."""
+        axis = self.axis
+        return axis == "duration" or (axis == type(self).severity_axis
+                                      and type(self).severity_is_time)
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -217,18 +247,18 @@ class Shock(BaseModel):
 
     def severity(self) -> float:
         """The value on the severity axis (hours for a duration)."""
-        return float(getattr(self, self.severity_axis))
+        return float(getattr(self, self.axis))
 
     def with_severity(self, value: float) -> Shock:
         """The same shock with another value on its severity axis (validated, so a value
         outside the axis's bounds raises)."""
-        axis = self.severity_axis
+        axis = self.axis
         field = type(self).model_fields[axis]
         # The field type with its constraints, known only at run time.
         adapter: TypeAdapter[Any] = TypeAdapter(
             Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
         # Durations are held in hours but written with a unit.
-        is_time = axis == "duration" or self.severity_is_time
+        is_time = self.axis_is_time
         checked = adapter.validate_python(f"{float(value)!r}h" if is_time else value)
         return self.model_copy(update={axis: checked})
 

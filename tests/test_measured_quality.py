@@ -422,3 +422,41 @@ def test_the_plate_line_example_runs_on_its_store(tmp_path: Path) -> None:
     # About 6 % of the recorded defect areas are above 10,000 pixels.
     area = out["defect_area"]
     assert area["out_of_spec"] / area["units"] == pytest.approx(0.058, abs=0.01)
+
+
+def test_an_mtd_searches_the_parameter_a_measured_shock_moves(tmp_path: Path) -> None:
+    from shocktwin.twin.resilience.mtd import find_mtd
+
+    doc = copy.deepcopy(PLANT)
+    doc["rules"] = "rules.yaml"
+    doc["horizon"] = "20d"
+    doc["shocks"] = [{"id": "drift", "type": "quality_drift", "target": "sup", "start": "2d",
+                      "duration": "10d", "mean_shift": 1.0}]
+    doc["hypothesis"] = {"probability": 0.9, "tolerances": [{"kpi": "escaped_ppm",
+                                                             "max": 20_000}]}
+    doc["mtd"] = {"shocks": [{"shock": "drift", "low": 1.5, "high": 20}],
+                  "replications": 4, "max_replications": 4}
+    # The type's axis (factor, the attribute rate) would change nothing here: refused.
+    with pytest.raises(ScenarioError, match="severity_on: mean_shift"):
+        load_scenario(_write(tmp_path, doc, FULL))
+    doc["shocks"][0]["severity_on"] = "mean_shift"
+    doc["mtd"]["shocks"][0].update(low=0.1, high=4.0, resolution=0.1)
+    rules = copy.deepcopy(FULL)
+    rules["plans"][0]["sampling"] = {"method": "single", "level": "II", "aql": 1.0,
+                                     "switching": "none"}
+    sc = load_scenario(_write(tmp_path, doc, rules))
+    assert sc.shocks[0].severity() == 1.0
+    assert sc.mtd is not None
+    found = find_mtd(sc, sc.mtd.shocks[0])
+    assert found.axis == "mean_shift"
+    # Settled inside the range: a shift of the mean moves the escapes (the attribute
+    # factor would have left every run the same).
+    assert found.mtd is not None and 0.1 < found.mtd < 4.0
+    assert found.runs > 4 and found.binding_kpi == "escaped_ppm"
+    # The journal reports the shock's severity on the parameter searched.
+    rep = run_replication(sc, 0, seed=3)
+    [started] = _records(rep, "ShockStarted")
+    assert started["severity"] == 1.0
+    doc["shocks"][0]["severity_on"] = "colour"
+    with pytest.raises(ScenarioError, match="unknown severity parameter 'colour'"):
+        load_scenario(_write(tmp_path, doc, rules))

@@ -196,7 +196,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         raise ValueError("the scenario has no mtd block")
     shocks = {s.id: s for s in scenario.shocks}
     shock = shocks[item.shock]
-    timed = shock.severity_axis == "duration" or shock.severity_is_time
+    timed = shock.axis_is_time
     low, high, resolution = mtd_range(shock, item)
     precision = mtd_axis_value(shock, spec.precision) if spec.precision is not None else None
     p = spec.probability if spec.probability is not None else scenario.hypothesis.probability
@@ -287,7 +287,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     if target is not None and mtd is not None and status is not MtdStatus.NOT_CONVERGED:
         meets = bool(mtd >= target)
     result = MtdResult(
-        shock=item.shock, axis=shock.severity_axis, unit="h" if timed else "",
+        shock=item.shock, axis=shock.axis, unit="h" if timed else "",
         probability=p, low=low, high=high, resolution=resolution, status=status,
         mtd=mtd if finite or status in (MtdStatus.BELOW_RANGE, MtdStatus.ABOVE_RANGE) else None,
         ci_low=ci[0], ci_high=ci[1], replications=len(rows), runs=runs + reused,
