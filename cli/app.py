@@ -813,6 +813,9 @@ def shocks_show(
     stdout.print(f"{shock} ({info['family']}; target: {info['target']}; severity axis: "
                  f"{info['severity_axis']})", highlight=False)
     stdout.print(info["doc"], highlight=False)
+    stdout.print("acts on quality: " + ("; ".join(info["acts_on"])
+                                        or "no defect rate, characteristic or gauge"),
+                 highlight=False)
     print(json.dumps(info["schema"], indent=2))
 
 

@@ -184,6 +184,11 @@ def test_shocks_list_and_show(runner) -> None:  # type: ignore[no-untyped-def]
                                                "--json"]).stdout)
     assert shown["family"] == "technology"
     assert "capacity" in shown["schema"]["properties"]
+    assert shown["acts_on"] == ["gauge (gauge_noise, gauge_bias)"]
+    text = runner.invoke(cli.app, ["shocks", "show", "quality_drift"]).stdout
+    assert "acts on quality: attribute defect rate (factor); characteristic mean" in text
+    text = runner.invoke(cli.app, ["shocks", "show", "supplier_outage"]).stdout
+    assert "acts on quality: no defect rate, characteristic or gauge" in text
     bad = runner.invoke(cli.app, ["shocks", "show", "meteor"])
     assert bad.exit_code == 2 and "unknown shock type 'meteor'" in bad.output
 
