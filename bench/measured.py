@@ -3,13 +3,16 @@
 The generated plant of the scale benchmark (``plant_generator``: 3 products, 40 stations,
 30 suppliers) is run as it is and with a measured characteristic on every process station
 (normal, autocorrelated, drifting; defect truth from its limits) and on every material its
-suppliers deliver. The ratio of the two event rates is the figure (goal ≥ 0.7); the two
-runs are interleaved, best of three each, so a slower moment of the machine hits both.
+suppliers deliver (each lot's values drawn as a block). The ratio of the two event rates is
+the figure (goal ≥ 0.7); the two runs are interleaved, best of three each, so a slower
+moment of the machine hits both. The generated plant has no incoming inspection, so this is
+the per-unit cost of measured units; reading a lot with gauges, charting it and estimating
+its capability happen once per lot, not per event.
 
-Memory: peak RSS of the measured plant at 1× and 10× its horizon, each in a fresh process,
-and how much of it the run itself added: the charts and capability windows keep state, not
-the measurements, so it stays flat (what grows is the per-unit release record every plant
-keeps, 8 bytes a unit).
+Memory: peak RSS (the high-water mark) of the measured plant at 1× and 10× its horizon,
+each in a fresh process, and how far the run raised it above the mark after imports and
+parsing. Values are drawn in blocks and not kept, so the run adds no memory with the
+horizon beyond the per-unit release record every plant keeps (8 bytes a unit).
 """
 
 from __future__ import annotations

@@ -53,24 +53,14 @@ def twin_problems(ruleset: RuleSet) -> Iterator[tuple[Loc, str]]:
 
 def _never_evaluated(ruleset: RuleSet, t: int) -> Iterator[tuple[Loc, str]]:
     """A trigger the twin never evaluates: it reads a material the rule set has no plan
-    for, or only materials inspected in full (triggers run after a sampled lot's decision,
-    when the statistics change; a lot inspected in full is counted, not decided)."""
-    from shocktwin.rules_engine.ruleset import SamplingMethod
-
+    for (triggers run after a lot of a planned material is decided, when the statistics
+    change)."""
     trigger = ruleset.triggers[t]
-    methods = {p.material: p.sampling.method for p in ruleset.plans}
-    planned = ", ".join(sorted(methods)) or "none"
-    if trigger.material is not None and trigger.material not in methods:
+    planned = sorted(p.material for p in ruleset.plans)
+    if trigger.material is not None and trigger.material not in planned:
         yield ("triggers", t, "material"), (
             f"no plan for material {trigger.material!r} in this rule set, so the twin never "
-            f"evaluates the trigger (plans: {planned})")
-        return
-    materials = [trigger.material] if trigger.material is not None else sorted(methods)
-    if all(methods[m] is SamplingMethod.FULL for m in materials):
-        loc: Loc = ("triggers", t, "material") if trigger.material else ("triggers", t)
-        yield loc, (f"the plan for {', '.join(repr(m) for m in materials)} inspects every lot "
-                    "in full, and the twin evaluates triggers after sampled lots only, so it "
-                    "never evaluates this trigger")
+            f"evaluates the trigger (plans: {', '.join(planned) or 'none'})")
 
 
 def plant_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
@@ -131,14 +121,28 @@ def _measured_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]
             yield ("plans", i, "comparability", "characteristic"), unknown_name(
                 f"characteristic of {plan.material}", plan.comparability.characteristic, names,
                 listed="the plant measures")
+    incoming = [st.id for st in plant.stations
+                if st.kind == StationKind.INSPECTION and st.role == "incoming"]
+    for i, plan in enumerate(ruleset.plans):
+        lab = plan.comparability.lab if plan.comparability is not None else None
+        if lab is not None and lab not in incoming:
+            yield ("plans", i, "comparability", "lab"), unknown_name(
+                "incoming inspection station", lab, incoming, listed="incoming stations")
     suppliers = {s.id: s.material for s in plant.suppliers}
     for t, trigger in enumerate(ruleset.triggers):
+        materials = [trigger.material] if trigger.material else [p.material
+                                                                   for p in ruleset.plans]
         for a, action in enumerate(trigger.then):
             name = getattr(action, "supplier", None)
-            if action.type in (ActionType.HOLD_SUPPLIER, ActionType.RELEASE_SUPPLIER) \
-                    and name is not None and name not in suppliers:
+            if action.type not in (ActionType.HOLD_SUPPLIER, ActionType.RELEASE_SUPPLIER) \
+                    or name is None:
+                continue
+            if name not in suppliers:
                 yield ("triggers", t, "then", a, "supplier"), unknown_name(
                     "supplier", name, suppliers, listed="suppliers")
+            elif suppliers[name] not in materials:
+                yield ("triggers", t, "then", a, "supplier"), (
+                    f"{name!r} supplies {suppliers[name]}, not {', '.join(materials)}")
 
 
 def condition_names(expression: str) -> set[str]:

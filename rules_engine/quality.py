@@ -1,8 +1,9 @@
 """Measured quality in a running twin: control charts, capability and the statistics
 triggers read from them.
 
-Every lot of a measured material that incoming inspection reads hands its readings here
-(:meth:`QualityRecord.lot`), per characteristic, in the order they were taken:
+Every lot of a measured material that incoming inspection reads hands its readings to the
+material's :class:`QualityRecord` (through the rule engine), per characteristic, in the
+order they were taken:
 
 - **control charts**: the rule set's chart of the characteristic (X̄-R, X̄-S, I-MR, EWMA,
   CUSUM on the readings; p, np, c, u on the lot's nonconforming count) is fed as a stream
@@ -153,7 +154,10 @@ class ChartState:
         try:
             self.monitor = self._build(data, rules)
         except RuleError:
-            return  # e.g. no spread, or no nonconforming unit yet: keep estimating
+            # No spread yet, or no nonconforming unit (p̄ = 0 gives no limits): estimate
+            # again from the latest phase_i subgroups when the next lot comes.
+            del self.warmup[:-spc.phase_i]
+            return
         self.warmup = []
 
     def _build(self, data: list[Any], rules: RunRules) -> Monitor:
@@ -208,9 +212,14 @@ class ChartState:
             return CMonitor(ic, rules)
         return UMonitor(ic, rules)
 
-    def feed(self, readings: FloatArray, found: int, n: int) -> list[tuple[str, int, float]]:
+    def feed(self, readings: FloatArray, found: int, n: int
+             ) -> tuple[list[tuple[str, int, float]], int]:
         """A lot's readings (or its count of nonconforming among ``n`` read): the signals
-        they completed, as (signal, points that signalled, the first one's value)."""
+        they completed, as (signal, points that signalled, the first one's plotted value:
+        the range, s or moving range for a spread signal, C⁻ for a downward CUSUM), and
+        the number of points with any signal. An EWMA or CUSUM starts afresh after it
+        signals (the cause is acted on), so a sustained shift is not counted point by
+        point."""
         spc = self.spec.spc
         assert spc is not None
         if self.monitor is None and spc.limits is not None:
@@ -231,25 +240,49 @@ class ChartState:
             self.pending = values[k * m:] if m > 1 else []
         elif chart is ChartType.NP:
             if n != m:
-                return []  # an np chart needs samples of its fixed size
+                return [], 0  # an np chart needs samples of its fixed size
             batch = [(found, m)]
         else:
             batch = [(found, n)]
         if not batch:
-            return []
+            return [], 0
         if self.monitor is None:
             self._phase_i(batch)
-            return []
-        update = self._update(batch)
-        out: list[tuple[str, int, float]] = []
-        selected = set(self.spec.run_rules)
-        for signal, indices in update.signals.items():
-            if indices and (isinstance(signal, LimitSignal) or signal in selected):
-                first = indices[0] - update.start
-                out.append((signal.value, len(indices), float(update.statistic[first])))
-        out.sort()
+            return [], 0
+        restart = chart in (ChartType.EWMA, ChartType.CUSUM)
+        kinds: dict[str, tuple[int, float]] = {}  # signal → (points, first value)
+        signalled: set[int] = set()
+        start = 0
+        while start < len(batch):
+            update = self._update(batch[start:])
+            hits = self._selected(update)
+            if restart and hits:
+                # Up to the first signal; the monitor restarts after it.
+                first = min(min(ix) for _, ix in hits)
+                hits = [(sig, tuple(i for i in ix if i == first)) for sig, ix in hits]
+                hits = [(sig, ix) for sig, ix in hits if ix]
+                self.monitor.restart()  # type: ignore[union-attr]
+                start += first - update.start + 1
+            else:
+                start = len(batch)
+            for signal, indices in hits:
+                k = indices[0] - update.start
+                companion = signal in (LimitSignal.SPREAD_OUT_OF_LIMITS,
+                                       LimitSignal.CUSUM_LOWER)
+                value = (update.companion[k] if companion and update.companion is not None
+                         else update.statistic[k])
+                points, first_value = kinds.get(signal.value, (0, float(value)))
+                kinds[signal.value] = (points + len(indices), first_value)
+                signalled.update(indices)  # stream indices: a re-fed point gets a new one
         self.points += len(batch)
-        return out
+        return (sorted((kind, pts, v) for kind, (pts, v) in kinds.items()),
+                len(signalled))
+
+    def _selected(self, update: Any) -> list[tuple[Any, tuple[int, ...]]]:
+        """The signals of an update that count: limits, and the run rules selected."""
+        selected = set(self.spec.run_rules)
+        return [(signal, tuple(indices)) for signal, indices in update.signals.items()
+                if indices and (isinstance(signal, LimitSignal) or signal in selected)]
 
     def _update(self, batch: list[Any]) -> Any:
         monitor = self.monitor
@@ -329,6 +362,10 @@ class SupplierWindow:
 
     def add(self, now: float, readings: FloatArray, within_var: float) -> None:
         self.rows.append((now, *lot_moments(readings), within_var))
+        self.evict(now)
+
+    def evict(self, now: float) -> None:
+        """Forget the lots older than the window."""
         while self.rows and self.rows[0][0] < now - _WINDOW_H:
             self.rows.popleft()
 
@@ -374,13 +411,14 @@ class QualityRecord:
 
     def supplier_capability(self, supplier: str, limits: dict[str, tuple[float | None,
                                                                           float | None]],
-                            ) -> tuple[float, float, float, float]:
+                            now: float) -> tuple[float, float, float, float]:
         """(lowest Cpk with its 95 % interval, lowest Ppk) of the supplier's characteristics
         over 30 days; +inf where nothing was measured."""
         cpk = cpk_low = cpk_high = ppk = math.inf
         for (sup, name), window in self.windows.items():
             if sup != supplier or name not in limits:
                 continue
+            window.evict(now)
             est = window.estimate(*limits[name])
             if est is None:
                 continue

@@ -37,11 +37,11 @@ station before it goes into stock:
 - A station whose sample floor a shock sets to 100 % (a tool-chain fall-back) screens
   every lot.
 
-Triggers are evaluated when their statistics change (after each lot decision), not per
-unit; a condition must hold without a break for its ``for`` duration. ``reload`` replaces
-the rule set: lots already queued or under inspection keep the plan they arrived under,
-switching states carry over for materials that stay planned, and the journal gets a
-``RulesReloaded`` record with both hashes and the changes.
+Triggers are evaluated when their statistics change (after each lot decision, sampled or
+inspected in full), not per unit; a condition must hold without a break for its ``for``
+duration. ``reload`` replaces the rule set: lots already queued or under inspection keep
+the plan they arrived under, switching states carry over for materials that stay planned,
+and the journal gets a ``RulesReloaded`` record with both hashes and the changes.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shocktwin.errors import SimulationError
+from shocktwin.errors import RuleError, SimulationError
 from shocktwin.rules_engine.quality import (
     DEFAULT_CPK_MIN,
     Moments,
@@ -69,6 +69,7 @@ from shocktwin.rules_engine.quality import (
 from shocktwin.rules_engine.ruleset import (
     ActionType,
     ChartType,
+    Comparability,
     CompiledPlan,
     CompiledRules,
     RuleSet,
@@ -92,6 +93,7 @@ from shocktwin.twin.model.events import (
     LotInspected,
     LotMeasured,
     LotQuarantined,
+    OrdersCancelled,
     ReadingsClassified,
     RulesReloaded,
     StockQuarantined,
@@ -107,6 +109,10 @@ from shocktwin.twin.model.supplier import Buffer, Supplier
 
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
+
+#: A comparability study in progress: (buffer, new source, the source it replaces,
+#: attempt, study number).
+_Study = tuple[Buffer, str, str, int, int]
 
 __all__ = ["MaterialState", "RuleEngine"]
 
@@ -163,7 +169,11 @@ class RuleEngine:
         self.lots = 0
         self.quality: dict[str, QualityRecord] = {}  # measured materials
         self._refused_sources: dict[str, set[str]] = {}  # by comparability studies
-        self._sources: dict[str, str] = {}  # material → the source its buffer orders from
+        # Comparability: per material, the released source in use, the sources released,
+        # and the number of the current study.
+        self._sources: dict[str, str] = {}
+        self._approved: dict[str, set[str]] = {}
+        self._study_seq: dict[str, int] = {}
         self._qualified_at: dict[str, float] = {}  # a new source's qualification end
         self._trigger_holds: dict[str, float] = {}  # supplier → since, held by a trigger
         # Delivered lots of suppliers on hold, by supplier, in arrival order.
@@ -358,6 +368,7 @@ class RuleEngine:
                 # a whole lot inspected (not a rejected lot's rest, not a re-inspection)
                 if state is not None and self.data_down.value <= 0.0:
                     self._count(state, job.sample, caught + false)
+                    self._evaluate(job.material, station)
                 self.model.log(LotInspected(
                     self.kernel.now(), material=job.material, supplier=job.supplier,
                     lot_size=job.ordered, decision="inspected_full", severity=None,
@@ -408,34 +419,48 @@ class RuleEngine:
                            state: MaterialState | None, lot: MeasuredLot) -> None:
         """Inspection by reading the lot's characteristics with their gauges: a unit is
         nonconforming when a reading is out of the limits in force, so what the quality
-        system finds differs from the truth by the gauge's error (misclassification)."""
+        system finds differs from the truth by the gauge's error. The misclassification is
+        counted against the true values at the plant's limits; defects nobody measures (an
+        attribute defect rate, spoiled inputs) are found at the station's detection rate,
+        as in a plant without characteristics."""
         material = job.material
+        lot.aligned()
         size = len(lot)
-        if lot.values.shape[0] != size:  # stock already drawn from (units leave from the end)
-            lot.values = lot.values[:size]
         sampled = job.kind is LotKind.SAMPLE
         n = min(job.sample, size) if sampled else size
-        idx = np.sort(self.rng.choice(size, n, replace=False)) if sampled and n < size \
-            else np.arange(size)
+        if sampled and n < size:
+            idx = np.sort(self.rng.choice(size, n, replace=False))
+        elif lot.read is not None:
+            idx = np.flatnonzero(~lot.read)  # a rejected lot's rest: its sample was read
+        else:
+            idx = np.arange(size)
         truth = np.asarray(lot, dtype=bool)[idx]
-        flagged = np.zeros(idx.size, dtype=bool)
+        out_true = np.zeros(idx.size, dtype=bool)  # out of the plant's limits, truly
+        read_out = np.zeros(idx.size, dtype=bool)  # out of the limits in force, as read
         readings: dict[str, np.ndarray] = {}
         for j, name in enumerate(lot.names):
-            read = self.model.gauges[(material, name)].read(lot.values[idx, j])
+            true = lot.values[idx, j]
+            ch = self.model.characteristics[(material, name)]
+            out_true |= out_of_spec(true, ch.lsl, ch.usl)
+            read = self.model.gauges[(material, name)].read(true)
             readings[name] = read
-            flagged |= out_of_spec(read, *self._limits(state, material, name))
-        detection = min(station.detection * station.detection_factor.value, 1.0)
-        if detection < 1.0 and flagged.any():
-            flagged &= self.rng.random(idx.size) < detection  # readings not acted on
+            read_out |= out_of_spec(read, *self._limits(state, material, name))
+        station.units_measured += idx.size
+        station.false_accepts += int((out_true & ~read_out).sum())
+        station.false_rejects += int((~out_true & read_out).sum())
+        factor = station.detection_factor.value
+        flagged = read_out
+        if factor < 1.0 and flagged.any():
+            flagged = flagged & (self.rng.random(idx.size) < factor)  # readings not acted on
+        unmeasured = truth & ~out_true
+        if unmeasured.any():
+            detection = min(station.detection * factor, 1.0)
+            flagged = flagged | (unmeasured & (self.rng.random(idx.size) < detection))
         found = int(flagged.sum())
         station.inspected += idx.size
         station.rejected += found
-        station.units_measured += idx.size
-        station.false_accepts += int((truth & ~flagged).sum())
-        station.false_rejects += int((~truth & flagged).sum())
         keep = np.ones(size, dtype=bool)
         keep[idx[flagged]] = False
-        rest = lot.keep(keep)
         original = sampled or job.sample == job.ordered
         counted = state is not None and self.data_down.value <= 0.0 and original
         if counted:
@@ -456,9 +481,13 @@ class RuleEngine:
             if discontinued and job.supplier is not None:
                 self._hold(material, job.supplier)
             if not accepted:
-                work = sum(station.service() for _ in range(max(size - n, 0)))
+                # The rest is screened; the sample's conforming units are not read again.
+                was_read = np.zeros(size, dtype=bool)
+                was_read[idx] = True
+                rest = lot.keep(keep, was_read)
+                work = sum(station.service() for _ in range(size - n))
                 station.arrive_lot(LotJob(material, job.buffer, rest, job.ordered,
-                                          LotKind.SCREEN, None, len(rest), work,
+                                          LotKind.SCREEN, None, size - n, work,
                                           self._lot_done, supplier=job.supplier))
                 return
         elif job.sample == job.ordered:
@@ -470,7 +499,7 @@ class RuleEngine:
                 self.kernel.now(), material=material, supplier=job.supplier,
                 lot_size=job.ordered, decision="inspected_full", severity=None, n=size,
                 found=found))
-        job.buffer.receive(rest, ordered=job.ordered)
+        job.buffer.receive(lot.keep(keep), ordered=job.ordered)
 
     def _measured(self, state: MaterialState, supplier: str | None,
                   readings: dict[str, np.ndarray], found: int, n: int) -> None:
@@ -491,7 +520,9 @@ class RuleEngine:
         for name, read in readings.items():
             spec = specs.get(name)
             lsl, usl = self._limits(state, material, name)
-            subgroup = spec.subgroup_size if spec is not None and spec.subgroup_size else 0
+            # σ within the chart's subgroups (an X̄ chart's); else within subgroups of five.
+            subgroup = (spec.subgroup_size or 0) if spec is not None and spec.chart in (
+                ChartType.XBAR_R, ChartType.XBAR_S) else 0
             within = within_sigma(read, subgroup) if read.size > 1 else 0.0
             overall = float(read.std(ddof=1)) if read.size > 1 else 0.0
             est = estimate(read.size, float(read.mean()), within, overall, lsl, usl)
@@ -513,12 +544,14 @@ class RuleEngine:
             chart = record.chart(spec, supplier) if spec is not None else None
             if chart is not None:
                 bad = int(out_of_spec(read, lsl, usl).sum())
-                for signal, points, value in chart.feed(read, bad, read.size):
-                    record.signals.extend([(now, chart.chart.value)] * points)
+                signals, points_signalled = chart.feed(read, bad, read.size)
+                record.signals.extend([(now, chart.chart.value)] * points_signalled)
+                for signal, points, value in signals:
                     self.model.log(ChartSignalled(now, material=material, supplier=supplier,
                                              characteristic=name, chart=chart.chart.value,
                                              signal=signal, points=points, value=value))
         record.lot_cpk, record.lot_ppk = lowest_cpk, lowest_ppk
+        record.signal_count(now)  # drop signals older than the window
         record.below_in_a_row = record.below_in_a_row + 1 if below else 0
 
     def log_capability(self) -> None:
@@ -603,7 +636,8 @@ class RuleEngine:
     def hold_supplier(self, supplier_id: str, material: str, *, reason: str) -> None:
         """A trigger holds ``supplier_id`` until a trigger releases it: it ships nothing,
         its delivered lots wait in quarantine, and the material is ordered from the next
-        available backup (``BackupMissing`` when there is none)."""
+        available backup (``BackupMissing`` when there is none); what it still owes that
+        buffer is cancelled and ordered there instead."""
         supplier = self.model.suppliers.get(supplier_id)
         if supplier is None or supplier.on_hold or supplier.lost:
             return
@@ -617,16 +651,22 @@ class RuleEngine:
             backup = next((s for s in buffer.sources if not (s.lost or s.on_hold)), None)
             if backup is None:
                 self.model.log(BackupMissing(now, reason=reason, material=supplier.material))
-            else:
-                self.model.switch_supplier(supplier.material, backup.id, reason=reason)
+                return
+            cancelled = supplier.cancel_orders(buffer)
+            if cancelled:
+                self.model.log(OrdersCancelled(now, reason=reason, supplier=supplier_id,
+                                               units=cancelled))
+            self.model.switch_supplier(supplier.material, backup.id, reason=reason)
 
     def release_supplier(self, supplier_id: str, material: str, *, reason: str) -> None:
-        """End a trigger's hold: the lots that waited are inspected, then it ships again."""
+        """End a trigger's hold: the lots that waited are inspected, then it ships again.
+        A hold for a corrective action (discontinued sampling) ends only when that is
+        done."""
         supplier = self.model.suppliers.get(supplier_id)
-        if supplier is None or not supplier.on_hold:
+        if supplier is None or supplier_id not in self._trigger_holds:
             return
         now = self.kernel.now()
-        since = self._trigger_holds.pop(supplier_id, now)
+        since = self._trigger_holds.pop(supplier_id)
         self.model.log(SupplierHoldEnded(now, supplier=supplier_id, material=material,
                                          reason=reason, held_h=now - since))
         for buffer, flags in self._quarantine.pop(supplier_id, []):
@@ -634,76 +674,95 @@ class RuleEngine:
         supplier.release()
 
     # -- comparability studies ----------------------------------------------------------
+    #
+    # A study runs for one (buffer, new source) and is identified by a sequence number:
+    # a later switch, or a rule set without the study, makes it stale, and a stale study
+    # neither releases nor refuses anything. Sources already released (the first, and
+    # every one a study released) need no study when the buffer moves to them again.
 
     def source_switched(self, buffer: Buffer, to: Supplier | None) -> None:
         """The material's buffer moved to ``to``: where its plan requires a comparability
-        study, the buffer orders nothing from ``to`` until the study releases it."""
-        state = self.materials.get(buffer.material)
-        if to is None or state is None or state.plan.comparability is None:
+        study and ``to`` has not passed one, the buffer orders nothing from it until a
+        study releases it."""
+        material = buffer.material
+        self._study_seq[material] = self._study_seq.get(material, 0) + 1  # any study is stale
+        approved = self._approved.setdefault(material, {buffer.sources[0].id})
+        state = self.materials.get(material)
+        if to is None:
             return
-        # The study compares with the source being replaced: the last one the buffer
-        # ordered from (its first source until a switch).
-        reference = self._sources.get(buffer.material) or buffer.sources[0].id
-        self._sources[buffer.material] = to.id
-        if reference == to.id:
+        if to.id in approved or state is None or state.plan.comparability is None:
+            self._sources[material] = to.id
             return
-        # Held until the study is done, and no sooner than the qualification ends.
-        self._qualified_at[buffer.material] = buffer.ready_at_h
+        # Compared with the released source it replaces; held until the study is done,
+        # and no sooner than the qualification ends.
+        reference = self._sources.get(material) or buffer.sources[0].id
+        self._qualified_at[material] = buffer.ready_at_h
         buffer.ready_at_h = math.inf
-        self._study_start((buffer, to.id, reference, 1))
+        self._study_start((buffer, to.id, reference, 1, self._study_seq[material]))
 
-    def _study_start(self, arg: tuple[Buffer, str, str | None, int]) -> None:
-        buffer, to, _, _ = arg
+    def _current(self, arg: _Study) -> Comparability | None:
+        """The study's requirement if the study is still the buffer's current one."""
+        buffer, to, _, _, seq = arg
+        if self._study_seq.get(buffer.material) != seq or buffer.supplier.id != to:
+            return None
         state = self.materials.get(buffer.material)
-        if state is None or state.plan.comparability is None or buffer.supplier.id != to:
-            return  # the rules or the source changed meanwhile
-        self.kernel.schedule(state.plan.comparability.lead, self._study_lab, arg)
+        study = state.plan.comparability if state is not None else None
+        if study is None:
+            self._released(buffer, to)  # the rules in force no longer ask for it
+        return study
 
-    def _study_lab(self, arg: tuple[Buffer, str, str | None, int]) -> None:
-        buffer = arg[0]
-        state = self.materials.get(buffer.material)
-        if state is None or state.plan.comparability is None:
+    def _study_start(self, arg: _Study) -> None:
+        study = self._current(arg)
+        if study is not None:
+            self.kernel.schedule(study.lead, self._study_lab, arg)
+
+    def _study_lab(self, arg: _Study) -> None:
+        study = self._current(arg)
+        if study is None:
             return
-        study = state.plan.comparability
+        buffer, _, reference, _, _ = arg
+        state = self.materials[buffer.material]
         station = self.stations.get(study.lab or state.plan.station or "") \
             or next(iter(self.stations.values()))
         # The new source's samples are measured; so are retained samples of the old one
         # unless enough of its readings are on record.
-        record = self.quality.get(buffer.material)
-        history = record.history.get((arg[2] or "", study.characteristic)) if record else None
-        on_record = history is not None and len(history) >= study.samples
+        on_record = len(self._history(buffer.material, reference, study.characteristic)) \
+            >= study.samples
         work = (1 if on_record else 2) * study.samples * study.time_per_sample
         station.arrive_lot(LotJob(buffer.material, buffer, [], 0, LotKind.SCREEN, None, 0,
                                   work, functools.partial(self._study_done, arg)))
 
-    def _study_done(self, arg: tuple[Buffer, str, str | None, int], job: LotJob,
-                    station: InspectionStation) -> None:
+    def _history(self, material: str, supplier: str, name: str) -> list[float]:
+        record = self.quality.get(material)
+        history = record.history.get((supplier, name)) if record is not None else None
+        return list(history) if history is not None else []
+
+    def _study_done(self, arg: _Study, job: LotJob, station: InspectionStation) -> None:
         """TOST of the new source's readings against the readings on record of the source
-        it replaces (or, with none on record, against fresh samples of that source)."""
+        it replaces (or, with too few on record, against retained samples of it)."""
         from shocktwin.rules_engine.equivalence import tost
 
-        buffer, to, reference, attempt = arg
-        material = buffer.material
-        state = self.materials.get(material)
-        if state is None or state.plan.comparability is None:
-            self._released(buffer)
+        study = self._current(arg)
+        if study is None:
             return
-        study = state.plan.comparability
-        name = study.characteristic
-        now = self.kernel.now()
+        buffer, to, reference, attempt, _ = arg
+        material, name, now = buffer.material, study.characteristic, self.kernel.now()
         gauge = self.model.gauges[(material, name)]
         new = gauge.read(self._source_values(to, name, study.samples, now))
-        record = self.quality.get(material)
-        history = record.history.get((reference, name)) if record and reference else None
-        if history is not None and len(history) >= study.samples:
-            old = np.asarray(list(history)[-study.samples:], dtype=float)
-        elif reference is not None:
-            old = gauge.read(self._source_values(reference, name, study.samples, now))
-        else:
-            self._released(buffer)  # nothing to compare with
-            return
-        result = tost(new, old, margin=study.margin, alpha=study.alpha)
-        if result.equivalent:
+        history = self._history(material, reference, name)
+        old = (np.asarray(history[-study.samples:], dtype=float)
+               if len(history) >= study.samples
+               else gauge.read(self._source_values(reference, name, study.samples, now)))
+        try:
+            result = tost(new, old, margin=study.margin, alpha=study.alpha)
+            difference, low, high = result.difference, result.ci_lower, result.ci_upper
+            equivalent = result.equivalent
+        except RuleError:
+            # No spread in either sample (a perfect gauge on constant values): the
+            # difference is known exactly.
+            difference = low = high = float(new.mean() - old.mean())
+            equivalent = abs(difference) < study.margin
+        if equivalent:
             outcome = "released"
         elif study.on_fail == "retry" and attempt < study.attempts:
             outcome = "retry"
@@ -711,14 +770,13 @@ class RuleEngine:
             outcome = "refused"
         self.model.log(ComparabilityStudied(
             now, material=material, characteristic=name, from_supplier=reference,
-            to_supplier=to, attempt=attempt, difference=result.difference,
-            ci_lower=result.ci_lower, ci_upper=result.ci_upper, margin=study.margin,
-            equivalent=result.equivalent, outcome=outcome))
+            to_supplier=to, attempt=attempt, difference=difference, ci_lower=low,
+            ci_upper=high, margin=study.margin, equivalent=equivalent, outcome=outcome))
         if outcome == "released":
-            self._released(buffer)
+            self._released(buffer, to)
         elif outcome == "retry":
             self.kernel.schedule(study.retry_after, self._study_start,
-                                 (buffer, to, reference, attempt + 1))
+                                 (buffer, to, reference, attempt + 1, arg[4]))
         else:
             self._refused(buffer, to, reference)
 
@@ -728,27 +786,28 @@ class RuleEngine:
                 return values.draw(n, now)
         raise SimulationError(f"supplier {supplier_id!r} has no characteristic {name!r}")
 
-    def _released(self, buffer: Buffer) -> None:
-        """The study released the new source: the buffer orders from it once its
-        qualification is done too (the buffer's own review then)."""
+    def _released(self, buffer: Buffer, to: str) -> None:
+        """``to`` is released: the buffer orders from it once its qualification is done
+        too."""
+        material = buffer.material
+        self._approved.setdefault(material, {buffer.sources[0].id}).add(to)
+        self._sources[material] = to
         now = self.kernel.now()
-        qualified = self._qualified_at.pop(buffer.material, now)
+        qualified = self._qualified_at.pop(material, now)
         buffer.ready_at_h = max(qualified, now)
-        if qualified <= now:
+        if qualified > now:
+            self.kernel.schedule(qualified - now, lambda _: buffer.review())
+        else:
             buffer.review()
 
-    def _refused(self, buffer: Buffer, to: str, reference: str | None) -> None:
+    def _refused(self, buffer: Buffer, to: str, reference: str) -> None:
         """The change is refused: back to the source it replaced if it can still deliver,
         else on to the next backup not yet refused (studied in turn), else none."""
         refused = self._refused_sources.setdefault(buffer.material, set())
         refused.add(to)
-        back = self.model.suppliers.get(reference) if reference else None
+        back = self.model.suppliers.get(reference)
         reason = f"comparability refused {to}"
         self._qualified_at.pop(buffer.material, None)
-        if reference is not None:
-            # The next study (of another backup) compares with the same old source; going
-            # back to it needs none.
-            self._sources[buffer.material] = reference
         if back is not None and not (back.lost or back.on_hold):
             self.model.switch_supplier(buffer.material, back.id, reason=reason)
             return
@@ -823,8 +882,11 @@ class RuleEngine:
         if record is not None and supplier is not None:
             limits = {name: self._limits(state, material, name)
                       for (_, name) in record.windows}
-            cpk, cpk_low, cpk_high, ppk = record.supplier_capability(supplier.id, limits)
-        if not math.isfinite(cpk):  # nothing measured: the Cpk the defects found imply
+            cpk, cpk_low, cpk_high, ppk = record.supplier_capability(supplier.id, limits,
+                                                                     now)
+        measured = any(owner == material for owner, _ in self.model.characteristics)
+        if not math.isfinite(cpk) and not measured:
+            # Attribute inspection only: the Cpk the nonconforming share found implies.
             cpk = cpk_low = cpk_high = _implied_cpk(found_30, inspected_30)
         signals = {f"spc.{chart.value}.signal": 0.0 for chart in ChartType}
         if record is not None:

@@ -363,6 +363,10 @@ class CharacteristicValues(_Frozen):
         if self.dist != "normal" and self.mean <= 0:
             raise ValueError(f"a {self.dist} characteristic needs a positive mean, not "
                              f"{self.mean:g}")
+        if self.dist == "weibull" and not 1e-3 <= self.sd / self.mean <= 10:
+            # Beyond these the shape parameter is below 0.1 or above 1,000.
+            raise ValueError(f"a weibull characteristic needs sd/mean between 0.001 and 10, "
+                             f"not {self.sd / self.mean:.3g} (use normal for a tight spread)")
         return self
 
 
@@ -396,7 +400,7 @@ SourceValues = Annotated[_ValueKinds, BeforeValidator(_as_values)]
 
 class MeasurementSystem(_Frozen):
     """Semantic layer: how a characteristic is measured: a reading is the true value plus
-    the bias, an appraiser (reproducibility) effect drawn once per lot or per shift, and a
+    the bias, an appraiser (reproducibility) effect drawn once per lot read, and a
     repeatability error per reading (both normal, as standard deviations)."""
 
     bias: float = Field(0.0, ge=-1e12, le=1e12, allow_inf_nan=False)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
+from shocktwin.errors import unknown_name
 from shocktwin.shock_library.base import Family, Layer, Shock, SupplierSelector, TargetKind
 from shocktwin.shock_library.registry import register
 from shocktwin.source import Ident
@@ -101,6 +102,24 @@ class QualityDrift(Shock):
             raise ValueError("give factor (> 1), mean_shift, spread or drift_per_day")
         return self
 
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        problems = super().scenario_problems(scenario)
+        measured = self.mean_shift != 0.0 or self.spread != 1.0 or self.drift_per_day != 0.0
+        plant = getattr(scenario, "plant", None)
+        if plant is None or not isinstance(self.target, str) or not (
+                measured or self.characteristic):
+            return problems
+        material = next((sup.material for sup in plant.suppliers if sup.id == self.target),
+                        None)
+        names = {c.name for c in plant.characteristics if c.material == material}
+        if not names:
+            problems.append(f"it moves measured characteristics, and the lots of "
+                            f"{self.target!r} ({material}) carry none")
+        elif self.characteristic is not None and self.characteristic not in names:
+            problems.append(unknown_name(f"characteristic of {material}",
+                                         self.characteristic, names, listed="characteristics"))
+        return problems
+
     def _apply(self, plant: Model, level: float) -> None:
         supplier = plant.supplier(self.target_id)
         if self.factor != 1.0:
@@ -125,7 +144,7 @@ def _creep(values: Any, source: str, now: float, level: float, sigma_per_h: floa
     """Start a creeping drift at the shock's onset; stop it when the shock is over."""
     if level <= 0.0:
         values.ramp(source, None)
-    elif source not in values._ramps:
+    elif not values.ramping(source):
         values.ramp(source, now, sigma_per_h)
 
 
@@ -361,6 +380,15 @@ class HeatWave(Shock):
         if self.added_defect_rate == 0.0 and self.mean_shift == 0.0 and self.spread == 1.0:
             raise ValueError("give added_defect_rate (> 0), mean_shift or spread")
         return self
+
+    def scenario_problems(self, scenario: Any) -> list[str]:
+        problems = super().scenario_problems(scenario)
+        plant = getattr(scenario, "plant", None)
+        if plant is not None and (self.mean_shift != 0.0 or self.spread != 1.0) and not any(
+                c.station == self.target for c in plant.characteristics):
+            problems.append(f"it moves measured characteristics, and the output of "
+                            f"{self.target!r} carries none")
+        return problems
 
     def _apply(self, plant: Model, level: float) -> None:
         st = plant.station(self.target_id)

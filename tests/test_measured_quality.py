@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,9 @@ def test_spool_drift_charts_the_drift_and_the_three_lots_rule_holds_the_supplier
     sc = load_scenario(reference_scenario("spool_drift"))
     rep = run_replication(sc, 0, seed=sc.experiment.seed)
     signals = _records(rep, "ChartSignalled")
-    fired = {r["trigger"]: r["at_h"] for r in _records(rep, "TriggerFired")}
+    fired: dict[str, float] = {}
+    for r in _records(rep, "TriggerFired"):
+        fired.setdefault(r["trigger"], r["at_h"])  # the first time each fired
     assert signals and all(r["chart"] == "xbar_r" for r in signals)
     assert fired["chart-signalled"] < fired["three-lots-below"]
     # The three lots before the hold were each below Cpk 1.33, all from A.
@@ -460,3 +463,156 @@ def test_an_mtd_searches_the_parameter_a_measured_shock_moves(tmp_path: Path) ->
     doc["shocks"][0]["severity_on"] = "colour"
     with pytest.raises(ScenarioError, match="unknown severity parameter 'colour'"):
         load_scenario(_write(tmp_path, doc, rules))
+
+
+# --------------------------------------------------------------------------- the engine's
+
+
+def test_defects_nobody_measures_are_not_counted_as_gauge_errors(tmp_path: Path) -> None:
+    # A perfect gauge: readings are the truth, so nothing is misclassified; the attribute
+    # defects (1 %) are found at the station's detection (1.0) besides the units out of
+    # the limits, 2·Φ(−2.5) = 1.24 %.
+    doc = copy.deepcopy(PLANT)
+    doc["plant"]["characteristics"][0]["gauge"] = {}
+    doc["plant"]["suppliers"][0]["defect_rate"] = 0.01
+    rep = run_replication(load_scenario(_write(tmp_path, doc, FULL)), 0, seed=3)
+    [row] = [r for r in rep.stations if r["station"] == "iqc"]
+    assert row["false_accepts"] == 0 and row["false_rejects"] == 0
+    n = row["units_measured"]
+    p = 1 - (1 - 2 * stats.norm.sf(2.5)) * (1 - 0.01)
+    assert row["rejected"] == pytest.approx(n * p, abs=4 * math.sqrt(n * p))
+
+
+def test_a_rejected_lots_sample_is_not_read_again_when_the_rest_is_screened(
+        tmp_path: Path) -> None:
+    # Sampled inspection (n 80, Ac 2 for lots of 1,000) of a process 2.5 % out of limits:
+    # most lots are rejected. Each unit of a lot is read once: n for an accepted lot, the
+    # whole lot for a rejected one (its sample, then the rest).
+    doc = copy.deepcopy(PLANT)
+    doc["plant"]["characteristics"][0]["values"] = {"mean": 0.0, "sd": 1.1}
+    rules = copy.deepcopy(FULL)
+    rules["plans"][0]["sampling"] = {"method": "single", "level": "II", "aql": 1.0,
+                                     "switching": "none"}
+    rep = run_replication(load_scenario(_write(tmp_path, doc, rules)), 0, seed=3)
+    lots = _records(rep, "LotInspected")
+    decisions = {d["decision"] for d in lots}
+    assert decisions == {"accepted", "rejected_screened"}
+    expected = sum(d["n"] if d["decision"] == "accepted" else d["lot_size"] for d in lots)
+    [row] = [r for r in rep.stations if r["station"] == "iqc"]
+    # Lots still being screened at the horizon are read in part.
+    assert expected - 1000 <= row["units_measured"] <= expected
+
+
+def test_chart_signals_count_points_once_and_a_cusum_restarts() -> None:
+    from shocktwin.rules_engine.quality import ChartState
+    from shocktwin.rules_engine.ruleset import Characteristic, _compile_characteristic
+
+    spec = _compile_characteristic(Characteristic.model_validate({
+        "name": "x", "spc": {"chart": "i_mr", "limits": {"centre": 0.0, "sigma": 1.0}}}))
+    chart = ChartState("m", "x", spec)
+    signals, points = chart.feed(np.array([0.1, 4.0, 0.2]), 0, 3)
+    kinds = {s for s, _, _ in signals}
+    assert {"out_of_limits", "we1_one_beyond_3_sigma", "spread_out_of_limits"} <= kinds
+    assert points == 2  # the outlier, and the moving range back from it
+    [spread] = [v for s, _, v in signals if s == "spread_out_of_limits"]
+    assert spread == pytest.approx(3.9)  # the moving range, not the value
+    # CUSUM (k 0.5, h 5) on a 3σ shift: C⁺ grows 2.5 a point (2.5, 5.0, 7.5), and a sum
+    # on the decision interval does not signal, so it signals on the third point after
+    # each restart: 16 signals in 50 points, not 48.
+    spec = _compile_characteristic(Characteristic.model_validate({
+        "name": "x", "spc": {"chart": "cusum", "limits": {"centre": 0.0, "sigma": 1.0}}}))
+    chart = ChartState("m", "x", spec)
+    signals, points = chart.feed(np.full(50, 3.0), 0, 50)
+    assert points == 16
+    assert [(s, n) for s, n, _ in signals] == [("cusum_upper", 16)]
+
+
+def test_a_trigger_hold_cancels_what_is_owed_and_a_trigger_release_ends_it(
+        tmp_path: Path) -> None:
+    # The supplier's lots are barely capable (Cpk 0.83): the first lot holds it and the
+    # plant orders from the capable backup (Cpk 1.67); the backup's first lot releases it.
+    doc = copy.deepcopy(PLANT)
+    plant = doc["plant"]
+    plant["suppliers"].append({"id": "alt", "material": "part", "lot_size": 1000,
+                               "lead_time": "12h"})
+    plant["characteristics"][0]["sources"] = {"alt": {"mean": 0.0, "sd": 0.5}}
+    plant["buffers"][0].update(initial=1000, reorder_point=2500)
+    rules = copy.deepcopy(FULL)
+    rules["triggers"] = [
+        {"id": "hold", "material": "part", "when": "lots_below_cpk_in_a_row >= 1",
+         "then": [{"type": "hold_supplier"}]},
+        {"id": "release", "material": "part", "when": "lot.cpk >= 1.33",
+         "then": [{"type": "release_supplier", "supplier": "sup"}]}]
+    rep = run_replication(load_scenario(_write(tmp_path, doc, rules)), 0, seed=3)
+    [started, *_] = _records(rep, "SupplierHoldStarted")
+    assert started["supplier"] == "sup" and started["reason"] == "trigger hold"
+    assert started["corrective_action_h"] is None
+    # What sup still owed (it had two lots on order at the start) is ordered from alt.
+    cancelled = [r for r in _records(rep, "OrdersCancelled") if r["at_h"] == started["at_h"]]
+    assert cancelled and cancelled[0]["supplier"] == "sup"
+    ended = [r for r in _records(rep, "SupplierHoldEnded") if r["supplier"] == "sup"]
+    assert ended and ended[0]["reason"] == "trigger release"
+    assert ended[0]["held_h"] == pytest.approx(ended[0]["at_h"] - started["at_h"])
+    first_alt = min(d["at_h"] for d in _records(rep, "LotMeasured") if d["supplier"] == "alt")
+    assert ended[0]["at_h"] == first_alt
+
+
+def test_a_released_source_orders_when_its_qualification_ends(tmp_path: Path) -> None:
+    # The supplier is lost an hour in (its open order cancelled); the backup's study is
+    # done within hours and its qualification takes 5 days. With one unit of demand a day
+    # nothing else wakes the buffer: it must order at the end of the qualification, and
+    # the first lot arrives 12 h later.
+    doc = copy.deepcopy(PLANT)
+    plant = doc["plant"]
+    plant["suppliers"].append({"id": "alt", "material": "part", "lot_size": 1000,
+                               "lead_time": "12h", "qualification": "5d"})
+    plant["buffers"][0].update(initial=1000, reorder_point=1500)
+    plant["demand"] = {"rate": "1/d", "due_in": "2d"}
+    doc["shocks"] = [{"id": "gone", "type": "supplier_insolvency", "target": "sup",
+                      "start": "1h", "duration": "1h"}]
+    rules = copy.deepcopy(FULL)
+    rules["plans"][0]["comparability"] = {"characteristic": "x", "margin": 5.0,
+                                          "samples": 5, "time_per_sample": "6min"}
+    rep = run_replication(load_scenario(_write(tmp_path, doc, rules)), 0, seed=3)
+    [study] = _records(rep, "ComparabilityStudied")
+    assert study["outcome"] == "released" and study["at_h"] < 1 + 2
+    [switched] = _records(rep, "SourceSwitched")
+    assert switched["orders_from_h"] == pytest.approx(1 + 5 * 24)
+    first = min(d["at_h"] for d in _records(rep, "LotInspected") if d["supplier"] == "alt")
+    assert first == pytest.approx(1 + 5 * 24 + 12, abs=0.5)
+
+
+@pytest.mark.parametrize(("where", "change", "message"), [
+    ("plant", {"characteristics": [{"name": "x", "material": "part", "unit": "mm", "lsl": 1,
+                                    "usl": 3, "values": {"dist": "weibull", "mean": 2,
+                                                         "sd": 0.0001}}]},
+     "a weibull characteristic needs sd/mean between 0.001 and 10"),
+    ("shocks", [{"id": "d", "type": "quality_drift", "target": "sup", "start": "1d",
+                 "duration": "1d", "mean_shift": 1.0, "characteristic": "y"}],
+     "unknown characteristic of part 'y'"),
+    ("rules", {"comparability": {"characteristic": "x", "margin": 1.0, "lab": "lab"}},
+     "unknown incoming inspection station 'lab'"),
+])
+def test_measured_inputs_that_cannot_act_are_refused(tmp_path: Path, where: str,
+                                                     change: Any, message: str) -> None:
+    doc = copy.deepcopy(PLANT)
+    rules = copy.deepcopy(FULL)
+    if where == "plant":
+        doc["plant"].update(change)
+    elif where == "shocks":
+        doc["shocks"] = change
+    else:
+        rules["plans"][0].update(change)
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(_write(tmp_path, doc, rules))
+
+
+def test_a_measured_shock_on_a_plant_that_measures_nothing_is_refused(tmp_path: Path) -> None:
+    doc = copy.deepcopy(PLANT)
+    doc["plant"].pop("characteristics")
+    doc["plant"]["suppliers"][0]["defect_rate"] = 0.01
+    doc["shocks"] = [{"id": "d", "type": "quality_drift", "target": "sup", "start": "1d",
+                      "duration": "1d", "spread": 2.0}]
+    with pytest.raises(ScenarioError, match="the lots of 'sup' \\(part\\) carry none"):
+        load_scenario(_write(tmp_path, doc, {"version": 1, "name": "r", "plans": [
+            {"material": "part", "station": "iqc", "sampling": {"method": "full"}}]}))

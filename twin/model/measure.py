@@ -48,7 +48,7 @@ def weibull_shape(cv: float) -> float:
     def excess(k: float) -> float:
         return math.exp(gammaln(1 + 2 / k) - 2 * gammaln(1 + 1 / k)) - 1 - cv * cv
 
-    return float(brentq(excess, 0.05, 500.0, xtol=1e-12))
+    return float(brentq(excess, 0.05, 20_000.0, xtol=1e-12))
 
 
 class ValueStream:
@@ -91,6 +91,10 @@ class ValueStream:
         self.spread = Lever(f"{name}.spread", 1.0)
         # Drifts shocks start: source → (start hour, σ per hour).
         self._ramps: dict[str, tuple[float, float]] = {}
+
+    def ramping(self, source: str) -> bool:
+        """Whether ``source`` has a drift running."""
+        return source in self._ramps
 
     def ramp(self, source: str, start_h: float | None, sigma_per_h: float = 0.0) -> None:
         """From ``start_h`` on, the mean moves by ``sigma_per_h`` σ an hour (None: stop)."""
@@ -186,24 +190,41 @@ def out_of_spec(values: FloatArray, lsl: float | None, usl: float | None) -> NDA
 
 class MeasuredLot(list[bool]):
     """A lot's defect flags with its units' true values: ``values[i, j]`` is unit ``i``'s
-    characteristic ``names[j]``; ``source`` says where the lot came from."""
+    characteristic ``names[j]``; ``source`` says where the lot came from; ``read`` marks
+    the units already read at inspection (a rejected lot's sample, not read again when the
+    rest is screened), None when none is.
 
-    __slots__ = ("names", "source", "values")
+    Units leave stock from the end of the list, so the first ``len(lot)`` rows of
+    ``values`` are always the units still in the lot (:meth:`aligned`)."""
+
+    __slots__ = ("names", "read", "source", "values")
 
     def __init__(self, flags: Sequence[bool], values: FloatArray, names: tuple[str, ...],
-                 source: str) -> None:
+                 source: str, read: NDArray[np.bool_] | None = None) -> None:
         super().__init__(flags)
         self.values = values
         self.names = names
         self.source = source
+        self.read = read
 
-    def keep(self, mask: NDArray[np.bool_]) -> MeasuredLot:
-        """The lot without the units where ``mask`` is False."""
+    def aligned(self) -> None:
+        """Drop the rows of units already taken from the lot."""
+        size = len(self)
+        if self.values.shape[0] != size:
+            self.values = self.values[:size]
+            if self.read is not None:
+                self.read = self.read[:size]
+
+    def keep(self, mask: NDArray[np.bool_], read: NDArray[np.bool_] | None = None
+             ) -> MeasuredLot:
+        """The lot without the units where ``mask`` is False (``read``: which of the lot's
+        units were read, carried over for those kept)."""
         flags = [f for f, k in zip(self, mask.tolist(), strict=True) if k]
-        return MeasuredLot(flags, self.values[mask], self.names, self.source)
+        return MeasuredLot(flags, self.values[mask], self.names, self.source,
+                           None if read is None else read[mask])
 
     def __reduce__(self) -> Any:  # copies and snapshots keep the values
-        return (MeasuredLot, (list(self), self.values, self.names, self.source))
+        return (MeasuredLot, (list(self), self.values, self.names, self.source, self.read))
 
 
 class StationMeasurement:
@@ -264,6 +285,9 @@ def fit_values(values: FloatArray) -> tuple[str, float, float]:
     from scipy import stats
 
     x = np.asarray(values, dtype=float)
+    if np.unique(x).size < 2:
+        raise ValueError(f"{x.size} recorded value(s) with fewer than two distinct: "
+                         "nothing to fit")
     mu, sd = float(x.mean()), float(x.std(ddof=1))
     best = ("normal", mu, sd)
     best_aic = -2.0 * float(stats.norm.logpdf(x, mu, x.std()).sum()) + 4.0

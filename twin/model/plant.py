@@ -267,7 +267,11 @@ class Plant(Model):
                                autocorrelation=spec.autocorrelation)
         recorded = feeds.measurements(spec, ch.name)
         if spec.mode == "fit":
-            kind, mean, sd = fit_values(recorded)
+            try:
+                kind, mean, sd = fit_values(recorded)
+            except ValueError as e:
+                raise ReplayError([Problem(spec.store, "characteristics",
+                                           f"{ch.name} (mode fit): {e}")]) from e
             return ValueStream(name, gen, kind=kind, mean=mean, sd=sd)
         return ValueStream(name, gen, recorded=recorded, bootstrap=spec.mode == "bootstrap")
 
