@@ -63,6 +63,7 @@ from shocktwin.source import (
     Ident,
     Loc,
     SemanticProblems,
+    check_spec_limits,
     error_message,
     read_yaml,
     validation_problems,
@@ -357,15 +358,7 @@ class Spec(_Frozen):
 
     @model_validator(mode="after")
     def _limits(self) -> Spec:
-        if self.lsl is None and self.usl is None:
-            raise ValueError("give lsl, usl or both")
-        if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
-            raise ValueError(f"lsl {self.lsl:g} must be below usl {self.usl:g}")
-        if self.target is not None and (
-            (self.lsl is not None and self.target < self.lsl)
-            or (self.usl is not None and self.target > self.usl)
-        ):
-            raise ValueError(f"target {self.target:g} is outside the limits")
+        check_spec_limits(self.lsl, self.usl, self.target)
         return self
 
 

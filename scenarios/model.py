@@ -36,7 +36,7 @@ from pydantic import (
 from shocktwin.errors import unknown_name
 from shocktwin.kpis import TIME_KPIS, Kpi, kpi_key
 from shocktwin.shock_library.base import Shock, SupplierSelector, TargetKind
-from shocktwin.source import Ident, SemanticProblems
+from shocktwin.source import Ident, SemanticProblems, check_spec_limits
 from shocktwin.twin.kernel import Engine
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.units import (
@@ -442,14 +442,7 @@ class Characteristic(_Frozen):
     def _limits(self) -> Characteristic:
         if (self.material is None) == (self.station is None):
             raise ValueError("give material or station (which units carry it), one of them")
-        if self.lsl is None and self.usl is None:
-            raise ValueError("give lsl, usl or both")
-        if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
-            raise ValueError(f"lsl {self.lsl:g} must be below usl {self.usl:g}")
-        if self.target is not None and (
-                (self.lsl is not None and self.target < self.lsl)
-                or (self.usl is not None and self.target > self.usl)):
-            raise ValueError(f"target {self.target:g} is outside the limits")
+        check_spec_limits(self.lsl, self.usl, self.target)
         return self
 
     @property

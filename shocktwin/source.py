@@ -20,8 +20,8 @@ from shocktwin.errors import Problem, ScenarioError
 from shocktwin.files import read_text
 
 __all__ = ["ID_PATTERN", "MAX_FILE_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "Ident", "Loc",
-           "SemanticProblems", "error_message", "line_for", "loc_text", "read_yaml",
-           "validation_problems"]
+           "SemanticProblems", "check_spec_limits", "error_message", "line_for", "loc_text",
+           "read_yaml", "validation_problems"]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: Nodes a document may expand to once aliases are followed (defeats "billion laughs").
@@ -312,3 +312,19 @@ def loc_text(loc: Loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def check_spec_limits(lsl: float | None, usl: float | None, target: float | None) -> None:
+    """Specification limits as both file formats take them: at least one, lsl below usl,
+    the target between them.
+
+    Raises:
+        ValueError: the first of these that does not hold, worded for the file's reader.
+    """
+    if lsl is None and usl is None:
+        raise ValueError("give lsl, usl or both")
+    if lsl is not None and usl is not None and lsl >= usl:
+        raise ValueError(f"lsl {lsl:g} must be below usl {usl:g}")
+    if target is not None and ((lsl is not None and target < lsl)
+                               or (usl is not None and target > usl)):
+        raise ValueError(f"target {target:g} is outside the limits")

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -294,6 +295,19 @@ def load_shop_data(scenario: Scenario) -> ShopData:
     return _cached(store, source, st.st_mtime_ns, st.st_size)
 
 
+def _stored(scenario: Scenario, name: str, key: str) -> tuple[Path, os.stat_result]:
+    """A store a scenario names, resolved, with its stat (the caches key on its mtime and
+    size); refused when the file is not there."""
+    from shocktwin.errors import Problem, ReplayError
+
+    store = scenario.resolve(name).resolve()
+    try:
+        return store, store.stat()
+    except OSError as e:
+        raise ReplayError([Problem(str(store), key, "store file does not exist")],
+                          file=str(store)) from e
+
+
 @functools.lru_cache(maxsize=16)
 def _lead_times_h(store: Path, supplier: str, mtime_ns: int, size: int) -> np.ndarray:
     from shocktwin.edge_replay.replay import supplier_lead_times_days
@@ -304,14 +318,7 @@ def _lead_times_h(store: Path, supplier: str, mtime_ns: int, size: int) -> np.nd
 def recorded_sampler(scenario: Scenario, dist: RecordedDist,
                      rng: np.random.Generator) -> Callable[[], float]:
     """Draws (hours) from a supplier's recorded lead times: resampled, or fitted."""
-    from shocktwin.errors import Problem, ReplayError
-
-    store = scenario.resolve(dist.store).resolve()
-    try:
-        st = store.stat()
-    except OSError as e:
-        raise ReplayError([Problem(str(store), "lead_time.store", "store file does not "
-                                   "exist")], file=str(store)) from e
+    store, st = _stored(scenario, dist.store, "lead_time.store")
     hours = _lead_times_h(store, dist.supplier, st.st_mtime_ns, st.st_size)
     if dist.mode == "fit":
         return fit_durations(hours).sampler(rng)
@@ -331,14 +338,7 @@ def _measurements(store: Path, characteristic: str, supplier: str | None, statio
 
 def recorded_measurements(scenario: Scenario, dist: Any, name: str) -> np.ndarray:
     """A characteristic's values recorded in a store, in recorded order."""
-    from shocktwin.errors import Problem, ReplayError
-
-    store = scenario.resolve(dist.store).resolve()
-    try:
-        st = store.stat()
-    except OSError as e:
-        raise ReplayError([Problem(str(store), "characteristics.store", "store file does not "
-                                   "exist")], file=str(store)) from e
+    store, st = _stored(scenario, dist.store, "characteristics.store")
     return _measurements(store, dist.characteristic or name, dist.supplier, dist.station,
                          st.st_mtime_ns, st.st_size)
 
