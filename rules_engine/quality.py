@@ -385,12 +385,24 @@ class QualityRecord:
         self.windows: dict[tuple[str, str], SupplierWindow] = {}  # (supplier, characteristic)
         self.totals: dict[tuple[str, str], Moments] = {}  # over the run
         self.history: dict[tuple[str, str], deque[float]] = {}  # recent readings
-        self.signals: deque[tuple[float, str]] = deque()  # (time, chart)
+        self.signals: deque[tuple[float, str, str | None]] = deque()  # (time, chart, supplier)
         self.lot_cpk = math.inf
         self.lot_ppk = math.inf
         self.below_in_a_row = 0
         self.lots = 0
         self.last_supplier: str | None = None  # of the last lot measured
+
+    def forget(self) -> None:
+        """The quality records are lost (a cyber incident back to its recovery point):
+        charts start their phase I again, and the capability windows, the readings on
+        record and the signals are gone. The run's own totals (for the end-of-run
+        capability) are the twin's accounting, not the plant's records, and stay."""
+        self.charts.clear()
+        self.windows.clear()
+        self.history.clear()
+        self.signals.clear()
+        self.lot_cpk = self.lot_ppk = math.inf
+        self.below_in_a_row = 0
 
     def chart(self, spec: CompiledCharacteristic, supplier: str | None) -> ChartState | None:
         """The chart of ``spec`` for ``supplier``'s lots: each source is its own process,
@@ -404,10 +416,14 @@ class QualityRecord:
             self.charts[key] = state
         return state
 
-    def signal_count(self, now: float, chart: str | None = None) -> int:
+    def signal_count(self, now: float, chart: str | None = None,
+                     supplier: str | None = None) -> int:
+        """Points with a signal in the last 7 days, on ``chart`` (default any) of
+        ``supplier``'s lots (default any supplier's)."""
         while self.signals and self.signals[0][0] < now - _SIGNAL_WINDOW_H:
             self.signals.popleft()
-        return sum(1 for _, c in self.signals if chart is None or c == chart)
+        return sum(1 for _, c, s in self.signals
+                   if (chart is None or c == chart) and (supplier is None or s == supplier))
 
     def supplier_capability(self, supplier: str, limits: dict[str, tuple[float | None,
                                                                           float | None]],

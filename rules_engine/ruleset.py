@@ -170,10 +170,10 @@ STATISTICS: Mapping[str, Statistic] = _vocabulary(
     Statistic("station.utilisation", "busy share of the plan's inspection station, last 24 h",
               "share", 0.0, 1.0),
     Statistic("station.queue", "units waiting at the plan's inspection station", "units", 0.0),
-    Statistic("spc.signals", "run-rule signals on the material's charts, last 7 days",
-              "signals", 0.0),
-    *(Statistic(f"spc.{chart}.signal", f"signals on the material's {chart} charts, last 7 "
-                f"days", "signals", 0.0)
+    Statistic("spc.signals", "points with a signal (limits or run rules) on the charts of "
+              "the current supplier's lots, last 7 days", "signals", 0.0),
+    *(Statistic(f"spc.{chart}.signal", f"points with a signal on the {chart} charts of the "
+                f"current supplier's lots, last 7 days", "signals", 0.0)
       for chart in ("xbar_r", "xbar_s", "i_mr", "p", "np", "c", "u", "ewma", "cusum")),
     Statistic("lot.cpk", "lowest Cpk of the material's characteristics in the last lot "
               "measured (σ within its subgroups)"),

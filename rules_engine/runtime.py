@@ -545,7 +545,7 @@ class RuleEngine:
             if chart is not None:
                 bad = int(out_of_spec(read, lsl, usl).sum())
                 signals, points_signalled = chart.feed(read, bad, read.size)
-                record.signals.extend([(now, chart.chart.value)] * points_signalled)
+                record.signals.extend([(now, chart.chart.value, supplier)] * points_signalled)
                 for signal, points, value in signals:
                     self.model.log(ChartSignalled(now, material=material, supplier=supplier,
                                              characteristic=name, chart=chart.chart.value,
@@ -844,6 +844,8 @@ class RuleEngine:
         self._reasons.add(reason)
         for material, state in list(self.materials.items()):
             self.materials[material] = MaterialState(state.plan)
+        for record in self.quality.values():
+            record.forget()
         self._trigger_since.clear()
         self._trigger_fired.clear()
         since = self.kernel.now() - recovery_point_h
@@ -888,10 +890,12 @@ class RuleEngine:
         if not math.isfinite(cpk) and not measured:
             # Attribute inspection only: the Cpk the nonconforming share found implies.
             cpk = cpk_low = cpk_high = _implied_cpk(found_30, inspected_30)
+        # Signals of the current supplier's lots: a switch starts its charts and count anew.
+        current = supplier.id if supplier is not None else None
         signals = {f"spc.{chart.value}.signal": 0.0 for chart in ChartType}
         if record is not None:
             for chart in signals:
-                signals[chart] = float(record.signal_count(now, chart.split(".")[1]))
+                signals[chart] = float(record.signal_count(now, chart.split(".")[1], current))
         return dict(zip(MEASURED, (
             cpk,
             (sum(recent_lots) / len(recent_lots)) if recent_lots else 1.0,
@@ -905,7 +909,7 @@ class RuleEngine:
             record.lot_cpk if record is not None else math.inf,
             record.lot_ppk if record is not None else math.inf,
             float(record.below_in_a_row) if record is not None else 0.0,
-            float(record.signal_count(now)) if record is not None else 0.0,
+            float(record.signal_count(now, None, current)) if record is not None else 0.0,
             *signals.values(),
         ), strict=True))
 
