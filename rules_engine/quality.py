@@ -50,6 +50,7 @@ from shocktwin.rules_engine.monitor import (
     XbarSMonitor,
 )
 from shocktwin.rules_engine.ruleset import ChartType, CompiledCharacteristic, RuleFamily
+from shocktwin.twin.model.measure import bissell_interval
 
 __all__ = ["DEFAULT_CPK_MIN", "CapabilityEstimate", "ChartState", "Moments", "QualityRecord",
            "SupplierWindow", "estimate", "lot_moments", "within_sigma"]
@@ -90,20 +91,12 @@ def _index(mean: float, sigma: float, lsl: float | None, usl: float | None) -> f
     return min(sides) / (3.0 * sigma)
 
 
-def _bissell(index: float, n: int) -> tuple[float, float]:
-    """Bissell (1990): Ĉpk ∓ 1.96·√(1/(9n) + Ĉpk²/(2(n − 1)))."""
-    if not math.isfinite(index) or n < 2:
-        return (-math.inf, math.inf)
-    half = 1.959963984540054 * math.sqrt(1.0 / (9 * n) + index * index / (2 * (n - 1)))
-    return (index - half, index + half)
-
-
 def estimate(n: int, mean: float, sigma_within: float, sigma_overall: float,
              lsl: float | None, usl: float | None) -> CapabilityEstimate:
     cpk = _index(mean, sigma_within, lsl, usl)
     ppk = _index(mean, sigma_overall, lsl, usl)
-    return CapabilityEstimate(n, mean, sigma_within, sigma_overall, cpk, *_bissell(cpk, n),
-                              ppk, *_bissell(ppk, n))
+    return CapabilityEstimate(n, mean, sigma_within, sigma_overall, cpk, *bissell_interval(cpk, n),
+                              ppk, *bissell_interval(ppk, n))
 
 
 def within_sigma(readings: FloatArray, subgroup: int) -> float:

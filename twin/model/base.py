@@ -151,6 +151,7 @@ class Model:
         """The capability of each process station's measured output over the run (true
         values), with Bissell's 95 % interval."""
         from shocktwin.twin.model.events import OutputMeasured
+        from shocktwin.twin.model.measure import bissell_interval
 
         for st in self.stations:
             measured = getattr(st, "measured", None)
@@ -160,13 +161,12 @@ class Model:
                 low, high = measured.limits[j]
                 sides = [v for v in (high - mean, mean - low) if math.isfinite(v)]
                 ppk = min(sides) / (3.0 * sd) if sd > 0 and sides else None
-                half = (1.959963984540054 * math.sqrt(1.0 / (9 * n) + ppk * ppk / (2 * (n - 1)))
-                        if ppk is not None and n > 1 else None)
+                low_b, high_b = bissell_interval(ppk if ppk is not None else math.nan, n)
                 self.log(OutputMeasured(
                     now, station=st.id, characteristic=name, units=n, mean=mean, sd=sd,
                     out_of_spec=measured.out[j], ppk=ppk,
-                    ppk_low=None if half is None or ppk is None else ppk - half,
-                    ppk_high=None if half is None or ppk is None else ppk + half))
+                    ppk_low=low_b if math.isfinite(low_b) else None,
+                    ppk_high=high_b if math.isfinite(high_b) else None))
 
     def _start(self) -> None:
         """Schedule the model's first events (arrivals, breakdowns)."""

@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 from shocktwin.twin.model.lever import Combine, Lever
 from shocktwin.twin.model.rng import BLOCK
 
-__all__ = ["Gauge", "MeasuredLot", "StationMeasurement", "ValueStream", "fit_values",
-           "out_of_spec", "weibull_shape"]
+__all__ = ["Gauge", "MeasuredLot", "StationMeasurement", "ValueStream", "bissell_interval",
+           "fit_values", "out_of_spec", "weibull_shape"]
 
 FloatArray = NDArray[np.float64]
 
@@ -176,6 +176,15 @@ class Gauge:
         if self.repeatability > 0.0:
             out = out + self._rng.normal(0.0, self.repeatability * f, true.shape)
         return out  # type: ignore[no-any-return]
+
+
+def bissell_interval(index: float, n: int) -> tuple[float, float]:
+    """Bissell's (1990) approximate 95 % interval of a Cpk or Ppk estimated from n values:
+    Ĉ ∓ 1.96·√(1/(9n) + Ĉ²/(2(n − 1))); unbounded where it is undefined."""
+    if not math.isfinite(index) or n < 2:
+        return (-math.inf, math.inf)
+    half = 1.959963984540054 * math.sqrt(1.0 / (9 * n) + index * index / (2 * (n - 1)))
+    return (index - half, index + half)
 
 
 def out_of_spec(values: FloatArray, lsl: float | None, usl: float | None) -> NDArray[np.bool_]:
