@@ -1,6 +1,6 @@
 """Inspection plans (Z1.4 sampling with switching), SPC rules, streaming monitors and their
-run lengths, capability and equivalence, gauge studies, and the safe trigger-expression
-language of rule sets.
+run lengths, capability and equivalence, gauge studies, reliability demonstration by life
+testing, and the safe trigger-expression language of rule sets.
 
 Names are imported on first use: a loader that needs the rule-set format does not pay for
 the sampling tables' statistics, the failure tables or the ONNX runtime.
@@ -38,6 +38,12 @@ _MODULES = {
         "CMonitor", "CusumMonitor", "EwmaMonitor", "InControl", "IndividualsMonitor",
         "LimitSignal", "Monitor", "MonitorKind", "MonitorUpdate", "NpMonitor", "PMonitor",
         "RunRules", "Signal", "UMonitor", "XbarRMonitor", "XbarSMonitor", "c4"),
+    "reliability": (
+        "AccelerationModel", "Arrhenius", "BOLTZMANN_EV_PER_K", "Censoring", "Criterion",
+        "Demonstration", "DemonstrationMethod", "InversePowerLaw", "LifeDistribution",
+        "LognormalLife", "WeibullLife", "binomial_sample_size", "demonstrate",
+        "reliability_lower_bound", "success_run_pass_probability", "success_run_sample_size",
+        "success_run_test_h", "weibull_scale_lower_bound"),
     "ruleset": (
         "Action", "ActionType", "CompiledPlan", "CompiledRules", "CompiledTrigger", "Plan",
         "RuleSet", "STATISTICS", "Statistic", "Trigger", "compile_plan", "diff_rules",
