@@ -2,7 +2,9 @@
 
 Every reader reads its file with DuckDB's own reader, every CSV column as text, so that one bad
 value quarantines one row instead of failing the read, and returns one ``Plan`` per store
-table it fills. Readers with one plan and no use for the line in a field read the file
+table it fills. The generic CSV format first reads its numbers, timestamps and booleans typed,
+which is faster, and falls back to text when the typed read cannot vouch for a row
+(``_typed_csv_plan``). Readers with one plan and no use for the line in a field read the file
 straight into the stage (``DirectRead``); the others first copy it into the temporary table
 ``__src``, exposed with the line of each row as ``__rel``. The quirks of each recorded dataset
 are handled here; see each dataset's SOURCE.md for where they come from.
@@ -208,14 +210,24 @@ def _csv_relation(
     quote: str = '"',
     escape: str = '"',
     strict: bool = True,
+    types: Mapping[str, str] | None = None,
+    null_values: Sequence[str] = (),
 ) -> str:
-    """SQL reading a CSV file, every column as text, its broken records kept in ``__rejects``."""
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    """SQL reading a CSV file, its broken records kept in ``__rejects``.
+
+    Every column is read as text, unless ``types`` gives it a DuckDB type: then a value that is
+    not of that type makes its record rejected too (kept in ``__rejects``, left out of the
+    rows). ``null_values`` are read as NULL, besides empty fields.
+    """
+    types = types or {}
+    spec = "{" + ", ".join(f"{lit(c)}: {lit(types.get(c, 'VARCHAR'))}" for c in columns) + "}"
+    nulls = f"nullstr = [{', '.join(lit(v) for v in ('', *null_values))}], " if null_values else ""
     return (
         f"SELECT * FROM read_csv({file_lit(path)}, columns = {spec}, "
         f"header = {str(header).lower()}, delim = {lit(delim)}, quote = {lit(quote)}, "
         f"escape = {lit(escape)}, auto_detect = false, strict_mode = {str(strict).lower()}, "
-        "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans')"
+        f"{nulls}store_rejects = true, rejects_table = '__rejects', "
+        "rejects_scan = '__reject_scans')"
     )
 
 
@@ -1017,7 +1029,85 @@ def read_generic_csv(
         raise refusal
     relation, direct = _direct_csv(path, header, delim=mapping.delimiter)
     plan = _generic_plan(mapping, dict.fromkeys(header, "VARCHAR"), relation, direct)
-    return Reading((plan,), None, tuple(mapping.feature_columns))
+    return Reading((_typed_csv_plan(path, header, mapping, plan),), None,
+                   tuple(mapping.feature_columns))
+
+
+#: The DuckDB type a CSV column mapped to a schema column of this type is read as, in the
+#: typed read; integers as DOUBLE, since DuckDB's integer parsing rounds ``1.5`` to 2.
+_TYPED_READ = {
+    "TIMESTAMP": "TIMESTAMP", "BIGINT": "DOUBLE", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
+}
+#: The words DuckDB reads as a BOOLEAN, in any case: the mapping's defaults.
+_DUCKDB_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+_DUCKDB_FALSE = frozenset({"n", "no", "false", "f", "0"})
+#: The largest magnitude below which every whole DOUBLE is exactly one BIGINT (2**53).
+_EXACT_WHOLE = 9007199254740992
+
+
+def _duckdb_booleans(mapping: SourceMapping) -> bool:
+    """True when DuckDB reads booleans with the words of ``mapping``, no more, no fewer."""
+    return ({v.lower() for v in mapping.true_values} == _DUCKDB_TRUE
+            and {v.lower() for v in mapping.false_values} == _DUCKDB_FALSE)
+
+
+def _typed_csv_plan(
+    path: Path, header: Sequence[str], mapping: SourceMapping, text: Plan
+) -> Plan:
+    """The plan of a generic CSV source read typed by DuckDB's CSV reader, ``text`` its fallback.
+
+    Numbers, ISO 8601 timestamps and booleans (with the default words) are parsed by the
+    reader, the rest read as text as in ``text``. The typed read must give every row the
+    values the text read would: where it cannot tell (DuckDB rejected a record, or a
+    whole-number column holds a fraction, an infinity or a value beyond 2**53), ``load_plan``
+    stages the source with ``text`` instead. Timestamps with a ``timestamp_format`` and
+    feature columns stay text. ``text`` is returned when nothing would be read typed.
+    """
+    spec = TABLES[mapping.table]
+    types: dict[str, str] = {}
+    fields = dict(text.fields)
+    featured = set(mapping.feature_columns)
+    for src, target in mapping.columns.items():
+        sql_type = spec.column(target).sql_type
+        if src in featured or sql_type not in _TYPED_READ:
+            continue
+        if sql_type == "TIMESTAMP" and mapping.timestamp_format:
+            continue
+        if sql_type == "BOOLEAN" and not _duckdb_booleans(mapping):
+            continue
+        types[src] = _TYPED_READ[sql_type]
+        value = f"r.{ident(src)}"
+        if sql_type == "BIGINT":
+            parse = (f"CASE WHEN {{t}} = trunc({{t}}) AND abs({{t}}) < {_EXACT_WHOLE} "
+                     "THEN CAST({t} AS BIGINT) END")
+        else:
+            parse = "{t}"
+        old = text.fields[target]
+        fields[target] = Field(value, parse, old.label, old.expected, old.lenient)
+    # DuckDB takes a field as NULL when it equals a marker as written; the text read trims the
+    # field first, so a marker that trimming changes would make the reads differ.
+    padded = any(v != v.strip(" \t\r\n") for v in mapping.null_values)
+    if not types or text.direct is None or padded:
+        return text
+    relation = _csv_relation(path, header, header=True, delim=mapping.delimiter, types=types,
+                             null_values=mapping.null_values)
+
+    def reread(lines: np.ndarray, scratch: Path) -> str | None:
+        if not _copy_lines(path, lines.astype(np.int64), scratch):
+            return None
+        return _csv_relation(scratch, header, header=True, delim=mapping.delimiter,
+                             types=types, null_values=mapping.null_values)
+
+    direct = DirectRead(
+        first_line=2,
+        refusal=text.direct.refusal,
+        check=lambda con: None,
+        reread=reread,
+        text_reread=lambda copy: _csv_relation(copy, header, header=True,
+                                               delim=mapping.delimiter),
+    )
+    return Plan(text.table, relation, fields, text.helpers, text.checks, text.raw, direct,
+                fallback=text)
 
 
 def read_generic_parquet(

@@ -52,6 +52,7 @@ _PROBLEMS = "__problems"
 _DUP = "__dup"
 _KEY = "__key"
 _ROW_HASH = "__row_hash"
+_UNSURE = "__unsure"
 _PROBLEM_TYPE = "STRUCT(\"column\" VARCHAR, message VARCHAR)"
 #: The source row as a struct in the staging query, so that the raw text can be built from it
 #: for the flagged rows only. Named ``r`` like the relation, so that ``r."col"`` reads the same
@@ -107,6 +108,8 @@ class DirectRead:
     refusal: Callable[[duckdb.Error], ReplayError]
     check: Callable[[duckdb.DuckDBPyConnection], None]
     reread: Callable[[np.ndarray, Path], str | None]
+    #: A typed read's relation reading such a copy as text (as its plan's fallback does).
+    text_reread: Callable[[Path], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,12 @@ class Plan:
     set). ``raw`` is SQL over its row ``r`` giving the row's raw text as JSON; it is evaluated
     only for quarantined rows. ``helpers`` are extra SQL values over ``r``, computed first:
     fields and checks can refer to them by name.
+
+    ``fallback`` marks a typed read (``direct`` only): a plan over the same source read as
+    text, which decides every row the same way. The typed plan is used when its reader
+    rejected no record and no field found a value it cannot read: a row it is unsure of is
+    then a row the text plan must judge, and the source is staged with ``fallback`` instead.
+    The raw text of a quarantined row is read again, as text, from its line.
     """
 
     table: Table
@@ -126,6 +135,7 @@ class Plan:
     checks: tuple[Check, ...] = ()
     raw: str = f"{_ROW}.{RAW}"
     direct: DirectRead | None = None
+    fallback: Plan | None = None
 
 
 class LoadResult(NamedTuple):
@@ -187,8 +197,16 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
     # A direct stage is in file order, so a row's line follows from its position.
     line = LINE if plan.direct is None else f"(rowid + {plan.direct.first_line})"
     _build_stage(con, plan, labels)
+    if plan.fallback is not None and _unsure(con, plan):
+        drop_stage(con, plan.table)
+        # DuckDB adds to the rejects tables; the text read must find only its own.
+        run(con, "DROP TABLE IF EXISTS __rejects")
+        run(con, "DROP TABLE IF EXISTS __reject_scans")
+        return load_plan(con, plan.fallback, source)
     n_dups = _mark_duplicates(con, plan, line, labels)
-    _create_quarantine_view(con, plan.table, line)
+    if plan.fallback is not None:
+        _read_typed_raws(con, plan, line)
+    _create_quarantine_view(con, plan, line)
 
     names = ", ".join(ident(c.name) for c in columns)
     insert = (
@@ -246,6 +264,7 @@ def _build_stage(
     if plan.direct is None:
         inner.append(f"{_ROW}.{LINE} AS {LINE}")
     problems: list[_Problem] = []
+    unreadable: list[str] = []
     for col in spec.data_columns:
         f = plan.fields.get(col.name)
         t_name, c_name, label = ident(f"__t_{col.name}"), ident(col.name), labels[col.name]
@@ -262,10 +281,12 @@ def _build_stage(
             inner.append(f"{text} AS {t_name}")
             inner.append(f"{value} AS {c_name}")
         if f is not None and not f.lenient:
+            unreadable.append(f"{t_name} IS NOT NULL AND {c_name} IS NULL")
             problems.append(_Problem(
                 f"{t_name} IS NOT NULL AND {c_name} IS NULL",
                 label,
-                f"'cannot read ' || {quoted_value(t_name)} || ' as ' || {lit(f.expected)}",
+                f"'cannot read ' || {quoted_value(f'CAST({t_name} AS VARCHAR)')} || ' as ' "
+                f"|| {lit(f.expected)}",
             ))
         if col.required and col.default is None:
             problems.append(
@@ -293,6 +314,13 @@ def _build_stage(
     in_check = f"NOT {_BAD} AND ({spec.key_when})"
     key = f"hash({', '.join(ident(k) for k in spec.key)})" if spec.key else "NULL"
     row_hash = f"hash({_ROW})" if plan.direct is not None else "NULL"
+    # A typed read takes the raw text of its quarantined rows from their lines, too.
+    hashed = in_check if plan.fallback is None else f"{_BAD} OR {in_check}"
+    unsure = (
+        "coalesce(" + " OR ".join(f"({u})" for u in unreadable) + ", false)"
+        if plan.fallback is not None and unreadable
+        else "false"
+    )
     outer = [
         *([LINE] if plan.direct is None else []),
         *(ident(c.name) for c in spec.data_columns),
@@ -301,7 +329,8 @@ def _build_stage(
         f"CASE WHEN {_BAD} THEN {problem_list} END AS {_PROBLEMS}",
         f"CASE WHEN {_BAD} THEN {plan.raw} END AS {RAW}",
         f"CAST(CASE WHEN {in_check} THEN {key} END AS UBIGINT) AS {_KEY}",
-        f"CAST(CASE WHEN {in_check} THEN {row_hash} END AS UBIGINT) AS {_ROW_HASH}",
+        f"CAST(CASE WHEN {hashed} THEN {row_hash} END AS UBIGINT) AS {_ROW_HASH}",
+        f"{unsure} AS {_UNSURE}",
     ]
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {_stage_name(plan.table)} AS "
@@ -334,7 +363,8 @@ def _mark_duplicates(
     stage, dups = _stage_name(plan.table), _dups_name(plan.table)
     empty = (
         f"CREATE OR REPLACE TEMP TABLE {dups} "
-        f"(line BIGINT, first_line BIGINT, problem {_PROBLEM_TYPE}, raw VARCHAR)"
+        f"(line BIGINT, first_line BIGINT, problem {_PROBLEM_TYPE}, raw VARCHAR, "
+        "row_hash UBIGINT)"
     )
     if not spec.key:
         run(con, empty)
@@ -357,41 +387,90 @@ def _mark_duplicates(
     column = labels[spec.key[0]] if len(spec.key) <= 2 else "(row)"
     before, _, after = spec.duplicate_message.partition("{first}")
     message = f"{lit(before)} || CAST(d.first_line AS VARCHAR) || {lit(after)}"
+    # A typed read looks up the raw text of its duplicates with its flagged rows'.
+    raws = (
+        "SELECT NULL::BIGINT AS line, NULL::VARCHAR AS raw WHERE false"
+        if plan.fallback is not None
+        else _raws(con, plan, dups)
+    )
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {dups} AS "
         f"SELECT d.line, d.first_line, "
-        f"{{'column': {lit(column)}, 'message': {message}}}::{_PROBLEM_TYPE} AS problem, w.raw "
-        f"FROM {dups} AS d LEFT JOIN ({_duplicate_raws(con, plan)}) AS w ON w.line = d.line",
+        f"{{'column': {lit(column)}, 'message': {message}}}::{_PROBLEM_TYPE} AS problem, w.raw, "
+        f"d.row_hash FROM {dups} AS d LEFT JOIN ({raws}) AS w ON w.line = d.line",
     )
     return int(n)
 
 
-def _duplicate_raws(con: duckdb.DuckDBPyConnection, plan: Plan) -> str:
-    """SQL giving (line, raw) for the duplicates in the duplicates table.
+def _unsure(con: duckdb.DuckDBPyConnection, plan: Plan) -> bool:
+    """True when the typed read of ``plan`` rejected a record or could not read a value."""
+    (rejected,), = run(con, "SELECT count(*) FROM __rejects")
+    if rejected:
+        return True
+    (unsure,), = run(
+        con, f"SELECT count(*) FROM {_stage_name(plan.table)} WHERE {_UNSURE} LIMIT 1"
+    )
+    return bool(unsure)
 
-    The stage holds no raw text for clean rows, so the source is read again for them. A direct
-    read has no line to look them up by, and numbering the rows as they are read costs more
-    than the read itself: its lines are copied out (``DirectRead.reread``) and read back, and
-    each is taken only if the hash of its raw row is the one the stage holds for that line.
-    Only if that fails (a record spanning lines, say) is the whole source numbered and read.
+
+def _read_typed_raws(con: duckdb.DuckDBPyConnection, plan: Plan, line: str) -> None:
+    """Read the raw text of a typed stage's quarantined rows (flagged and duplicates) into
+    its raws table, in one look-up."""
+    wanted, raws = ident(f"__raw_lines_{plan.table}"), _bad_raws_name(plan.table)
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {wanted} AS SELECT {line} AS line, "
+        f"{_ROW_HASH} AS row_hash FROM {_stage_name(plan.table)} WHERE {_BAD} "
+        f"UNION ALL SELECT line, row_hash FROM {_dups_name(plan.table)}",
+    )
+    (n,), = run(con, f"SELECT count(*) FROM {wanted}")
+    if n == 0:
+        run(con, f"CREATE OR REPLACE TEMP TABLE {raws} (line BIGINT, raw VARCHAR)")
+    else:
+        run(con, f"CREATE OR REPLACE TEMP TABLE {raws} AS {_raws(con, plan, wanted)}")
+    run(con, f"DROP TABLE {wanted}")
+
+
+def _bad_raws_name(table: Table) -> str:
+    return ident(f"__bad_raws_{table}")
+
+
+def _raws(con: duckdb.DuckDBPyConnection, plan: Plan, lines_table: str) -> str:
+    """SQL giving (line, raw) for the rows of ``lines_table`` (line, row_hash).
+
+    Used for duplicates, and for every quarantined row of a typed read: the stage holds no raw
+    text for those, so the source is read again for them. A direct read has no line to look
+    them up by, and numbering the rows as they are read costs more than the read itself: its
+    lines are copied out (``DirectRead.reread``) and read back, and each is taken only if the
+    hash of its raw row is the one the stage holds for that line; a typed read takes the raw
+    text from its text plan's read of the same lines. Only if that fails (a record spanning
+    lines, say) is the whole source numbered and read.
     """
-    dups = _dups_name(plan.table)
-    if plan.direct is not None:
-        raws = ident(f"__dup_raws_{plan.table}")
-        lines = con.execute(f"SELECT line FROM {dups} ORDER BY line").fetchnumpy()["line"]
+    text = plan.fallback or plan
+    if plan.direct is not None and text.direct is not None:
+        raws = ident(f"__raws_{plan.table}")
+        lines = con.execute(
+            f"SELECT line FROM {lines_table} ORDER BY line"
+        ).fetchnumpy()["line"]
         with tempfile.TemporaryDirectory(prefix="edge-replay-") as scratch:
-            relation = plan.direct.reread(lines, Path(scratch) / "duplicates.csv")
+            copy = Path(scratch) / "rows.csv"
+            relation = plan.direct.reread(lines, copy)
+            texts = relation
+            if relation is not None and plan.direct.text_reread is not None:
+                texts = plan.direct.text_reread(copy)
             if relation is not None:
                 try:
                     run(
                         con,
-                        f"CREATE OR REPLACE TEMP TABLE {raws} AS SELECT d.line, w.raw FROM ("
+                        f"CREATE OR REPLACE TEMP TABLE {raws} AS SELECT d.line, t.raw FROM ("
                         f"SELECT line, row_hash, row_number() OVER (ORDER BY line) AS i "
-                        f"FROM {dups}) AS d JOIN ("
-                        f"SELECT row_number() OVER () AS i, hash({_ROW}) AS row_hash, "
-                        f"{plan.raw} AS raw FROM ({relation}) AS {_ROW}) AS w "
-                        "ON w.i = d.i AND w.row_hash = d.row_hash",
+                        f"FROM {lines_table}) AS d JOIN ("
+                        f"SELECT row_number() OVER () AS i, hash({_ROW}) AS row_hash "
+                        f"FROM ({relation}) AS {_ROW}) AS w "
+                        "ON w.i = d.i AND w.row_hash = d.row_hash JOIN ("
+                        f"SELECT row_number() OVER () AS i, {text.raw} AS raw "
+                        f"FROM ({texts}) AS {_ROW}) AS t ON t.i = d.i",
                     )
                     (matched,), = run(con, f"SELECT count(*) FROM {raws}")
                 except duckdb.Error:
@@ -399,25 +478,36 @@ def _duplicate_raws(con: duckdb.DuckDBPyConnection, plan: Plan) -> str:
                 if matched == len(lines):
                     return f"SELECT line, raw FROM {raws}"
         lined = (
-            f"SELECT row_number() OVER () + {plan.direct.first_line - 1} AS {LINE}, {_ROW} "
-            f"FROM ({plan.relation}) AS {_ROW}"
+            f"SELECT row_number() OVER () + {text.direct.first_line - 1} AS {LINE}, {_ROW} "
+            f"FROM ({text.relation}) AS {_ROW}"
         )
     else:
         lined = f"SELECT {_ROW}.{LINE} AS {LINE}, {_ROW} FROM ({plan.relation}) AS {_ROW}"
     return (
-        f"SELECT s.{LINE} AS line, {plan.raw} AS raw FROM ({lined}) AS s "
-        f"WHERE s.{LINE} IN (SELECT line FROM {dups})"
+        f"SELECT s.{LINE} AS line, {text.raw} AS raw FROM ({lined}) AS s "
+        f"WHERE s.{LINE} IN (SELECT line FROM {lines_table})"
     )
 
 
-def _create_quarantine_view(con: duckdb.DuckDBPyConnection, table: Table, line: str) -> None:
+def _create_quarantine_view(con: duckdb.DuckDBPyConnection, plan: Plan, line: str) -> None:
     """The view of a staged table's quarantined rows: line, raw text, and list of problems."""
+    table = plan.table
+    flagged = (
+        f"SELECT {line} AS line, {RAW} AS raw, {_PROBLEMS} AS problems "
+        f"FROM {_stage_name(table)} WHERE {_BAD}"
+    )
+    duplicates = f"SELECT line, raw, [problem] AS problems FROM {_dups_name(table)}"
+    if plan.fallback is not None:
+        flagged = (
+            f"SELECT s.line, b.raw, s.problems FROM ({flagged} "
+            f"UNION ALL SELECT line, NULL, [problem] FROM {_dups_name(table)}) AS s "
+            f"LEFT JOIN {_bad_raws_name(table)} AS b ON b.line = s.line"
+        )
+        duplicates = "SELECT NULL, NULL, NULL WHERE false"
     run(
         con,
         f"CREATE OR REPLACE TEMP VIEW {_quarantine_name(table)} AS "
-        f"SELECT {line} AS line, {RAW} AS raw, {_PROBLEMS} AS problems "
-        f"FROM {_stage_name(table)} WHERE {_BAD} "
-        f"UNION ALL SELECT line, raw, [problem] FROM {_dups_name(table)}",
+        f"{flagged} UNION ALL {duplicates}",
     )
 
 
@@ -439,6 +529,7 @@ def quarantined_rows(
 def drop_stage(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Drop the stage of ``table`` (table, duplicates and quarantine view), if any."""
     run(con, f"DROP VIEW IF EXISTS {_quarantine_name(table)}")
-    run(con, f"DROP TABLE IF EXISTS {ident(f'__dup_raws_{table}')}")
+    run(con, f"DROP TABLE IF EXISTS {ident(f'__raws_{table}')}")
+    run(con, f"DROP TABLE IF EXISTS {_bad_raws_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {_dups_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {_stage_name(table)}")

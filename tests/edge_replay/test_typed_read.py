@@ -1,0 +1,96 @@
+"""A generic CSV source read typed by DuckDB's CSV reader decides every row as the text read
+does: the same rows loaded with the same values, the same rows quarantined with the same lines,
+raw text and reasons. Values the typed read cannot vouch for (rejected records, fractions in a
+whole-number column, padded or marked values) make the source staged as text."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from replay_testkit import new_store, rows
+
+from shocktwin.edge_replay import _formats
+from shocktwin.edge_replay.ingest import ingest
+from shocktwin.edge_replay.mapping import LocatedMapping, SourceMapping
+
+MAPPING = SourceMapping(
+    table="operations",
+    columns={"order": "case_id", "step": "activity", "start": "start_ts", "end": "end_ts",
+             "good": "qty_completed", "scrap": "qty_rejected", "rework": "rework",
+             "who": "operator"},
+    null_values=("-",),
+)
+HEADER = ["order", "step", "start", "end", "good", "scrap", "rework", "who", "note"]
+CLEAN = ["A-1", "Turning", "2024-03-04 06:00:00", "2024-03-04 07:30:00", "10", "0", "N",
+         "W1", "ok"]
+#: Texts that each column may hold instead of its clean value: readable, unreadable, and
+#: values the two reads could take differently if the typed one were trusted blindly.
+ODD = {
+    "order": ["", "-", " A-2 ", "A-1"],
+    "start": ["", "-", " 2024-03-04 06:00:00", "2024-03-04T06:00", "2024-03-04", "soon",
+              "2024-03-05 06:00:00"],
+    "end": ["2024-03-04 05:00:00", "2024-13-01 00:00:00", "infinity"],
+    "good": ["", "-", " 7 ", "2.0", "1.5", "1e3", "-3", "x", "nan", "9007199254740993"],
+    "scrap": ["0.0", "-1", "+2"],
+    "rework": ["", "y", "Yes", "TRUE", " n", "on", "0"],
+    "who": ["", "-", " "],
+}
+
+
+def _write(path: Path, changes: list[tuple[int, str, str]], n_rows: int) -> None:
+    lines = [list(CLEAN) for _ in range(n_rows)]
+    for i, row in enumerate(lines):
+        row[0] = f"A-{i % 5}"  # some rows repeat: double postings
+    for i, column, value in changes:
+        lines[i % n_rows][HEADER.index(column)] = value
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(lines)
+
+
+def _store_rows(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    names = "source_line, case_id, activity, start_ts, end_ts, qty_completed, qty_rejected, " \
+        "rework, operator"
+    return (rows(db, f"SELECT {names} FROM operations ORDER BY source_line"),
+            rows(db, "SELECT source_line, raw, reason FROM quarantine ORDER BY source_line"))
+
+
+def _both_reads(tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "typed").mkdir()
+    (tmp_path / "text").mkdir()
+    typed, text = new_store(tmp_path / "typed"), new_store(tmp_path / "text")
+    ingest(source, "csv", typed, MAPPING)
+    with monkeypatch.context() as m:
+        m.setattr(_formats, "_typed_csv_plan", lambda path, header, mapping, plan: plan)
+        ingest(source, "csv", text, MAPPING)
+    assert _store_rows(typed) == _store_rows(text)
+
+
+def test_a_clean_source_is_read_typed(tmp_path: Path) -> None:
+    source = tmp_path / "ops.csv"
+    _write(source, [], 5)
+    reading = _formats.read_generic_csv(duckdb.connect(), source, LocatedMapping(MAPPING))
+    assert reading.plans[0].fallback is not None
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(
+    st.sampled_from(sorted(ODD)).flatmap(
+        lambda c: st.tuples(st.integers(0, 29), st.just(c), st.sampled_from(ODD[c]))),
+    max_size=6,
+))
+def test_typed_and_text_reads_load_and_quarantine_the_same_rows(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+    changes: list[tuple[int, str, str]],
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("typed")
+    source = tmp_path / "ops.csv"
+    _write(source, changes, 30)
+    _both_reads(tmp_path, source, monkeypatch)
