@@ -122,9 +122,9 @@ class Plan:
     fields and checks can refer to them by name.
 
     ``fallback`` marks a typed read (``direct`` only): a plan over the same source read as
-    text, which decides every row the same way. The typed plan is used when its reader
-    rejected no record and no field found a value it cannot read: a row it is unsure of is
-    then a row the text plan must judge, and the source is staged with ``fallback`` instead.
+    text, which decides every row the same way. The typed plan is used when its reader read
+    every record and no field found a value it cannot vouch for: a row it is unsure of is a
+    row the text plan must judge, and the source is then staged with ``fallback`` instead.
     The raw text of a quarantined row is read again, as text, from its line.
     """
 
@@ -196,13 +196,18 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
               for c in columns}
     # A direct stage is in file order, so a row's line follows from its position.
     line = LINE if plan.direct is None else f"(rowid + {plan.direct.first_line})"
-    _build_stage(con, plan, labels)
-    if plan.fallback is not None and _unsure(con, plan):
-        drop_stage(con, plan.table)
-        # DuckDB adds to the rejects tables; the text read must find only its own.
-        run(con, "DROP TABLE IF EXISTS __rejects")
-        run(con, "DROP TABLE IF EXISTS __reject_scans")
-        return load_plan(con, plan.fallback, source)
+    if plan.fallback is not None:
+        try:
+            _build_stage(con, plan, labels)
+        except duckdb.Error:
+            # The typed read met a record it cannot split or a value it cannot read.
+            drop_stage(con, plan.table)
+            return load_plan(con, plan.fallback, source)
+        if _unsure(con, plan):
+            drop_stage(con, plan.table)
+            return load_plan(con, plan.fallback, source)
+    else:
+        _build_stage(con, plan, labels)
     n_dups = _mark_duplicates(con, plan, line, labels)
     if plan.fallback is not None:
         _read_typed_raws(con, plan, line)
@@ -339,7 +344,7 @@ def _build_stage(
         f"FROM (SELECT {', '.join([f'{_ROW} AS {_ROW}', *helpers])} "
         f"FROM ({plan.relation}) AS {_ROW}) AS s) AS s) AS s"
     )
-    if plan.direct is None:
+    if plan.direct is None or plan.fallback is not None:
         run(con, sql)
         return
     try:
@@ -404,10 +409,7 @@ def _mark_duplicates(
 
 
 def _unsure(con: duckdb.DuckDBPyConnection, plan: Plan) -> bool:
-    """True when the typed read of ``plan`` rejected a record or could not read a value."""
-    (rejected,), = run(con, "SELECT count(*) FROM __rejects")
-    if rejected:
-        return True
+    """True when a field of the typed read of ``plan`` has a value it cannot vouch for."""
     (unsure,), = run(
         con, f"SELECT count(*) FROM {_stage_name(plan.table)} WHERE {_UNSURE} LIMIT 1"
     )
