@@ -3,7 +3,8 @@
 Whole-process wall time of ``shocktwin --help`` and ``shocktwin validate <bundled>``, and the
 import time of the CLI, each the best of several runs and set against ``python -c pass`` run
 the same way (the interpreter's own start-up, the anchor). Goal: ``--help`` and ``validate``
-within 0.5 s.
+within 0.5 s. And how soon a process worker can run a replication after its pool starts it
+(goal 0.3 s), against a spawned worker, which imports the twin itself.
 Run alone: ``python -m bench.startup``.
 """
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,37 @@ def _import_s(module: str, cwd: str) -> float:
     return best
 
 
+def _ready() -> bool:
+    """What a worker does before its first replication: have the twin imported."""
+    import shocktwin.twin.experiment.replication  # noqa: F401
+
+    return True
+
+
+def _first_result_s(context: Any) -> float:
+    """Wall time from starting a one-worker pool to the first result of ``_ready``."""
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(_ready).result()
+        return time.perf_counter() - t0
+
+
+def worker_ready() -> dict[str, float]:
+    """How soon a process worker can run a replication: the pools the product uses (a fork
+    server with the twin preloaded; its first pool also starts the server) against spawn,
+    which imports the twin in every new worker. Best of ``RUNS`` each."""
+    from multiprocessing import get_context
+
+    from shocktwin.twin.experiment.executor import worker_context
+
+    context = worker_context()
+    cold = _first_result_s(context)  # starts the fork server (once per process)
+    warm = min(_first_result_s(context) for _ in range(RUNS))
+    spawned = min(_first_result_s(get_context("spawn")) for _ in range(RUNS))
+    return {"worker_ready_s": warm, "worker_ready_first_pool_s": cold,
+            "worker_ready_spawn_s": spawned, "worker_ready_within_goal": warm <= 0.3}
+
+
 def run() -> dict[str, Any]:
     shocktwin = [sys.executable, "-m", "shocktwin"]
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as cwd:
@@ -57,6 +90,7 @@ def run() -> dict[str, Any]:
         "validate_vs_python_ratio": validated / anchor,
         "help_within_goal": helped <= 0.5,
         "validate_within_goal": validated <= 0.5,
+        **worker_ready(),
     }
 
 
