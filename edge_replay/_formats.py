@@ -215,25 +215,19 @@ def _csv_relation(
 ) -> str:
     """SQL reading a CSV file, its broken records kept in ``__rejects``.
 
-    Every column is read as text, unless ``types`` gives it a DuckDB type: then the read fails
-    at the first record it cannot split or whose value is not of that type, and keeps no
-    rejects. ``null_values`` are read as NULL, besides empty fields.
+    Every column is read as text, unless ``types`` gives it a DuckDB type: then a record with a
+    value not of that type is rejected too (kept in ``__rejects``, left out of the rows).
+    ``null_values`` are read as NULL, besides empty fields.
     """
     types = types or {}
     spec = "{" + ", ".join(f"{lit(c)}: {lit(types.get(c, 'VARCHAR'))}" for c in columns) + "}"
     nulls = f"nullstr = [{', '.join(lit(v) for v in ('', *null_values))}], " if null_values else ""
-    # A typed read stops at its first bad record: its caller reads the source as text then,
-    # and the rest of the typed read would be wasted.
-    rejects = (
-        "store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-        if not types
-        else "ignore_errors = false"
-    )
     return (
         f"SELECT * FROM read_csv({file_lit(path)}, columns = {spec}, "
         f"header = {str(header).lower()}, delim = {lit(delim)}, quote = {lit(quote)}, "
         f"escape = {lit(escape)}, auto_detect = false, strict_mode = {str(strict).lower()}, "
-        f"{nulls}{rejects})"
+        f"{nulls}store_rejects = true, rejects_table = '__rejects', "
+        "rejects_scan = '__reject_scans')"
     )
 
 
@@ -1064,9 +1058,9 @@ def _typed_csv_plan(
 
     Numbers, ISO 8601 timestamps and booleans (with the default words) are parsed by the
     reader, the rest read as text as in ``text``. The typed read must give every row the
-    values the text read would: where it cannot tell (DuckDB cannot read a record, or a
-    whole-number column holds a fraction, an infinity or a value beyond 2**53), ``load_plan``
-    stages the source with ``text`` instead. Timestamps with a ``timestamp_format`` and
+    values the text read would: where it cannot tell (DuckDB rejected a record for a value, or
+    a whole-number column holds a fraction, an infinity or a value beyond 2**53), ``load_plan``
+    stages those rows with ``text`` instead. Timestamps with a ``timestamp_format`` and
     feature columns stay text. ``text`` is returned when nothing would be read typed.
     """
     spec = TABLES[mapping.table]

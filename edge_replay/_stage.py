@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -122,10 +122,11 @@ class Plan:
     fields and checks can refer to them by name.
 
     ``fallback`` marks a typed read (``direct`` only): a plan over the same source read as
-    text, which decides every row the same way. The typed plan is used when its reader read
-    every record and no field found a value it cannot vouch for: a row it is unsure of is a
-    row the text plan must judge, and the source is then staged with ``fallback`` instead.
-    The raw text of a quarantined row is read again, as text, from its line.
+    text, which decides every row the same way. The rows the typed read is unsure of (records
+    its reader rejected for a value, values a field cannot vouch for) are staged by
+    ``fallback`` from a copy of their lines; a record the reader could not split makes the
+    whole source staged by ``fallback``, which refuses it. The raw text of a quarantined row
+    is read again, as text, from its line.
     """
 
     table: Table
@@ -199,13 +200,17 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
     if plan.fallback is not None:
         try:
             _build_stage(con, plan, labels)
+            delegated = _delegate(con, plan, labels)
         except duckdb.Error:
-            # The typed read met a record it cannot split or a value it cannot read.
+            delegated = None
+        if delegated is None:
             drop_stage(con, plan.table)
+            # DuckDB adds to the rejects tables; the text read must find only its own.
+            run(con, "DROP TABLE IF EXISTS __rejects")
+            run(con, "DROP TABLE IF EXISTS __reject_scans")
             return load_plan(con, plan.fallback, source)
-        if _unsure(con, plan):
-            drop_stage(con, plan.table)
-            return load_plan(con, plan.fallback, source)
+        if delegated:
+            line = LINE
     else:
         _build_stage(con, plan, labels)
     n_dups = _mark_duplicates(con, plan, line, labels)
@@ -251,7 +256,11 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
 
 
 def _build_stage(
-    con: duckdb.DuckDBPyConnection, plan: Plan, labels: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    labels: Mapping[str, str],
+    name: str | None = None,
+    every_raw: bool = False,
 ) -> None:
     """Parse and check every row of ``plan`` into its stage table, in one pass.
 
@@ -332,13 +341,13 @@ def _build_stage(
         _BAD,
         f"false AS {_DUP}",
         f"CASE WHEN {_BAD} THEN {problem_list} END AS {_PROBLEMS}",
-        f"CASE WHEN {_BAD} THEN {plan.raw} END AS {RAW}",
+        f"CASE WHEN {_BAD} OR {str(every_raw).lower()} THEN {plan.raw} END AS {RAW}",
         f"CAST(CASE WHEN {in_check} THEN {key} END AS UBIGINT) AS {_KEY}",
         f"CAST(CASE WHEN {hashed} THEN {row_hash} END AS UBIGINT) AS {_ROW_HASH}",
         f"{unsure} AS {_UNSURE}",
     ]
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {_stage_name(plan.table)} AS "
+        f"CREATE OR REPLACE TEMP TABLE {name or _stage_name(plan.table)} AS "
         f"SELECT {', '.join(outer)} "
         f"FROM (SELECT *, {bad} AS {_BAD} FROM (SELECT {', '.join(inner)} "
         f"FROM (SELECT {', '.join([f'{_ROW} AS {_ROW}', *helpers])} "
@@ -408,12 +417,94 @@ def _mark_duplicates(
     return int(n)
 
 
-def _unsure(con: duckdb.DuckDBPyConnection, plan: Plan) -> bool:
-    """True when a field of the typed read of ``plan`` has a value it cannot vouch for."""
-    (unsure,), = run(
-        con, f"SELECT count(*) FROM {_stage_name(plan.table)} WHERE {_UNSURE} LIMIT 1"
+def _delegate(
+    con: duckdb.DuckDBPyConnection, plan: Plan, labels: Mapping[str, str]
+) -> bool | None:
+    """Stage the rows a typed read of ``plan`` is unsure of as its text plan does.
+
+    Those are the records DuckDB rejected for a value it cannot convert, and the rows with a
+    value a field cannot vouch for. Their lines are copied out and read as text, and their
+    staged rows replace them in the stage, which then has the line of every row in ``LINE``.
+    Returns False when there are none (the stage is left as it is), None when the source
+    must be staged as text as a whole: a record DuckDB could not split, which the text read
+    refuses, or lines that cannot be copied one record each.
+    """
+    assert plan.fallback is not None and plan.direct is not None
+    text, first = plan.fallback, plan.direct.first_line
+    stage = _stage_name(plan.table)
+    kinds = run(con, "SELECT DISTINCT CAST(error_type AS VARCHAR) FROM __rejects")
+    if any(kind != "CAST" for kind, in kinds):
+        return None
+    rejected = con.execute(
+        "SELECT DISTINCT CAST(line AS BIGINT) AS line FROM __rejects ORDER BY line"
+    ).fetchnumpy()["line"]
+    (unsure,), = run(con, f"SELECT count(*) FROM {stage} WHERE {_UNSURE}")
+    if len(rejected) == 0 and unsure == 0:
+        return False
+    # The stage holds the records DuckDB read, in file order: the row at position p is on line
+    # first + p + (rejected lines before it). After the i-th rejected line (from 1), that
+    # count is i from position line - first - (i - 1) on.
+    shifts = ident(f"__shifts_{plan.table}")
+    run(con, f"CREATE OR REPLACE TEMP TABLE {shifts} (pos BIGINT, n BIGINT)")
+    if len(rejected):
+        at = rejected - first - np.arange(len(rejected))
+        con.execute(
+            f"INSERT INTO {shifts} SELECT pos, max(n) FROM (SELECT unnest(?) AS pos, "
+            "unnest(?) AS n) GROUP BY pos",
+            [at.tolist(), list(range(1, len(rejected) + 1))],
+        ).fetchall()
+    lined_stage = (
+        f"SELECT s.__pos + {first} + coalesce(k.n, 0) AS {LINE}, s.* EXCLUDE (__pos) "
+        f"FROM (SELECT rowid AS __pos, * FROM {stage} WHERE {{where}}) AS s "
+        f"ASOF LEFT JOIN {shifts} AS k ON s.__pos >= k.pos"
     )
-    return bool(unsure)
+    unsure_lines = con.execute(
+        f"SELECT {LINE} AS line FROM ({lined_stage.format(where=_UNSURE)})"
+    ).fetchnumpy()["line"]
+    lines = np.unique(np.concatenate([rejected, unsure_lines]).astype(np.int64))
+    delegated = ident(f"__delegated_{plan.table}")
+    with tempfile.TemporaryDirectory(prefix="edge-replay-") as scratch:
+        relation = (
+            text.direct.reread(lines, Path(scratch) / "unsure.csv")
+            if text.direct is not None
+            else None
+        )
+        if relation is None:
+            run(con, f"DROP TABLE {shifts}")
+            return None
+        numbered = ident(f"__unsure_lines_{plan.table}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {numbered} AS SELECT unnest(?) AS line, "
+            "unnest(range(1, ? + 1)) AS __i",
+            [lines.tolist(), len(lines)],
+        ).fetchall()
+        # The copy holds the lines in order, one record each: its n-th row is the n-th line.
+        lined = replace(
+            text,
+            relation=(
+                f"SELECT l.line AS {LINE}, s.* EXCLUDE (__i) FROM "
+                f"(SELECT row_number() OVER () AS __i, * FROM ({relation})) AS s "
+                f"JOIN {numbered} AS l USING (__i)"
+            ),
+            direct=None,
+        )
+        _build_stage(con, lined, labels, delegated, every_raw=True)
+        run(con, f"DROP TABLE {numbered}")
+    (n,), = run(con, f"SELECT count(*) FROM {delegated}")
+    if n != len(lines):
+        run(con, f"DROP TABLE {shifts}")
+        run(con, f"DROP TABLE {delegated}")
+        return None
+    # One copy of the stage: its lines added, the rows it was unsure of replaced.
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {stage} AS "
+        f"{lined_stage.format(where=f'NOT {_UNSURE}')} "
+        f"UNION ALL BY NAME SELECT * FROM {delegated}",
+    )
+    run(con, f"DROP TABLE {shifts}")
+    run(con, f"DROP TABLE {delegated}")
+    return True
 
 
 def _read_typed_raws(con: duckdb.DuckDBPyConnection, plan: Plan, line: str) -> None:
@@ -423,8 +514,10 @@ def _read_typed_raws(con: duckdb.DuckDBPyConnection, plan: Plan, line: str) -> N
     run(
         con,
         f"CREATE OR REPLACE TEMP TABLE {wanted} AS SELECT {line} AS line, "
-        f"{_ROW_HASH} AS row_hash FROM {_stage_name(plan.table)} WHERE {_BAD} "
-        f"UNION ALL SELECT line, row_hash FROM {_dups_name(plan.table)}",
+        f"{_ROW_HASH} AS row_hash FROM {_stage_name(plan.table)} "
+        f"WHERE {_BAD} AND {_ROW_HASH} IS NOT NULL "
+        f"UNION ALL SELECT line, row_hash FROM {_dups_name(plan.table)} "
+        "WHERE row_hash IS NOT NULL",
     )
     (n,), = run(con, f"SELECT count(*) FROM {wanted}")
     if n == 0:
@@ -500,10 +593,17 @@ def _create_quarantine_view(con: duckdb.DuckDBPyConnection, plan: Plan, line: st
     )
     duplicates = f"SELECT line, raw, [problem] AS problems FROM {_dups_name(table)}"
     if plan.fallback is not None:
+        # A row staged by the text plan (no row hash) has its raw text in the stage.
+        texts = (
+            f"SELECT {line} AS line, {RAW} AS raw FROM {_stage_name(table)} "
+            f"WHERE {_ROW_HASH} IS NULL AND {RAW} IS NOT NULL"
+        )
         flagged = (
-            f"SELECT s.line, b.raw, s.problems FROM ({flagged} "
-            f"UNION ALL SELECT line, NULL, [problem] FROM {_dups_name(table)}) AS s "
-            f"LEFT JOIN {_bad_raws_name(table)} AS b ON b.line = s.line"
+            f"SELECT s.line, coalesce(b.raw, t.raw) AS raw, s.problems FROM ("
+            f"SELECT line, problems FROM ({flagged}) UNION ALL "
+            f"SELECT line, [problem] FROM {_dups_name(table)}) AS s "
+            f"LEFT JOIN {_bad_raws_name(table)} AS b ON b.line = s.line "
+            f"LEFT JOIN ({texts}) AS t ON t.line = s.line"
         )
         duplicates = "SELECT NULL, NULL, NULL WHERE false"
     run(

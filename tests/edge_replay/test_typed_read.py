@@ -1,7 +1,7 @@
 """A generic CSV source read typed by DuckDB's CSV reader decides every row as the text read
 does: the same rows loaded with the same values, the same rows quarantined with the same lines,
-raw text and reasons. Values the typed read cannot vouch for (rejected records, fractions in a
-whole-number column, padded or marked values) make the source staged as text."""
+raw text and reasons. The rows the typed read cannot vouch for (records DuckDB rejected,
+fractions in a whole-number column, padded values) are staged by the text read."""
 
 from __future__ import annotations
 
@@ -94,3 +94,17 @@ def test_typed_and_text_reads_load_and_quarantine_the_same_rows(
     source = tmp_path / "ops.csv"
     _write(source, changes, 30)
     _both_reads(tmp_path, source, monkeypatch)
+
+
+def test_rows_the_typed_read_rejects_are_judged_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Padded, fractional and unreadable values, among them a double posting of a padded row
+    and rows after them, whose lines the rejected records must not shift."""
+    source = tmp_path / "ops.csv"
+    _write(source, [(3, "good", " 7 "), (8, "good", " 7 "), (3, "order", "A-3"),
+                    (8, "order", "A-3"), (5, "good", "1.5"), (6, "start", "soon"),
+                    (7, "end", "2024-03-04 05:00:00"), (12, "who", " ")], 20)
+    _both_reads(tmp_path, source, monkeypatch)
+    _, quarantined = _store_rows(tmp_path / "typed" / "store" / "plant.duckdb")
+    assert [line for line, _, _ in quarantined][:4] == [7, 8, 9, 10]
