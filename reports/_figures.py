@@ -150,6 +150,13 @@ def _list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+#: What an MTD outside the searched range means, in words (mtd.json writes the tokens).
+RANGE_WORDS = {
+    "below_range": "below the searched range (the hypothesis fails at its lowest severity)",
+    "above_range": "above the searched range (the hypothesis holds at its highest severity)",
+}
+
+
 def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
     """Each shock's MTD as a bar with its 95 % interval, the target as a marker and each
     replication's tolerable severity as a dot; one row per shock (axes differ)."""
@@ -180,7 +187,8 @@ def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
                 hovertemplate=f"MTD %{{x:.4g}} {unit_word}<extra>{name}</extra>"),
                 row=row, col=1)
         else:
-            status = s.get("mtd") if s.get("status") != MtdStatus.NOT_CONVERGED else "not converged"
+            status = (RANGE_WORDS.get(str(s.get("mtd")), str(s.get("mtd")))
+                      if s.get("status") != MtdStatus.NOT_CONVERGED else "not converged")
             fig.add_annotation(x=0.5, xref="x domain" if row == 1 else f"x{row} domain",
                                y=0.5, yref="y domain" if row == 1 else f"y{row} domain",
                                text=text(f"{s.get('shock', '?')}: MTD {status}"),

@@ -626,6 +626,12 @@ def _mtd_table(f: ResultsFolder) -> str:
     if any(None in _ci95(s) for s in _mtd_rows(f)):
         table += _note("–: too few replications to bound the interval on that side (at "
                        "p = 0.9, 36 replications bound it on both sides).")
+    outside = {str(s.get("mtd")) for s in _mtd_rows(f)} & set(figs.RANGE_WORDS)
+    for token in sorted(outside):
+        advice = ("a lower low would place it, if any severity is tolerable at all"
+                  if token == "below_range" else "a higher high would place it")
+        table += _note(f"{token.replace('_', ' ')}: the MTD is "
+                       f"{figs.RANGE_WORDS[token]}; {advice}.")
     return table
 
 

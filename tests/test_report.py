@@ -577,3 +577,25 @@ def test_a_products_tolerance_is_its_own_and_many_products_are_summed_up(
     assert rows["otd[p3]"][3] == "≥ 99.00%"
     assert "otd[p4]" not in rows
     assert "The KPIs of 7 more products are in the results tables." in page
+
+
+def test_an_mtd_outside_its_range_is_said_in_words(tmp_path: Path) -> None:
+    # The hypothesis fails even at the lowest severity searched: the table and the chart
+    # say what "below range" means, never the raw token mtd.json writes.
+    base = tmp_path / "below"
+    base.mkdir()
+    scenario = base / "outage.yaml"
+    scenario.write_text(yaml.safe_dump(deep_update(MTD_PLANT, {
+        "hypothesis": {"probability": 0.9, "tolerances": [{"kpi": "otd", "min": 1.0001}]},
+        "mtd": {"shocks": [{"shock": "outage", "low": "1h", "high": "8d",
+                            "resolution": "8h"}],
+                "replications": 4, "max_replications": 4}})))
+    out = base / "search"
+    done = CliRunner().invoke(cli.app, ["mtd", str(scenario), "--out", str(out)])
+    assert done.exit_code in (0, 1), done.output
+    doc = read_document(out / "mtd.json")
+    assert isinstance(doc, MtdDocument) and doc.shocks[0].mtd == "below_range"
+    page = render_report([out])
+    assert "below the searched range (the hypothesis fails at its lowest severity)" in page
+    assert "below_range" not in page.split("<script", 1)[0]
+    assert "MTD below_range" not in page
