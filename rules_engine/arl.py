@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from shocktwin.errors import Problem, RuleError
+from shocktwin.errors import Problem
+from shocktwin.rules_engine._checks import check_finite, check_positive, raise_problems
 
 __all__ = [
     "cusum_arl",
@@ -25,21 +26,6 @@ __all__ = [
 # ARL within 0.1 % of the published tables over their range (checked in the tests).
 _CUSUM_STATES = 400
 _EWMA_STATES = 401
-
-
-def _check(problems: list[Problem]) -> None:
-    if problems:
-        raise RuleError(problems)
-
-
-def _positive(name: str, value: float, problems: list[Problem]) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        problems.append(Problem(None, name, f"must be a finite number > 0, got {value!r}"))
-
-
-def _finite(name: str, value: float, problems: list[Problem]) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value)):
-        problems.append(Problem(None, name, f"must be a finite number, got {value!r}"))
 
 
 def shewhart_arl(shift: float, *, subgroup_size: int = 1, limit_sigma: float = 3.0) -> float:
@@ -55,13 +41,13 @@ def shewhart_arl(shift: float, *, subgroup_size: int = 1, limit_sigma: float = 3
     from scipy.stats import norm
 
     problems: list[Problem] = []
-    _finite("shift", shift, problems)
-    _positive("limit_sigma", limit_sigma, problems)
+    check_finite("shift", shift, problems)
+    check_positive("limit_sigma", limit_sigma, problems)
     if isinstance(subgroup_size, bool) or not isinstance(subgroup_size, int) or subgroup_size < 1:
         problems.append(
             Problem(None, "subgroup_size", f"must be an integer ≥ 1, got {subgroup_size!r}")
         )
-    _check(problems)
+    raise_problems(problems)
     moved = shift * math.sqrt(subgroup_size)
     p_signal = float(norm.sf(limit_sigma - moved) + norm.cdf(-limit_sigma - moved))
     return 1.0 / p_signal
@@ -102,13 +88,13 @@ def cusum_arl(
         RuleError: k < 0, h not > 0, a non-finite shift, or fewer than 10 states.
     """
     problems: list[Problem] = []
-    _finite("shift", shift, problems)
-    _positive("h", h, problems)
+    check_finite("shift", shift, problems)
+    check_positive("h", h, problems)
     if not (isinstance(k, int | float) and math.isfinite(k) and k >= 0):
         problems.append(Problem(None, "k", f"must be a finite number ≥ 0, got {k!r}"))
     if isinstance(states, bool) or not isinstance(states, int) or states < 10:
         problems.append(Problem(None, "states", f"must be an integer ≥ 10, got {states!r}"))
-    _check(problems)
+    raise_problems(problems)
     upper = _one_sided_cusum_arl(shift, k, h, states)
     if not two_sided:
         return upper
@@ -135,13 +121,13 @@ def ewma_arl(
     from scipy.stats import norm
 
     problems: list[Problem] = []
-    _finite("shift", shift, problems)
-    _positive("L", L, problems)
+    check_finite("shift", shift, problems)
+    check_positive("L", L, problems)
     if not (isinstance(lam, int | float) and 0 < lam <= 1):
         problems.append(Problem(None, "lam", f"must be in (0, 1], got {lam!r}"))
     if isinstance(states, bool) or not isinstance(states, int) or states < 11:
         problems.append(Problem(None, "states", f"must be an integer ≥ 11, got {states!r}"))
-    _check(problems)
+    raise_problems(problems)
     cells = states if states % 2 else states + 1
     limit = L * math.sqrt(lam / (2.0 - lam))
     width = 2.0 * limit / cells

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine._checks import raise_problems
 from shocktwin.rules_engine.spc import (
     NelsonRule,
     WesternElectricRule,
@@ -156,11 +157,6 @@ def c4(n: int) -> float:
 
 
 # --- input checks --------------------------------------------------------------------------
-
-
-def _raise(problems: list[Problem]) -> None:
-    if problems:
-        raise RuleError(problems)
 
 
 def _array(values: object, name: str, ndim: int, problems: list[Problem]) -> FloatArray | None:
@@ -322,7 +318,7 @@ def _warmup_values(values: ArrayLike, name: str = "warmup") -> FloatArray:
     x = _array(values, name, 1, problems)
     if x is not None and x.size < 2:
         problems.append(Problem(None, name, f"needs at least 2 values, got {x.size}"))
-    _raise(problems)
+    raise_problems(problems)
     assert x is not None
     return x
 
@@ -338,7 +334,7 @@ def _variables_in_control(in_control: InControl) -> tuple[float, float]:
     problems: list[Problem] = []
     centre = _real("in_control.centre", in_control.centre, problems)
     sigma = _real("in_control.sigma", in_control.sigma, problems, positive=True)
-    _raise(problems)
+    raise_problems(problems)
     return centre, sigma
 
 
@@ -373,7 +369,7 @@ class _SubgroupMonitor(Monitor):
         subgroups."""
         problems: list[Problem] = []
         data = _array(subgroups, "warmup", 2, problems)
-        _raise(problems)
+        raise_problems(problems)
         assert data is not None
         sigma = cls._sigma_hat(data)
         if not sigma > 0:
@@ -396,7 +392,7 @@ class _SubgroupMonitor(Monitor):
                     f"subgroups must hold {self.subgroup_size} values, got {data.shape[1]}",
                 )
             )
-        _raise(problems)
+        raise_problems(problems)
         assert data is not None
         means = data.mean(axis=1)
         sigma_mean = self.sigma / math.sqrt(self.subgroup_size)
@@ -491,7 +487,7 @@ class IndividualsMonitor(Monitor):
         """Plot a block of individual values."""
         problems: list[Problem] = []
         x = _array(values, "block", 1, problems)
-        _raise(problems)
+        raise_problems(problems)
         assert x is not None
         moving = np.abs(np.diff(x, prepend=self._last))
         if x.size:
@@ -532,7 +528,7 @@ class EwmaMonitor(Monitor):
         _real("L", L, problems, positive=True)
         if isinstance(lam, bool) or not isinstance(lam, int | float) or not 0 < lam <= 1:
             problems.append(Problem(None, "lam", f"must be in (0, 1], got {lam!r}"))
-        _raise(problems)
+        raise_problems(problems)
         super().__init__(in_control)
         self.lam, self.L, self.asymptotic = float(lam), float(L), asymptotic
         self._z = self.mean
@@ -561,7 +557,7 @@ class EwmaMonitor(Monitor):
 
         problems: list[Problem] = []
         x = _array(values, "block", 1, problems)
-        _raise(problems)
+        raise_problems(problems)
         assert x is not None
         keep = 1.0 - self.lam
         # z[i] = λ·x[i] + keep·z[i−1] as a first-order filter whose state carries z₋₁, so a
@@ -607,7 +603,7 @@ class CusumMonitor(Monitor):
         start = _real("head_start", head_start, problems)
         if not 0 <= start <= h:
             problems.append(Problem(None, "head_start", f"must be in [0, h], got {head_start!r}"))
-        _raise(problems)
+        raise_problems(problems)
         super().__init__(in_control)
         self.k, self.h, self.head_start = float(k), float(h), float(head_start)
         self._upper = self._lower = self.head_start * self.sigma
@@ -635,7 +631,7 @@ class CusumMonitor(Monitor):
         """Plot a block of individual values."""
         problems: list[Problem] = []
         x = _array(values, "block", 1, problems)
-        _raise(problems)
+        raise_problems(problems)
         assert x is not None
         slack = self.k * self.sigma
         upper = self._lindley(x - (self.mean + slack), self._upper)
@@ -678,7 +674,7 @@ def _counts_and_sizes(
                 _whole(n, size_name, 1, problems)
             elif not (np.isfinite(n).all() and (n > 0).all()):
                 problems.append(Problem(None, size_name, "must be finite and > 0"))
-    _raise(problems)
+    raise_problems(problems)
     assert d is not None and n is not None
     return d, n
 
@@ -700,14 +696,14 @@ def _open_fraction(name: str, value: float) -> float:
     p = _real(name, value, problems)
     if not problems and not 0 < p < 1:
         problems.append(Problem(None, name, f"must be in (0, 1) for 3σ limits, got {value!r}"))
-    _raise(problems)
+    raise_problems(problems)
     return p
 
 
 def _positive_rate(name: str, value: float) -> float:
     problems: list[Problem] = []
     rate = _real(name, value, problems, positive=True)
-    _raise(problems)
+    raise_problems(problems)
     return rate
 
 

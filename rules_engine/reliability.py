@@ -15,12 +15,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeGuard, overload
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from shocktwin.errors import Problem, RuleError
+from shocktwin.rules_engine._checks import (
+    check_finite,
+    check_positive,
+    is_number,
+    raise_problems,
+)
 
 __all__ = [
     "BOLTZMANN_EV_PER_K",
@@ -50,26 +56,8 @@ BOLTZMANN_EV_PER_K = 8.617333262e-5
 # --- checks ----------------------------------------------------------------------------------
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
-def _positive(name: str, value: object, problems: list[Problem]) -> None:
-    if not (_is_number(value) and value > 0):
-        problems.append(Problem(None, name, f"must be a finite number > 0, got {value!r}"))
-
-
-def _finite(name: str, value: object, problems: list[Problem]) -> None:
-    if not _is_number(value):
-        problems.append(Problem(None, name, f"must be a finite number, got {value!r}"))
-
-
 def _share(name: str, value: object, problems: list[Problem]) -> None:
-    if not (_is_number(value) and 0 < value < 1):
+    if not (is_number(value) and 0 < value < 1):
         problems.append(Problem(None, name, f"must be in (0, 1), got {value!r}"))
 
 
@@ -91,11 +79,6 @@ def _hours(name: str, values: object, problems: list[Problem]) -> NDArray[np.flo
     return array
 
 
-def _raise(problems: list[Problem]) -> None:
-    if problems:
-        raise RuleError(problems)
-
-
 # --- life distributions ----------------------------------------------------------------------
 
 
@@ -109,9 +92,9 @@ class WeibullLife:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        _positive("shape", self.shape, problems)
-        _positive("scale_h", self.scale_h, problems)
-        _raise(problems)
+        check_positive("shape", self.shape, problems)
+        check_positive("scale_h", self.scale_h, problems)
+        raise_problems(problems)
 
     @overload
     def reliability(self, t_h: float) -> float: ...
@@ -127,7 +110,7 @@ class WeibullLife:
         """B_p = η·(−ln(1 − p))^(1/β), hours by which a share ``p`` has failed."""
         problems: list[Problem] = []
         _share("p", p, problems)
-        _raise(problems)
+        raise_problems(problems)
         return self.scale_h * (-math.log1p(-p)) ** (1.0 / self.shape)
 
     @property
@@ -155,9 +138,9 @@ class LognormalLife:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        _finite("mu", self.mu, problems)
-        _positive("sigma", self.sigma, problems)
-        _raise(problems)
+        check_finite("mu", self.mu, problems)
+        check_positive("sigma", self.sigma, problems)
+        raise_problems(problems)
 
     @overload
     def reliability(self, t_h: float) -> float: ...
@@ -178,7 +161,7 @@ class LognormalLife:
 
         problems: list[Problem] = []
         _share("p", p, problems)
-        _raise(problems)
+        raise_problems(problems)
         return math.exp(self.mu + self.sigma * float(ndtri(p)))
 
     @property
@@ -202,7 +185,7 @@ LifeDistribution = WeibullLife | LognormalLife
 def _times(t_h: ArrayLike) -> NDArray[np.float64]:
     problems: list[Problem] = []
     t = _hours("t_h", t_h, problems)
-    _raise(problems)
+    raise_problems(problems)
     return t
 
 
@@ -220,10 +203,10 @@ class InversePowerLaw:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        _positive("stress_use", self.stress_use, problems)
-        _positive("stress_test", self.stress_test, problems)
-        _positive("exponent", self.exponent, problems)
-        _raise(problems)
+        check_positive("stress_use", self.stress_use, problems)
+        check_positive("stress_test", self.stress_test, problems)
+        check_positive("exponent", self.exponent, problems)
+        raise_problems(problems)
 
     @property
     def factor(self) -> float:
@@ -246,10 +229,10 @@ class Arrhenius:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        _positive("activation_energy_ev", self.activation_energy_ev, problems)
-        _positive("t_use_k", self.t_use_k, problems)
-        _positive("t_test_k", self.t_test_k, problems)
-        _raise(problems)
+        check_positive("activation_energy_ev", self.activation_energy_ev, problems)
+        check_positive("t_use_k", self.t_use_k, problems)
+        check_positive("t_test_k", self.t_test_k, problems)
+        raise_problems(problems)
 
     @property
     def factor(self) -> float:
@@ -267,9 +250,9 @@ AccelerationModel = InversePowerLaw | Arrhenius
 
 def _use_hours(factor: float, test_h: float) -> float:
     problems: list[Problem] = []
-    if not (_is_number(test_h) and test_h >= 0):
+    if not (is_number(test_h) and test_h >= 0):
         problems.append(Problem(None, "test_h", f"must be finite hours ≥ 0, got {test_h!r}"))
-    _raise(problems)
+    raise_problems(problems)
     return factor * test_h
 
 
@@ -280,14 +263,14 @@ def _time_ratio(
     test_h: float | None, required_h: float | None, shape: float, problems: list[Problem]
 ) -> float:
     """(t_test/t_req)^β, the required lives each unit's test is worth; 1 without times."""
-    _positive("shape", shape, problems)
+    check_positive("shape", shape, problems)
     if test_h is None and required_h is None:
         return 1.0
     if test_h is None or required_h is None:
         problems.append(Problem(None, "test_h", "test_h and required_h go together"))
         return math.nan
-    _positive("test_h", test_h, problems)
-    _positive("required_h", required_h, problems)
+    check_positive("test_h", test_h, problems)
+    check_positive("required_h", required_h, problems)
     if problems:
         return math.nan
     return float((test_h / required_h) ** shape)
@@ -314,7 +297,7 @@ def success_run_sample_size(
     _share("reliability", reliability, problems)
     _share("confidence", confidence, problems)
     ratio = _time_ratio(test_h, required_h, shape, problems)
-    _raise(problems)
+    raise_problems(problems)
     units = math.log1p(-confidence) / (math.log(reliability) * ratio)
     # A quotient within rounding of a whole number is that number: ln 0.25/ln 0.5 is 2, and a
     # test time from success_run_test_h gives back its own number of units.
@@ -340,9 +323,9 @@ def success_run_test_h(
     _share("reliability", reliability, problems)
     _share("confidence", confidence, problems)
     _count("units", units, 1, problems)
-    _positive("required_h", required_h, problems)
-    _positive("shape", shape, problems)
-    _raise(problems)
+    check_positive("required_h", required_h, problems)
+    check_positive("shape", shape, problems)
+    raise_problems(problems)
     lives = math.log1p(-confidence) / (units * math.log(reliability))
     return float(required_h * lives ** (1.0 / shape))
 
@@ -366,7 +349,7 @@ def success_run_pass_probability(
     _share("true_reliability", true_reliability, problems)
     _count("units", units, 1, problems)
     ratio = _time_ratio(test_h, required_h, shape, problems)
-    _raise(problems)
+    raise_problems(problems)
     return float(true_reliability ** (units * ratio))
 
 
@@ -393,7 +376,7 @@ def reliability_lower_bound(failures: int, units: int, confidence: float) -> flo
         problems.append(
             Problem(None, "failures", f"{failures} failures cannot exceed {units} units")
         )
-    _raise(problems)
+    raise_problems(problems)
     if failures == units:
         return 0.0
     return float(beta.ppf(1.0 - confidence, units - failures, failures + 1))
@@ -413,7 +396,7 @@ def binomial_sample_size(reliability: float, confidence: float, failures: int = 
     _share("reliability", reliability, problems)
     _share("confidence", confidence, problems)
     _count("failures", failures, 0, problems)
-    _raise(problems)
+    raise_problems(problems)
     n = max(success_run_sample_size(reliability, confidence), failures + 1)
     while float(binom.cdf(failures, n, 1.0 - reliability)) > 1.0 - confidence:
         n += 1
@@ -456,7 +439,7 @@ def weibull_scale_lower_bound(
     if t.ndim != 1 or t.size == 0:
         problems.append(Problem(None, "times_h", "must be one or more hours in 1-D"))
     _count("failures", failures, 1 if censoring is Censoring.FAILURE else 0, problems)
-    _positive("shape", shape, problems)
+    check_positive("shape", shape, problems)
     _share("confidence", confidence, problems)
     if not problems and failures > t.size:
         problems.append(
@@ -464,7 +447,7 @@ def weibull_scale_lower_bound(
         )
     if not problems and not (t > 0).any():
         problems.append(Problem(None, "times_h", "no unit spent any time on test"))
-    _raise(problems)
+    raise_problems(problems)
     df = 2 * failures + (2 if censoring is Censoring.TIME else 0)
     total = float(np.sum(t**shape))
     return float((2.0 * total / float(chi2.ppf(confidence, df))) ** (1.0 / shape))
@@ -544,16 +527,16 @@ def demonstrate(
         problems.append(
             Problem(None, "failed", "must be one bool per unit, as many as times_h (1-D, ≥ 1)")
         )
-    _positive("required_h", required_h, problems)
+    check_positive("required_h", required_h, problems)
     _share("reliability", reliability, problems)
     _share("confidence", confidence, problems)
     if shape is not None:
-        _positive("shape", shape, problems)
+        check_positive("shape", shape, problems)
     elif criterion is Criterion.B_LIFE:
         problems.append(
             Problem(None, "criterion", "a B-life bound needs a Weibull shape; give shape")
         )
-    _raise(problems)
+    raise_problems(problems)
 
     use_t = t * acceleration.factor if acceleration is not None else t
     r = int(mask.sum())
