@@ -129,7 +129,6 @@ class ChartState:
     monitor: Monitor | None = None
     warmup: list[Any] = field(default_factory=list)
     pending: list[float] = field(default_factory=list)  # readings short of a subgroup
-    points: int = 0
 
     @property
     def chart(self) -> ChartType:
@@ -267,7 +266,6 @@ class ChartState:
                 points, first_value = kinds.get(signal.value, (0, float(value)))
                 kinds[signal.value] = (points + len(indices), first_value)
                 signalled.update(indices)  # stream indices: a re-fed point gets a new one
-        self.points += len(batch)
         return (sorted((kind, pts, v) for kind, (pts, v) in kinds.items()),
                 len(signalled))
 
@@ -382,7 +380,6 @@ class QualityRecord:
         self.lot_cpk = math.inf
         self.lot_ppk = math.inf
         self.below_in_a_row = 0
-        self.lots = 0
         self.last_supplier: str | None = None  # of the last lot measured
 
     def forget(self) -> None:

@@ -512,7 +512,6 @@ class RuleEngine:
         specs = {c.name: c for c in state.plan.characteristics}
         lowest_cpk = lowest_ppk = math.inf
         below = False
-        record.lots += 1
         if supplier != record.last_supplier:
             record.below_in_a_row = 0  # lots in a row of one supplier
         if supplier is not None:
@@ -526,11 +525,11 @@ class RuleEngine:
             within = within_sigma(read, subgroup) if read.size > 1 else 0.0
             overall = float(read.std(ddof=1)) if read.size > 1 else 0.0
             est = estimate(read.size, float(read.mean()), within, overall, lsl, usl)
+            bad = int(out_of_spec(read, lsl, usl).sum())
             self.model.log(LotMeasured(
                 now, material=material, supplier=supplier, characteristic=name, n=read.size,
                 mean=est.mean, sd=overall, cpk=_finite(est.cpk), cpk_low=_finite(est.cpk_low),
-                cpk_high=_finite(est.cpk_high), ppk=_finite(est.ppk),
-                out_of_spec=int(out_of_spec(read, lsl, usl).sum())))
+                cpk_high=_finite(est.cpk_high), ppk=_finite(est.ppk), out_of_spec=bad))
             lowest_cpk = min(lowest_cpk, est.cpk)
             lowest_ppk = min(lowest_ppk, est.ppk)
             required = spec.cpk_min if spec is not None and spec.cpk_min else DEFAULT_CPK_MIN
@@ -543,7 +542,6 @@ class RuleEngine:
                 record.remember(supplier, name, read)
             chart = record.chart(spec, supplier) if spec is not None else None
             if chart is not None:
-                bad = int(out_of_spec(read, lsl, usl).sum())
                 signals, points_signalled = chart.feed(read, bad, read.size)
                 record.signals.extend([(now, chart.chart.value, supplier)] * points_signalled)
                 for signal, points, value in signals:
