@@ -93,7 +93,6 @@ from shocktwin.twin.model.events import (
     LotInspected,
     LotMeasured,
     LotQuarantined,
-    OrdersCancelled,
     ReadingsClassified,
     RulesReloaded,
     StockQuarantined,
@@ -644,17 +643,7 @@ class RuleEngine:
         self._trigger_holds[supplier_id] = now
         self.model.log(SupplierHoldStarted(now, supplier=supplier_id, material=material,
                                            reason=reason, corrective_action_h=None))
-        buffer = self.model.buffers.get(supplier.material)
-        if buffer is not None and buffer.supplier is supplier:
-            backup = next((s for s in buffer.sources if not (s.lost or s.on_hold)), None)
-            if backup is None:
-                self.model.log(BackupMissing(now, reason=reason, material=supplier.material))
-                return
-            cancelled = supplier.cancel_orders(buffer)
-            if cancelled:
-                self.model.log(OrdersCancelled(now, reason=reason, supplier=supplier_id,
-                                               units=cancelled))
-            self.model.switch_supplier(supplier.material, backup.id, reason=reason)
+        self.model.activate_backup(supplier_id, reason=reason)
 
     def release_supplier(self, supplier_id: str, material: str, *, reason: str) -> None:
         """End a trigger's hold: the lots that waited are inspected, then it ships again.

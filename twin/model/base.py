@@ -225,13 +225,14 @@ class Model:
         raise SimulationError(f"{reason}: this model has no suppliers to switch")
 
     def activate_backup(self, supplier_id: str, *, reason: str) -> None:
-        """Move the orders of ``supplier_id``'s material to its next backup."""
+        """Move the orders of ``supplier_id``'s material to its next backup that can ship
+        (not lost, not on hold), cancelling what it still owes."""
         supplier = self.supplier(supplier_id)
         # Every stock that orders from it: the plant's buffer, or the stocks of the suppliers
         # one tier nearer the plant.
         for buffer in [b for b in supplier.serves if b.supplier is supplier]:
-            backup = next((s for s in buffer.sources if s is not supplier and not s.lost),
-                          None)
+            backup = next((s for s in buffer.sources
+                           if s is not supplier and not (s.lost or s.on_hold)), None)
             if backup is None:
                 self.log(BackupMissing(self.kernel.now(), reason=reason,
                                        material=supplier.material))
