@@ -135,6 +135,31 @@ def test_recorded_values_replay_in_order_resample_or_fit() -> None:
     assert sd == pytest.approx(mean * math.sqrt(math.exp(0.25) - 1), rel=0.05)
 
 
+def test_within_lot_sigma_and_pooled_moments_against_direct_computation() -> None:
+    from shocktwin.rules_engine.quality import Moments, lot_moments, within_sigma
+
+    # Subgroups of five with ranges 4 and 8: R̄ = 6, σ̂ = R̄/d2 with d2(5) = 2.326
+    # (Montgomery, Appendix Table VI).
+    x = np.array([0, 1, 2, 3, 4, 0, 2, 4, 6, 8], dtype=float)
+    assert within_sigma(x, 5) == pytest.approx(6 / 2.326)
+    # Lots pooled one by one give the overall mean and variance of all readings together.
+    rng = np.random.default_rng(9)
+    lots = [rng.normal(10 + k, 2, size) for k, size in enumerate((30, 45, 12))]
+    pooled = Moments()
+    for lot in lots:
+        pooled.add(*lot_moments(lot), within_var=float(lot.var(ddof=1)))
+    every = np.concatenate(lots)
+    assert pooled.n == every.size and pooled.mean == pytest.approx(every.mean())
+    assert pooled.m2 / (pooled.n - 1) == pytest.approx(every.var(ddof=1))
+    est = pooled.estimate(0.0, 25.0)
+    assert est is not None
+    # Within σ pools the lots' variances by their degrees of freedom.
+    within = math.sqrt(sum((lot.size - 1) * lot.var(ddof=1) for lot in lots)
+                       / sum(lot.size - 1 for lot in lots))
+    assert est.sigma_within == pytest.approx(within)
+    assert est.sigma_overall > est.sigma_within  # the lots' means differ
+
+
 def test_a_gauge_adds_bias_and_its_errors() -> None:
     gauge = Gauge("g", np.random.default_rng(5), bias=0.2, repeatability=0.3)
     read = gauge.read(np.zeros(200_000))
@@ -401,10 +426,23 @@ def test_the_report_shows_capability_signals_studies_and_misclassification(
     for heading in ("Supplier capability at incoming inspection", "Control-chart signals",
                     "Comparability studies", "Gauge misclassification"):
         assert heading in section
-    # Pooled over the two replications from their end-of-run records: Bissell's interval
-    # around the pooled estimate, as the journal's own per-replication ones are.
     assert "spool-a" in section and "spool-b" in section and "xbar_r" in section
     assert "column-a → column-b" in section and "± 3" in section
+    # B's Ppk pooled over the two replications from their end-of-run records: the overall
+    # variance of two groups is the within-group sums of squares plus n·(mean − grand)².
+    import json
+
+    records = [r for r in json.loads((tmp_path / "spool_drift" / "journal.json").read_text())[
+        "records"] if r["kind"] == "CapabilityEstimated" and r["supplier"] == "spool-b"]
+    assert len(records) == 2
+    n = sum(r["n"] for r in records)
+    grand = sum(r["n"] * r["mean"] for r in records) / n
+    ss = sum((r["n"] - 1) * r["sigma_overall"] ** 2 + r["n"] * (r["mean"] - grand) ** 2
+             for r in records)
+    sd = math.sqrt(ss / (n - 1))
+    ppk = min(12.010 - grand, grand - 11.990) / (3 * sd)
+    half = 1.959963984540054 * math.sqrt(1 / (9 * n) + ppk**2 / (2 * (n - 1)))
+    assert f"{ppk:.2f} ({ppk - half:.2f} … {ppk + half:.2f})" in section
 
 
 @pytest.mark.skipif(not STEEL.exists(), reason="the bundled Steel Plates data is not present")
