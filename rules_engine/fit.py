@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shocktwin.errors import unknown_name
 from shocktwin.rules_engine.expression import MAX_EXPONENT
 from shocktwin.rules_engine.ruleset import ActionType
 from shocktwin.rules_engine.runtime import ACTIONS, MEASURED
@@ -79,6 +80,7 @@ def plant_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
                                             "station of the plant (incoming: "
                                             + (", ".join(incoming) or "none") + ")")
     yield from _measured_problems(ruleset, plant)
+    yield from _library_problems(ruleset, plant)
     for t, trigger in enumerate(ruleset.triggers):
         materials = [trigger.material] if trigger.material else [p.material
                                                                    for p in ruleset.plans]
@@ -93,6 +95,31 @@ def plant_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
                 if sup.material in materials and sup.promised is None:
                     yield ("triggers", t, "when"), (f"supplier.otd needs a promised lead time "
                                                     f"on supplier {sup.id!r} (promised:)")
+
+
+def _library_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:
+    """A rule library binds its rules to contexts the plant's quality system has, and its
+    deviation fallback names one of its pools."""
+    library = ruleset.library
+    if library is None or not library.rules:
+        return
+    quality = plant.quality
+    if quality is None:
+        yield ("library",), ("a rule library bound to contexts needs the plant's quality "
+                             "system (plant.quality: its contexts, pools and playbooks)")
+        return
+    known = [*quality.contexts, *dict.fromkeys(f"supplier.{s.material}"
+                                                 for s in plant.suppliers if s.tier == 1)]
+    for r, rule in enumerate(library.rules):
+        for key in rule.context:
+            if key not in known:
+                yield ("library", "rules", r, "context", key), unknown_name(
+                    "context", key, known, listed="contexts")
+    fallback = library.fallback
+    pools = [p.id for p in quality.pools]
+    if fallback is not None and fallback.pool is not None and fallback.pool not in pools:
+        yield ("library", "fallback", "pool"), unknown_name("pool", fallback.pool, pools,
+                                                            listed="pools")
 
 
 def _measured_problems(ruleset: RuleSet, plant: Any) -> Iterator[tuple[Loc, str]]:

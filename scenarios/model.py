@@ -15,6 +15,7 @@ import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,7 +35,8 @@ from pydantic import (
 )
 
 from shocktwin.errors import unknown_name
-from shocktwin.kpis import TIME_KPIS, Kpi, kpi_key
+from shocktwin.kpis import QUALITY_KPIS, TIME_KPIS, Kpi, kpi_key
+from shocktwin.scenarios.life import LifePack, LifeTest
 from shocktwin.shock_library.base import Shock, SupplierSelector, TargetKind
 from shocktwin.source import Ident, SemanticProblems, check_spec_limits
 from shocktwin.twin.kernel import Engine
@@ -74,7 +76,11 @@ __all__ = [
     "Optimize",
     "Plant",
     "PlantLog",
+    "Playbook",
+    "PlaybookTrigger",
+    "Pool",
     "ProcessStation",
+    "QualitySystem",
     "RecordedDist",
     "RecordedValues",
     "RecordedWork",
@@ -96,8 +102,11 @@ __all__ = [
     "TriangularDist",
     "UniformDist",
     "WeibullDist",
+    "WorkItem",
+    "WorkKind",
     "mtd_axis_value",
     "mtd_range",
+    "quality_contexts",
     "warm_start_problems",
 ]
 
@@ -331,6 +340,9 @@ class Supplier(_Frozen):
         "As a backup: a failure-mode table (CSV or YAML, relative to this file); when this "
         "supplier takes over, the rule engine drafts the material's inspection plan from it "
         "(shocktwin rules derive) and loads it in the running twin."))
+    life: LifePack | None = Field(None, exclude_if=_drop_none, description=(
+        "Its parameter pack's life model (Weibull or lognormal at use conditions, with the "
+        "acceleration to the test condition), which a playbook's life test draws from."))
     # Left out of the canonical form when absent, so scenarios without it keep their hash.
     corrective_action: TimeDist | None = Field(None, exclude_if=lambda v: v is None, description=(
         "When the sampling rules discontinue acceptance of its lots (5 not accepted on "
@@ -859,6 +871,140 @@ class PlantLog(_Frozen):
         "Every resource the replayed orders work on, with the station that does it."))
 
 
+# --------------------------------------------------------------------------- quality system
+
+
+#: A context a rule is bound to: a name (``toolchain``, ``regulation``) or, for the current
+#: source of a material, ``supplier.<material>``.
+ContextKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)?$",
+                                  description="A context: a name such as toolchain or "
+                                  "regulation, or supplier.<material> (the material's "
+                                  "current source).")]
+
+
+class WorkKind(StrEnum):
+    """What a piece of quality work is; the kind says what it does, the item says what it
+    needs (pool, time, count, precedence)."""
+
+    RULE_REGENERATION = "rule_regeneration"
+    RULE_REVIEW = "rule_review"
+    DESIGN_REVIEW = "design_review"
+    PLAN_REVIEW = "plan_review"
+    COMPATIBILITY_CHECK = "compatibility_check"
+    SUPPLIER_QUALIFICATION = "supplier_qualification"
+    COMPARABILITY_STUDY = "comparability_study"
+    LIFE_TEST = "life_test"
+    DEVIATION_APPROVAL = "deviation_approval"
+    CAPA = "capa"
+    RELEASE_APPROVAL = "release_approval"
+
+
+class Pool(_Frozen):
+    """A resource pool of the quality organisation: quality engineers, reviewers, the lab's
+    analysts or rigs, approvers. Its members take the waiting work by priority (1 first),
+    first come first served within a priority, and work only on their calendar's shifts."""
+
+    id: Ident
+    capacity: int = Field(ge=1, le=10_000, description="Members (or rigs) working at once.")
+    calendar: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "The plant's shift calendar its members work on (plant.calendars); default around "
+        "the clock."))
+    role: str | None = Field(None, max_length=200, exclude_if=_drop_none, description=(
+        "Who they are, for people (e.g. quality engineers, MRB approvers)."))
+
+
+class WorkItem(_Frozen):
+    """One piece of a playbook's work: ``count`` tasks of ``duration`` each on ``pool``,
+    started once every item it comes ``after`` is done."""
+
+    id: Ident
+    kind: WorkKind
+    pool: Ident = Field(description="The resource pool that does it.")
+    duration: TimeDist | None = Field(None, exclude_if=_drop_none, description=(
+        "Working time of one task. A duration ('20min') or a distribution ({dist: gamma, "
+        "mean: 20min, cv: 0.5}); a life test takes its test hours instead."))
+    count: int | Literal["rules"] = Field(1, description=(
+        "Tasks: a number, or rules (one per rule the context change invalidated)."))
+    after: list[Ident] = Field(default_factory=list, max_length=100, exclude_if=_drop_empty,
+                               description="Items of the playbook that must be done first.")
+    priority: int = Field(5, ge=1, le=9, exclude_if=lambda v: v == 5, description=(
+        "1 first; a pool takes the waiting task of the highest priority."))
+    test: LifeTest | None = Field(None, exclude_if=_drop_none, description=(
+        "A life test (kind life_test): units of the supplier's parameter pack run the test "
+        "hours at the extreme condition on one member of the pool; it passes when the lower "
+        "confidence bound clears the requirement."))
+    supplier: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "A life test: whose parameter pack (life) is tested; default the playbook's backup."))
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, count: int | str) -> int | str:
+        if isinstance(count, int) and not 1 <= count <= 1_000_000:
+            raise ValueError("count must be 1 to 1,000,000 tasks, or rules")
+        return count
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> WorkItem:
+        if self.kind == WorkKind.LIFE_TEST:
+            if self.test is None:
+                raise ValueError("a life_test item needs test: {hours, units, required}")
+            if self.duration is not None:
+                raise ValueError("a life test lasts its test hours: give test.hours, not "
+                                 "duration")
+            if self.count != 1:
+                raise ValueError("a life test is one test of test.units units: leave count")
+        else:
+            if self.test is not None or self.supplier is not None:
+                raise ValueError("test and supplier belong to a life_test item")
+            if self.duration is None:
+                raise ValueError("give duration: the working time of one task")
+        return self
+
+
+class PlaybookTrigger(_Frozen):
+    """What starts a playbook: exactly one of a context change, a backup taking over, or a
+    shock's onset."""
+
+    context: ContextKey | None = Field(None, exclude_if=_drop_none, description=(
+        "A change of this context: the playbook regenerates and re-reviews the rules bound "
+        "to its old value; when it is done they are valid again."))
+    backup: Ident | None = Field(None, exclude_if=_drop_none, description=(
+        "This backup supplier taking over: it is qualified (takes orders) when the playbook "
+        "is done."))
+    shock: str | None = Field(None, exclude_if=_drop_none, description=(
+        "The onset of this shock (work it adds: a CAPA, an 8D, extra reviews)."))
+
+    @model_validator(mode="after")
+    def _one(self) -> PlaybookTrigger:
+        given = [k for k in ("context", "backup", "shock") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of context, backup and shock")
+        return self
+
+
+class Playbook(_Frozen):
+    """The response to one kind of event: after its latency (automated: minutes; manual
+    escalation: days) its items run on their pools in their precedence order."""
+
+    id: Ident
+    trigger: PlaybookTrigger
+    latency: TimeDist = Field(default_factory=lambda: ConstantDist(value=0.0), description=(
+        "From the event to the response starting. A duration ('17min', '5d') or a "
+        "distribution."))
+    items: list[WorkItem] = Field(min_length=1, max_length=1000)
+
+
+class QualitySystem(_Frozen):
+    """Semantic and logical layers: the contexts the rule library is bound to, the quality
+    organisation's pools and the playbooks that keep the rules valid."""
+
+    contexts: dict[Ident, Ident] = Field(default_factory=dict, description=(
+        "The contexts in force at the start, e.g. {toolchain: eda-a}; supplier.<material> "
+        "is always the material's current source."))
+    pools: list[Pool] = Field(min_length=1, max_length=1000)
+    playbooks: list[Playbook] = Field(default_factory=list, max_length=1000)
+
+
 class Plant(_Frozen):
     """Suppliers, stock, stations and what the plant makes: one product (``routing``,
     ``bom``, ``demand``) or several (``products``), sharing the stations; products may
@@ -886,6 +1032,9 @@ class Plant(_Frozen):
         default_factory=list, max_length=10_000, exclude_if=_drop_empty, description=(
             "Measured characteristics of materials (per supplier) and of process stations' "
             "output; where declared, a unit is defective when out of its limits."))
+    quality: QualitySystem | None = Field(None, exclude_if=_drop_none, description=(
+        "The quality system: the contexts its rule library is bound to, its resource pools "
+        "and the playbooks that regenerate, re-review, qualify and approve after a shock."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Plant:
@@ -1344,7 +1493,8 @@ class Scenario(_Frozen):
         if (self.plant is None) == (self.shop is None):
             raise SemanticProblems([((), "give exactly one of plant (a modelled plant) and "
                                           "shop (a job shop replayed from an MES log)")])
-        problems = [*_shock_target_problems(self), *_start_state_problems(self)]
+        problems = [*_shock_target_problems(self), *_start_state_problems(self),
+                    *_quality_scenario_problems(self)]
         if problems:
             raise SemanticProblems(problems)
         return self
@@ -1495,6 +1645,9 @@ def _target_kinds(s: Scenario) -> dict[str, set[TargetKind]]:
             k.add(TargetKind.PROCESS_STATION)
         if st.kind == StationKind.INSPECTION:
             k.add(TargetKind.INSPECTION_STATION)
+    if s.plant.quality is not None:
+        for pool in s.plant.quality.pools:  # people: a staff shortage hits a pool too
+            kinds.setdefault(pool.id, set()).add(TargetKind.STATION)
     return kinds
 
 
@@ -1814,6 +1967,7 @@ def _plant_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]
             yield ("stations", i, "id"), f"station {st.id!r} is not in {where}"
     yield from _supply_problems(plant)
     yield from _characteristic_problems(plant)
+    yield from _quality_problems(plant)
 
 
 def _characteristic_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -2054,3 +2208,162 @@ def _material_cycle(needs: Mapping[str, set[str]]) -> list[str]:
             if found:
                 return found
     return []
+
+
+def _quality_problems(plant: Plant) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The quality system's pools, playbooks and items refer to what exists, their
+    precedence has no cycle, and each backup is qualified one way."""
+    q = plant.quality
+    if q is None:
+        return
+    pools: dict[str, int] = {}
+    for i, pool in enumerate(q.pools):
+        if pool.id in pools:
+            yield ("quality", "pools", i, "id"), f"duplicate pool id {pool.id!r}"
+        elif any(st.id == pool.id for st in plant.stations):
+            yield ("quality", "pools", i, "id"), (f"pool id {pool.id!r} is also a station's: "
+                                                  "shocks aim at both by id")
+        pools.setdefault(pool.id, i)
+        if pool.calendar is not None and pool.calendar not in (plant.calendars or {}):
+            yield ("quality", "pools", i, "calendar"), unknown_name(
+                "calendar", pool.calendar, plant.calendars or {}, listed="calendars")
+    suppliers = {s.id: s for s in plant.suppliers}
+    first: dict[tuple[int, str], str] = {}
+    for s in plant.suppliers:
+        first.setdefault((s.tier, s.material), s.id)
+    contexts = quality_contexts(plant)
+    seen_books: set[str] = set()
+    qualified_by: dict[str, int] = {}
+    for b, book in enumerate(q.playbooks):
+        here: tuple[str | int, ...] = ("quality", "playbooks", b)
+        if book.id in seen_books:
+            yield (*here, "id"), f"duplicate playbook id {book.id!r}"
+        seen_books.add(book.id)
+        on = book.trigger
+        if on.context is not None and on.context not in contexts:
+            yield (*here, "trigger", "context"), unknown_name("context", on.context, contexts,
+                                                         listed="contexts")
+        backup = suppliers.get(on.backup) if on.backup is not None else None
+        if on.backup is not None:
+            if backup is None:
+                yield (*here, "trigger", "backup"), unknown_name("supplier", on.backup, suppliers,
+                                                            listed="suppliers")
+            elif first[(backup.tier, backup.material)] == backup.id:
+                yield (*here, "trigger", "backup"), (
+                    f"{backup.id!r} is the first supplier of {backup.material!r}, not a "
+                    "backup: list it after the one its buffer orders from")
+            elif backup.qualification > 0:
+                yield (*here, "trigger", "backup"), (
+                    f"{backup.id!r} has a qualification time and a playbook that qualifies "
+                    "it: give one (the playbook's work, or the fixed time)")
+            elif backup.id in qualified_by:
+                yield (*here, "trigger", "backup"), (
+                    f"playbook {q.playbooks[qualified_by[backup.id]].id!r} already qualifies "
+                    f"{backup.id!r}")
+            if backup is not None:
+                qualified_by.setdefault(backup.id, b)
+        items = {item.id: k for k, item in enumerate(book.items)}
+        for k, item in enumerate(book.items):
+            at = (*here, "items", k)
+            if items[item.id] != k:
+                yield (*at, "id"), f"duplicate item id {item.id!r} in playbook {book.id!r}"
+            if item.pool not in pools:
+                yield (*at, "pool"), unknown_name("pool", item.pool, pools, listed="pools")
+            for j, name in enumerate(item.after):
+                if name not in items:
+                    yield (*at, "after", j), unknown_name("item", name, items,
+                                                          listed=f"items of {book.id!r}")
+                elif name == item.id:
+                    yield (*at, "after", j), f"item {item.id!r} cannot come after itself"
+            if item.count == "rules" and on.context is None:
+                yield (*at, "count"), ("count: rules is one task per rule a context change "
+                                       "invalidates: the playbook must be on a context")
+            if item.test is not None:
+                owner = item.supplier or on.backup
+                pack = suppliers.get(owner) if owner is not None else None
+                if owner is None:
+                    yield (*at, "supplier"), ("a life test needs the supplier whose parameter "
+                                              "pack it tests: give supplier, or put it in a "
+                                              "playbook on a backup")
+                elif pack is None:
+                    yield (*at, "supplier"), unknown_name("supplier", owner, suppliers,
+                                                          listed="suppliers")
+                elif pack.life is None:
+                    yield (*at, "supplier"), (f"supplier {owner!r} has no life model: give "
+                                              "its parameter pack's life")
+                else:
+                    for reason in item.test.problems_with(pack.life):
+                        yield (*at, "test"), reason
+        cycle = _precedence_cycle({it.id: [a for a in it.after if a in items and a != it.id]
+                                   for it in book.items})
+        if cycle:
+            yield (*here, "items"), "precedence cycle: " + " → ".join(cycle)
+
+
+def quality_contexts(plant: Plant) -> list[str]:
+    """Every context a rule or a playbook may name: the quality system's own and
+    ``supplier.<material>`` for each material the plant buys."""
+    q = plant.quality
+    own = list(q.contexts) if q is not None else []
+    materials = dict.fromkeys(s.material for s in plant.suppliers if s.tier == 1)
+    return [*own, *(f"supplier.{m}" for m in materials)]
+
+
+def _precedence_cycle(after: Mapping[str, list[str]]) -> list[str]:
+    """A cycle in "item comes after these" (as the ids around it, first repeated), or []."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in after.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in after:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def _quality_scenario_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Shocks that change contexts, playbooks on shocks and tolerances on the quality
+    system's KPIs need a plant with a quality system, and name what it has."""
+    quality = s.plant.quality if s.plant is not None else None
+    contexts = quality_contexts(s.plant) if s.plant is not None else []
+    for i, shock in enumerate(s.shocks):
+        if not shock.context:
+            continue
+        if quality is None:
+            yield ("shocks", i, "context"), ("a shock that changes a context needs the plant's "
+                                             "quality system (plant.quality)")
+            continue
+        for key in shock.context:
+            if key not in contexts:
+                yield ("shocks", i, "context", key), unknown_name("context", key, contexts,
+                                                                  listed="contexts")
+            elif key.startswith("supplier."):
+                yield ("shocks", i, "context", key), (
+                    "a material's source changes when the plant switches suppliers, not by a "
+                    "shock's context")
+    if quality is not None:
+        shocks = [sh.id for sh in s.shocks]
+        for b, book in enumerate(quality.playbooks):
+            if book.trigger.shock is not None and book.trigger.shock not in shocks:
+                yield ("plant", "quality", "playbooks", b, "trigger", "shock"), unknown_name(
+                    "shock", book.trigger.shock, shocks, listed="shocks")
+    for t, tol in enumerate(s.hypothesis.tolerances):
+        if tol.kpi in QUALITY_KPIS and quality is None:
+            yield ("hypothesis", "tolerances", t, "kpi"), (
+                f"{tol.kpi.value} is a KPI of the quality system: the plant needs one "
+                "(plant.quality)")

@@ -188,6 +188,10 @@ class Shock(BaseModel):
                                   "point (then start is the delay after it).")
     onset: Onset | None = Field(None, description="Random onset: Poisson occurrences from "
                                 "start on.")
+    context: dict[str, str] | None = Field(None, exclude_if=lambda v: v is None, description=(
+        "Contexts it changes at its onset, e.g. {toolchain: eda-b}: the rules of the rule "
+        "library bound to the old values are invalidated until a playbook regenerates them "
+        "(needs the plant's quality system)."))
     severity_on: str | None = Field(None, exclude_if=lambda v: v is None, description=(
         "The parameter an MTD search varies and the journal reports as the severity; "
         "default the type's severity axis (shocks show). E.g. mean_shift for a "
@@ -297,6 +301,8 @@ class Shock(BaseModel):
         """Move the plant's levers for intensity ``level`` (0 removes the effect)."""
         if not 0.0 <= level <= 1.0:
             raise ValueError(f"intensity {level} outside [0, 1]")
+        if self.context and level > 0.0:
+            plant.change_contexts(self.context, reason=f"shock {self.id}", once=self.id)
         self._apply(plant, level)
 
     def _apply(self, plant: Model, level: float) -> None:

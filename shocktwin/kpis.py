@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "MAX_PRODUCTS_SHOWN", "PRODUCT_KPIS", "SHARE_KPIS",
-           "TIME_KPIS", "Direction", "Kpi", "KpiInfo", "KpiUnit", "base_kpi", "format_kpi",
-           "kpi_key", "kpi_label", "kpis_to_show", "product_of"]
+__all__ = ["KPI_TABLE", "LOWER_IS_BETTER", "MAX_PRODUCTS_SHOWN", "PRODUCT_KPIS", "QUALITY_KPIS",
+           "SHARE_KPIS", "TIME_KPIS", "Direction", "Kpi", "KpiInfo", "KpiUnit", "base_kpi",
+           "format_kpi", "kpi_key", "kpi_label", "kpis_to_show", "product_of"]
 
 
 class Kpi(StrEnum):
@@ -32,6 +32,13 @@ class Kpi(StrEnum):
     SCRAP = "scrap"
     STOCKOUT_HOURS = "stockout_hours"
     COST_PER_UNIT = "cost_per_unit"
+    # The quality system's (a plant with plant.quality only).
+    TIME_TO_VALID_QUALITY_SYSTEM = "time_to_valid_quality_system"
+    QUALITY_BACKLOG_PEAK = "quality_backlog_peak"
+    QUALITY_BACKLOG_MEAN = "quality_backlog_mean"
+    FALLBACK_RELEASE_SHARE = "fallback_release_share"
+    RELEASE_TIME_P50 = "release_time_p50"
+    RELEASE_TIME_P95 = "release_time_p95"
 
 
 class KpiUnit(StrEnum):
@@ -75,7 +82,26 @@ KPI_TABLE: dict[Kpi, KpiInfo] = {
     Kpi.STOCKOUT_HOURS: KpiInfo(KpiUnit.HOURS, _DOWN, "hours with a buffer at zero stock, "
                                 "summed over buffers"),
     Kpi.COST_PER_UNIT: KpiInfo(KpiUnit.COST, _DOWN, "delivery cost per unit released"),
+    Kpi.TIME_TO_VALID_QUALITY_SYSTEM: KpiInfo(KpiUnit.HOURS, _DOWN, (
+        "from the onset of the shock to every rule it invalidated regenerated and "
+        "re-reviewed (the longest such stretch in the run; none: 0; not valid again by the "
+        "horizon: not measured)")),
+    Kpi.QUALITY_BACKLOG_PEAK: KpiInfo(KpiUnit.UNITS, _DOWN, "most quality-work tasks waiting "
+                                      "or in work at once"),
+    Kpi.QUALITY_BACKLOG_MEAN: KpiInfo(KpiUnit.UNITS, _DOWN, "mean quality-work tasks waiting "
+                                      "or in work"),
+    Kpi.FALLBACK_RELEASE_SHARE: KpiInfo(KpiUnit.SHARE, _DOWN, "share of units released while "
+                                        "the plant ran under a rule set's fallback"),
+    Kpi.RELEASE_TIME_P50: KpiInfo(KpiUnit.HOURS, _DOWN, "median release time per unit "
+                                  "(arrival at quality release to release)"),
+    Kpi.RELEASE_TIME_P95: KpiInfo(KpiUnit.HOURS, _DOWN, "95th percentile of the release "
+                                  "time per unit (arrival at quality release to release)"),
 }
+
+#: KPIs of the quality system, measured only for a plant that declares one.
+QUALITY_KPIS = frozenset({Kpi.TIME_TO_VALID_QUALITY_SYSTEM, Kpi.QUALITY_BACKLOG_PEAK,
+                          Kpi.QUALITY_BACKLOG_MEAN, Kpi.FALLBACK_RELEASE_SHARE,
+                          Kpi.RELEASE_TIME_P50, Kpi.RELEASE_TIME_P95})
 
 #: KPIs measured in hours; their tolerances are written as durations.
 TIME_KPIS = frozenset(k for k, i in KPI_TABLE.items() if i.unit is KpiUnit.HOURS)

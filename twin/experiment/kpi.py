@@ -12,11 +12,24 @@ Definitions (times in hours):
 - wip_mean: time-average of units between start of work and release or scrap.
 - scrap: units scrapped (rejected at inspection).
 - stockout_hours: hours with a buffer at zero stock, summed over buffers.
+
+A plant with a quality system adds:
+- time_to_valid_quality_system: from a shock's onset to every rule it invalidated
+  regenerated and re-reviewed, the longest such episode ending in the window (0: no rule
+  invalidated; NaN: an episode still open at the horizon, which cannot be shown to be
+  within any bound).
+- quality_backlog_peak / _mean: quality-work tasks waiting or in work (peak after the
+  warm-up; time-average over the window).
+- fallback_release_share: share of the units released in the window that were released
+  under a rule set's fallback (held until valid, approved by deviation, or 100 %
+  inspection).
+- release_time_p50 / _p95: a unit's time at quality release, arrival to release.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -79,7 +92,33 @@ def kpis_of(rec: PlantRecord) -> dict[str, float]:
     for k, product in enumerate(rec.products):
         part = _flow_kpis(rec, k)
         out.update({kpi_key(kpi.value, product): part[kpi.value] for kpi in PRODUCT_KPIS})
+    if rec.quality is not None:
+        out.update(_quality_kpis(rec))
     return out
+
+
+def _quality_kpis(rec: PlantRecord) -> dict[str, float]:
+    """The quality system's KPIs over [warm-up, horizon] (see the module's docstring)."""
+    q = rec.quality
+    assert q is not None
+    w, h = rec.warmup_h, rec.horizon_h
+    lengths = [end - onset for onset, end in q.episodes if not end < w]  # NaN end: open
+    ttv = (float("nan") if any(math.isnan(x) for x in lengths)
+           else max(lengths, default=0.0))
+    in_win = rec.release_h >= w
+    times = rec.release_time_h[in_win]
+    times = times[~np.isnan(times)]
+    return {
+        Kpi.TIME_TO_VALID_QUALITY_SYSTEM.value: ttv,
+        Kpi.QUALITY_BACKLOG_PEAK.value: q.backlog_peak,
+        Kpi.QUALITY_BACKLOG_MEAN.value: _area_between(rec, "quality_backlog_area", w, h)
+        / (h - w),
+        Kpi.FALLBACK_RELEASE_SHARE.value: _ratio(float(rec.release_fallback[in_win].sum()),
+                                                 int(in_win.sum())),
+        Kpi.RELEASE_TIME_P50.value: float(np.percentile(times, 50)) if times.size
+        else float("nan"),
+        Kpi.RELEASE_TIME_P95.value: _p95(times),
+    }
 
 
 def _flow_kpis(rec: PlantRecord, product: int | None = None) -> dict[str, float]:

@@ -174,7 +174,7 @@ def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:
     """Mean and 95 % t-interval of every KPI over the replications (NaNs left out)."""
     out: dict[str, KpiSummary] = {}
     # The plant's KPIs in their table order, then those per product as measured.
-    plant_wide = [k.value for k in Kpi]
+    plant_wide = [k.value for k in Kpi if k.value in results[0].kpis]
     names = [*plant_wide, *(k for k in results[0].kpis if k not in plant_wide)]
     for name in names:
         values = np.array([r.kpis[name] for r in results], dtype=float)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from shocktwin.rules_engine.runtime import RuleEngine
     from shocktwin.scenarios.model import Scenario
     from shocktwin.twin.model.measure import Gauge
+    from shocktwin.twin.model.quality_work import QualityRecord, QualityRuntime
 
 __all__ = ["Model", "PlantRecord", "bucket_edges_h"]
 
@@ -71,6 +72,12 @@ class PlantRecord:
     release_product: np.ndarray = field(default_factory=_no_index)
     order_product: np.ndarray = field(default_factory=_no_index)
     scrap_product: np.ndarray = field(default_factory=_no_index)
+    # A plant with a quality system: each release's time at quality release (arrival to
+    # release, NaN without a release station) and whether it was released under a
+    # fallback, in the order of release_h; and the quality system's own record.
+    release_time_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    release_fallback: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    quality: QualityRecord | None = None
 
 
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
@@ -119,6 +126,10 @@ class Model:
         # the gauge that reads them.
         self.characteristics: dict[tuple[str, str], Any] = {}
         self.gauges: dict[tuple[str, str], Gauge] = {}
+        # The quality system (a plant that declares one): contexts, pools, playbooks.
+        self.quality: QualityRuntime | None = None
+        self._release_time_h = array("d")
+        self._release_fallback = array("b")
 
     # -- running ------------------------------------------------------------------------
 
@@ -186,7 +197,31 @@ class Model:
         if len(by_id) != len(self.stations):
             by_id.clear()
             by_id.update((st.id, st) for st in self.stations)
-        return by_id[station_id]
+        found = by_id.get(station_id)
+        if found is None and self.quality is not None:
+            found = self.quality.pools.get(station_id)  # a pool: staff shortages hit it
+        if found is None:
+            raise KeyError(station_id)
+        return found
+
+    def change_contexts(self, changes: dict[str, str], *, reason: str,
+                        once: str | None = None) -> None:
+        """Contexts of the rule library change (a shock's onset): see the quality system."""
+        if self.quality is None:
+            raise SimulationError(f"{reason}: the plant has no quality system whose contexts "
+                                  "could change")
+        if once is not None and not self.once(f"context {once}"):
+            return
+        self.quality.change_contexts(changes, reason=reason)
+
+    def release_held(self, part: Any) -> None:
+        """Release a unit the quality system's fallback held (see the plant)."""
+        raise SimulationError("this model holds no units at release")
+
+    def scenario_supplier(self, supplier_id: str) -> Any:
+        """The scenario's declaration of supplier ``supplier_id``."""
+        assert self.scenario.plant is not None
+        return next(s for s in self.scenario.plant.suppliers if s.id == supplier_id)
 
     def reload_rules(self, path_text: str, *, reason: str, once: bool = False,
                      relative_to: Path | None = None) -> None:
@@ -321,6 +356,8 @@ class Model:
         if i == 0:
             self.log(ShockStarted(self.kernel.now(), shock=shock.id, type=shock.type,
                                   target=shock.target_text, severity=shock.severity()))
+            if self.quality is not None:
+                self.quality.shock_started(shock.id)
             if hits and hits[0] is not shock:
                 self.log(SelectorMatched(self.kernel.now(), shock=shock.id,
                                       suppliers=tuple(h.target for h in hits)))
@@ -365,6 +402,10 @@ class Model:
         snaps["stockout_area"].append(sum(b.stockout.area_at(t) for b in self.buffers.values()))
         snaps["on_hand_min"].append(min((b.on_hand for b in self.buffers.values()), default=0))
         snaps["material_cost"].append(sum(s.cost for s in self.suppliers.values()))
+        if self.quality is not None:
+            snaps.setdefault("quality_backlog_area", []).append(
+                self.quality.backlog.area_at(t))
+            snaps.setdefault("fallback_area", []).append(self.quality.under_fallback.area_at(t))
 
     def _station_rows(self) -> list[dict[str, Any]]:
         horizon, warmup = self.scenario.horizon, self.scenario.warmup
@@ -401,6 +442,9 @@ class Model:
             sla_h=self.sla_h,
             events=self.kernel.scheduled,
             log=tuple(self.events),
+            release_time_h=np.frombuffer(self._release_time_h, dtype=float),
+            release_fallback=np.frombuffer(self._release_fallback, dtype=np.int8).astype(bool),
+            quality=self.quality.record() if self.quality is not None else None,
         )
 
 

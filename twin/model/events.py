@@ -18,6 +18,7 @@ __all__ = [
     "ComparabilityStudied",
     "DataLost",
     "InspectionSwitched",
+    "LifeTestCompleted",
     "LotInspected",
     "LotMeasured",
     "LotQuarantined",
@@ -25,9 +26,13 @@ __all__ = [
     "OrderExpedited",
     "OrdersCancelled",
     "OutputMeasured",
+    "PlaybookFinished",
+    "QualitySystemRevalidated",
     "ReadingsClassified",
     "RecallInspected",
     "RecallStarted",
+    "ResponseStarted",
+    "RulesInvalidated",
     "RulesReloaded",
     "SelectorMatched",
     "ShockEnded",
@@ -38,6 +43,7 @@ __all__ = [
     "SupplierHoldStarted",
     "SupplierSwitchOrdered",
     "TriggerFired",
+    "WorkFinished",
 ]
 
 
@@ -311,6 +317,78 @@ class ReadingsClassified(ModelEvent):
     false_rejects: int
 
 
+@dataclass(frozen=True, slots=True)
+class RulesInvalidated(ModelEvent):
+    """A context changed: the rules of the library bound to its old value are no longer
+    valid, and the plant runs under the rule set's fallback until they are regenerated."""
+
+    reason: str
+    context: str
+    old: str
+    new: str
+    rules: int  # rules bound to the old value
+    kinds: str  # of those, by kind: "constraint 327"
+    fallback: str | None  # what the plant runs under meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseStarted(ModelEvent):
+    """A playbook's response began, its latency after the event that called for it."""
+
+    playbook: str
+    on: str  # what started it: "context toolchain", "backup valve-kr", "shock quake"
+    event_h: float
+    tasks: int  # tasks it puts on the pools
+
+
+@dataclass(frozen=True, slots=True)
+class WorkFinished(ModelEvent):
+    """Every task of one item of a playbook is done."""
+
+    playbook: str
+    item: str
+    work: str  # its kind of work
+    pool: str
+    tasks: int
+    started_h: float  # when its first task could start (its predecessors done)
+
+
+@dataclass(frozen=True, slots=True)
+class LifeTestCompleted(ModelEvent):
+    """A life test of a parameter pack ended: units on test, failures, and whether the lower
+    confidence bound cleared the requirement."""
+
+    playbook: str
+    item: str
+    supplier: str
+    units: int
+    test_h: float
+    use_h: float  # what the test hours are worth at use conditions
+    failures: int
+    criterion: str
+    bound: float
+    requirement: float
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookFinished(ModelEvent):
+    """A playbook finished (or stopped at a failed life test) and what that settled."""
+
+    playbook: str
+    passed: bool
+    settled: str  # e.g. "327 rules valid for toolchain eda-b", "valve-kr qualified"
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySystemRevalidated(ModelEvent):
+    """Every invalidated rule is regenerated and re-reviewed: the fallback ends."""
+
+    onset_h: float  # the onset of the shock that led to the invalidation
+    hours: float  # from it to now
+    released_under_fallback: int
+
+
 #: Every kind of in-run record, by name.
 EVENT_KINDS: dict[str, type[ModelEvent]] = {
     cls.__name__: cls for cls in (
@@ -319,5 +397,6 @@ EVENT_KINDS: dict[str, type[ModelEvent]] = {
         InspectionSwitched, SupplierHoldStarted, SupplierHoldEnded, LotQuarantined,
         RulesReloaded, DataLost, TriggerFired, SelectorMatched, LotMeasured, ChartSignalled,
         ComparabilityStudied, StockQuarantined, OutputMeasured,
-        CapabilityEstimated, ReadingsClassified)}
+        CapabilityEstimated, ReadingsClassified, RulesInvalidated, ResponseStarted, WorkFinished,
+        LifeTestCompleted, PlaybookFinished, QualitySystemRevalidated)}
 

@@ -28,7 +28,7 @@ class Part:
     """One unit in the plant (a ``Work`` for its stations). ``defective`` is the truth,
     whatever inspection concludes."""
 
-    __slots__ = ("defective", "needs", "order", "route", "start_h", "step")
+    __slots__ = ("at_release_h", "defective", "needs", "order", "route", "start_h", "step")
 
     def __init__(self, order: Order) -> None:
         self.order = order
@@ -37,6 +37,7 @@ class Part:
         self.defective = False
         self.start_h = 0.0
         self.needs = 0  # index of the next bill-of-material line still to be picked
+        self.at_release_h = -1.0  # when it reached quality release (-1: not yet)
 
     def took_defective(self, units: int) -> None:
         """``units`` of the material it took were defective, so it is too."""

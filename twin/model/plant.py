@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,17 @@ class Plant(Model):
                 self.rules.install(scenario.ruleset(path), path)
             for buf in self.buffers.values():
                 buf.inbound = self.rules.inbound
+        if plant.quality is not None:
+            from shocktwin.twin.model.quality_work import QualityRuntime
+
+            library = None
+            if scenario.rules is not None:
+                library = scenario.ruleset(scenario.resolve(scenario.rules).resolve()).library
+            self.quality = QualityRuntime(self, plant.quality, library, rng=rng,
+                                          calendars=plant.calendars, warmup_h=warmup,
+                                          inspection=list(self._inspection))
+            for material, buf in self.buffers.items():
+                self.quality.contexts[f"supplier.{material}"] = buf.supplier.id
 
     def _measure(self, plant: Any, by_id: dict[str, Station],
                  rng: Callable[[str], np.random.Generator], feeds: Feeds) -> None:
@@ -351,6 +363,8 @@ class Plant(Model):
                 self.kernel.schedule(first, self._arrive, route)
         self._resume_jobs()
         self._executor.release_next(self._jobs, self._release_job)
+        if self.quality is not None:
+            self.quality.start()
         if self._start_state is not None:
             self._warm_start(self._start_state)
 
@@ -465,6 +479,21 @@ class Plant(Model):
             self.rules.substitute(drafted, buffer.material, reason=f"substitution {to.id}")
         if self.rules is not None and self.buffers.get(buffer.material) is buffer:
             self.rules.source_switched(buffer, to)
+        quality = self.quality
+        if quality is not None and to is not None and self.buffers.get(buffer.material) is buffer:
+            if quality.backup_taking_over(to.id, lambda: self._qualified(buffer, to)):
+                buffer.ready_at_h = math.inf  # until its playbook qualifies it
+            quality.change_context(f"supplier.{buffer.material}", to.id,
+                                   reason=f"source of {buffer.material} switched to {to.id}")
+
+    def _qualified(self, buffer: Buffer, supplier: Supplier) -> None:
+        """A backup's qualification playbook is done: its buffer may order from it."""
+        if buffer.supplier is supplier and not math.isfinite(buffer.ready_at_h):
+            buffer.ready_at_h = self.kernel.now()
+            buffer.review()
+
+    def release_held(self, part: Any) -> None:
+        self._release(part)
 
     def switch_supplier(self, material: str, supplier_id: str, *, reason: str) -> None:
         """The buffer of ``material`` orders from ``supplier_id`` from now on."""
@@ -532,6 +561,14 @@ class Plant(Model):
 
     def _release(self, part: Part) -> None:
         now = self.kernel.now()
+        quality = self.quality
+        if quality is not None:
+            flag = quality.gate(part)
+            if flag is None:
+                return  # held by the fallback: released through release_held
+            self._release_fallback.append(flag)
+            self._release_time_h.append(now - part.at_release_h if part.at_release_h >= 0.0
+                                        else math.nan)
         self.released += 1
         self.wip.add(now, -1)
         self._release_h.append(now)

@@ -17,6 +17,7 @@ long the correction takes is drawn from the supplier's own corrective-action sam
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -441,7 +442,8 @@ class Buffer:
         if self.on_switch is not None:
             self.on_switch(self, backup, self.ready_at_h)
         if self.ready_at_h > now:
-            self.kernel.schedule(self.ready_at_h - now, self._qualified)
+            if math.isfinite(self.ready_at_h):  # else a qualification playbook says when
+                self.kernel.schedule(self.ready_at_h - now, self._qualified)
         else:
             self.review()
 
@@ -456,7 +458,8 @@ class Buffer:
         if self.on_switch is not None:
             self.on_switch(self, supplier, self.ready_at_h)
         if self.ready_at_h > now:
-            self.kernel.schedule(self.ready_at_h - now, self._qualified)
+            if math.isfinite(self.ready_at_h):  # else a qualification playbook says when
+                self.kernel.schedule(self.ready_at_h - now, self._qualified)
         else:
             self.review()
 
