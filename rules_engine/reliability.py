@@ -38,11 +38,14 @@ __all__ = [
     "DemonstrationMethod",
     "InversePowerLaw",
     "LifeDistribution",
+    "LifeTestPlan",
     "LognormalLife",
     "WeibullLife",
     "binomial_sample_size",
     "demonstrate",
+    "life_test_plan",
     "reliability_lower_bound",
+    "run_life_test",
     "success_run_pass_probability",
     "success_run_sample_size",
     "success_run_test_h",
@@ -580,4 +583,197 @@ def demonstrate(
         bound=bound,
         requirement=requirement,
         passed=bound >= requirement,
+    )
+
+
+# --- the twin's life test ------------------------------------------------------------------------
+
+#: Relative margin added to a planned test time: at the exact boundary a zero-failure result's
+#: bound equals its requirement only to rounding (χ²(C; 2) against −2 ln(1 − C)), and could
+#: fail a test that was planned to pass. A billionth of the test time changes nothing else.
+_PLAN_MARGIN = 1e-9
+
+
+def _factor(acceleration: AccelerationModel | None) -> float:
+    return 1.0 if acceleration is None else acceleration.factor
+
+
+def _binomial_reach(
+    test_h: float, required_h: float, acceleration: AccelerationModel | None
+) -> Problem | None:
+    """Why a binomial (model-free) test cannot judge ``required_h``, if it cannot: every unit
+    must run the required life, so test hours × AF must reach it."""
+    factor = _factor(acceleration)
+    use_h = test_h * factor
+    if use_h >= required_h:
+        return None
+    least_h = required_h / factor
+    accelerated = f" × acceleration factor {factor:.6g}" if acceleration is not None else ""
+    return Problem(
+        None, "test_h",
+        f"{test_h:.6g} test hours{accelerated} are {use_h:.6g} use hours, short of the "
+        f"required {required_h:.6g} h: without a Weibull shape each unit must run the required "
+        f"life, so test at least {least_h:.6g} h or give a shape",
+    )
+
+
+def run_life_test(
+    rng: np.random.Generator,
+    life: WeibullLife | LognormalLife,
+    *,
+    units: int,
+    test_h: float,
+    required_h: float,
+    reliability: float = 0.90,
+    confidence: float = 0.90,
+    acceleration: AccelerationModel | None = None,
+    shape: float | None = None,
+    criterion: Criterion | None = None,
+) -> Demonstration:
+    """The twin's life test: ``units`` units run ``test_h`` hours at the test (extreme)
+    condition, and :func:`demonstrate` judges whether they show ``reliability`` at
+    ``required_h`` use hours with ``confidence``.
+
+    ``life`` is the product's life at use conditions. Draw order, so a run is reproducible:
+    one call ``life.sample(rng, units)`` (``rng.weibull(β, units)`` scaled by η, or
+    ``rng.lognormal(μ, σ, units)``), unit i taking the i-th value, and nothing else from
+    ``rng``. A unit's life at test is its use life divided by the acceleration factor; it
+    fails if that is ≤ ``test_h``, else it is removed unfailed at ``test_h`` (time censoring).
+
+    The bound is the known-shape chi-square one with ``shape`` (default: a Weibull life's own
+    β), or the binomial one without a shape (a lognormal life), which needs every unit to
+    reach the required life: ``test_h`` × AF ≥ ``required_h``. ``criterion`` defaults to the
+    B-life with a shape and to the reliability at ``required_h`` without one (both give the
+    same verdict; see :class:`Criterion`).
+
+    Raises:
+        RuleError: every problem with the inputs at once, before anything is drawn: units not
+            a whole number ≥ 1, hours not > 0, R or C outside (0, 1), a binomial test too short
+            to reach the required life, or the B-life criterion without a shape.
+    """
+    problems: list[Problem] = []
+    if not isinstance(life, WeibullLife | LognormalLife):
+        raise TypeError(f"life must be a WeibullLife or LognormalLife, not {type(life).__name__}")
+    _count("units", units, 1, problems)
+    check_positive("test_h", test_h, problems)
+    check_positive("required_h", required_h, problems)
+    _share("reliability", reliability, problems)
+    _share("confidence", confidence, problems)
+    if shape is None and isinstance(life, WeibullLife):
+        shape = life.shape
+    if shape is not None:
+        check_positive("shape", shape, problems)
+    elif is_number(test_h) and test_h > 0 and is_number(required_h) and required_h > 0:
+        reach = _binomial_reach(test_h, required_h, acceleration)
+        if reach is not None:
+            problems.append(reach)
+    if criterion is None:
+        criterion = Criterion.RELIABILITY if shape is None else Criterion.B_LIFE
+    elif Criterion(criterion) is Criterion.B_LIFE and shape is None:
+        problems.append(Problem(
+            None, "criterion",
+            "a B-life bound needs a Weibull shape: a lognormal life is judged by the "
+            "reliability at the required life (criterion reliability)",
+        ))
+    raise_problems(problems)
+
+    test_life = life.sample(rng, units) / _factor(acceleration)
+    failed = test_life <= test_h
+    return demonstrate(
+        np.where(failed, test_life, test_h), failed,
+        required_h=required_h, reliability=reliability, confidence=confidence, shape=shape,
+        acceleration=acceleration, censoring=Censoring.TIME, criterion=criterion,
+    )
+
+
+@dataclass(frozen=True)
+class LifeTestPlan:
+    """A zero-failure life test that demonstrates ``reliability`` at ``required_h`` use hours
+    with ``confidence``: ``units`` units, each ``test_h`` hours at the test condition, which
+    are ``use_h`` = ``test_h`` × ``factor`` hours at use conditions. Its chance of no failure
+    is :func:`success_run_pass_probability` with ``test_h=use_h`` (Weibull) or at the
+    required life (binomial)."""
+
+    units: int
+    test_h: float
+    use_h: float
+    factor: float
+    shape: float | None  # None: a binomial test, every unit run to the required life
+    required_h: float
+    reliability: float
+    confidence: float
+
+
+def life_test_plan(
+    *,
+    required_h: float,
+    reliability: float = 0.90,
+    confidence: float = 0.90,
+    shape: float | None = None,
+    acceleration: AccelerationModel | None = None,
+    units: int | None = None,
+    test_h: float | None = None,
+) -> LifeTestPlan:
+    """The zero-failure test for a requirement, with at most one of ``units`` and ``test_h``
+    (test-condition hours) given and the other worked out.
+
+    With a known Weibull ``shape``: units from :func:`success_run_sample_size` for ``test_h``
+    × AF use hours each, or test hours from :func:`success_run_test_h` for ``units`` (divided
+    by AF, and lengthened by a billionth so that no failure passes despite rounding); with
+    neither, each unit runs the required life. Without a shape (binomial) each unit must run
+    the required life: ``test_h`` defaults to ``required_h``/AF and must reach it, and
+    ``units`` is the success run ⌈ln(1 − C)/ln R⌉, or the number given if that is enough.
+
+    Raises:
+        RuleError: every problem at once: R or C outside (0, 1), hours or β not > 0, units
+            below 1, both units and test_h given, or a binomial plan with too few units or
+            too short a test.
+    """
+    problems: list[Problem] = []
+    check_positive("required_h", required_h, problems)
+    _share("reliability", reliability, problems)
+    _share("confidence", confidence, problems)
+    if shape is not None:
+        check_positive("shape", shape, problems)
+    if units is not None:
+        _count("units", units, 1, problems)
+    if test_h is not None:
+        check_positive("test_h", test_h, problems)
+    if units is not None and test_h is not None:
+        problems.append(Problem(None, "units", "give units or test_h, not both: the plan "
+                                "works out the other"))
+    raise_problems(problems)
+    factor = _factor(acceleration)
+    if shape is None:
+        least = success_run_sample_size(reliability, confidence)
+        if units is not None and units < least:
+            problems.append(Problem(
+                None, "units", f"{units} units cannot demonstrate R = {reliability:g} with "
+                f"C = {confidence:g} without a Weibull shape: the success run needs {least}",
+            ))
+        test_h = required_h / factor if test_h is None else test_h
+        reach = _binomial_reach(test_h, required_h, acceleration)
+        if reach is not None:
+            problems.append(reach)
+        raise_problems(problems)
+        units = least if units is None else units
+    elif units is not None:
+        use_h = success_run_test_h(
+            reliability, confidence, units, required_h=required_h, shape=shape
+        )
+        test_h = use_h / factor * (1.0 + _PLAN_MARGIN)
+    else:
+        test_h = required_h / factor if test_h is None else test_h
+        units = success_run_sample_size(
+            reliability, confidence, test_h=test_h * factor, required_h=required_h, shape=shape
+        )
+    return LifeTestPlan(
+        units=units,
+        test_h=float(test_h),
+        use_h=float(test_h * factor),
+        factor=factor,
+        shape=None if shape is None else float(shape),
+        required_h=float(required_h),
+        reliability=float(reliability),
+        confidence=float(confidence),
     )
