@@ -41,9 +41,10 @@ _MODULES = {
     "reliability": (
         "AccelerationModel", "Arrhenius", "BOLTZMANN_EV_PER_K", "Censoring", "Criterion",
         "Demonstration", "DemonstrationMethod", "InversePowerLaw", "LifeDistribution",
-        "LognormalLife", "WeibullLife", "binomial_sample_size", "demonstrate",
-        "reliability_lower_bound", "success_run_pass_probability", "success_run_sample_size",
-        "success_run_test_h", "weibull_scale_lower_bound"),
+        "LifeTestPlan", "LognormalLife", "WeibullLife", "binomial_sample_size", "demonstrate",
+        "life_test_plan", "reliability_lower_bound", "run_life_test",
+        "success_run_pass_probability", "success_run_sample_size", "success_run_test_h",
+        "weibull_scale_lower_bound"),
     "ruleset": (
         "Action", "ActionType", "CompiledPlan", "CompiledRules", "CompiledTrigger", "Plan",
         "RuleSet", "STATISTICS", "Statistic", "Trigger", "compile_plan", "diff_rules",
