@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,9 +61,13 @@ class ShockWindow:
 def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                       windows: Sequence[ShockWindow], warmup_h: float,
                       tolerances: Mapping[str, tuple[float | None, float | None]],
-                      ) -> go.Figure | None:
+                      spans: Sequence[tuple[str, float, float]] = (),
+                      shares: Collection[str] = ()) -> go.Figure | None:
     """KPI series over time: the mean over replications with its 95 % band, each shock's
-    window shaded, the warm-up greyed and the tolerances drawn as dotted lines."""
+    window shaded, the warm-up greyed and the tolerances drawn as dotted lines.
+
+    ``spans`` are further shaded windows (label, start, end in hours; the label is escaped
+    here); ``shares`` names series besides the share KPIs that are shares (0 to 1)."""
     reps = np.asarray(series["replication"], dtype=np.int64)
     buckets = np.asarray(series["bucket"], dtype=np.int64)
     ids = np.unique(reps)
@@ -88,7 +92,8 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
         mean, low, high = t_band(matrix)
         # Every KPI is >= 0 and shares are <= 1: the t-band is shown within that range.
         low = np.maximum(low, 0.0)
-        if base_kpi(kpi) in SHARE_KPIS:
+        share = base_kpi(kpi) in SHARE_KPIS or kpi in shares
+        if share:
             high = np.minimum(high, 1.0)
         band = np.isfinite(low) & np.isfinite(high)
         if band.any():
@@ -111,7 +116,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                               annotation_text=f"tolerance {word}",
                               annotation_font={"size": 10, "color": "#B00020"},
                               annotation_position="top left")
-        if base_kpi(kpi) in SHARE_KPIS:
+        if share:
             fig.update_yaxes(tickformat=".0%", row=row, col=1)
     shaded = [("warm-up (not measured)", 0.0, warmup_h, "#888888")] if warmup_h > 0 else []
     for i, w in enumerate(windows):
@@ -119,6 +124,10 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
         label = f"shock {text(w.shock)}" + (" (envelope over replications)" if w.varies
                                              else "")
         shaded.append((label, w.start_h, end, PALETTE[(i + 1) % len(PALETTE)]))
+    for j, (label, start, end) in enumerate(spans):
+        end = max(end, start + horizon_h / 500)
+        shaded.append((text(label), start, end,
+                       PALETTE[(len(windows) + j + 1) % len(PALETTE)]))
     for label, start, end, colour in shaded:
         fig.add_vrect(x0=start / scale, x1=end / scale, row="all", col=1, fillcolor=colour,
                       opacity=0.16, line_width=0, layer="below")

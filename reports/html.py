@@ -30,6 +30,8 @@ from shocktwin.errors import Problem, ReplayError, ShocktwinError, SimulationErr
 from shocktwin.files import write_atomic
 from shocktwin.kpis import SHARE_KPIS, base_kpi, format_kpi, kpi_key, kpis_to_show, product_of
 from shocktwin.reports import _figures as figs
+from shocktwin.reports import _quality_system as qs
+from shocktwin.reports._locale import bilingual
 from shocktwin.twin.journal.document import MtdStatus
 from shocktwin.units import format_hours
 
@@ -53,6 +55,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("pareto", "Pareto front of mitigations"),
     ("rules", "Rule-set changes and their effect"),
     ("quality", "Measured quality: capability, control charts, comparability"),
+    ("quality_system", "Quality system recovery"),
     ("provenance", "Data provenance"),
     ("reproducibility", "Reproducibility"),
 )
@@ -1134,6 +1137,264 @@ def _output_table(f: ResultsFolder) -> str:
                       "Ppk (range over replications)"], rows))
 
 
+# --------------------------------------------------------------------------- quality system
+
+#: The backlog and fallback series the quality-system chart adds to the plant's.
+_BACKLOG_SERIES = "quality backlog (tasks of open work items)"
+_FALLBACK_SERIES = "under the fallback (share of replications)"
+
+
+def _quality_system(folders: Sequence[ResultsFolder], page: _Page) -> str:
+    """Per run whose journal has quality-system records: what was invalidated, the
+    response, each work item and life test, when the quality system was valid again, and
+    its backlog and fallback window over time next to the plant's KPIs. Empty (the section
+    is left out) when no run has such records."""
+    out: list[str] = []
+    for f in _runs(folders):
+        if not qs.has_quality_events(f.records):
+            continue
+        out.append(f"<h3>{_e(f.label)}</h3>")
+        out.append(_qs_headline(f) + _qs_invalidated(f) + _qs_response(f) + _qs_work(f)
+                   + _qs_life_tests(f) + _qs_chart(f, page))
+    if out:
+        out.append(_note("Times are from the shock's onset in each replication. A single "
+                         "value is the same in every replication; otherwise the mean over "
+                         "the replications and its 95 % interval (Student t). Every number "
+                         "here is recomputed from the run's journal."))
+    return "".join(out)
+
+
+def _same(values: Sequence[float]) -> bool:
+    return max(values) - min(values) <= 1e-9 * max(1.0, abs(max(values)))
+
+
+def _spread(values: Sequence[float], fmt: Any = None) -> str:
+    """One value when every replication gave it, else the mean and its 95 % interval."""
+    show = fmt or _hours
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return "–"
+    if _same(values):
+        return _e(show(values[0]))
+    mean, low, high, n = _ci(np.asarray(values))
+    if n < 2 or not math.isfinite(low):
+        return _e(show(mean))
+    return f"{_e(show(mean))} ({_e(show(low))} … {_e(show(high))})"
+
+
+def _whole(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+def _test_hours(x: float) -> str:
+    """Life-test hours as test plans write them: whole hours, not days."""
+    return f"{x:,.0f}{_NBSP}h"
+
+
+def _qs_setup(f: ResultsFolder) -> tuple[list[Any], dict[Any, float], float]:
+    """The replications, each one's shock onset (0 without a shock) and the warm-up."""
+    reps = qs.replication_ids(f.records)
+    onsets = qs.shock_onsets(f.records)
+    warmup = f.scenario.get("warmup")
+    return (reps, {r: onsets.get(r, 0.0) for r in reps},
+            float(warmup) if _is_number(warmup) else 0.0)
+
+
+def _since(r: Mapping[str, Any], onsets: Mapping[Any, float], key: str = "at_h") -> float:
+    at = r.get(key)
+    return float(at) - onsets.get(r.get("replication"), 0.0) if _is_number(at) else math.nan
+
+
+def _qs_headline(f: ResultsFolder) -> str:
+    reps, _, warmup = _qs_setup(f)
+    n = len(reps)
+    ttv = qs.time_to_valid(f.records, reps, warmup)
+    valid = [v for v in ttv.values() if math.isfinite(v)]
+    never = n - len(valid)
+    when = (f"{_spread(valid)} after the shock's onset ({len(valid)} of {n} replications)"
+            if valid else "–")
+    if never:
+        when += (f"; {bilingual('not valid again by the horizon')} in {never} of {n} "
+                 "replications")
+    modes = sorted({str(r.get("fallback")) for r in _of_kind(f, "RulesInvalidated")})
+    spans = qs.fallback_spans(f.records)
+    # Per replication, the hours under the fallback where it ended before the horizon.
+    lengths, still = [], 0
+    for rep in reps:
+        mine = spans.get(rep, [])
+        if any(math.isnan(s.end_h) for s in mine):
+            still += 1
+        elif mine:
+            lengths.append(sum(s.end_h - s.start_h for s in mine))
+    window = _e(", ".join(m.replace("_", " ") for m in modes) or "–")
+    if lengths:
+        window += (f", ended after {_spread(lengths)} ({len(lengths)} of {n} "
+                   "replications)")
+    if still:
+        window += f"; still in force at the horizon in {still} of {n} replications"
+    return _dl([(bilingual("Quality system valid again"), when),
+                (bilingual("Fallback in force"), window)])
+
+
+def _qs_invalidated(f: ResultsFolder) -> str:
+    reps, onsets, _ = _qs_setup(f)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "RulesInvalidated"):
+        key = tuple(str(r.get(k)) for k in ("context", "old", "new", "rules", "kinds",
+                                            "fallback", "reason"))
+        groups[key].append(r)
+    rows = [[_code(ctx), f"{_e(old)} → {_e(new)}", _e(rules), _e(kinds),
+             _e(fallback.replace("_", " ")), _e(reason),
+             _spread([_since(r, onsets) for r in recs]),
+             f"{len({r.get('replication') for r in recs})} of {len(reps)}"]
+            for (ctx, old, new, rules, kinds, fallback, reason), recs in groups.items()]
+    if not rows:
+        return ""
+    return (f"<h4>{bilingual('What was invalidated')}</h4>"
+            + _table([bilingual(h) for h in ("context", "old → new", "rules", "kinds",
+                                            "fallback", "reason",
+                                            "invalidated (after the shock's onset)",
+                                            "replications")], rows))
+
+
+def _qs_response(f: ResultsFolder) -> str:
+    reps, _, _ = _qs_setup(f)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "ResponseStarted"):
+        groups[(str(r.get("playbook")), str(r.get("on")))].append(r)
+    rows = [[_e(book), _e(on),
+             _spread([float(r["at_h"]) - float(r["event_h"]) for r in recs
+                      if _is_number(r.get("at_h")) and _is_number(r.get("event_h"))]),
+             _spread([float(r["tasks"]) for r in recs if _is_number(r.get("tasks"))],
+                     _whole),
+             f"{len({r.get('replication') for r in recs})} of {len(reps)}"]
+            for (book, on), recs in groups.items()]
+    if not rows:
+        return ""
+    return (f"<h4>{bilingual('Response')}</h4>"
+            + _table([bilingual(h) for h in ("playbook", "started by", "latency", "tasks",
+                                            "replications")], rows))
+
+
+def _qs_work(f: ResultsFolder) -> str:
+    reps, onsets, _ = _qs_setup(f)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    # Every item of a playbook that responded, finished or not, in the playbook's order.
+    books = {str(r.get("playbook")) for r in _of_kind(f, "ResponseStarted")}
+    quality = _dict(_dict(f.scenario.get("plant")).get("quality"))
+    meta: dict[tuple[str, str], tuple[str, str]] = {}
+    for b in quality.get("playbooks") or []:
+        if isinstance(b, dict) and str(b.get("id")) in books:
+            for it in b.get("items") or []:
+                if isinstance(it, dict):
+                    key = (str(b["id"]), str(it.get("id")))
+                    groups[key] = []
+                    meta[key] = (str(it.get("kind")), str(it.get("pool")))
+    for r in _of_kind(f, "WorkFinished"):
+        key = (str(r.get("playbook")), str(r.get("item")))
+        groups.setdefault(key, []).append(r)
+        meta[key] = (str(r.get("work")), str(r.get("pool")))
+    rows = []
+    for (book, item), recs in groups.items():
+        work, pool = meta[(book, item)]
+        rows.append([_e(book), _e(item), _e(work.replace("_", " ")), _e(pool),
+                     _spread([float(r["tasks"]) for r in recs if _is_number(r.get("tasks"))],
+                             _whole),
+                     _spread([_since(r, onsets, "started_h") for r in recs]),
+                     _spread([_since(r, onsets) for r in recs]),
+                     f"{len({r.get('replication') for r in recs})} of {len(reps)}"])
+    if not rows:
+        return ""
+    return (f"<h4>{bilingual('Work items')}</h4>"
+            + _table([bilingual(h) for h in ("playbook", "item", "work", "pool", "tasks",
+                                            "could start (after the onset)",
+                                            "finished (after the onset)", "finished in")],
+                     rows, cls="num"))
+
+
+def _qs_life_tests(f: ResultsFolder) -> str:
+    reps, _, _ = _qs_setup(f)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in _of_kind(f, "LifeTestCompleted"):
+        groups[(str(r.get("playbook")), str(r.get("item")), str(r.get("supplier")))].append(r)
+    rows = []
+    for (book, item, supplier), recs in groups.items():
+        def values(key: str, recs: list[dict[str, Any]] = recs) -> list[float]:
+            return [float(r[key]) for r in recs if _is_number(r.get(key))]
+
+        criterion = str(recs[0].get("criterion"))
+        show = _test_hours if criterion == "b_life" else (lambda x: f"{x:.4f}")
+        test_h, use_h = values("test_h"), values("use_h")
+        factor = (f" (× {use_h[0] / test_h[0]:,.1f})" if test_h and use_h and test_h[0] > 0
+                  else "")
+        failures = Counter(int(x) for x in values("failures"))
+        passed = sum(r.get("passed") is True for r in recs)
+        rows.append([
+            _e(book), _e(item), _e(supplier), _spread(values("units"), _whole),
+            f"{_spread(test_h, _test_hours)} → {_spread(use_h, _test_hours)}{_e(factor)}",
+            ", ".join(f"{k} in {v} of {len(recs)}" for k, v in sorted(failures.items())),
+            _e(criterion.replace("_", " ")),
+            f"{_spread(values('bound'), show)} vs {_spread(values('requirement'), show)}",
+            f"{_badge(passed == len(recs), 'PASS', f'{len(recs) - passed} FAILED')} "
+            f"{passed} of {len(recs)} passed (run in "
+            f"{len({r.get('replication') for r in recs})} of {len(reps)} replications)"])
+    if not rows:
+        return ""
+    return (f"<h4>{bilingual('Life tests')}</h4>"
+            + _table([bilingual(h) for h in ("playbook", "item", "supplier", "units",
+                                            "test hours → use hours", "failures",
+                                            "criterion", "lower bound vs requirement",
+                                            "passed")], rows, cls="num"))
+
+
+def _qs_chart(f: ResultsFolder, page: _Page) -> str:
+    """The backlog and the fallback over the plant's buckets, above the plant's own KPIs."""
+    if f.series is None or "bucket" not in f.series or "replication" not in f.series:
+        return _note("No KPI series in this folder, so no chart over time.")
+    reps_col = np.asarray(f.series["replication"], dtype=np.int64)
+    buckets = np.asarray(f.series["bucket"], dtype=np.int64)
+    if not buckets.size:
+        return ""
+    n_buckets = int(buckets.max()) + 1
+    edges = np.full(n_buckets + 1, np.nan)
+    edges[buckets] = np.asarray(f.series["t_start_h"], dtype=float)
+    edges[buckets + 1] = np.asarray(f.series["t_end_h"], dtype=float)
+    ids = [int(x) for x in np.unique(reps_col)]
+    row_of = np.searchsorted(np.asarray(ids), reps_col)
+    backlog = qs.bucket_means(qs.work_spans(f.records, f.scenario), ids, edges)
+    fallback = qs.bucket_means(qs.fallback_spans(f.records), ids, edges)
+    series = dict(f.series)
+    series[_BACKLOG_SERIES] = backlog[row_of, buckets]
+    series[_FALLBACK_SERIES] = fallback[row_of, buckets]
+    tols = {k: b for k, b in _tolerances(f).items() if product_of(k) is None}
+    plant = [k for k in dict.fromkeys([*tols, "throughput_per_h"]) if k in f.series]
+    kpis = [_BACKLOG_SERIES, _FALLBACK_SERIES, *plant][:_MAX_PANELS]
+    horizon = float(edges[-1])
+    spans = [s for ss in qs.fallback_spans(f.records).values() for s in ss]
+    shaded = []
+    if spans:
+        ends = [horizon if math.isnan(s.end_h) else s.end_h for s in spans]
+        starts = [s.start_h for s in spans]
+        varies = not (_same(starts) and _same(ends))
+        shaded.append(("fallback in force" + (" (envelope over replications)" if varies
+                                              else ""), min(starts), max(ends)))
+    warmup = f.scenario.get("warmup")
+    fig = figs.resilience_figure(series, kpis, windows=_shock_windows(f),
+                                 warmup_h=float(warmup) if _is_number(warmup) else 0.0,
+                                 tolerances=tols, spans=shaded, shares={_FALLBACK_SERIES})
+    if fig is None:
+        return ""
+    return (f"<h4>{bilingual('Quality backlog and the plant over time')}</h4>"
+            + _note("Top: quality-work tasks of the work items that could start and were "
+                    "not done yet (an item's tasks count until its last one is done, so "
+                    "this is an upper bound of the twin's per-task backlog; approvals of "
+                    "single units under a deviation fallback are not in it), and the share "
+                    "of replications running under the fallback; below: the plant's own "
+                    "KPIs over the same buckets. Mean over replications with its 95 % "
+                    "band.")
+            + page.figure(fig, f"quality system {f.label}"))
+
+
 def _provenance(folders: Sequence[ResultsFolder]) -> str:
     out: list[str] = []
     for f in _runs(folders):
@@ -1292,6 +1553,8 @@ ul.findings li { margin: 4px 0; list-style: none; }
 ul.changes li { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .88rem; }
 .note { color: var(--muted); font-size: .88rem; max-width: 60rem; }
 .description { font-style: italic; max-width: 60rem; }
+.zh { color: var(--muted); font-weight: normal; }
+th .zh, dt .zh { display: block; font-size: .85em; }
 .figure { margin: 6px 0 12px; break-inside: avoid; page-break-inside: avoid; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
@@ -1383,13 +1646,14 @@ def render_report(results_dirs: Sequence[str | Path], *, title: str | None = Non
         "pareto": _pareto_section(folders, page),
         "rules": _rules(folders, page),
         "quality": _quality(folders),
+        "quality_system": _quality_system(folders, page),
         "provenance": _provenance(folders),
         "reproducibility": _reproducibility(folders, integrity),
     }
     shown = [(anchor, head) for anchor, head in SECTIONS if bodies[anchor]]
     toc = "".join(f'<a href="#{anchor}">{head}</a>' for anchor, head in shown)
-    sections = "".join(f'<section id="{anchor}"><h2>{head}</h2>{bodies[anchor]}</section>'
-                       for anchor, head in shown)
+    sections = "".join(f'<section id="{anchor}"><h2>{bilingual(head)}</h2>{bodies[anchor]}'
+                       "</section>" for anchor, head in shown)
     started = sorted(str((f.journal or {}).get("started_utc")) for f in _runs(folders))
     sub = [f"{len(folders)} results folder{'s' if len(folders) != 1 else ''}: "
            + ", ".join(_e(f.label) for f in folders)]
