@@ -24,7 +24,8 @@ STORE  := $(OUT)/plant.duckdb
 # The modelled demo plant, then the bundled real data ingested into an embedded store and
 # replayed: a plant whose supplier lead times are drawn from recorded SCMS deliveries, and
 # a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features;
-# then the reference cases and their management-review report (out/demo/report.html).
+# then the reference cases and their management-review report (out/demo/report.html), with
+# the prepared variants of the quality-system cases (the quality system's own recovery).
 # Exit code 1 (hypothesis violated) is a finding, not a failure.
 demo: $(VENV)/.installed
 	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT)/demo-plant --force || test $$? -eq 1
@@ -38,8 +39,11 @@ demo: $(VENV)/.installed
 	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1
 	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1
 	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
+	$(BIN)/shocktwin run column_release_prepared --executor process --out $(OUT)/column-release-prepared --force || test $$? -eq 1
+	$(BIN)/shocktwin run valve_backup_prepared --executor process --out $(OUT)/valve-backup-prepared --force || test $$? -eq 1
 	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
-	    $(OUT)/photoresist-switch $(OUT)/regulation-change -o $(OUT)/report.html
+	    $(OUT)/photoresist-switch $(OUT)/regulation-change $(OUT)/column-release-prepared \
+	    $(OUT)/valve-backup-prepared -o $(OUT)/report.html
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
