@@ -988,7 +988,8 @@ class Playbook(_Frozen):
 
     id: Ident
     trigger: PlaybookTrigger
-    latency: TimeDist = Field(default_factory=lambda: ConstantDist(value=0.0), description=(
+    latency: TimeDist = Field(
+        default_factory=lambda: ConstantDist.model_validate({"value": "0h"}), description=(
         "From the event to the response starting. A duration ('17min', '5d') or a "
         "distribution."))
     items: list[WorkItem] = Field(min_length=1, max_length=1000)
@@ -998,9 +999,10 @@ class QualitySystem(_Frozen):
     """Semantic and logical layers: the contexts the rule library is bound to, the quality
     organisation's pools and the playbooks that keep the rules valid."""
 
-    contexts: dict[Ident, Ident] = Field(default_factory=dict, description=(
-        "The contexts in force at the start, e.g. {toolchain: eda-a}; supplier.<material> "
-        "is always the material's current source."))
+    contexts: dict[Ident, Ident | list[Ident]] = Field(default_factory=dict, description=(
+        "The contexts in force at the start, e.g. {toolchain: eda-a}, or every value in "
+        "force at once, e.g. {board: [rigid, hdi]} for the board classes built; "
+        "supplier.<material> is always the material's current source."))
     pools: list[Pool] = Field(min_length=1, max_length=1000)
     playbooks: list[Playbook] = Field(default_factory=list, max_length=1000)
 
@@ -2352,6 +2354,10 @@ def _quality_scenario_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, .
             if key not in contexts:
                 yield ("shocks", i, "context", key), unknown_name("context", key, contexts,
                                                                   listed="contexts")
+            elif isinstance(quality.contexts.get(key), list):
+                yield ("shocks", i, "context", key), (
+                    f"{key} holds several values at once ({', '.join(quality.contexts[key])}); "
+                    "a shock changes a context of one value")
             elif key.startswith("supplier."):
                 yield ("shocks", i, "context", key), (
                     "a material's source changes when the plant switches suppliers, not by a "
