@@ -97,13 +97,15 @@ def _no_service() -> float:  # pragma: no cover - a task brings its own time
 
 @dataclass
 class _Invalid:
-    """Rules of one context invalid since ``at_h``, after a shock's onset at ``onset_h``."""
+    """Rules of one context invalid since ``at_h``, after a shock's onset at ``onset_h``;
+    ``changed_h``: the context's latest change, which only a response to it makes good."""
 
     old: str
     new: str
     rules: int
     onset_h: float
     at_h: float
+    changed_h: float
 
 
 class _Run:
@@ -218,9 +220,10 @@ class QualityRuntime:
         rules = len(bound)
         if key in self.invalid:  # changed again before the first change was made good
             self.invalid[key].new = new
+            self.invalid[key].changed_h = now
         elif rules:
             onset = self._last_onset_h if self._last_onset_h is not None else now
-            self.invalid[key] = _Invalid(old, new, rules, onset, now)
+            self.invalid[key] = _Invalid(old, new, rules, onset, now, now)
             kinds: dict[str, int] = {}
             for rule in bound:
                 kinds[str(rule.kind)] = kinds.get(str(rule.kind), 0) + 1
@@ -233,7 +236,7 @@ class QualityRuntime:
                 self._enter_fallback(now)
         for book in self._books.get(("context", key), []):
             self._start_book(book, f"context {key}", rules,
-                             functools.partial(self._revalidate, key))
+                             functools.partial(self._revalidate, key, now))
 
     def backup_taking_over(self, supplier_id: str, qualified: Callable[[], None]) -> bool:
         """A backup takes over: True when a playbook qualifies it (``qualified`` is called
@@ -368,11 +371,16 @@ class QualityRuntime:
                 if run.waiting[other.id] == 0:
                     self._start_item(run, other)
 
-    def _revalidate(self, key: str) -> str:
-        """The playbook on ``key`` is done: its invalidated rules are valid again."""
-        gone = self.invalid.pop(key, None)
+    def _revalidate(self, key: str, changed_h: float) -> str:
+        """The playbook on ``key``'s change at ``changed_h`` is done: its invalidated rules
+        are valid again, unless the context changed since (the response to that change
+        makes them good)."""
+        gone = self.invalid.get(key)
         if gone is None:
             return "no rules were invalid"
+        if changed_h < gone.changed_h:
+            return f"nothing: {key} changed again since, to {gone.new}"
+        del self.invalid[key]
         settled = f"{gone.rules} rules valid for {key} {self.contexts[key]}"
         if not self.invalid:
             self._leave_fallback()
