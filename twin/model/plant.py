@@ -481,16 +481,25 @@ class Plant(Model):
             self.rules.source_switched(buffer, to)
         quality = self.quality
         if quality is not None and to is not None and self.buffers.get(buffer.material) is buffer:
-            if quality.backup_taking_over(to.id, lambda: self._qualified(buffer, to)):
+            if quality.backup_taking_over(to.id, functools.partial(self._qualified, buffer,
+                                                                    to, ready_h)):
                 buffer.ready_at_h = math.inf  # until its playbook qualifies it
             quality.change_context(f"supplier.{buffer.material}", to.id,
                                    reason=f"source of {buffer.material} switched to {to.id}")
 
-    def _qualified(self, buffer: Buffer, supplier: Supplier) -> None:
-        """A backup's qualification playbook is done: its buffer may order from it."""
+    def _qualified(self, buffer: Buffer, supplier: Supplier, contracted_h: float) -> None:
+        """A backup's qualification playbook is done: its buffer may order from it, once it
+        is contracted too (``contracted_h``: e.g. an insolvency's search for it)."""
         if buffer.supplier is supplier and not math.isfinite(buffer.ready_at_h):
-            buffer.ready_at_h = self.kernel.now()
-            buffer.review()
+            now = self.kernel.now()
+            buffer.ready_at_h = max(now, contracted_h)
+            if buffer.ready_at_h > now:
+                self.kernel.schedule(buffer.ready_at_h - now, self._contracted, buffer)
+            else:
+                buffer.review()
+
+    def _contracted(self, buffer: Buffer) -> None:
+        buffer.review()
 
     def release_held(self, part: Any) -> None:
         self._release(part)
