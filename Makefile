@@ -39,11 +39,12 @@ demo: $(VENV)/.installed
 	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1
 	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1
 	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
+	$(BIN)/shocktwin run eda_toolchain_prepared --executor process --out $(OUT)/eda-toolchain-prepared --force || test $$? -eq 1
 	$(BIN)/shocktwin run column_release_prepared --executor process --out $(OUT)/column-release-prepared --force || test $$? -eq 1
 	$(BIN)/shocktwin run valve_backup_prepared --executor process --out $(OUT)/valve-backup-prepared --force || test $$? -eq 1
 	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
 	    $(OUT)/photoresist-switch $(OUT)/regulation-change $(OUT)/column-release-prepared \
-	    $(OUT)/valve-backup-prepared -o $(OUT)/report.html
+	    $(OUT)/valve-backup-prepared $(OUT)/eda-toolchain-prepared -o $(OUT)/report.html
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
