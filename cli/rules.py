@@ -266,14 +266,44 @@ def derive_command(
                                     "without a first article.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")
                      ] = False,
+    library: Annotated[bool, typer.Option(
+        "--library", help="Draft a rule library instead: one rule per failure mode and "
+                          "context of the table's rows, bound to those contexts.")] = False,
+    context: Annotated[list[str] | None, typer.Option(
+        "--context", metavar="KEY=VALUE", help="With --library: bind every rule to this "
+        "context value, replacing the value the rows give for KEY (e.g. toolchain=eda-b "
+        "regenerates rules written for another tool chain); repeatable.")] = None,
+    fallback: Annotated[str | None, typer.Option(
+        "--fallback", metavar="MODE", help="With --library: how the plant releases while "
+        "rules are invalid: hold_release (default), full_inspection or deviation.")] = None,
+    pool: Annotated[str | None, typer.Option(
+        "--pool", help="With --fallback deviation: the resource pool of approvers.")] = None,
+    approval_time: Annotated[str | None, typer.Option(
+        "--approval-time", metavar="DURATION", help="With --fallback deviation: mean time "
+        "to approve a unit (e.g. 2h).")] = None,
 ) -> None:
     """Draft inspection plans from a failure-mode table: level and AQL by risk, which
     characteristics to inspect, first article and tightened start for a new supplier.
+    With --library, draft a rule library: one rule per failure mode and context.
 
     Exit 0 when the rule set was written, 2 for a bad table or an --out that exists.
     """
+    from shocktwin.errors import Problem, RuleError
     from shocktwin.rules_engine.failures import assess_row, derive_rules_file
 
+    plan_options = {"--material": material is not None,
+                    "--existing-supplier": existing_supplier}
+    library_options = {"--context": bool(context), "--fallback": fallback is not None,
+                       "--pool": pool is not None, "--approval-time": approval_time is not None}
+    refused = ([Problem(None, name, "drafts inspection plans; leave it out with --library")
+                for name, given in plan_options.items() if given] if library else
+               [Problem(None, name, "needs --library") for name, given in
+                library_options.items() if given])
+    if refused:
+        raise RuleError(refused)
+    if library:
+        _derive_library(failures, out, context or [], fallback, pool, approval_time, force)
+        return
     ruleset, rows = derive_rules_file(failures, out, material=material,
                                       new_supplier=not existing_supplier, replace=force)
 
@@ -294,6 +324,48 @@ def derive_command(
         say(f"plan {plan.material}: {_plan_text(plan)}")
     say(f"wrote {out} (rule set {ruleset.name}, content hash {ruleset.content_hash()})")
 
+
+
+def _derive_library(failures: Path, out: Path, context: list[str], fallback: str | None,
+                    pool: str | None, approval_time: str | None, force: bool) -> None:
+    from shocktwin.errors import Problem, RuleError
+    from shocktwin.rules_engine.failures import (
+        DEFAULT_FALLBACK,
+        derive_library_file,
+        make_fallback,
+        parse_context_overrides,
+    )
+
+    problems: list[Problem] = []
+    try:
+        contexts = parse_context_overrides(context)
+    except RuleError as e:
+        problems.extend(e.problems)
+        contexts = {}
+    try:
+        chosen = make_fallback(fallback or DEFAULT_FALLBACK.mode.value, pool=pool,
+                               approval_time=approval_time)
+    except RuleError as e:
+        problems.extend(e.problems)
+        chosen = DEFAULT_FALLBACK
+    if problems:
+        raise RuleError(problems)
+    ruleset, counts = derive_library_file(failures, out, contexts=contexts, fallback=chosen,
+                                          replace=force)
+    table = Table(title=f"{failures}: rules by kind and context", title_justify="left")
+    for col in ("kind", "context", "rules"):
+        table.add_column(col, justify="right" if col == "rules" else "left", no_wrap=True)
+    for (kind, key, value), n in counts.by_kind_and_context.items():
+        table.add_row(kind.value, f"{key}={value}", f"{n:,}")
+    _stdout.print(table)
+    say = functools.partial(_stdout.print, markup=False, highlight=False)
+    kinds = ", ".join(f"{n:,} {kind.value}" for kind, n in counts.by_kind.items())
+    say(f"drafted {counts.rules:,} rules ({kinds}) from {counts.rows:,} rows: "
+        f"{counts.candidates:,} failure mode and context combinations, {counts.merged:,} "
+        f"duplicates merged" + (f", {counts.rebound:,} rows re-bound to "
+                                f"{', '.join(context)}" if context else ""))
+    say(f"wrote {out} (rule set {ruleset.name}, fallback {chosen.mode.value}, content hash "
+        f"{ruleset.content_hash()})")
 
 
 def _plan_text(plan: Plan) -> str:

@@ -1,4 +1,5 @@
-"""Drafting inspection plans from failure history: an FMEA or defect-count table → a RuleSet.
+"""Drafting rules from failure history: an FMEA, defect-count or 8D table → a RuleSet with
+inspection plans, or a rule library bound to contexts.
 
 When a shock substitutes a part or a supplier, :func:`draft_plan` turns the part's
 failure-mode table into a rule set with one inspection plan per material: which
@@ -24,6 +25,20 @@ One row per failure mode of a characteristic. Columns: ``material`` and ``charac
 ``unit`` are the specification limits; ``inspect`` (yes/no) overrides whether a
 characteristic is inspected (see below). Several rows may describe one characteristic (one
 per failure mode); rows that give limits for it must give the same ones.
+
+Library rows
+============
+
+Three optional columns make a row draft a library rule instead of (a part of) a plan:
+``kind`` (``constraint``, ``release_check``, ``characteristic_limit``; the default
+``inspection_plan`` is the behaviour described here), ``context`` (the contexts its rules are
+bound to: ``toolchain=eda-a;board=rigid|hdi`` — pairs separated by ``;``, alternatives by
+``|``; a YAML table may give a mapping) and ``check`` (the constraint as text). A library row
+needs a ``failure_mode`` and no ``material`` or ``characteristic`` (a characteristic names its
+rules); it may not say ``inspect``. A table with a ``kind`` column need not have the
+``material`` and ``characteristic`` columns. Library rows that repeat are not an error: the
+rules they draft are merged. :func:`draft_library` turns every row into one rule per failure
+mode and combination of context values; :func:`draft_plan` reads only inspection-plan rows.
 
 Risk of a row
 =============
@@ -98,7 +113,10 @@ supplier the plan starts on tightened inspection and measures a first article
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import itertools
+import math
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -111,22 +129,30 @@ from typing import Annotated, Any
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     FiniteFloat,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
-from shocktwin.errors import Problem, RuleError, ScenarioError
+from shocktwin.errors import Problem, RuleError, ScenarioError, unknown_name
 from shocktwin.files import read_text
 from shocktwin.references import ON_ITS_OWN, position_only
 from shocktwin.rules_engine.ruleset import (
+    CONTEXT_KEY_PATTERN,
     Characteristic,
+    Fallback,
+    FallbackMode,
     FirstArticle,
     FullInspection,
+    Library,
+    LibraryRule,
     Plan,
+    RuleKind,
     RuleSet,
     SamplingMethod,
     SingleSampling,
@@ -135,6 +161,7 @@ from shocktwin.rules_engine.ruleset import (
 )
 from shocktwin.rules_engine.sampling import InspectionLevel, Severity
 from shocktwin.source import (
+    ID_PATTERN,
     MAX_FILE_BYTES,
     Ident,
     Loc,
@@ -147,20 +174,30 @@ from shocktwin.source import (
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_FALLBACK",
     "FIRST_ARTICLE_PIECES",
     "HISTORY_CONFIDENCE",
+    "MAX_COMBINATIONS",
     "MAX_ROWS",
     "SAMPLING_BY_RISK",
+    "DraftCounts",
     "FailureRow",
     "Risk",
     "RiskAssessment",
+    "RowContext",
     "action_priority",
     "assess_row",
+    "derive_library_file",
     "derive_rules_file",
+    "draft_library",
+    "draft_library_rules",
     "draft_plan",
     "dump_rules",
     "jeffreys_upper_bound",
     "load_failures",
+    "make_fallback",
+    "parse_context",
+    "parse_context_overrides",
     "parse_failures",
 ]
 
@@ -280,6 +317,69 @@ def jeffreys_upper_bound(defects: int, inspected: int,
 
 Rating = Annotated[int, Field(ge=1, le=10)]
 
+_CONTEXT_KEY = re.compile(CONTEXT_KEY_PATTERN)
+_CONTEXT_VALUE = re.compile(ID_PATTERN)
+_CONTEXT_SYNTAX = ("write key=value pairs separated by ';' and alternatives by '|' (e.g. "
+                   "toolchain=eda-a;board=rigid|hdi)")
+#: Combinations one row's context may expand to.
+MAX_COMBINATIONS = 1000
+
+
+def parse_context(value: Any) -> dict[str, tuple[str, ...]]:
+    """A row's context as each key with its alternative values, from text
+    (``toolchain=eda-a;board=rigid|hdi``) or a mapping (``{board: [rigid, hdi]}``).
+
+    Raises:
+        SemanticProblems: every problem of the text or mapping at once.
+    """
+    pairs: list[tuple[str, list[Any]]] = []
+    problems: list[tuple[Loc, str]] = []
+    if isinstance(value, str):
+        for part in value.split(";"):
+            if not part.strip():
+                continue
+            key, equals, alternatives = part.partition("=")
+            if not equals:
+                problems.append(((), f"{part.strip()!r} is not key=value: {_CONTEXT_SYNTAX}"))
+                continue
+            pairs.append((key.strip(), [a.strip() for a in alternatives.split("|")]))
+    elif isinstance(value, dict):
+        for key, given in value.items():
+            listed = (given.split("|") if isinstance(given, str)
+                      else given if isinstance(given, list) else [given])
+            pairs.append((key, [a.strip() if isinstance(a, str) else a for a in listed]))
+    else:
+        problems.append(((), f"must be text or a mapping: {_CONTEXT_SYNTAX}"))
+    out: dict[str, tuple[str, ...]] = {}
+    for key, values in pairs:
+        if not isinstance(key, str) or not _CONTEXT_KEY.fullmatch(key):
+            problems.append(((), f"context {key!r} must be a name, or a name and a qualifier "
+                             "joined by '.' (toolchain, supplier.valve)"))
+            continue
+        if key in out:
+            problems.append(((), f"context {key} is given twice; list its values as "
+                             "alternatives (a|b)"))
+            continue
+        bad = [a for a in values if not isinstance(a, str) or not _CONTEXT_VALUE.fullmatch(a)]
+        if bad:
+            problems.append(((), f"values of context {key} must be identifiers (a letter "
+                             "first, then letters, digits, '_', '-', '.'), got "
+                             f"{', '.join(map(repr, bad))}"))
+            continue
+        out[key] = tuple(dict.fromkeys(values))
+    if not problems and not out:
+        problems.append(((), f"an empty context: {_CONTEXT_SYNTAX}"))
+    if not problems and math.prod(len(v) for v in out.values()) > MAX_COMBINATIONS:
+        problems.append(((), f"expands to more than {MAX_COMBINATIONS:,} combinations"))
+    if problems:
+        raise SemanticProblems(problems)
+    return out
+
+
+#: A row's contexts: each key with the values its rules are bound to (one rule per
+#: combination).
+RowContext = Annotated[dict[str, tuple[str, ...]], BeforeValidator(parse_context)]
+
 
 class FailureRow(BaseModel):
     """One row of a failure table: a failure mode of a material's characteristic and the
@@ -287,8 +387,9 @@ class FailureRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    material: Ident
-    characteristic: Ident
+    material: Ident | None = Field(None, description="Required for inspection-plan rows.")
+    characteristic: Ident | None = Field(None, description="Required for inspection-plan "
+                                         "rows; names a library row's rules.")
     failure_mode: str = Field("", max_length=200)
     severity: Rating | None = None
     occurrence: Rating | None = None
@@ -301,10 +402,37 @@ class FailureRow(BaseModel):
     unit: str | None = Field(None, min_length=1, max_length=32)
     inspect: bool | None = Field(None, description="yes: inspect even at low risk; no: do "
                                  "not inspect at medium risk (refused at high risk).")
+    kind: RuleKind = Field(RuleKind.INSPECTION_PLAN, description=(
+        "What the row drafts: inspection_plan rows feed draft_plan, the other kinds one "
+        "library rule per context (draft_library)."))
+    context: RowContext | None = Field(None, description=(
+        "The contexts the row's rules are bound to: key=value pairs separated by ';', "
+        "alternatives by '|' (toolchain=eda-a;board=rigid|hdi), or a YAML mapping."))
+    check: str | None = Field(None, min_length=1, max_length=2000, description=(
+        "The constraint or check as text."))
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            known = [k.value for k in RuleKind]
+            if value not in known:
+                raise ValueError(unknown_name("rule kind", value, known))
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> FailureRow:
         problems: list[tuple[Loc, str]] = []
+        if self.kind is RuleKind.INSPECTION_PLAN:
+            problems.extend(((name,), "required, but empty or missing")
+                            for name in _PLAN_COLUMNS if getattr(self, name) is None)
+        else:
+            if not self.failure_mode.strip():
+                problems.append((("failure_mode",), f"required for a {self.kind.value} row: "
+                                 "one rule is drafted per failure mode and context"))
+            if self.inspect is not None:
+                problems.append((("inspect",), "only inspection-plan rows take inspect"))
         ratings = {"severity": self.severity, "occurrence": self.occurrence,
                    "detection": self.detection}
         if self.occurrence is not None or self.detection is not None:
@@ -337,7 +465,7 @@ class FailureRow(BaseModel):
             problems.append((("unit",), "spec limits need a unit"))
         if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
             problems.append((("lsl",), f"lsl {self.lsl:g} must be below usl {self.usl:g}"))
-        if not problems and self.inspect is False:
+        if not problems and self.inspect is False and self.kind is RuleKind.INSPECTION_PLAN:
             risk = assess_row(self)
             if risk.risk is Risk.HIGH:
                 problems.append((("inspect",), "a high-risk characteristic is always "
@@ -355,7 +483,8 @@ class FailureRow(BaseModel):
 
 #: The columns a failure table may have, in the order of :class:`FailureRow`.
 COLUMNS: tuple[str, ...] = tuple(FailureRow.model_fields)
-_REQUIRED = ("material", "characteristic")
+#: Columns an inspection-plan row needs (and a table without a kind column).
+_PLAN_COLUMNS = _REQUIRED = ("material", "characteristic")
 _BASIS_COLUMNS = ("severity", "rpn", "defects")
 
 
@@ -466,7 +595,8 @@ _SAFE_MESSAGES = (
     "the same material, characteristic and failure mode as line", "give defects and "
     "inspected together", "no risk basis", "a unit without lsl or usl", "spec limits need a "
     "unit", "the table has no rows", "the file has no header row", "more than ",
-    "the file is empty", "not a regular file", "is a directory", "no such file", "file is ",
+    "the file is empty", "not a regular file", "required for a ", "only inspection-plan rows",
+    "an empty context", "expands to more than", "is a directory", "no such file", "file is ",
     "not a text file", "not UTF-8 text", "cannot read", "unknown table format",
     "a failure table must be a list of rows", "duplicate key", "YAML nested",
     "a YAML anchor refers to itself", "the YAML expands", "the file holds no YAML document",
@@ -577,7 +707,8 @@ def _header_problems(header: list[str], file: str, line: int) -> Iterator[Proble
         elif name not in COLUMNS:
             yield Problem(file, name, f"unknown column (columns: {', '.join(COLUMNS)})", line)
         seen.add(name)
-    for name in _REQUIRED:
+    # A table with a kind column may hold library rows only, which need neither.
+    for name in () if "kind" in header else _REQUIRED:
         if name not in header:
             yield Problem(file, name, "required column is missing", line)
     if not any(name in header for name in _BASIS_COLUMNS):
@@ -601,7 +732,12 @@ def _validate(records: Sequence[Any], file: str | None, locate: Locate) -> list[
         try:
             rows.append((index, FailureRow.model_validate(record)))
         except ValidationError as e:
-            for loc, message in _row_errors(e):
+            found = list(_row_errors(e))
+            # The row's own checks did not run: say what else its kind needs.
+            told = {loc[:1] for loc, _ in found}
+            found.extend(((name,), message) for name, message in _missing_columns(record)
+                         if (name,) not in told)
+            for loc, message in found:
                 path, line = locate(index, loc)
                 problems.append(Problem(file, path, message, line))
     problems.extend(_cross_row_problems(rows, file, locate))
@@ -610,13 +746,29 @@ def _validate(records: Sequence[Any], file: str | None, locate: Locate) -> list[
     return [row for _, row in rows]
 
 
+def _missing_columns(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The columns a row's kind needs that it leaves empty, for a row that failed
+    validation before its own checks ran."""
+    kind = str(record.get("kind") or RuleKind.INSPECTION_PLAN.value).strip().lower()
+    if kind == RuleKind.INSPECTION_PLAN.value:
+        return [(name, "required, but empty or missing") for name in _PLAN_COLUMNS
+                if record.get(name) in (None, "")]
+    if kind in set(RuleKind) and not str(record.get("failure_mode") or "").strip():
+        return [("failure_mode", f"required for a {kind} row: one rule is drafted per "
+                 "failure mode and context")]
+    return []
+
+
 def _cross_row_problems(rows: Sequence[tuple[int, FailureRow]], file: str | None,
                         locate: Locate) -> Iterator[Problem]:
     """Repeated rows, and limits of one characteristic that differ between its rows."""
     seen: dict[tuple[str, str, str], int] = {}
     limits: dict[tuple[str, str], tuple[int, FailureRow]] = {}
     for index, row in rows:
-        key = (row.material, row.characteristic, row.failure_mode.strip().lower())
+        if row.kind is not RuleKind.INSPECTION_PLAN:
+            continue  # library rows that repeat are merged by draft_library
+        material, characteristic = _plan_names(row)
+        key = (material, characteristic, row.failure_mode.strip().lower())
         if key in seen:
             path, line = locate(index, ("failure_mode",) if row.failure_mode else ())
             yield Problem(file, path, "the same material, characteristic and failure mode "
@@ -625,13 +777,18 @@ def _cross_row_problems(rows: Sequence[tuple[int, FailureRow]], file: str | None
             seen[key] = index
         if not row.has_spec:
             continue
-        first = limits.setdefault((row.material, row.characteristic), (index, row))
+        first = limits.setdefault((material, characteristic), (index, row))
         other = first[1]
         if (other.lsl, other.usl, other.unit) != (row.lsl, row.usl, row.unit):
             path, line = locate(index, ("lsl" if row.lsl is not None else "usl",))
             yield Problem(file, path, f"limits {_limits_text(row)} differ from "
                           f"{_limits_text(other)} given for {row.characteristic} at "
                           f"{_where(first[0], locate)}", line)
+
+
+def _plan_names(row: FailureRow) -> tuple[str, str]:
+    """The material and characteristic of an inspection-plan row (which has both)."""
+    return row.material or "", row.characteristic or ""
 
 
 def _where(index: int, locate: Locate) -> str:
@@ -727,8 +884,15 @@ def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
                                         lambda i, loc: (loc_text((i, *loc)), None)))
     if problems:
         raise RuleError(problems, file=source)
+    plan_rows = [r for r in table if r.kind is RuleKind.INSPECTION_PLAN]
+    if not plan_rows:
+        kinds = ", ".join(dict.fromkeys(r.kind.value for r in table))
+        raise RuleError([Problem(source, "kind", f"the table has no inspection-plan rows "
+                                 f"(only {kinds}): draft a rule library from it")],
+                        file=source)
+    table = plan_rows
     if material is not None:
-        known = list(dict.fromkeys(r.material for r in table))
+        known = list(dict.fromkeys(_plan_names(r)[0] for r in table))
         table = [r for r in table if r.material == material]
         if not table:
             raise RuleError([Problem(source, "material", f"the table has no rows for "
@@ -736,7 +900,7 @@ def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
                             file=source)
     by_material: dict[str, list[FailureRow]] = {}
     for row in table:
-        by_material.setdefault(row.material, []).append(row)
+        by_material.setdefault(_plan_names(row)[0], []).append(row)
     if name is None:
         name = f"{next(iter(by_material))}-draft" if len(by_material) == 1 else "draft"
     problems = list(_argument_problems(name=name, station=station,
@@ -802,7 +966,7 @@ def _draft_material(material: str, rows: list[FailureRow], *, start: Severity,
         drivers = [(r, a) for r, a in assessed if a.risk is worst]
     by_name: dict[str, list[tuple[FailureRow, RiskAssessment]]] = {}
     for row, a in assessed:
-        by_name.setdefault(row.characteristic, []).append((row, a))
+        by_name.setdefault(_plan_names(row)[1], []).append((row, a))
     characteristics: list[Characteristic] = []
     listed: list[str] = []
     left_out: list[str] = []
@@ -837,6 +1001,250 @@ def _join(items: Sequence[str]) -> str:
     if len(items) <= 2:
         return " and ".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# --------------------------------------------------------------------------- rule libraries
+
+
+@dataclass(frozen=True)
+class DraftCounts:
+    """What :func:`draft_library` drafted: rows read, rules before and after duplicates were
+    merged, rows the context overrides changed, and the rules per kind and context value."""
+
+    rows: int
+    #: One per row and combination of its context values, before merging.
+    candidates: int
+    rules: int
+    #: Candidates merged into an earlier rule of the same kind, failure mode and context.
+    merged: int
+    #: Rows with a context that the overrides changed (a value replaced or a key added).
+    rebound: int
+    by_kind: Mapping[RuleKind, int]
+    #: Context key → value → rules bound to it, in the order they first appear.
+    by_context: Mapping[str, Mapping[str, int]]
+    #: (kind, context key, value) → rules.
+    by_kind_and_context: Mapping[tuple[RuleKind, str, str], int]
+
+
+#: The fallback a drafted library declares unless told otherwise: nothing is released under
+#: an invalidated rule until it is regenerated.
+DEFAULT_FALLBACK = Fallback(mode=FallbackMode.HOLD_RELEASE)
+_MAX_ID = 100
+
+
+def draft_library(rows: Iterable[FailureRow], *, contexts: Mapping[str, str] | None = None,
+                  fallback: Fallback | None = None, source: str | None = None
+                  ) -> tuple[Library, DraftCounts]:
+    """A rule library with one rule per failure mode and context of ``rows``.
+
+    A row's ``context`` (``toolchain=eda-a;board=rigid|hdi``) expands to one rule per
+    combination of its values (here toolchain=eda-a with board=rigid, and with board=hdi).
+    Candidates of the same kind, failure mode (case and spacing aside), material and
+    context are merged into the first: it keeps its check text and takes the highest
+    severity. Every row is drafted: inspection-plan rows too, as rules of that kind.
+
+    ``contexts`` (``{"toolchain": "eda-b"}``) drafts the library for other context values:
+    every rule is bound to each given value, whatever the row says for that key: a row bound
+    to toolchain=eda-a (or to eda-a|eda-b) gives rules bound to toolchain=eda-b, and a row
+    with no toolchain gains it. A row without any context needs one from ``contexts``. So a
+    failure history recorded under the old tool chain regenerates the same checks for the new
+    one; rows that then coincide are merged and counted.
+
+    Rule ids are ``<name>.<context values>``: the row's characteristic (prefixed by its
+    material, if any), else the first words of its failure mode, then the context values in
+    the row's key order, e.g. ``annular_ring_external.eda-a.rigid``. Different rules that
+    would get the same id are told apart by ``-2``, ``-3`` in table order; an id longer than
+    100 characters is cut and ends in a digest of the whole.
+
+    ``fallback`` is the library's (default :data:`DEFAULT_FALLBACK`, hold release).
+
+    Raises:
+        RuleError: no rows, a bad context override, or rows that have no context.
+    """
+    table = list(rows)
+    wrong = [type(r).__name__ for r in table if not isinstance(r, FailureRow)]
+    if wrong:
+        raise TypeError(f"draft_library takes FailureRow objects, not {', '.join(set(wrong))}")
+    if not table:
+        raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
+    overrides = _checked_overrides(contexts or {}, source)
+    problems: list[Problem] = []
+    merged_into: dict[tuple[Any, ...], int] = {}
+    drafted: list[dict[str, Any]] = []
+    candidates = rebound = 0
+    for index, row in enumerate(table):
+        given = dict(row.context or {})
+        bound = {**given, **{key: (value,) for key, value in overrides.items()}}
+        if given and bound != given:
+            rebound += 1
+        if not bound:
+            problems.append(Problem(source, f"[{index}].context", "the row has no context: "
+                                    "give it one (e.g. toolchain=eda-a) or draft with "
+                                    "context values"))
+            continue
+        mode = " ".join((row.failure_mode or row.characteristic or "").lower().split())
+        for values in itertools.product(*bound.values()):
+            candidates += 1
+            context = dict(zip(bound, values, strict=True))
+            key = (row.kind, mode, row.material, frozenset(context.items()))
+            if key in merged_into:
+                rule = drafted[merged_into[key]]
+                if row.severity is not None:
+                    rule["severity"] = max(rule["severity"] or 0, row.severity)
+                rule["check"] = rule["check"] or _check_text(row)
+                continue
+            merged_into[key] = len(drafted)
+            drafted.append({"name": _rule_name(row), "kind": row.kind, "context": context,
+                            "material": row.material,
+                            "failure_mode": row.failure_mode.strip() or None,
+                            "check": _check_text(row), "severity": row.severity})
+    if problems:
+        raise RuleError(problems, file=source)
+    rules = [LibraryRule(id=rule_id, **{k: v for k, v in d.items() if k != "name"})
+             for rule_id, d in zip(_rule_ids(drafted), drafted, strict=True)]
+    library = Library(fallback=fallback or DEFAULT_FALLBACK, rules=rules)
+    return library, _counts(table, rules, candidates=candidates, rebound=rebound)
+
+
+def _checked_overrides(contexts: Mapping[str, str], source: str | None) -> dict[str, str]:
+    problems = [Problem(source, f"contexts.{key}", message)
+                for key, value in contexts.items()
+                for message in _override_problems(key, value)]
+    if problems:
+        raise RuleError(problems, file=source)
+    return dict(contexts)
+
+
+def _override_problems(key: Any, value: Any) -> Iterator[str]:
+    if not isinstance(key, str) or not _CONTEXT_KEY.fullmatch(key):
+        yield (f"context {key!r} must be a name, or a name and a qualifier joined by '.' "
+               "(toolchain, supplier.valve)")
+    if not isinstance(value, str) or not _CONTEXT_VALUE.fullmatch(value):
+        yield (f"the value of context {key} must be an identifier (a letter first, then "
+               f"letters, digits, '_', '-', '.'; at most 64 characters), got {value!r}")
+
+
+def parse_context_overrides(items: Iterable[str]) -> dict[str, str]:
+    """``key=value`` texts (``rules derive --context``) as a mapping for
+    :func:`draft_library`.
+
+    Raises:
+        RuleError: every text that is not key=value, names a key twice, or gives a key or
+            value the rule-set format refuses.
+    """
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for item in items:
+        key, equals, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals:
+            problems.append(Problem(None, "context", f"{item!r} is not key=value (e.g. "
+                                    "toolchain=eda-b)"))
+        elif key in out:
+            problems.append(Problem(None, "context", f"context {key} is given twice"))
+        else:
+            problems.extend(Problem(None, "context", message)
+                            for message in _override_problems(key, value))
+            out[key] = value
+    if problems:
+        raise RuleError(problems)
+    return out
+
+
+def make_fallback(mode: str, *, pool: str | None = None,
+                  approval_time: str | float | None = None) -> Fallback:
+    """A library's fallback from command-line values (``rules derive --fallback``).
+
+    Raises:
+        RuleError: an unknown mode (with the nearest one), a deviation without its pool and
+            approval time, or those given to another mode.
+    """
+    data = {k: v for k, v in (("mode", mode), ("pool", pool),
+                              ("approval_time", approval_time)) if v is not None}
+    try:
+        return Fallback.model_validate(data)
+    except ValidationError as e:
+        raise RuleError([Problem(None, loc_text(("fallback", *loc)), message)
+                         for loc, message in _row_errors(e)]) from None
+
+
+def _rule_name(row: FailureRow) -> str:
+    if row.characteristic is not None:
+        return f"{row.material}.{row.characteristic}" if row.material else row.characteristic
+    words = re.sub(r"[^a-z0-9]+", "-", row.failure_mode.lower()).strip("-")
+    short = words[:40].rsplit("-", 1)[0] if len(words) > 40 else words
+    return short or "rule"
+
+
+def _rule_ids(drafted: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    taken: set[str] = set()
+    for rule in drafted:
+        base = ".".join([rule["name"], *rule["context"].values()])
+        if len(base) > _MAX_ID:
+            digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+            base = f"{base[:_MAX_ID - 12]}-{digest}"
+        rule_id, n = base, 1
+        while rule_id in taken:
+            n += 1
+            rule_id = f"{base[:_MAX_ID - 1 - len(str(n))]}-{n}"
+        taken.add(rule_id)
+        yield rule_id
+
+
+def _check_text(row: FailureRow) -> str | None:
+    if row.check is not None:
+        return " ".join(row.check.split())
+    if row.has_spec:
+        return f"{row.characteristic or 'value'} within {_limits_text(row)}"
+    return None
+
+
+def _counts(table: Sequence[FailureRow], rules: Sequence[LibraryRule], *, candidates: int,
+            rebound: int) -> DraftCounts:
+    by_kind = {kind: n for kind in RuleKind if (n := sum(r.kind is kind for r in rules))}
+    by_context: dict[str, dict[str, int]] = {}
+    by_both: dict[tuple[RuleKind, str, str], int] = {}
+    for rule in rules:
+        for key, value in rule.context.items():
+            values = by_context.setdefault(key, {})
+            values[value] = values.get(value, 0) + 1
+            by_both[(rule.kind, key, value)] = by_both.get((rule.kind, key, value), 0) + 1
+    return DraftCounts(
+        rows=len(table), candidates=candidates, rules=len(rules),
+        merged=candidates - len(rules), rebound=rebound,
+        by_kind=MappingProxyType(by_kind),
+        by_context=MappingProxyType({k: MappingProxyType(v) for k, v in by_context.items()}),
+        by_kind_and_context=MappingProxyType(by_both))
+
+
+_LIBRARY_DRAFTED = "A rule library drafted from a failure-mode table"
+
+
+def draft_library_rules(rows: Iterable[FailureRow], *, name: str = "library-draft",
+                        contexts: Mapping[str, str] | None = None,
+                        fallback: Fallback | None = None, source: str | None = None
+                        ) -> tuple[RuleSet, DraftCounts]:
+    """A rule set that holds only the library :func:`draft_library` drafts from ``rows``
+    (no plans), its description saying what was drafted; ``dump_rules`` writes it."""
+    problems = list(_argument_problems(name=name))
+    if problems:
+        raise RuleError(problems, file=source)
+    library, counts = draft_library(rows, contexts=contexts, fallback=fallback, source=source)
+    kinds = ", ".join(f"{kind.value} {n}" for kind, n in counts.by_kind.items())
+    bound = "; ".join(", ".join(f"{key}={value} {n}" for value, n in values.items())
+                      for key, values in counts.by_context.items())
+    lines = [f"{_LIBRARY_DRAFTED}{f' ({source})' if source else ''}: {counts.rules} rules, "
+             f"one per failure mode and context, from {counts.rows} rows ({counts.merged} "
+             f"duplicates merged). Rules by kind: {kinds}. Rules by context: {bound}."]
+    if contexts:
+        given = ", ".join(f"{k}={v}" for k, v in contexts.items())
+        lines.append(f"Drafted for {given}: every rule is bound to it ({counts.rebound} rows "
+                     "re-bound).")
+    mode = (library.fallback or DEFAULT_FALLBACK).mode.value
+    lines.append(f"While rules are invalid the plant runs under the fallback: {mode}.")
+    ruleset = RuleSet(version=1, name=name, description="\n".join(lines), plans=[],
+                      library=library)
+    return ruleset, counts
 
 
 # --------------------------------------------------------------------------- writing
@@ -884,7 +1292,12 @@ def dump_rules(ruleset: RuleSet) -> str:
 def _header(ruleset: RuleSet) -> str:
     out: list[str] = []
     drafted = ruleset.description.startswith(_DRAFTED)
-    if drafted:
+    if ruleset.description.startswith(_LIBRARY_DRAFTED):
+        out.append(f"Rule set {ruleset.name}: a rule library drafted from a failure-mode "
+                   "table. Review before use.")
+        out.append("")
+        out.extend(_library_legend())
+    elif drafted:
         out.append(f"Rule set {ruleset.name}: inspection plans drafted from a failure-mode "
                    "table. Review before use.")
         out.append("")
@@ -899,6 +1312,16 @@ def _header(ruleset: RuleSet) -> str:
                                      break_on_hyphens=False))
     # str.split above took every YAML line break out of the text, so each line stays a comment.
     return "".join(f"# {line}".rstrip() + "\n" for line in out) + "\n"
+
+
+def _library_legend() -> list[str]:
+    return [
+        "One rule per failure mode and context: a row's context (key=a|b;other=c) expands to",
+        "every combination of its values; rows of the same kind, failure mode and context are",
+        "merged into one rule (the first row's check, the highest severity). Rule ids are the",
+        "row's characteristic (or the first words of its failure mode) and the context values.",
+        "Drafted for given context values, every rule is bound to them.",
+    ]
 
 
 def _legend() -> list[str]:
@@ -930,6 +1353,37 @@ def derive_rules_file(failures: str | Path, out: str | Path, *, material: str | 
     refused before anything is read."""
     from shocktwin.files import write_atomic
 
+    table, target = _paths(failures, out, replace=replace)
+    rows = load_failures(table)
+    name = table.stem if _RULESET_NAME.fullmatch(table.stem) else None
+    ruleset = draft_plan(rows, material=material, new_supplier=new_supplier, name=name,
+                         source=table.name)
+    write_atomic(target, dump_rules(ruleset), error=RuleError, what="the rule set")
+    return ruleset, rows
+
+
+def derive_library_file(failures: str | Path, out: str | Path, *,
+                        contexts: Mapping[str, str] | None = None,
+                        fallback: Fallback | None = None, replace: bool = False
+                        ) -> tuple[RuleSet, DraftCounts]:
+    """Draft a rule library from the failure table ``failures`` (:func:`draft_library_rules`,
+    named after the table) and write it to ``out`` as a whole (``rules derive --library``);
+    ``out`` is checked first as for :func:`derive_rules_file`. The same table, contexts and
+    fallback write the same bytes."""
+    from shocktwin.files import write_atomic
+
+    table, target = _paths(failures, out, replace=replace)
+    rows = load_failures(table)
+    name = table.stem if _RULESET_NAME.fullmatch(table.stem) else "library-draft"
+    ruleset, counts = draft_library_rules(rows, name=name, contexts=contexts,
+                                          fallback=fallback, source=table.name)
+    write_atomic(target, dump_rules(ruleset), error=RuleError, what="the rule set")
+    return ruleset, counts
+
+
+def _paths(failures: str | Path, out: str | Path, *, replace: bool) -> tuple[Path, Path]:
+    """The table and the file to write, refusing a target that is a folder, the table
+    itself, in a missing folder, or (without ``replace``) an existing file."""
     table, target = Path(failures), Path(out)
     if target.is_dir():
         raise RuleError("is a directory; give the rule-set file to write", file=str(target))
@@ -939,12 +1393,7 @@ def derive_rules_file(failures: str | Path, out: str | Path, *, material: str | 
         raise RuleError("exists; pass --force to overwrite it", file=str(target))
     if not target.parent.is_dir():
         raise RuleError(f"folder {target.parent} does not exist", file=str(target))
-    rows = load_failures(table)
-    name = table.stem if _RULESET_NAME.fullmatch(table.stem) else None
-    ruleset = draft_plan(rows, material=material, new_supplier=new_supplier, name=name,
-                         source=table.name)
-    write_atomic(target, dump_rules(ruleset), error=RuleError, what="the rule set")
-    return ruleset, rows
+    return table, target
 
 
 #: A table's file name that can name the drafted rule set as it is.

@@ -20,7 +20,8 @@ import bisect
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -60,6 +61,7 @@ from shocktwin.rules_engine.sampling import (
 from shocktwin.rules_engine.spc import NelsonRule, WesternElectricRule
 from shocktwin.rules_engine.switching import SwitchingProcedure, SwitchingVariant
 from shocktwin.source import (
+    ID_PATTERN,
     Ident,
     Loc,
     SemanticProblems,
@@ -68,10 +70,12 @@ from shocktwin.source import (
     read_yaml,
     validation_problems,
 )
-from shocktwin.units import Duration, format_hours
+from shocktwin.units import Duration, PositiveDuration, format_hours
 
 __all__ = [
     "BUNDLED_AI_MODEL",
+    "CONTEXT_KEY_PATTERN",
+    "RULE_ID_PATTERN",
     "STATISTICS",
     "AIModelRef",
     "Action",
@@ -84,10 +88,15 @@ __all__ = [
     "CompiledPlan",
     "CompiledRules",
     "CompiledTrigger",
+    "ContextKey",
+    "Fallback",
+    "FallbackMode",
     "FirstArticle",
     "FullInspection",
     "HoldSupplier",
     "InspectFull",
+    "Library",
+    "LibraryRule",
     "Limits",
     "LoadRules",
     "LotRangePlan",
@@ -96,6 +105,8 @@ __all__ = [
     "Quarantine",
     "ReleaseSupplier",
     "RuleFamily",
+    "RuleId",
+    "RuleKind",
     "RuleSet",
     "RunRules",
     "SamplingMethod",
@@ -110,6 +121,7 @@ __all__ = [
     "Tighten",
     "Trigger",
     "compile_plan",
+    "context_problems",
     "diff_rules",
     "load_rules",
     "parse_rules",
@@ -752,21 +764,255 @@ class Trigger(_Frozen):
         return out
 
 
+# --------------------------------------------------------------------------- rule libraries
+
+
+class RuleKind(StrEnum):
+    """What a rule of a library is: an inspection plan is one kind among several."""
+
+    INSPECTION_PLAN = "inspection_plan"
+    CONSTRAINT = "constraint"
+    RELEASE_CHECK = "release_check"
+    CHARACTERISTIC_LIMIT = "characteristic_limit"
+
+
+#: The name of a context a rule is bound to: a word (``toolchain``, ``regulation``) or a word
+#: and a qualifier (``supplier.valve``: the current source of material valve).
+CONTEXT_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)?$"
+ContextKey = Annotated[str, Field(pattern=CONTEXT_KEY_PATTERN)]
+#: The id of a library rule: letters, digits, '-', '_' and '.'; at most 100 characters.
+RULE_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,100}$"
+RuleId = Annotated[str, Field(min_length=1, max_length=100, pattern=RULE_ID_PATTERN)]
+
+_CONTEXT_KEY = re.compile(CONTEXT_KEY_PATTERN)
+_IDENT = re.compile(ID_PATTERN)
+_CONTEXT_EXAMPLE = "e.g. toolchain: eda-a, supplier.valve: kr-backup"
+
+
+def context_problems(context: Any) -> list[tuple[Loc, str]]:
+    """What is wrong with a rule's context (a mapping of context key to value), each with
+    its location inside the mapping; empty when it is a valid one."""
+    if not isinstance(context, dict):
+        return [((), f"context must be a mapping of context to value ({_CONTEXT_EXAMPLE})")]
+    if not context:
+        return [((), f"a rule must be bound to at least one context ({_CONTEXT_EXAMPLE})")]
+    problems: list[tuple[Loc, str]] = []
+    for key, value in context.items():
+        if not isinstance(key, str) or not _CONTEXT_KEY.fullmatch(key):
+            problems.append(((str(key),), f"context {key!r} must be a name, or a name and a "
+                             "qualifier joined by '.' (toolchain, supplier.valve)"))
+        elif not isinstance(value, str) or not _IDENT.fullmatch(value):
+            problems.append(((key,), f"the value of context {key} must be an identifier (a "
+                             "letter first, then letters, digits, '_', '-', '.'; at most 64 "
+                             f"characters), got {value!r}"))
+    return problems
+
+
+def _known_kind(value: Any, enum: type[StrEnum], what: str) -> Any:
+    """A StrEnum's value checked by hand, so an unknown one names the nearest known value."""
+    if isinstance(value, enum):
+        return value
+    known = [m.value for m in enum]
+    if isinstance(value, str) and value in known:
+        return value
+    raise SemanticProblems([((), unknown_name(what, value, known))])
+
+
+def _none(value: Any) -> bool:
+    return value is None
+
+
+class LibraryRule(_Frozen):
+    """One rule of a library: a constraint, check, limit or plan bound to the context values
+    it was written for (a tool chain, a material's source, a regulation). When the plant's
+    context changes away from them, the rule is invalid until it is regenerated."""
+
+    id: RuleId
+    kind: RuleKind
+    context: dict[ContextKey, Ident] = Field(min_length=1, description=(
+        "The context values the rule is bound to, e.g. {toolchain: eda-a, board: hdi}."))
+    material: Ident | None = Field(None, exclude_if=_none)
+    failure_mode: str | None = Field(None, max_length=500, exclude_if=_none,
+                                     description="The failure the rule prevents.")
+    check: str | None = Field(None, max_length=2000, exclude_if=_none, description=(
+        "The constraint or check as text (for the people who apply it; the twin does not "
+        "execute it)."))
+    severity: int | None = Field(None, ge=1, le=10, exclude_if=_none, description=(
+        "Severity of the failure mode, 1-10 (AIAG & VDA scale)."))
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        return _known_kind(value, RuleKind, "rule kind")
+
+    @field_validator("context", mode="before")
+    @classmethod
+    def _context(cls, value: Any) -> Any:
+        problems = context_problems(value)
+        if problems:
+            raise SemanticProblems(problems)
+        return value
+
+
+class FallbackMode(StrEnum):
+    """How the plant releases while rules of its library are invalid."""
+
+    HOLD_RELEASE = "hold_release"
+    FULL_INSPECTION = "full_inspection"
+    DEVIATION = "deviation"
+
+
+class Fallback(_Frozen):
+    """What the plant does until invalidated rules are regenerated and re-reviewed: hold
+    release, inspect every unit, or release each unit on a deviation that an approver of
+    ``pool`` signs off in a mean ``approval_time`` (exponential)."""
+
+    mode: FallbackMode
+    pool: Ident | None = Field(None, exclude_if=_none, description=(
+        "deviation: the resource pool (approvers) that approves each unit."))
+    approval_time: PositiveDuration | None = Field(None, exclude_if=_none, description=(
+        "deviation: mean approval time per unit (exponential)."))
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return _known_kind(value, FallbackMode, "fallback mode")
+
+    @field_serializer("approval_time")
+    def _hours(self, hours: float | None) -> str | None:
+        # Written back with its unit, so a dumped rule set loads again.
+        return None if hours is None else f"{hours!r}h"
+
+    @model_validator(mode="after")
+    def _deviation_fields(self) -> Fallback:
+        problems: list[tuple[Loc, str]] = []
+        if self.mode is FallbackMode.DEVIATION:
+            if self.pool is None:
+                problems.append((("pool",), "a deviation fallback needs pool: the resource "
+                                 "pool of approvers that approves each unit"))
+            if self.approval_time is None:
+                problems.append((("approval_time",), "a deviation fallback needs "
+                                 "approval_time: the mean time to approve a unit (e.g. 2h)"))
+        else:
+            problems.extend(((name,), f"only a deviation fallback takes {name} (mode is "
+                             f"{self.mode.value})")
+                            for name in ("pool", "approval_time")
+                            if getattr(self, name) is not None)
+        if problems:
+            raise SemanticProblems(problems)
+        return self
+
+
+_NO_FALLBACK = ("a rule library whose rules can be invalidated needs a fallback "
+                "(hold_release, full_inspection or deviation)")
+
+
+def _library_problems(library: Library | dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Repeated rule ids (each with the index of its first use) and rules without a
+    fallback, read from a library or from its raw mapping."""
+    ids: list[Any]
+    if isinstance(library, Library):
+        rules: Any = library.rules
+        ids = [rule.id for rule in library.rules]
+        fallback: Any = library.fallback
+    else:
+        rules, fallback = library.get("rules"), library.get("fallback")
+        ids = ([rule.get("id") if isinstance(rule, dict) else None for rule in rules]
+               if isinstance(rules, list) else [])
+    problems: list[tuple[Loc, str]] = []
+    first: dict[str, int] = {}
+    for i, rule_id in enumerate(ids):
+        if not isinstance(rule_id, str):
+            continue
+        if rule_id in first:
+            problems.append((("rules", i, "id"), f"duplicate rule id {rule_id!r} (first at "
+                             f"rules[{first[rule_id]}])"))
+        else:
+            first[rule_id] = i
+    if rules and fallback is None:
+        problems.append((("fallback",), _NO_FALLBACK))
+    return problems
+
+
+def _file_order(problem: tuple[Loc, str]) -> tuple[str, int]:
+    loc = problem[0]
+    index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+    return str(loc[0]) if loc else "", index
+
+
+def _located(e: ValidationError) -> Iterator[tuple[Loc, str]]:
+    """A validation error's problems with their locations, those a validator raised as
+    :class:`SemanticProblems` taken apart."""
+    for err in e.errors(include_url=False):
+        loc: Loc = tuple(err["loc"])
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, SemanticProblems):
+            yield from (((*loc, *sub), message) for sub, message in inner.problems)
+        else:
+            yield loc, error_message(err)
+
+
+class Library(_Frozen):
+    """Many rules, each bound to a context, and the fallback the plant runs under while
+    rules a context change invalidated are not yet regenerated."""
+
+    fallback: Fallback | None = None
+    rules: list[LibraryRule] = Field(default_factory=list, max_length=100_000)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: Any) -> Library:
+        # Duplicate ids and a missing fallback are told beside the problems of single rules,
+        # not only once every rule is valid (an "after" validator would wait for that).
+        try:
+            library: Library = handler(data)
+        except ValidationError as e:
+            extra = _library_problems(data) if isinstance(data, dict) else []
+            if not extra:
+                raise
+            # In file order: by section, then rule by rule.
+            raise SemanticProblems(sorted([*_located(e), *extra], key=_file_order)) from None
+        problems = _library_problems(library)
+        if problems:
+            raise SemanticProblems(problems)
+        return library
+
+    def bound_to(self, key: str, value: str) -> list[LibraryRule]:
+        """The rules bound to context ``key`` with ``value``, in file order."""
+        return [rule for rule in self.rules if rule.context.get(key) == value]
+
+    def contexts(self) -> dict[str, set[str]]:
+        """Each context key the rules are bound to, with the values they are bound to."""
+        out: dict[str, set[str]] = {}
+        for rule in self.rules:
+            for key, value in rule.context.items():
+                out.setdefault(key, set()).add(value)
+        return out
+
+
 # --------------------------------------------------------------------------- the rule set
 
 
 class RuleSet(_Frozen):
-    """A whole rule-set file: inspection plans per material and triggers."""
+    """A whole rule-set file: inspection plans per material, triggers, and a library of rules
+    bound to contexts."""
 
     version: Literal[1] = Field(description="Rule-set format version.")
     name: Ident
     description: str = Field("", max_length=10_000)
-    plans: list[Plan] = Field(min_length=1, max_length=1000)
+    plans: list[Plan] = Field(max_length=1000, description="At least one, unless the rule "
+                              "set has a library (then it may be empty).")
     triggers: list[Trigger] = Field(default_factory=list, max_length=1000)
+    library: Library | None = Field(None, exclude_if=_none, description=(
+        "Rules bound to contexts (tool chain, supplier, regulation) and the fallback while "
+        "a context change has invalidated them."))
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:
         problems: list[tuple[Loc, str]] = []
+        if not self.plans and self.library is None:
+            problems.append((("plans",), "List should have at least 1 item: a rule set needs "
+                             "a plan, or a library of rules"))
         for i, material in _repeats(p.material for p in self.plans):
             problems.append((("plans", i, "material"),
                              f"material {material!r} already has a plan"))
@@ -1058,7 +1304,62 @@ def diff_rules(old: RuleSet, new: RuleSet) -> list[str]:
         if before.then != trigger.then:
             parts.append(f"then {_actions_text(before.then)} → {_actions_text(trigger.then)}")
         out.append(f"trigger changed: {trigger.id}: {'; '.join(parts)}")
+    out.extend(_library_changes(old.library, new.library))
     return out
+
+
+def _library_changes(old: Library | None, new: Library | None) -> Iterator[str]:
+    """Library changes in words: rules added, removed and changed (matched by id) per kind,
+    with the contexts they are bound to, and a changed fallback."""
+    if old == new:
+        return
+    if old is None or new is None:
+        verb, library = ("added", new) if old is None else ("removed", old)
+        if library is not None:
+            yield (f"library {verb}: {_rules_text(library.rules)}; fallback "
+                   f"{_fallback_text(library.fallback)}")
+        return
+    if old.fallback != new.fallback:
+        yield (f"library fallback {_fallback_text(old.fallback)} → "
+               f"{_fallback_text(new.fallback)}")
+    before = {r.id: r for r in old.rules}
+    after = {r.id: r for r in new.rules}
+    for verb, rules in (
+            ("removed", [r for r in old.rules if r.id not in after]),
+            ("added", [r for r in new.rules if r.id not in before]),
+            ("changed", [r for r in new.rules if r.id in before and before[r.id] != r])):
+        for kind in RuleKind:
+            of_kind = [r for r in rules if r.kind is kind]
+            if of_kind:
+                yield f"library rules {verb}: {_rules_text(of_kind)}"
+
+
+_SHOWN_CONTEXTS = 6
+
+
+def _rules_text(rules: Sequence[LibraryRule]) -> str:
+    """``327 constraint rules bound to toolchain=eda-a (327), board=hdi (109), ...``."""
+    if not rules:
+        return "no rules"
+    kinds = list(dict.fromkeys(r.kind.value for r in rules))
+    counts: dict[str, int] = {}
+    for rule in rules:
+        for key, value in rule.context.items():
+            counts[f"{key}={value}"] = counts.get(f"{key}={value}", 0) + 1
+    shown = [f"{pair} ({n})" for pair, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))]
+    if len(shown) > _SHOWN_CONTEXTS:
+        shown = [*shown[:_SHOWN_CONTEXTS], f"{len(shown) - _SHOWN_CONTEXTS} more"]
+    noun = "rule" if len(rules) == 1 else "rules"
+    return f"{len(rules)} {'/'.join(kinds)} {noun} bound to {', '.join(shown)}"
+
+
+def _fallback_text(fallback: Fallback | None) -> str:
+    if fallback is None:
+        return "none"
+    if fallback.mode is FallbackMode.DEVIATION and fallback.approval_time is not None:
+        return (f"deviation approved by {fallback.pool} in "
+                f"{format_hours(fallback.approval_time)} per unit")
+    return fallback.mode.value
 
 
 def _sampling_text(plan: Plan) -> str:
