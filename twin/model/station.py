@@ -537,7 +537,8 @@ class ReleaseStation(Station[Part]):
         self.immediate = servers is None
 
     def arrive(self, part: Part) -> None:
-        part.at_release_h = self.kernel.now()
+        if part.__class__ is Part:  # a recorded order's job passes here too, unstamped
+            part.at_release_h = self.kernel.now()
         if self.immediate and self.servers[0].online and not self.queue:
             self.served += 1
             self.next(part)
