@@ -850,6 +850,17 @@ def _row_message(err: Any, column: str) -> str:
 _DRAFTED = "Drafted from a failure-mode table"
 
 
+def _table(rows: Iterable[FailureRow], caller: str, source: str | None) -> list[FailureRow]:
+    """The rows of a failure table as a list: FailureRow objects only, and at least one."""
+    table = list(rows)
+    wrong = [type(r).__name__ for r in table if not isinstance(r, FailureRow)]
+    if wrong:
+        raise TypeError(f"{caller} takes FailureRow objects, not {', '.join(set(wrong))}")
+    if not table:
+        raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
+    return table
+
+
 def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
                new_supplier: bool = True, station: str | None = "iqc",
                name: str | None = None, source: str | None = None,
@@ -874,12 +885,7 @@ def draft_plan(rows: Iterable[FailureRow], *, material: str | None = None,
         RuleError: no rows (for ``material``), rows that repeat or contradict each other,
             or a name, station or piece count the rule-set format refuses.
     """
-    table = list(rows)
-    wrong = [type(r).__name__ for r in table if not isinstance(r, FailureRow)]
-    if wrong:
-        raise TypeError(f"draft_plan takes FailureRow objects, not {', '.join(set(wrong))}")
-    if not table:
-        raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
+    table = _table(rows, "draft_plan", source)
     problems = list(_cross_row_problems(list(enumerate(table)), source,
                                         lambda i, loc: (loc_text((i, *loc)), None)))
     if problems:
@@ -1061,12 +1067,7 @@ def draft_library(rows: Iterable[FailureRow], *, contexts: Mapping[str, str] | N
     Raises:
         RuleError: no rows, a bad context override, or rows that have no context.
     """
-    table = list(rows)
-    wrong = [type(r).__name__ for r in table if not isinstance(r, FailureRow)]
-    if wrong:
-        raise TypeError(f"draft_library takes FailureRow objects, not {', '.join(set(wrong))}")
-    if not table:
-        raise RuleError([Problem(source, "", "the failure table has no rows")], file=source)
+    table = _table(rows, "draft_library", source)
     overrides = _checked_overrides(contexts or {}, source)
     problems: list[Problem] = []
     merged_into: dict[tuple[Any, ...], int] = {}

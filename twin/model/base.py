@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from shocktwin.rules_engine.runtime import RuleEngine
     from shocktwin.scenarios.model import Scenario
     from shocktwin.twin.model.measure import Gauge
-    from shocktwin.twin.model.quality_work import QualityRecord, QualityRuntime
+    from shocktwin.twin.model.quality_work import QualityRuntime, QualitySystemRecord
 
 __all__ = ["Model", "PlantRecord", "bucket_edges_h"]
 
@@ -77,7 +77,7 @@ class PlantRecord:
     # fallback, in the order of release_h; and the quality system's own record.
     release_time_h: np.ndarray = field(default_factory=lambda: np.zeros(0))
     release_fallback: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    quality: QualityRecord | None = None
+    quality: QualitySystemRecord | None = None
 
 
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ from shocktwin.twin.model.station import Station
 if TYPE_CHECKING:
     from shocktwin.twin.model.base import Model
 
-__all__ = ["QualityRecord", "QualityRuntime", "WorkTask"]
+__all__ = ["QualityRuntime", "QualitySystemRecord", "WorkTask"]
 
 #: The lever source the full-inspection fallback sets on inspection stations.
 FALLBACK_SOURCE = "quality fallback"
@@ -97,14 +97,13 @@ def _no_service() -> float:  # pragma: no cover - a task brings its own time
 
 @dataclass
 class _Invalid:
-    """Rules of one context invalid since ``at_h``, after a shock's onset at ``onset_h``;
-    ``changed_h``: the context's latest change, which only a response to it makes good."""
+    """Rules of one context invalid after a shock's onset at ``onset_h``; ``changed_h``: the
+    context's latest change, which only a response to it makes good."""
 
     old: str
     new: str
     rules: int
     onset_h: float
-    at_h: float
     changed_h: float
 
 
@@ -126,13 +125,12 @@ class _Run:
 
 
 @dataclass(frozen=True)
-class QualityRecord:
+class QualitySystemRecord:
     """What the KPIs read of the quality system after a run."""
 
     # (shock onset, valid again) per episode of invalid rules; NaN: not valid by the horizon.
     episodes: tuple[tuple[float, float], ...]
     backlog_peak: float  # tasks waiting or in work at once, after the warm-up
-    pools: tuple[str, ...]
 
 
 class QualityRuntime:
@@ -223,7 +221,7 @@ class QualityRuntime:
             self.invalid[key].changed_h = now
         elif rules:
             onset = self._last_onset_h if self._last_onset_h is not None else now
-            self.invalid[key] = _Invalid(old, new, rules, onset, now, now)
+            self.invalid[key] = _Invalid(old, new, rules, onset, now)
             kinds: dict[str, int] = {}
             for rule in bound:
                 kinds[str(rule.kind)] = kinds.get(str(rule.kind), 0) + 1
@@ -413,13 +411,8 @@ class QualityRuntime:
 
     # -- the record -------------------------------------------------------------------------
 
-    def record(self) -> QualityRecord:
+    def record(self) -> QualitySystemRecord:
         episodes = list(self.episodes)
         if self._episode_onset is not None:
             episodes.append((self._episode_onset, math.nan))
-        return QualityRecord(episodes=tuple(episodes), backlog_peak=float(self._peak),
-                             pools=tuple(self.pools))
-
-    def held(self) -> Iterator[Any]:
-        """Units held at release (for conservation checks)."""
-        return iter(self._held)
+        return QualitySystemRecord(episodes=tuple(episodes), backlog_peak=float(self._peak))
