@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -118,9 +119,10 @@ def show_command(
     compiled = compile_plan(ruleset)
     lots = list(lot_size or [])
     # Checked before anything is printed, so bad input leaves no partial output.
-    first = next(iter(compiled.plans.values()))
-    for lot in lots:
-        first.plan_for(lot)
+    first = next(iter(compiled.plans.values()), None)  # a library alone has no plan
+    if first is not None:
+        for lot in lots:
+            first.plan_for(lot)
     if as_json:
         print(json.dumps(_show_json(ruleset, compiled.plans, lots, compiled.content_hash),
                          indent=2))
@@ -179,6 +181,12 @@ def _print_show(ruleset: RuleSet, plans: Any, lots: list[int], digest: str) -> N
     say(f"rule set {ruleset.name} (format {ruleset.version}), content hash {digest}")
     if ruleset.description.strip():
         say(" ".join(ruleset.description.split()))
+    if ruleset.library is not None:
+        kinds = Counter(str(r.kind) for r in ruleset.library.rules)
+        fallback = ruleset.library.fallback
+        say(f"library: {len(ruleset.library.rules)} rules ("
+            + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + "), fallback "
+            + (str(fallback.mode) if fallback is not None else "none"))
     for plan in ruleset.plans:
         compiled = plans[plan.material]
         station = f" at {plan.station}" if plan.station else ""

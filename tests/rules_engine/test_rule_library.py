@@ -336,3 +336,20 @@ def test_rows_without_a_context_need_one_given(tmp_path: Path) -> None:
     assert counts.rebound == 0  # bound, not re-bound: the row had no context
     ruleset, _ = draft_library_rules(rows, name="release", contexts={"regulation": "eu-2027"})
     assert ruleset.library is not None and ruleset.library.rules[0].kind is RuleKind.RELEASE_CHECK
+
+
+def test_rules_show_summarises_a_library_without_plans() -> None:
+    """A rule set that is a library alone shows its rules by kind and its fallback, counted
+    here from the file itself."""
+    bundled = load_rules(EDA_LIBRARY)
+    assert bundled.library is not None and not bundled.plans
+    kinds: dict[str, int] = {}
+    for rule in bundled.library.rules:
+        kinds[str(rule.kind)] = kinds.get(str(rule.kind), 0) + 1
+    result = CliRunner().invoke(rules_app, ["show", str(EDA_LIBRARY)])
+    assert result.exit_code == EXIT_CLEAN, result.output
+    expected = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+    assert (f"library: {len(bundled.library.rules)} rules ({expected}), fallback hold_release"
+            in result.output)
+    as_json = CliRunner().invoke(rules_app, ["show", str(EDA_LIBRARY), "--json"])
+    assert as_json.exit_code == EXIT_CLEAN, as_json.output
