@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from shocktwin.errors import unknown_name
-from shocktwin.kpis import QUALITY_KPIS, TIME_KPIS, Kpi, kpi_key
+from shocktwin.kpis import QUALITY_KPIS, TIME_KPIS, Kpi, base_kpi, kpi_key, product_of
 from shocktwin.scenarios.life import LifePack, LifeTest
 from shocktwin.shock_library.base import Shock, SupplierSelector, TargetKind
 from shocktwin.source import Ident, SemanticProblems, check_spec_limits
@@ -84,6 +84,7 @@ __all__ = [
     "RecordedDist",
     "RecordedValues",
     "RecordedWork",
+    "Recovery",
     "ReleaseStation",
     "ReplayMode",
     "RuleChange",
@@ -1187,12 +1188,65 @@ class Tolerance(_Frozen):
         return not (self.max is not None and value > self.max)
 
 
+class Recovery(_Frozen):
+    """The recovery side of the hypothesis (the minimum recovery guarantee rate): after a
+    shock, the binding KPIs must be back at ``level`` % of their pre-shock level within
+    ``within`` of the shock's onset, in at least ``guarantee`` of the replications."""
+
+    level: float = Field(95.0, gt=0, le=100, exclude_if=lambda v: v == 95.0, description=(
+        "Recovery service level: a KPI counts as recovered when its performance is back at "
+        "this % of its pre-shock level (the mean between warm-up and the shock's onset) and "
+        "stays there to the horizon; default 95."))
+    failure: float | None = Field(None, ge=0, lt=100, exclude_if=_drop_none, description=(
+        "Failure service level: a replication in which a binding KPI fell below this % of "
+        "its pre-shock level has failed (anyLogistix's failure threshold); must be below "
+        "level. Default: failed when a tolerance of the hypothesis was breached."))
+    within: PositiveDuration = Field(description=(
+        "Recovery time objective (RTO), counted from the shock's onset: the KPIs must have "
+        "recovered by onset + within."))
+    guarantee: float | None = Field(None, gt=0, le=1, exclude_if=_drop_none, description=(
+        "The minimum recovery guarantee rate required (a share, 0 to 1): the result meets "
+        "it when the 95 % Wilson interval of the recovered share lies at or above it, "
+        "misses it when the interval lies below, and is undecided otherwise. Default: no "
+        "target, the rate is measured only."))
+    kpis: list[str] | None = Field(None, min_length=1, max_length=50, exclude_if=_drop_none,
+                                   description=(
+        "The binding KPIs that must recover (names as in tolerances, e.g. otd or "
+        "otd[valve_a]); default the KPIs of the hypothesis's tolerances."))
+
+    @field_validator("kpis")
+    @classmethod
+    def _known_kpis(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        known = [k.value for k in Kpi]
+        for name in value:
+            kpi = base_kpi(name)
+            if kpi not in known:
+                raise ValueError(unknown_name("KPI", kpi, known))
+            if kpi != name and not product_of(name):
+                raise ValueError(f"{name!r}: write a product's KPI as kpi[product]")
+        if len(set(value)) != len(value):
+            raise ValueError("a KPI is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _levels(self) -> Recovery:
+        if self.failure is not None and self.failure >= self.level:
+            raise ValueError(f"failure ({self.failure:g} %) must be below level "
+                             f"({self.level:g} %)")
+        return self
+
+
 class Hypothesis(_Frozen):
     """The steady-state hypothesis: tolerances that must hold together, in at least
     `probability` of the replications."""
 
     probability: float = Field(0.9, gt=0, le=1)
     tolerances: list[Tolerance] = Field(default_factory=list)
+    recovery: Recovery | None = Field(None, exclude_if=_drop_none, description=(
+        "The minimum recovery guarantee rate: how far and how fast the binding KPIs must "
+        "come back after each shock."))
 
     @model_validator(mode="before")
     @classmethod
@@ -1201,6 +1255,19 @@ class Hypothesis(_Frozen):
         if isinstance(data, list):
             return {"tolerances": data}
         return data
+
+    @model_validator(mode="after")
+    def _recovery_kpis(self) -> Hypothesis:
+        if self.recovery is not None and self.recovery.kpis is None and not self.tolerances:
+            raise ValueError("recovery: give kpis, or tolerances whose KPIs must recover")
+        return self
+
+    @property
+    def recovery_kpis(self) -> list[str]:
+        """The KPIs the recovery guarantee binds: the recovery's own, else the tolerances'."""
+        if self.recovery is not None and self.recovery.kpis is not None:
+            return list(self.recovery.kpis)
+        return list(dict.fromkeys(t.key for t in self.tolerances))
 
 
 # --------------------------------------------------------------------------- experiment
