@@ -1282,6 +1282,11 @@ class Experiment(_Frozen):
     bucket: PositiveDuration | None = Field(None, description="Width of KPI series buckets; "
                                             "default 1d for horizons of 10 days or more, "
                                             "else 1h.")
+    # Left out of the canonical form at its default, so scenario hashes stay as they were.
+    max_replications: int = Field(320, ge=1, le=100_000, exclude_if=lambda v: v == 320,
+                                  description=(
+        "run --until-decided adds replications (doubling from `replications`) up to this "
+        "many until the hypothesis verdict is decided."))
 
 
 _AxisValue = Annotated[float | str, WithJsonSchema({"anyOf": [
