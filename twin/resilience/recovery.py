@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shocktwin.kpis import LOWER_IS_BETTER
+from shocktwin.kpis import LOWER_IS_BETTER, base_kpi
 from shocktwin.scenarios.model import Tolerance
 
-__all__ = ["LOWER_IS_BETTER", "ResilienceMetrics", "resilience_of"]
-
+__all__ = ["LOWER_IS_BETTER", "ResilienceMetrics", "baseline_of", "performance_pct",
+           "resilience_of"]
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,8 @@ def resilience_of(series: dict[str, np.ndarray], tolerance: Tolerance, *, onset_
     start = np.asarray(series["t_start_h"], dtype=float)
     stop = np.asarray(series["t_end_h"], dtype=float)
     width = stop - start
-    before = (start >= warmup_h) & (stop <= onset_h) & ~np.isnan(values)
-    baseline = float(values[before].mean()) if before.any() else math.nan
-    q = _performance(values, baseline, kpi in LOWER_IS_BETTER)
+    baseline = baseline_of(values, start, stop, onset_h=onset_h, warmup_h=warmup_h)
+    q = performance_pct(values, baseline, kpi)
     after = stop > onset_h
     robustness = float(np.nanmin(q[after])) if np.any(after & ~np.isnan(q)) else math.nan
     within = np.array([tolerance.holds(v) or math.isnan(v) for v in values])
@@ -61,6 +60,21 @@ def resilience_of(series: dict[str, np.ndarray], tolerance: Tolerance, *, onset_
     overlap = np.clip(np.minimum(stop, np.inf) - np.maximum(start, onset_h), 0.0, width)
     loss = float(np.sum(shortfall * overlap))
     return ResilienceMetrics(kpi, baseline, robustness, tts, ttr, loss, q)
+
+
+def baseline_of(values: np.ndarray, start: np.ndarray, stop: np.ndarray, *, onset_h: float,
+                warmup_h: float = 0.0) -> float:
+    """The pre-shock level: the mean of the buckets wholly between warm-up and the onset
+    (NaN when there is none with a value)."""
+    before = (start >= warmup_h) & (stop <= onset_h) & ~np.isnan(values)
+    return float(values[before].mean()) if before.any() else math.nan
+
+
+def performance_pct(values: np.ndarray, baseline: float, kpi: str) -> np.ndarray:
+    """Q per bucket: ``kpi``'s value as % of ``baseline``, inverted where lower is better,
+    capped at 100 ("as before"); NaN where the bucket has no value or there is no
+    baseline."""
+    return _performance(values, baseline, base_kpi(kpi) in LOWER_IS_BETTER)
 
 
 def _performance(values: np.ndarray, baseline: float, inverted: bool) -> np.ndarray:
