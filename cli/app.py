@@ -805,7 +805,13 @@ def shocks_show(
     if shock not in types:
         raise ShockError(f"unknown shock type {shock!r} (known: {', '.join(sorted(types))})")
     cls = types[shock]
+    from shocktwin.shock_library.ranges import NOT_IN_SWEEP, default_range
+
+    default = default_range(shock)
     info = {**cls.describe(), "doc": " ".join((cls.__doc__ or "").split()),
+            "campaign_default": None if default is None else {
+                "low": default.low, "high": default.high, "duration": default.duration,
+                "parameters": default.parameters},
             "schema": cls.model_json_schema()}
     if as_json:
         print(json.dumps(info, indent=2))
@@ -813,6 +819,10 @@ def shocks_show(
     stdout.print(f"{shock} ({info['family']}; target: {info['target']}; severity axis: "
                  f"{info['severity_axis']})", highlight=False)
     stdout.print(info["doc"], highlight=False)
+    stdout.print("campaign default (suite shocks: all): " + (
+        default.text(cls.severity_axis) if default is not None
+        else f"not in the sweep — {NOT_IN_SWEEP.get(shock, 'no default range; list it')}"),
+        highlight=False, markup=False)
     stdout.print("acts on quality: " + ("; ".join(info["acts_on"])
                                         or "no defect rate, characteristic or gauge"),
                  highlight=False)
