@@ -67,15 +67,19 @@ test-latest:
 	$(LATEST)/bin/python -m mypy
 	$(LATEST)/bin/python -m pytest -m "not slow" -q -p no:cacheprovider
 
-# Re-resolve the lock to the newest releases that fit pyproject.toml (needs the network).
-# uv is used only to write the file; installing it needs nothing but pip.
+# Re-resolve the lock from pyproject.toml (needs the network). The current pins are kept
+# where they still fit (a dependency added or changed moves only what it must); with
+# UPGRADE=1 everything moves to the newest releases that fit. uv is used only to write the
+# file; installing it needs nothing but pip.
+UPGRADE ?=
 lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install -q --disable-pip-version-check uv
 	printf 'setuptools>=77\nwheel\npip\n' > .venv-lock/build.in
+	grep -v '^#' $(LOCK) > .venv-lock/lock.txt
 	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --universal \
-	    --fork-strategy fewest \
+	    --fork-strategy fewest $(if $(UPGRADE),--upgrade,) \
 	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/lock.txt
 	{ printf '# The whole dependency set, locked with hashes: `make lock` writes it (read the README,\n'; \
 	  printf '# "Dependencies", before changing it), `make test` and `make demo` install exactly this.\n'; \
