@@ -19,6 +19,7 @@ from rich.text import Text
 
 from shocktwin.cli._errors import EXIT_INVALID, console, stderr
 from shocktwin.cli._errors import errors_to_exit as _errors_to_exit
+from shocktwin.cli.campaign import campaign_command
 from shocktwin.cli.report import report_command
 from shocktwin.cli.rules import print_rules_schema, rules_app
 from shocktwin.errors import ScenarioError, ShocktwinError, unknown_name
@@ -42,6 +43,7 @@ app.add_typer(shocks_app, name="shocks")
 app.add_typer(rules_app, name="rules")
 schema_app.command("rules")(print_rules_schema)
 app.command("report")(report_command)
+app.command("campaign")(campaign_command)
 
 stdout = console()
 

@@ -39,12 +39,12 @@ from shocktwin.twin.journal.record import (
     version,
 )
 
-__all__ = ["DOCUMENT_FILES", "DOCUMENT_FORMAT", "DOCUMENT_HEADER_FIELDS", "Document",
-           "DocumentError", "DocumentKind", "GateDecided", "MtdDocument", "MtdFound", "MtdStatus",
-           "Objective", "OptimisationFinished", "ParetoDocument", "PointEvaluated",
-           "ScenarioCompared", "SearchFinished", "StressDocument", "Threshold", "closing_kind",
-           "document_header_hash", "load_raw", "make_document", "read_document", "to_json",
-           "write_document"]
+__all__ = ["DOCUMENT_FILES", "DOCUMENT_FORMAT", "DOCUMENT_HEADER_FIELDS", "CampaignDocument",
+           "CampaignFinished", "Document", "DocumentError", "DocumentKind", "GateDecided",
+           "MtdDocument", "MtdFound", "MtdStatus", "Objective", "OptimisationFinished",
+           "ParetoDocument", "PointEvaluated", "ScenarioCompared", "ScenarioReviewed",
+           "SearchFinished", "StressDocument", "Threshold", "closing_kind", "document_header_hash",
+           "load_raw", "make_document", "read_document", "to_json", "write_document"]
 
 #: 1: the first chained document format.
 DOCUMENT_FORMAT = 1
@@ -67,12 +67,13 @@ class DocumentKind(StrEnum):
     MTD = "mtd"  # shocktwin mtd --out
     PARETO = "pareto"  # shocktwin optimize --out
     STRESS = "stress"  # shocktwin stress --out
+    CAMPAIGN = "campaign"  # shocktwin campaign --out
 
 
 #: The file each kind is written to inside a results folder.
 DOCUMENT_FILES: dict[DocumentKind, str] = {
     DocumentKind.MTD: "mtd.json", DocumentKind.PARETO: "pareto.json",
-    DocumentKind.STRESS: "stress.json"}
+    DocumentKind.STRESS: "stress.json", DocumentKind.CAMPAIGN: "campaign.json"}
 
 class MtdStatus(StrEnum):
     """How an MTD search ended."""
@@ -204,6 +205,51 @@ class GateDecided(_Record):
     untested: list[str]
 
 
+class ScenarioReviewed(_Record):
+    """One scenario of a campaign review: its baseline verdict, where its run and searches
+    are (folders relative to the campaign's), and its result rows as the history holds them
+    (one per shock × indicator, and the baseline's ``hypothesis_share``)."""
+
+    kind: Literal["ScenarioReviewed"] = "ScenarioReviewed"
+    label: str
+    scenario: str
+    file: str
+    scenario_hash: str
+    rules_hash: str
+    run: str
+    mtd: str
+    verdict: dict[str, Any]
+    shocks: list[str]
+    #: Library shock types a ``shocks: all`` sweep left out, and why.
+    skipped_library_shocks: dict[str, str]
+    mitigations: list[dict[str, Any]]
+    review_interval_days: float
+    results: list[dict[str, Any]]
+
+
+class CampaignFinished(_Record):
+    """The close of a campaign review: the counts of tests, the portfolio score and its
+    components, the regressions against the previous review, and whether it fails."""
+
+    kind: Literal["CampaignFinished"] = "CampaignFinished"
+    review: str
+    suite: str
+    suite_hash: str
+    started_utc: str
+    finished_utc: str
+    previous_review: str | None
+    history: str
+    runs: int
+    runs_computed: int
+    passed: int
+    failed: int
+    undecided: int
+    score: float | None
+    score_components: dict[str, Any]
+    regressions: list[dict[str, Any]]
+    fails: bool
+
+
 class _Header(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     format: int
@@ -267,13 +313,31 @@ class StressDocument(_Header):
         return next((r for r in self.records if isinstance(r, GateDecided)), None)
 
 
-Document = MtdDocument | ParetoDocument | StressDocument
-_MODELS: dict[DocumentKind, type[MtdDocument] | type[ParetoDocument] | type[StressDocument]] = {
+class CampaignDocument(_Header):
+    """``campaign.json`` (its header's scenario and scenario_hash are the suite's name and
+    hash)."""
+
+    kind: Literal[DocumentKind.CAMPAIGN] = DocumentKind.CAMPAIGN
+    records: list[Annotated[ScenarioReviewed | CampaignFinished, Field(discriminator="kind")]]
+
+    @property
+    def scenarios(self) -> list[ScenarioReviewed]:
+        return [r for r in self.records if isinstance(r, ScenarioReviewed)]
+
+    @property
+    def finished(self) -> CampaignFinished | None:
+        return next((r for r in self.records if isinstance(r, CampaignFinished)), None)
+
+
+Document = MtdDocument | ParetoDocument | StressDocument | CampaignDocument
+_MODELS: dict[DocumentKind, type[MtdDocument] | type[ParetoDocument] | type[StressDocument]
+              | type[CampaignDocument]] = {
     DocumentKind.MTD: MtdDocument, DocumentKind.PARETO: ParetoDocument,
-    DocumentKind.STRESS: StressDocument}
+    DocumentKind.STRESS: StressDocument, DocumentKind.CAMPAIGN: CampaignDocument}
 _CLOSING: dict[DocumentKind, str] = {DocumentKind.MTD: "SearchFinished",
                                      DocumentKind.PARETO: "OptimisationFinished",
-                                     DocumentKind.STRESS: "GateDecided"}
+                                     DocumentKind.STRESS: "GateDecided",
+                                     DocumentKind.CAMPAIGN: "CampaignFinished"}
 
 
 def closing_kind(kind: DocumentKind) -> str:
