@@ -1,5 +1,6 @@
 """Experiments: replications of a scenario, their seeds and executors, and the summary with
-95 % confidence intervals and the steady-state hypothesis verdict.
+95 % confidence intervals and the steady-state hypothesis verdict (the rule, and sequential
+replications until the verdict is decided, are in ``sequential``).
 
 A replication is a pure function of (scenario, replication index, seed, engine), so results
 do not depend on the executor, the number of workers or the order replications finish in.
@@ -7,6 +8,7 @@ do not depend on the executor, the number of workers or the order replications f
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import time
 from collections.abc import Callable, Sequence
@@ -19,8 +21,17 @@ from shocktwin.errors import SimulationError
 from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import Engine, Kpi, Scenario, Tolerance
 from shocktwin.twin.experiment.budget import check_budget, estimate_run
-from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, run_jobs
+from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, Runner, run_jobs
 from shocktwin.twin.experiment.kpi import kpis_of, series_of
+from shocktwin.twin.experiment.sequential import (
+    ALPHA,
+    LookRefused,
+    SequentialOutcome,
+    VerdictState,
+    decide,
+    plan_looks,
+    run_sequential,
+)
 from shocktwin.twin.kernel import Kernel, make_kernel
 from shocktwin.twin.model.base import Model
 from shocktwin.twin.model.events import ModelEvent
@@ -28,8 +39,8 @@ from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
 
 __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
-           "ToleranceCheck", "Verdict", "build_model", "run_experiment", "run_replication",
-           "summarise"]
+           "ToleranceCheck", "Verdict", "VerdictState", "build_model", "judge",
+           "run_experiment", "run_replication", "run_until_decided", "summarise"]
 
 #: A replication whose model is estimated above this is collected right after it ends.
 COLLECT_ABOVE_BYTES = 256 * 1024 * 1024
@@ -76,13 +87,25 @@ class ToleranceCheck:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The hypothesis holds when all its tolerances hold together in at least
-    ``required`` of the replications."""
+    """The steady-state hypothesis against the replications: all its tolerances must hold
+    together in at least ``required`` of them. ``held`` of ``n`` did; the Wilson interval of
+    that share at ``level`` decides (``sequential.decide``): HOLDS when its lower end is at
+    or above ``required``, VIOLATED when its upper end is below, else UNDECIDED. A scenario
+    without tolerances has no verdict (NONE; the share and its interval are NaN)."""
 
-    holds: bool
+    state: VerdictState
     required: float
-    observed: float
+    observed: float  # held / n
     checks: tuple[ToleranceCheck, ...]
+    held: int = 0
+    n: int = 0
+    share_low: float = float("nan")
+    share_high: float = float("nan")
+    level: float = 1 - ALPHA
+
+    @property
+    def holds(self) -> bool:
+        return self.state is VerdictState.HOLDS
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,8 @@ class ExperimentResult:
     replications: tuple[ReplicationResult, ...]
     summary: dict[str, KpiSummary]
     verdict: Verdict
+    #: The looks of a run until decided (``run_until_decided``); None for a plain run.
+    sequential: SequentialOutcome | None = None
 
     @property
     def events(self) -> int:
@@ -151,10 +176,69 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
     if n < 1:
         raise SimulationError("at least one replication is needed")
     check_budget(scenario, n, kept=n)
-    jobs = [Job(scenario, r, seed, engine.value) for r in range(n)]
-    finished = 0
+    with Runner(ExecutorSpec(Executor(executor), workers, scheduler)) as runner:
+        results = _run_more(scenario, [], n, seed, engine, runner, progress, on_result)
+    return _result(scenario, seed, engine, results, 1 - ALPHA)
 
-    def done(_: int, result: ReplicationResult) -> None:
+
+def run_until_decided(scenario: Scenario, *, replications: int | None = None,
+                      seed: int | None = None, engine: Engine | str | None = None,
+                      executor: Executor | str = Executor.LOCAL, workers: int | None = None,
+                      scheduler: str | None = None, progress: Progress | None = None,
+                      on_result: Callable[[ReplicationResult], None] | None = None,
+                      alpha: float = ALPHA) -> ExperimentResult:
+    """Run replications in looks (``sequential.plan_looks``: the first ``replications``, or
+    the scenario's, then doubled up to ``experiment.max_replications``) until the verdict is
+    decided, each look at the level 1 − alpha/K of K planned looks.
+
+    Replication r is the same whichever look runs it, so the result equals
+    :func:`run_experiment` with the final number of replications (same KPIs, same journal
+    hash); only the verdict's level differs. The budget is checked before every look: a
+    look it refuses ends the run with the looks taken (``result.sequential.stopped`` says
+    why); a first look it refuses is refused as in :func:`run_experiment`.
+    """
+    exp = scenario.experiment
+    first = replications if replications is not None else exp.replications
+    seed = exp.seed if seed is None else seed
+    engine = Engine(engine if engine is not None else exp.engine)
+    if first < 1:
+        raise SimulationError("at least one replication is needed")
+    check_budget(scenario, first, kept=first)
+    plan = plan_looks(first, exp.max_replications, alpha)
+    tolerances = scenario.hypothesis.tolerances
+    results: list[ReplicationResult] = []
+    with Runner(ExecutorSpec(Executor(executor), workers, scheduler)) as runner:
+
+        def held_after(n: int) -> int:
+            if results:
+                try:
+                    check_budget(scenario, n, kept=n)
+                except SimulationError as e:
+                    reasons = "; ".join(p.message for p in e.problems) or str(e)
+                    raise LookRefused(f"the budget refuses {n} replications: {reasons}"
+                                      ) from e
+            results[:] = _run_more(scenario, results, n, seed, engine, runner, progress,
+                                   on_result)
+            return int(_held_together(tolerances, results).sum())
+
+        if tolerances:
+            outcome = run_sequential(held_after, plan, scenario.hypothesis.probability)
+        else:  # nothing to decide: one look
+            held_after(first)
+            outcome = SequentialOutcome(plan, ())
+    result = _result(scenario, seed, engine, results, plan.level)
+    return dataclasses.replace(result, sequential=outcome)
+
+
+def _run_more(scenario: Scenario, done: Sequence[ReplicationResult], n: int, seed: int,
+              engine: Engine, runner: Runner, progress: Progress | None,
+              on_result: Callable[[ReplicationResult], None] | None,
+              ) -> list[ReplicationResult]:
+    """``done`` (replications 0 … len(done) − 1) and the replications after it up to n."""
+    jobs = [Job(scenario, r, seed, engine.value) for r in range(len(done), n)]
+    finished = len(done)
+
+    def finish(_: int, result: ReplicationResult) -> None:
         nonlocal finished
         finished += 1
         if on_result is not None:
@@ -162,12 +246,16 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
         if progress:
             progress(finished, n)
 
-    results = run_jobs(jobs, ExecutorSpec(Executor(executor), workers, scheduler), done)
-    summary = summarise(results)
+    return [*done, *run_jobs(jobs, runner, finish)]
+
+
+def _result(scenario: Scenario, seed: int, engine: Engine,
+            results: Sequence[ReplicationResult], level: float) -> ExperimentResult:
     return ExperimentResult(scenario=scenario, seed=seed, engine=engine,
-                            replications=tuple(results), summary=summary,
+                            replications=tuple(results), summary=summarise(results),
                             verdict=judge(scenario.hypothesis.tolerances,
-                                          scenario.hypothesis.probability, results))
+                                          scenario.hypothesis.probability, results,
+                                          level=level))
 
 
 def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:
@@ -188,19 +276,32 @@ def confidence_interval(name: str, values: np.ndarray, level: float = 0.95) -> K
 
 
 def judge(tolerances: Sequence[Tolerance], required: float,
-          results: Sequence[ReplicationResult]) -> Verdict:
-    """The steady-state hypothesis verdict over the replications."""
+          results: Sequence[ReplicationResult], *, level: float = 1 - ALPHA) -> Verdict:
+    """The steady-state hypothesis verdict over the replications (``sequential.decide`` on
+    the share in which all tolerances held together; NONE without tolerances)."""
     if not results:
         raise ValueError("no replications to judge")
-    all_hold = np.ones(len(results), dtype=bool)
     checks = []
     for tol in tolerances:
         values = np.array([r.kpis[tol.key] for r in results], dtype=float)
         held = np.array([tol.holds(v) for v in values], dtype=bool)
-        all_hold &= held
         finite = values[~np.isnan(values)]
         mean = float(finite.mean()) if finite.size else float("nan")
         checks.append(ToleranceCheck(tol, mean, float(held.mean()), tol.holds(mean)))
-    observed = float(all_hold.mean())
-    return Verdict(holds=observed >= required, required=required, observed=observed,
-                   checks=tuple(checks))
+    n = len(results)
+    if not tolerances:
+        nan = float("nan")
+        return Verdict(VerdictState.NONE, required, nan, (), 0, n, nan, nan, level)
+    together = int(_held_together(tolerances, results).sum())
+    state, interval = decide(together, n, required, level)
+    return Verdict(state, required, together / n, tuple(checks), together, n,
+                   interval.low, interval.high, level)
+
+
+def _held_together(tolerances: Sequence[Tolerance],
+                   results: Sequence[ReplicationResult]) -> np.ndarray:
+    """Per replication: did every tolerance hold?"""
+    together = np.ones(len(results), dtype=bool)
+    for tol in tolerances:
+        together &= np.array([tol.holds(float(r.kpis[tol.key])) for r in results], dtype=bool)
+    return together

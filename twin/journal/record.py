@@ -39,7 +39,7 @@ import numpy as np
 
 from shocktwin.jsontext import canonical_json, json_ready
 from shocktwin.scenarios.model import RecordedDist, Scenario
-from shocktwin.twin.experiment.replication import ExperimentResult
+from shocktwin.twin.experiment.replication import ExperimentResult, VerdictState
 
 if TYPE_CHECKING:
     from shocktwin.edge_replay.results import ResultsClaim
@@ -100,13 +100,23 @@ class ReplicationFinished:
 class RunFinished:
     at_utc: str
     status: Status
-    hypothesis_holds: bool
+    #: True when the hypothesis holds, False when violated, None when undecided or when the
+    #: scenario states none (kept for readers older than ``verdict``).
+    hypothesis_holds: bool | None
     #: The reproducibility hash, also at the journal's top level.
     journal_hash: str = ""
     #: Results table name -> sha256 of its columns (see :func:`table_digests`).
     tables_sha256: dict[str, str] = field(default_factory=dict)
     #: "duckdb" or "parquet": where the tables are (format 3).
     tables_format: str = ""
+    #: The verdict: "holds", "violated", "undecided" or "none" (no tolerances).
+    verdict: str = ""
+    #: Replications in which all tolerances held together, and the Wilson interval of that
+    #: share at ``level`` (NaN, written null, without tolerances).
+    held: int = 0
+    share_low: float = float("nan")
+    share_high: float = float("nan")
+    level: float = 0.95
     kind: str = "RunFinished"
 
 
@@ -238,8 +248,11 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
     for r in result.replications:
         records += [{"replication": r.replication, **e.record()} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
-    records.append(RunFinished(ended_utc, "completed", result.verdict.holds, digest,
-                               table_digests(result_tables(result)), tables_format))
+    v = result.verdict
+    holds = {VerdictState.HOLDS: True, VerdictState.VIOLATED: False}.get(v.state)
+    records.append(RunFinished(ended_utc, "completed", holds, digest,
+                               table_digests(result_tables(result)), tables_format,
+                               v.state.value, v.held, v.share_low, v.share_high, v.level))
     header: dict[str, Any] = json_ready({
         "format": JOURNAL_FORMAT,
         "version": version(),

@@ -18,7 +18,12 @@ from shocktwin.jsontext import json_ready
 from shocktwin.scenarios.loader import load_scenario
 from shocktwin.twin.experiment.budget import RunEstimate, estimate_run
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec
-from shocktwin.twin.experiment.replication import ExperimentResult, run_experiment
+from shocktwin.twin.experiment.replication import (
+    ExperimentResult,
+    VerdictState,
+    run_experiment,
+    run_until_decided,
+)
 from shocktwin.twin.journal.record import journal_hash, make_journal, save_results, utc_now
 from shocktwin.twin.kernel import Engine
 
@@ -42,9 +47,14 @@ class RunOutcome:
     def holds(self) -> bool:
         return self.result.verdict.holds
 
+    @property
+    def state(self) -> VerdictState:
+        return self.result.verdict.state
+
     def summary(self) -> dict[str, Any]:
         """The outcome as ``run --json`` prints it (non-finite numbers as null)."""
         result = self.result
+        verdict = result.verdict
         sc = result.scenario
         stations: dict[str, dict[str, float | None]] = {}
         for rep in result.replications:
@@ -64,19 +74,33 @@ class RunOutcome:
                          "ci_high": s.ci_high, "n": s.n} for k, s in result.summary.items()},
             "stations": stations,
             "hypothesis": {
-                "holds": result.verdict.holds,
-                "required": result.verdict.required,
-                "observed": result.verdict.observed,
+                "state": verdict.state.value,
+                "holds": verdict.holds,
+                "required": verdict.required,
+                "observed": verdict.observed,
+                "held": verdict.held,
+                "n": verdict.n,
+                "share_low": verdict.share_low,
+                "share_high": verdict.share_high,
+                "level": verdict.level,
                 "checks": [{"kpi": c.tolerance.kpi.value,
                             **({"product": c.tolerance.product} if c.tolerance.product
                                else {}),
                             "min": c.tolerance.min,
                             "max": c.tolerance.max, "mean": c.mean,
-                            "share_within": c.share_within} for c in result.verdict.checks],
+                            "share_within": c.share_within} for c in verdict.checks],
             },
             "journal_hash": self.journal_hash,
             "output": [str(p) for p in self.written],
         }
+        seq = result.sequential
+        if seq is not None:
+            doc["until_decided"] = {
+                "looks": [{"n": look.n, "held": look.held, "state": look.state.value,
+                           "share_low": look.interval.low, "share_high": look.interval.high}
+                          for look in seq.looks],
+                "planned": list(seq.plan.sizes), "alpha": seq.plan.alpha,
+                "level": seq.plan.level, "stopped": seq.stopped}
         if self.chain_hash is not None:
             doc["chain_hash"] = self.chain_hash
         return json_ready(doc)
@@ -89,7 +113,8 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  estimated: Callable[[RunEstimate], None] | None = None,
                  allowed_roots: Sequence[str | Path] = (),
-                 command: Sequence[str] | None = None) -> RunOutcome:
+                 command: Sequence[str] | None = None,
+                 until_decided: bool = False) -> RunOutcome:
     """Load and validate the scenario, run its replications, and — with ``out`` — journal
     and save the results there as a whole.
 
@@ -98,7 +123,9 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
     stays locked until the results are in place, so bad input never runs and a run never
     mixes its files with another's. ``estimated`` is told what the run is expected to take
     (CPU time, memory) before it starts. Files the scenario names must lie in its folder or
-    in one of ``allowed_roots``.
+    in one of ``allowed_roots``. With ``until_decided`` replications are added in looks
+    (``run_until_decided``) until the hypothesis verdict is decided, starting from
+    ``replications``.
     """
     path = Path(scenario_file)
     fmt = ResultsFormat(fmt)
@@ -109,9 +136,10 @@ def run_scenario(scenario_file: str | Path, *, replications: int | None = None,
     with (claim_results_folder(folder, replace=replace) if folder is not None
           else contextlib.nullcontext()) as claim:
         started = utc_now()
-        result = run_experiment(scenario, replications=replications, seed=seed, engine=engine,
-                                executor=executor.kind, workers=executor.workers,
-                                scheduler=executor.scheduler, progress=progress)
+        run = run_until_decided if until_decided else run_experiment
+        result = run(scenario, replications=replications, seed=seed, engine=engine,
+                     executor=executor.kind, workers=executor.workers,
+                     scheduler=executor.scheduler, progress=progress)
         digest = journal_hash(result)
         if claim is None:
             return RunOutcome(path, result, digest)
