@@ -1,7 +1,9 @@
 """The `shocktwin` command line: parse, call one library function, render, set the exit code.
 
-Exit codes: 0 the steady-state hypothesis holds (or the command succeeded), 1 it is
-violated, 2 the input is invalid. Library errors become one line per problem on stderr.
+Exit codes: 0 the steady-state hypothesis holds, the scenario states none, or the command
+succeeded; 1 it is violated; 2 the input is invalid; 3 an internal error (never a verdict);
+4 the verdict is undecided (``run``: too few replications to tell; add them with
+``--until-decided``). Library errors become one line per problem on stderr.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ app.command("campaign")(campaign_command)
 stdout = console()
 
 EXIT_HOLDS, EXIT_VIOLATED = 0, 1
+#: ``run``: the held share's interval straddles the required probability. Not 3, which is
+#: an internal error (``_errors.EXIT_INTERNAL``): a bug must never read as a verdict.
+EXIT_UNDECIDED = 4
 
 
 def _scenario_path(text: str) -> Path:
@@ -120,10 +125,20 @@ def run(
     force: Annotated[bool, typer.Option(help="Write into an --out folder that is not empty.")
                      ] = False,
     allow_root: AllowRoot = None,
+    until_decided: Annotated[bool, typer.Option(
+        "--until-decided",
+        help="Add replications in looks (the first -n, then doubled up to the scenario's "
+             "experiment.max_replications, default 320) until the verdict is decided; each "
+             "look's interval is at level 1 - 0.05/looks, so a wrong verdict stays below "
+             "about 5 %.")] = False,
 ) -> None:
     """Run a scenario's replications; print KPIs with 95 % CIs and the hypothesis verdict.
 
-    Exit 0 when the steady-state hypothesis holds, 1 when it is violated, 2 for bad input.
+    The verdict is decided on the share of replications in which all tolerances held,
+    with its 95 % Wilson interval: HOLDS when the interval lies at or above the required
+    probability, VIOLATED when below it, UNDECIDED when it straddles it. Exit 0 when the
+    hypothesis holds or the scenario states none, 1 when it is violated, 4 when undecided
+    (add replications: --until-decided), 2 for bad input, 3 for an internal error.
     """
     from shocktwin.edge_replay.results import ResultsFormat
     from shocktwin.twin.journal.run import run_scenario
@@ -135,13 +150,27 @@ def run(
         outcome = run_scenario(path, replications=replications, seed=seed, engine=engine,
                                executor=spec, out=out, fmt=results_format, replace=force,
                                progress=progress, estimated=progress.estimated,
-                               allowed_roots=allow_root or (), command=sys.argv)
+                               allowed_roots=allow_root or (), command=sys.argv,
+                               until_decided=until_decided)
     if as_json:
         print(json.dumps(outcome.summary(), indent=2, allow_nan=False))
     else:
-        _print_result(outcome.result, outcome.journal_hash, list(outcome.written))
+        _print_result(outcome.result, outcome.journal_hash, list(outcome.written),
+                      rerun=_rerun_hint(scenario))
         _print_chain_hash(outcome.chain_hash, out)
-    raise typer.Exit(EXIT_HOLDS if outcome.holds else EXIT_VIOLATED)
+    raise typer.Exit(_VERDICT_EXIT[outcome.state.value])
+
+
+#: Exit code of ``run`` per verdict state.
+_VERDICT_EXIT = {"holds": EXIT_HOLDS, "none": EXIT_HOLDS, "violated": EXIT_VIOLATED,
+                 "undecided": EXIT_UNDECIDED}
+
+
+def _rerun_hint(scenario: str) -> str:
+    """The command that adds replications to this run."""
+    import shlex
+
+    return f"shocktwin run {shlex.quote(scenario)} --until-decided"
 
 
 def _print_chain_hash(chain: str | None, out: Path | None) -> None:
@@ -210,7 +239,8 @@ class _progress:
             self._bar.stop()
 
 
-def _print_result(result: Any, digest: str, written: list[Path]) -> None:
+def _print_result(result: Any, digest: str, written: list[Path], *,
+                  rerun: str | None = None) -> None:
     sc = result.scenario
     tolerances = {c.tolerance.key: c for c in result.verdict.checks}
     table = Table(title=f"{sc.name}: {len(result.replications)} replications, seed "
@@ -223,6 +253,7 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
     shown, left_out = kpis_to_show(result.summary, {c.tolerance.product
                                                     for c in result.verdict.checks
                                                     if c.tolerance.product})
+    beyond = False
     for kpi in shown:
         s = result.summary[kpi]
         check = tolerances.get(kpi)
@@ -237,27 +268,88 @@ def _print_result(result: Any, digest: str, written: list[Path]) -> None:
                 parts.append(f"≤ {_fmt(kpi, t.max)}")
             tol = ", ".join(parts)
             held = f"{check.share_within:.0%}"
-        # Student-t intervals, shown within each KPI's range: all are >= 0, shares <= 1.
-        low, high = max(s.ci_low, 0.0), s.ci_high
-        if base_kpi(kpi) in SHARE_KPIS:
-            high = min(high, 1.0)
-        ci = "–" if s.n < 2 else f"{_fmt(kpi, low)} … {_fmt(kpi, high)}"
+        # Student-t intervals as computed: an end beyond the values the KPI can take (below
+        # 0; above 100 % for a share) is marked, never cut, and explained under the table.
+        if s.n < 2:
+            ci = "–"
+        else:
+            low, low_out = _interval_end(kpi, s.ci_low)
+            high, high_out = _interval_end(kpi, s.ci_high)
+            ci = f"{low} … {high}"
+            beyond = beyond or low_out or high_out
         # A KPI per product is named like otd[valve_a], which is not markup.
         table.add_row(Text(kpi), _fmt(kpi, s.mean), ci, tol, held)
     stdout.print(table)
+    if beyond:
+        stdout.print(f"{BEYOND_MARK} beyond the values the KPI can take (below 0, or above "
+                     "100 % for a share), shown as computed: the t interval is symmetric about "
+                     "the mean and runs past the range with few replications or skewed values. "
+                     "Add replications (-n) to narrow it.", highlight=False, markup=False)
     if left_out:
         stdout.print(f"per-product KPIs of {left_out} more products are in --json and the "
                      "results tables (--out)", highlight=False)
-    v = result.verdict
-    word = "HOLDS" if v.holds else "VIOLATED"
-    stdout.print(f"steady-state hypothesis {word}: all tolerances held in {v.observed:.0%} of "
-                 f"replications (required {v.required:.0%})", highlight=False)
+    if result.sequential is not None:
+        stdout.print(_looks_text(result.sequential), highlight=False, markup=False)
+    stdout.print(_verdict_text(result.verdict, result.sequential, rerun), highlight=False,
+                 markup=False)
     stdout.print(f"journal hash {digest}", highlight=False)
     if written:
         stdout.print(f"results written to {written[0].parent}/ "
                      f"({', '.join(p.name for p in written)})", highlight=False)
     else:
         stdout.print("results not saved (use --out DIR)", highlight=False)
+
+
+#: Marks an interval end beyond the KPI's range (explained by a line under the table).
+BEYOND_MARK = "*"
+
+
+def _interval_end(kpi: str, value: float) -> tuple[str, bool]:
+    """An interval end as text, and whether it lies beyond the values the KPI can take."""
+    beyond = value < 0.0 or (base_kpi(kpi) in SHARE_KPIS and value > 1.0)
+    text = f"−{_fmt(kpi, -value)}" if value < 0.0 else _fmt(kpi, value)
+    return (f"{text}{BEYOND_MARK}" if beyond else text), beyond
+
+
+def _pct(share: float) -> str:
+    """A share as a percentage: whole at 0 and 100 %, else to one decimal (so an end just
+    short of the required share does not print as equal to it)."""
+    if share in (0.0, 1.0):
+        return f"{share * 100:.0f} %"
+    return f"{share * 100:.1f} %"
+
+
+def _verdict_text(v: Any, sequential: Any, rerun: str | None) -> str:
+    if v.state.value == "none":
+        return "no hypothesis — no verdict (the scenario states no tolerances)"
+    level = f"{v.level * 100:.4g} %"
+    text = (f"steady-state hypothesis {v.state.value.upper()}: all tolerances held in "
+            f"{v.held} of {v.n} replications ({_pct(v.observed)}, {level} interval "
+            f"{_pct(v.share_low)}…{_pct(v.share_high)}; required {_pct(v.required)})")
+    if v.state.value != "undecided":
+        return text
+    if sequential is None:
+        return text + (f" — undecided, add replications: {rerun}" if rerun else
+                       " — undecided, add replications (--until-decided)")
+    if sequential.stopped:
+        return text + " — undecided: the budget stopped the replications"
+    return text + (" — undecided after the most replications allowed: raise "
+                   "experiment.max_replications")
+
+
+def _looks_text(seq: Any) -> str:
+    sizes = ", ".join(str(look.n) for look in seq.looks)
+    planned = seq.plan.sizes
+    head = (f"until decided: {len(seq.looks)} of {len(planned)} planned looks "
+            f"({sizes} replications; up to {planned[-1]}), each at the "
+            f"{seq.plan.level * 100:.4g} % level")
+    if not seq.looks:
+        return "until decided: nothing to decide (no tolerances), one look"
+    if seq.stopped:
+        return f"{head}; stopped at {seq.n} replications: {seq.stopped}"
+    if seq.state.value == "undecided":
+        return f"{head}; not decided at {seq.n} replications"
+    return f"{head}; decided at {seq.n} replications"
 
 
 # --------------------------------------------------------------------------- validate, schema
