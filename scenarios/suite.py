@@ -531,13 +531,15 @@ def _listed_item(scenario: Any, test: ShockTest, problem: Any) -> dict[str, Any]
             continue
         try:
             number = mtd_axis_value(shock, value)
+        except ValueError as e:
+            problem((key,), _reason(e))
+            return None
+        try:
             if key in ("low", "high"):
                 shock.with_severity(number)
         except ValueError as e:
-            if getattr(test, key) is not None:
-                problem((key,), _reason(e))
-                return None
-            raise
+            problem((key,), f"outside the bounds of {shock.axis}: {_reason(e)}")
+            return None
         item[key] = value
     if "low" not in item or "high" not in item:
         problem(("shock",), f"no search range for {shock.id!r}: give low and high here (the "
