@@ -11,6 +11,7 @@ import json
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -25,7 +26,7 @@ from shocktwin.edge_replay.schema import Table
 from shocktwin.scenarios import load_scenario
 from shocktwin.scenarios.model import ReplayMode
 from shocktwin.twin.experiment.derive import MARGIN, derive_scenario
-from shocktwin.twin.experiment.replication import judge, run_replication
+from shocktwin.twin.experiment.replication import VerdictState, judge, run_replication
 from tests.edge_replay.replay_testkit import SHARED_DATA
 
 FOURTU = SHARED_DATA / "production_4tu" / "Production_Data.csv"
@@ -99,6 +100,16 @@ def _derive(db: Path, mode: str, shocks: str = "", form: str = "shop") -> Path:
     return out
 
 
+def _held_in_every_replication(result: Any) -> None:
+    """Every replication met the derived tolerances. One to ten replications cannot show a
+    90 % share (its Wilson interval starts below 90 % until 35 of 35 held), so the verdict
+    is HOLDS or, with the derived replication counts, UNDECIDED (exit 4) — never VIOLATED."""
+    assert result.exit_code in (0, 4), result.output
+    hypothesis = json.loads(result.output)["hypothesis"]
+    assert hypothesis["state"] in ("holds", "undecided")
+    assert hypothesis["held"] == hypothesis["n"] >= 1
+
+
 @pytest.mark.parametrize("mode", [m.value for m in ReplayMode])
 def test_a_plant_derived_from_the_4tu_log_holds_its_hypothesis(fourtu_store: Path,
                                                                mode: str) -> None:
@@ -106,8 +117,7 @@ def test_a_plant_derived_from_the_4tu_log_holds_its_hypothesis(fourtu_store: Pat
     # stations bound to its resources; run on the log it holds its starting hypothesis.
     path = _derive(fourtu_store, mode, form="plant")
     result = CliRunner().invoke(cli.app, ["run", str(path), "-n", "5", "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["hypothesis"]["holds"]
+    _held_in_every_replication(result)
     assert load_scenario(path).plant is not None
 
 
@@ -116,9 +126,8 @@ def test_a_scenario_derived_from_the_4tu_log_holds_its_hypothesis(fourtu_store: 
                                                                   mode: str) -> None:
     path = _derive(fourtu_store, mode)
     result = CliRunner().invoke(cli.app, ["run", str(path), "--json"])
-    assert result.exit_code == 0, result.output
+    _held_in_every_replication(result)
     doc = json.loads(result.output)
-    assert doc["hypothesis"]["holds"]
 
     sc = load_scenario(path)
     log = open_shop_log(fourtu_store)
@@ -175,7 +184,7 @@ def test_a_log_of_125_5_hours_is_measured_over_125_5_hours(tmp_path: Path) -> No
     assert runner.invoke(cli.app, ["derive", "--db", str(db), "--out", str(out),
                                    "--as", "shop"]).exit_code == 0
     result = runner.invoke(cli.app, ["run", str(out), "--json"])
-    assert result.exit_code == 0, result.output
+    _held_in_every_replication(result)
     sc = load_scenario(out)
     assert (sc.horizon, sc.warmup) == (pytest.approx(125.5 + MINUTE_H), 0.0)
     kpis = json.loads(result.output)["kpis"]
@@ -194,7 +203,7 @@ _orders = st.lists(
 def test_a_derived_trace_holds_its_hypothesis_on_any_log(orders: list[tuple[int, Order]]
                                                          ) -> None:
     """Whatever the log's span, down to the minute: the run measures it, every recorded
-    order finishes inside it, and the hypothesis holds."""
+    order finishes inside it, and the hypothesis's tolerances hold."""
     times = [t for _, _, begin, end in _reports(orders) for t in (begin, end)]
     assume(max(times) > min(times))  # a log that spans no time has no rate to hold
     with tempfile.TemporaryDirectory() as folder:
@@ -213,4 +222,7 @@ def test_a_derived_trace_holds_its_hypothesis_on_any_log(orders: list[tuple[int,
         rate, lead = _log_kpis(log, window)
         assert rep.kpis["throughput_per_h"] == pytest.approx(rate, rel=1e-9)
         assert rep.kpis["release_lead_time_mean"] == pytest.approx(lead, rel=1e-9, abs=1e-9)
-        assert judge(sc.hypothesis.tolerances, sc.hypothesis.probability, [rep]).holds
+        # The trace's one replication meets every tolerance; one replication cannot show
+        # the 90 % required (its Wilson interval starts at 21 %), so not VIOLATED, undecided.
+        verdict = judge(sc.hypothesis.tolerances, sc.hypothesis.probability, [rep])
+        assert verdict.held == verdict.n == 1 and verdict.state is VerdictState.UNDECIDED

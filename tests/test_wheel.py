@@ -66,7 +66,7 @@ def test_the_wheel_runs_every_bundled_scenario_by_name(installed: Path, name: st
     assert checked.returncode == 0, checked.stdout + checked.stderr
     ran = _run(installed / "shocktwin", "run", name, "-n", "2", "--out", tmp_path / "out",
                cwd=tmp_path)
-    assert ran.returncode in (0, 1), ran.stdout + ran.stderr  # 1: the hypothesis is violated
+    assert ran.returncode in (0, 1, 4), ran.stdout + ran.stderr  # 1 violated, 4 undecided
     assert "Traceback" not in ran.stderr
     assert (tmp_path / "out" / "journal.json").is_file()
 

@@ -173,7 +173,10 @@ def test_derive_then_run_on_the_4tu_log(fourtu) -> None:
     assert "225 work orders, 4521 operation reports" in text
     out = path.parent / "out"
     result = CliRunner().invoke(cli.app, ["run", str(path), "--json", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    # Held in every replication; too few replications to show the 90 % required: exit 4.
+    assert result.exit_code in (0, 4), result.output
+    hypothesis = json.loads(result.output)["hypothesis"]
+    assert hypothesis["held"] == hypothesis["n"]
     kpis = {k: v["mean"] for k, v in json.loads(result.output)["kpis"].items()}
     # All 225 recorded orders finish within the log's 2141.75 h (and the minute after).
     assert kpis["throughput_per_h"] == pytest.approx(225 / (2141.75 + 1 / 60))
