@@ -26,22 +26,23 @@ STORE  := $(OUT)/plant.duckdb
 # a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features;
 # then the reference cases and their management-review report (out/demo/report.html), with
 # the prepared variants of the quality-system cases (the quality system's own recovery).
-# Exit code 1 (hypothesis violated) is a finding, not a failure.
+# Exit codes 1 (hypothesis violated) and 4 (undecided) are findings, not failures; the
+# prepared variants run --until-decided, so their verdicts are decided.
 demo: $(VENV)/.installed
-	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT)/demo-plant --force || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT)/demo-plant --force || test $$? -eq 1 -o $$? -eq 4
 	$(BIN)/shocktwin ingest data/scms_delivery_history/SCMS_Delivery_History_Dataset.csv --format scms --db $(STORE)
 	$(BIN)/shocktwin ingest data/secom_labels_uci/secom_labels.data --format secom --db $(STORE)
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
-	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay --force || test $$? -eq 1
-	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai --force || test $$? -eq 1
-	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake --force || test $$? -eq 1
-	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued --force || test $$? -eq 1
-	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1
-	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1
+	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay --force || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai --force || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake --force || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued --force || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1 -o $$? -eq 4
 	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
-	$(BIN)/shocktwin run eda_toolchain_prepared --executor process --out $(OUT)/eda-toolchain-prepared --force || test $$? -eq 1
-	$(BIN)/shocktwin run column_release_prepared --executor process --out $(OUT)/column-release-prepared --force || test $$? -eq 1
-	$(BIN)/shocktwin run valve_backup_prepared --executor process --out $(OUT)/valve-backup-prepared --force || test $$? -eq 1
+	$(BIN)/shocktwin run eda_toolchain_prepared --executor process --out $(OUT)/eda-toolchain-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run column_release_prepared --executor process --out $(OUT)/column-release-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
+	$(BIN)/shocktwin run valve_backup_prepared --executor process --out $(OUT)/valve-backup-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
 	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
 	    $(OUT)/photoresist-switch $(OUT)/regulation-change $(OUT)/column-release-prepared \
 	    $(OUT)/valve-backup-prepared $(OUT)/eda-toolchain-prepared -o $(OUT)/report.html
