@@ -19,11 +19,13 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from shocktwin.interval import t_band
-from shocktwin.kpis import SHARE_KPIS, base_kpi, kpi_label
+from shocktwin.kpis import SHARE_KPIS, TIME_KPIS, base_kpi
+from shocktwin.reports._i18n import kpi_name, num, t, unit, word
 from shocktwin.twin.journal.document import MtdStatus
 
-__all__ = ["PALETTE", "ShockWindow", "distribution_figure", "figure_html", "mtd_figure",
-           "pareto_figure", "plan_figure", "resilience_figure", "text"]
+__all__ = ["PALETTE", "RANGE_SHORT", "RANGE_WORDS", "STATE_COLOURS", "ShockWindow",
+           "distribution_figure", "figure_html", "heatmap_figure", "mtd_figure",
+           "pareto_figure", "plan_figure", "resilience_figure", "text", "trend_figure"]
 
 #: Colour-blind safe (Okabe–Ito), in the order shocks and runs are drawn.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -37,6 +39,17 @@ _CONFIG = {"displaylogo": False, "showSendToCloud": False,
 def text(value: object) -> str:
     """A user-supplied string made safe for plotly's HTML-like text rendering."""
     return html.escape(str(value), quote=True)
+
+
+def kpi_label(name: str) -> str:
+    """A KPI's name with its unit where it is not obvious, in the language being written."""
+    base = base_kpi(name)
+    label = kpi_name(name)
+    if base in TIME_KPIS:
+        return f"{label} ({unit('h')})"
+    if base in SHARE_KPIS:
+        return f"{label} ({t('share')})"
+    return label
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:
@@ -101,28 +114,30 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
                                      hoverinfo="skip", showlegend=False), row=row, col=1)
             fig.add_trace(go.Scatter(
                 x=x[band], y=low[band], mode="lines", line={"width": 0}, fill="tonexty",
-                fillcolor="rgba(0,114,178,0.18)", name="95 % CI", hoverinfo="skip",
+                fillcolor="rgba(0,114,178,0.18)", name=t("95 % interval"), hoverinfo="skip",
                 showlegend=row == 1, legendgroup="ci"), row=row, col=1)
         fig.add_trace(go.Scatter(
             x=x, y=mean, mode="lines", line={"color": PALETTE[0], "width": 1.6},
-            name=f"mean of {ids.size} replications", legendgroup="mean", showlegend=row == 1,
-            hovertemplate=f"{unit[:-1]} %{{x:.1f}}: %{{y:.4g}}<extra></extra>"),
+            name=t("mean of {n} replications", n=num(ids.size)), legendgroup="mean",
+            showlegend=row == 1,
+            hovertemplate=f"{t(unit)} %{{x:.1f}}: %{{y:.4g}}<extra></extra>"),
             row=row, col=1)
         lo, hi = tolerances.get(kpi, (None, None))
-        for bound, word in ((lo, "min"), (hi, "max")):
+        for bound, side in ((lo, "min"), (hi, "max")):
             if bound is not None:
                 fig.add_hline(y=bound, row=row, col=1, line={"dash": "dot", "color": "#B00020",
                                                              "width": 1},
-                              annotation_text=f"tolerance {word}",
+                              annotation_text=t(f"tolerance {side}"),
                               annotation_font={"size": 10, "color": "#B00020"},
                               annotation_position="top left")
         if share:
             fig.update_yaxes(tickformat=".0%", row=row, col=1)
-    shaded = [("warm-up (not measured)", 0.0, warmup_h, "#888888")] if warmup_h > 0 else []
+    shaded = ([(t("warm-up (not measured)"), 0.0, warmup_h, "#888888")] if warmup_h > 0
+              else [])
     for i, w in enumerate(windows):
         end = max(w.end_h, w.start_h + horizon_h / 500)  # an instant still shows
-        label = f"shock {text(w.shock)}" + (" (envelope over replications)" if w.varies
-                                             else "")
+        label = t("shock {name}", name=text(w.shock)) + (
+            " " + t("(envelope over replications)") if w.varies else "")
         shaded.append((label, w.start_h, end, PALETTE[(i + 1) % len(PALETTE)]))
     for j, (label, start, end) in enumerate(spans):
         end = max(end, start + horizon_h / 500)
@@ -135,7 +150,7 @@ def resilience_figure(series: Mapping[str, np.ndarray], kpis: Sequence[str], *,
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label,
                                  marker={"symbol": "square", "size": 13, "color": colour,
                                          "opacity": 0.35}, hoverinfo="skip"), row=1, col=1)
-    fig.update_xaxes(title_text=f"time ({unit})", row=len(kpis), col=1)
+    fig.update_xaxes(title_text=t("time ({unit})", unit=t(unit)), row=len(kpis), col=1)
     fig.update_layout(template=_TEMPLATE, height=170 + 210 * len(kpis),
                       margin={"l": 70, "r": 20, "t": 70, "b": 50},
                       legend={"orientation": "h", "y": -0.06 if len(kpis) > 2 else -0.15},
@@ -164,6 +179,10 @@ RANGE_WORDS = {
     "below_range": "below the searched range (the hypothesis fails at its lowest severity)",
     "above_range": "above the searched range (the hypothesis holds at its highest severity)",
 }
+RANGE_SHORT = {"below_range": "below the searched range",
+               "above_range": "above the searched range"}
+#: A state's colour in charts (as the badges: green, red, amber, grey).
+STATE_COLOURS = {"ok": "#0a7d4f", "bad": "#b00020", "warn": "#c77c00", "na": "#8a939e"}
 
 
 def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
@@ -190,14 +209,14 @@ def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
                 x=[mtd / scale], y=[name], orientation="h", width=0.5,
                 marker={"color": "rgba(0,114,178,0.45)", "line": {"color": PALETTE[0],
                                                                   "width": 1.5}},
-                name="MTD (95 % CI)", showlegend=row == 1, legendgroup="mtd",
+                name=t("MTD (95 % interval)"), showlegend=row == 1, legendgroup="mtd",
                 error_x={"type": "data", "array": [plus], "arrayminus": [minus],
                          "color": "#333333", "thickness": 1.5, "width": 8},
-                hovertemplate=f"MTD %{{x:.4g}} {unit_word}<extra>{name}</extra>"),
+                hovertemplate=f"MTD %{{x:.4g}} {t(unit_word)}<extra>{name}</extra>"),
                 row=row, col=1)
         else:
-            status = (RANGE_WORDS.get(str(s.get("mtd")), str(s.get("mtd")))
-                      if s.get("status") != MtdStatus.NOT_CONVERGED else "not converged")
+            status = (t(RANGE_WORDS.get(str(s.get("mtd")), str(s.get("mtd"))))
+                      if s.get("status") != MtdStatus.NOT_CONVERGED else t("not converged"))
             fig.add_annotation(x=0.5, xref="x domain" if row == 1 else f"x{row} domain",
                                y=0.5, yref="y domain" if row == 1 else f"y{row} domain",
                                text=text(f"{s.get('shock', '?')}: MTD {status}"),
@@ -209,7 +228,7 @@ def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
             fig.add_trace(go.Scatter(
                 x=dots, y=[name] * len(dots), mode="markers",
                 marker={"color": "rgba(30,30,30,0.55)", "size": 6, "symbol": "circle"},
-                name="tolerable severity per replication", showlegend=row == 1,
+                name=t("tolerable severity per replication"), showlegend=row == 1,
                 legendgroup="reps", hovertemplate="%{x:.4g}<extra>replication</extra>"),
                 row=row, col=1)
         target = _number(s.get("target"))
@@ -220,11 +239,11 @@ def mtd_figure(shocks: Sequence[Mapping[str, object]]) -> go.Figure | None:
                 marker={"symbol": "diamond-tall", "size": 18,
                         "color": "#009E73" if meets else "#B00020",
                         "line": {"color": "#000000", "width": 1}},
-                name="target", showlegend=row == 1, legendgroup="target",
-                hovertemplate=f"target %{{x:.4g}} {unit_word}<extra>{name}</extra>"),
+                name=t("target"), showlegend=row == 1, legendgroup="target",
+                hovertemplate=f"{t('target')} %{{x:.4g}} {t(unit_word)}<extra>{name}</extra>"),
                 row=row, col=1)
-        axis = text(s.get("axis", "severity"))
-        fig.update_xaxes(title_text=f"{axis} ({unit_word})" if unit_word else axis,
+        axis = text(word(str(s.get("axis", "severity"))))
+        fig.update_xaxes(title_text=f"{axis} ({t(unit_word)})" if unit_word else axis,
                          row=row, col=1, rangemode="tozero")
     fig.update_layout(template=_TEMPLATE, height=120 + 120 * len(shocks),
                       margin={"l": 140, "r": 30, "t": 30, "b": 50},
@@ -285,14 +304,14 @@ def pareto_figure(points: Sequence[Mapping[str, float]], objectives: Sequence[st
             fig.add_trace(go.Scatter(
                 x=[p.get(a, math.nan) for p in evaluated],
                 y=[p.get(b, math.nan) for p in evaluated], mode="markers",
-                marker={"color": "rgba(120,120,120,0.35)", "size": 6}, name="evaluated",
+                marker={"color": "rgba(120,120,120,0.35)", "size": 6}, name=t("evaluated"),
                 showlegend=n == 0, hoverinfo="skip"), row=row, col=col)
         xs = [p.get(a, math.nan) for p in points]
         ys = [p.get(b, math.nan) for p in points]
         order = np.argsort(np.asarray(xs, dtype=float), kind="stable")
         fig.add_trace(go.Scatter(
             x=[xs[k] for k in order], y=[ys[k] for k in order], mode="markers+lines",
-            line={"color": "rgba(0,114,178,0.35)", "dash": "dot"}, name="Pareto front",
+            line={"color": "rgba(0,114,178,0.35)", "dash": "dot"}, name=t("Pareto front"),
             marker={"color": PALETTE[0], "size": 9, "line": {"color": "#ffffff", "width": 1}},
             text=[hover[k] for k in order], showlegend=n == 0,
             hovertemplate="%{text}<br>" + text(a) + " %{x:.4g}<br>" + text(b)
@@ -312,14 +331,85 @@ def plan_figure(categories: Sequence[str], before: Sequence[float],
         return None
     names = [text(c) for c in categories]
     fig = go.Figure([
-        go.Bar(x=names, y=list(before), name="before the change", marker_color=PALETTE[0],
-               hovertemplate="%{y:.3g} lots<extra>before</extra>"),
-        go.Bar(x=names, y=list(after), name="after the change", marker_color=PALETTE[1],
-               hovertemplate="%{y:.3g} lots<extra>after</extra>"),
+        go.Bar(x=names, y=list(before), name=t("before the change"), marker_color=PALETTE[0],
+               hovertemplate="%{y:.3g}<extra>" + t("before the change") + "</extra>"),
+        go.Bar(x=names, y=list(after), name=t("after the change"), marker_color=PALETTE[1],
+               hovertemplate="%{y:.3g}<extra>" + t("after the change") + "</extra>"),
     ])
     fig.update_layout(template=_TEMPLATE, barmode="group", height=340, title=text(title),
-                      yaxis_title="lots per replication", xaxis_title="sampling plan",
+                      yaxis_title=t("lots per replication"), xaxis_title=t("sampling plan"),
                       margin={"l": 60, "r": 20, "t": 50, "b": 60},
                       legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
                               "xanchor": "right"})
+    return fig
+
+
+def heatmap_figure(rows: Sequence[str], cols: Sequence[str],
+                   cells: Mapping[tuple[str, str], tuple[str, str]]) -> go.Figure | None:
+    """Shock (rows) × scenario (columns): each cell coloured by its state class (ok, bad,
+    warn, na) and labelled with its text; an empty cell is a shock the scenario does not
+    test. Labels are escaped here."""
+    if not rows or not cols or not cells:
+        return None
+    classes = ("ok", "warn", "bad", "na")
+    code = {c: i for i, c in enumerate(classes)}
+    z: list[list[float | None]] = []
+    labels: list[list[str]] = []
+    for r in rows:
+        z.append([code[cells[(r, c)][0]] if (r, c) in cells else None for c in cols])
+        labels.append([text(cells[(r, c)][1]) if (r, c) in cells else "" for c in cols])
+    n = len(classes)
+    scale = []
+    for i, c in enumerate(classes):
+        scale += [[i / n, STATE_COLOURS[c]], [(i + 1) / n, STATE_COLOURS[c]]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[text(c) for c in cols], y=[text(r) for r in rows], zmin=-0.5,
+        zmax=n - 0.5, colorscale=scale, showscale=False, xgap=3, ygap=3, text=labels,
+        texttemplate="%{text}", textfont={"color": "#ffffff", "size": 12},
+        hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>"))
+    fig.update_layout(template=_TEMPLATE, height=max(160, 70 + 46 * len(rows)),
+                      margin={"l": 160, "r": 20, "t": 30, "b": 30},
+                      xaxis={"side": "top", "showgrid": False},
+                      yaxis={"autorange": "reversed", "showgrid": False})
+    return fig
+
+
+def trend_figure(series: Mapping[str, Sequence[tuple[str, float | None, float | None,
+                                                     float | None]]],
+                 reviews: Sequence[str], *, title: str, percent: bool = False,
+                 targets: Mapping[str, float] | None = None) -> go.Figure | None:
+    """One line per key over the reviews (label, value, low, high), with its interval as
+    error bars and its target as a dotted line of the same colour."""
+    keys = [k for k, points in series.items() if any(v is not None for _, v, _, _ in points)]
+    if not keys or not reviews:
+        return None
+    fig = go.Figure()
+    for i, key in enumerate(keys):
+        colour = PALETTE[i % len(PALETTE)]
+        points = {label: (v, lo, hi) for label, v, lo, hi in series[key]}
+        ys = [points.get(r, (None, None, None))[0] for r in reviews]
+        plus = [(hi - v) if v is not None and hi is not None else 0.0
+                for v, _, hi in (points.get(r, (None, None, None)) for r in reviews)]
+        minus = [(v - lo) if v is not None and lo is not None else 0.0
+                 for v, lo, _ in (points.get(r, (None, None, None)) for r in reviews)]
+        fig.add_trace(go.Scatter(
+            x=[text(r) for r in reviews], y=ys, mode="lines+markers", name=text(key),
+            line={"color": colour, "width": 2}, marker={"size": 8},
+            error_y={"type": "data", "array": plus, "arrayminus": minus, "thickness": 1.2,
+                     "width": 6, "color": colour},
+            connectgaps=False,
+            hovertemplate="%{x}: %{y:" + (".1%" if percent else ".4g") + "}<extra>"
+                          + text(key) + "</extra>"))
+        target = (targets or {}).get(key)
+        if target is not None:
+            fig.add_trace(go.Scatter(
+                x=[text(r) for r in reviews], y=[target] * len(reviews), mode="lines",
+                line={"color": colour, "dash": "dot", "width": 1}, showlegend=False,
+                hoverinfo="skip"))
+    fig.update_layout(template=_TEMPLATE, height=320, title=text(title),
+                      margin={"l": 70, "r": 20, "t": 50, "b": 40},
+                      legend={"orientation": "h", "y": -0.2})
+    fig.update_xaxes(type="category", title_text=t("review"))
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
     return fig
