@@ -1,5 +1,5 @@
 """The report's "Quality system recovery" section: its numbers recomputed here from the
-journal's records (and checked against the KPIs the twin measured), its zh-CN labels, and
+journal's records (and checked against the KPIs the twin measured), its zh-CN text, and
 its absence for a run without quality-system records."""
 
 from __future__ import annotations
@@ -176,13 +176,19 @@ def test_the_backlog_from_the_journal_bounds_the_twins_per_task_backlog(
     assert (per_item >= twin - 1e-9).all() and (per_item > 0).all()
 
 
-def test_zh_cn_labels_sit_next_to_the_english_ones(page: str) -> None:
-    assert '<h2>Quality system recovery <span lang="zh-CN" class="zh">质量体系恢复</span>' \
-        in page
+def test_in_zh_cn_the_section_speaks_chinese_only(runs: dict[str, Path]) -> None:
+    from test_report_review import untranslated
+
+    from shocktwin.reports._i18n import Language
+
+    lang = Language("zh-CN")
+    page = render_report([runs["column"], runs["short"], runs["valve"]], lang=lang)
+    assert '<section id="quality_system"><h2>质量体系恢复</h2>' in page
     body = section(page)
     for zh in ("失效的规则", "响应延迟", "工作项", "寿命试验", "质量体系恢复有效"):
-        assert f'<span lang="zh-CN" class="zh">{zh}</span>' in body
-    assert '<a href="#quality_system">Quality system recovery</a>' in page
+        assert zh in body
+    assert 'class="zh"' not in page and "Quality system recovery" not in page
+    assert not lang.missing and untranslated(page, lang) == []
 
 
 def test_the_section_is_absent_for_runs_without_quality_events(runs: dict[str, Path],
