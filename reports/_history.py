@@ -2,9 +2,10 @@
 being reported and of the one before it, read-only.
 
 The store is the DuckDB file ``shocktwin campaign --history`` appends to (one row per
-review × scenario × shock × indicator; schema version 1). A file that is missing, not such
-a store, of another schema version, or without the review asked for is refused with the
-reason, so the report is never written from the wrong review.
+review × scenario × shock × indicator), read through the history's own reader. A file that
+is missing, not such a store, of a schema version this version cannot read, or without the
+review asked for is refused with the reason, so the report is never written from the wrong
+review.
 """
 
 from __future__ import annotations
@@ -19,14 +20,6 @@ from shocktwin.errors import Problem, SimulationError
 
 __all__ = ["History", "HistoryRow", "ReviewInfo", "read_history"]
 
-#: The schema version this report reads.
-SCHEMA_VERSION = "1"
-_ROW_COLUMNS = ("review", "scenario", "shock", "indicator", "value", "ci_low", "ci_high", "unit",
-                "target", "status", "severity", "replications", "runs", "scenario_hash",
-                "rules_hash", "engine", "version", "seed", "finished_utc", "detail")
-_REVIEW_COLUMNS = ("review", "suite", "suite_hash", "started_utc", "finished_utc",
-                   "interval_days", "engine", "version", "executor", "runs", "score",
-                   "score_json")
 
 
 @dataclass(frozen=True)
@@ -129,52 +122,23 @@ def _json(text: object) -> dict[str, Any]:
 
 
 def read_history(path: str | Path, review: str | None = None) -> History:
-    """The history at ``path`` with ``review`` as the one reported (default: the latest).
+    """The history at ``path`` with ``review`` as the one reported (default: the latest),
+    read through the history's own reader (:mod:`shocktwin.twin.resilience.history`).
 
-    Raises :class:`SimulationError` naming the file and the reason when it is missing, not
-    a history store, of another schema version, empty, or lacks ``review``."""
+    Raises a :class:`ShocktwinError` naming the file and the reason when it is missing, not
+    a history store, of a schema version this version cannot read, empty, or lacks
+    ``review``."""
+    from shocktwin.twin.resilience.history import open_history
+
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise SimulationError([Problem(where, "", "history store not found (shocktwin "
-                                                  "campaign --history FILE writes one)")])
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as e:
-        raise SimulationError([Problem(where, "", f"not a history store: {e}")]) from e
-    try:
-        return _read(con, path, review)
-    except duckdb.Error as e:
-        raise SimulationError([Problem(where, "", f"not a history store of schema version "
-                                                  f"{SCHEMA_VERSION}: {e}")]) from e
-    finally:
-        con.close()
-
-
-def _read(con: Any, path: Path, review: str | None) -> History:
-    where = str(path)
-    tables = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables").fetchall()}
-    missing = sorted({"meta", "reviews", "results"} - tables)
-    if missing:
-        raise SimulationError([Problem(where, "", f"not a history store: no table "
-                                                  f"{', '.join(missing)}")])
-    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise SimulationError([Problem(where, "meta.schema_version", (
-            f"history schema version {version!r}; this version of shocktwin reads version "
-            f"{SCHEMA_VERSION}"))])
-    review_rows = con.execute(
-        f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews "
-        "ORDER BY started_utc NULLS LAST, review").fetchall()
+    store = open_history(path, create=False)
     reviews = tuple(ReviewInfo(
-        review=str(r[0]), suite=str(r[1] or ""), started_utc=str(r[3] or ""),
-        finished_utc=str(r[4] or ""), interval_days=_number(r[5]), engine=str(r[6] or ""),
-        version=str(r[7] or ""), executor=str(r[8] or ""), runs=_whole(r[9]),
-        score=_number(r[10]), score_detail=_json(r[11])) for r in review_rows)
+        review=r.review, suite=r.suite or "", started_utc=r.started_utc or "",
+        finished_utc=r.finished_utc or "", interval_days=_number(r.interval_days),
+        engine=r.engine or "", version=r.version or "", executor=r.executor or "",
+        runs=_whole(r.runs), score=_number(r.score), score_detail=_json(r.score_json))
+        for r in store.reviews())
     labels = [r.review for r in reviews]
     if not labels:
         raise SimulationError([Problem(where, "", "the history holds no review yet")])
@@ -184,12 +148,12 @@ def _read(con: Any, path: Path, review: str | None) -> History:
         raise SimulationError([Problem(where, "", (
             f"review {review!r} is not in the history (its reviews: {', '.join(labels)})"))])
     rows = tuple(HistoryRow(
-        review=str(r[0]), scenario=str(r[1]), shock=str(r[2] or ""), indicator=str(r[3]),
-        value=_number(r[4]), ci_low=_number(r[5]), ci_high=_number(r[6]), unit=str(r[7] or ""),
-        target=_number(r[8]), status=str(r[9] or ""), severity=_number(r[10]),
-        replications=_whole(r[11]), runs=_whole(r[12]), scenario_hash=str(r[13] or ""),
-        rules_hash=str(r[14] or ""), engine=str(r[15] or ""), version=str(r[16] or ""),
-        seed=_whole(r[17]), finished_utc=str(r[18] or ""), detail=_json(r[19]))
-        for r in con.execute(f"SELECT {', '.join(_ROW_COLUMNS)} FROM results "
-                             "ORDER BY review, scenario, shock, indicator").fetchall())
+        review=r.review, scenario=r.scenario, shock=r.shock or "", indicator=str(r.indicator),
+        value=_number(r.value), ci_low=_number(r.ci_low), ci_high=_number(r.ci_high),
+        unit=r.unit or "", target=_number(r.target), status=str(r.status or ""),
+        severity=_number(r.severity), replications=_whole(r.replications),
+        runs=_whole(r.runs), scenario_hash=r.scenario_hash or "",
+        rules_hash=r.rules_hash or "", engine=r.engine or "", version=r.version or "",
+        seed=_whole(r.seed), finished_utc=r.finished_utc or "", detail=_json(r.detail))
+        for r in store.results(None))
     return History(path=path, reviews=reviews, rows=rows, current=review)

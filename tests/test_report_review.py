@@ -19,7 +19,7 @@ from test_report import mtd_search, optimize_front, regulation_change, save
 from typer.testing import CliRunner
 
 from shocktwin import cli
-from shocktwin.errors import SimulationError
+from shocktwin.errors import ShocktwinError
 from shocktwin.reports import render_report
 from shocktwin.reports._i18n import Language, count, date, hours, num, pct, speaking
 from shocktwin.reports._zh_cn import ZH_CN
@@ -162,9 +162,9 @@ def test_a_review_not_in_the_history_is_refused_with_exit_2(history: Path,
             in done.stderr)
     assert "Traceback" not in done.output and not out.exists()
     old = make_history(tmp_path / "old.duckdb", version="0")
-    with pytest.raises(SimulationError, match="history schema version '0'; this version"):
+    with pytest.raises(ShocktwinError, match=r"old.duckdb: .*schema version '0'"):
         render_report([], history=old)
-    with pytest.raises(SimulationError, match="history store not found"):
+    with pytest.raises(ShocktwinError, match=r"none\.duckdb: no history store here"):
         render_report([], history=tmp_path / "none.duckdb")
     bad = CliRunner().invoke(cli.app, ["report", "--history", str(history), "--lang", "fr",
                                        "-o", str(out)])
