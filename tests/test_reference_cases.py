@@ -1,7 +1,9 @@
-"""The three reference cases of the quality system, run by name from the CLI with each
-scenario's own replications: every as-is variant is VIOLATED (exit 1) and every prepared
-variant HOLDS (exit 0); their figures (327 rules, 17 min, 1000 h) are read back from the
-journal and the bundled files, not from what the run printed."""
+"""The three reference cases of the quality system, run by name from the CLI: every as-is
+variant is VIOLATED (exit 1) with its own replications, and a prepared variant HOLDS (exit 0)
+once enough replications decide it (`--until-decided`: ten replications that all hold only
+show a share above 72 %, not the 90 % required) — two do not yet (NOT_YET); their figures
+(327 rules, 17 min, 1000 h) are read back from the journal and the bundled files, not from
+what the run printed."""
 
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ def journals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in VARIANTS:
         folder = tmp_path_factory.mktemp(name) / "out"
-        result = runner.invoke(cli.app, ["run", name, "--out", str(folder)])
+        decide = ["--until-decided"] if name.endswith("_prepared") and name not in NOT_YET \
+            else []
+        result = runner.invoke(cli.app, ["run", name, "--out", str(folder), *decide])
         records = []
         if (folder / "journal.json").is_file():
             records = json.loads((folder / "journal.json").read_text())["records"]
@@ -40,18 +44,43 @@ def _of(records: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [r for r in records if r["kind"] == kind]
 
 
+def _replications(records: list[dict[str, Any]]) -> int:
+    return len(_of(records, "ReplicationFinished"))
+
+
+#: Prepared variants that do not hold at 90 % once enough replications are run (measured
+#: with --until-decided): column_release_prepared holds in 127 of 160 replications (79 %,
+#: 99.17 % interval 70–87 %: VIOLATED; otd >= 90 % fails in about one in six) and
+#: valve_backup_prepared in 289 of 320 (90.3 %, 85–94 %: still undecided after 320, about
+#: ten minutes). Their ten bundled replications all hold, which shows a share above 72 %,
+#: not 90 %: with their own replications they are UNDECIDED, and that is what is checked.
+#: The prepared plans or their hypotheses must change before they can hold.
+NOT_YET = {"column_release_prepared", "valve_backup_prepared"}
+
+
 @pytest.mark.parametrize("name", VARIANTS)
 def test_as_is_fails_and_prepared_holds(journals: dict[str, Any], name: str) -> None:
     result, records = journals[name]
     assert "Traceback" not in result.output
-    replications = load_scenario(reference_scenario(name)).experiment.replications
-    assert len(_of(records, "ReplicationFinished")) == replications
+    experiment = load_scenario(reference_scenario(name)).experiment
+    finished = [r for r in records if r["kind"] == "RunFinished"]
     if name.endswith("_as_is"):
+        assert _replications(records) == experiment.replications
         assert result.exit_code == 1, result.output
-        assert "VIOLATED" in result.output
+        assert "VIOLATED" in result.output and finished[0]["verdict"] == "violated"
+    elif name in NOT_YET:
+        assert _replications(records) == experiment.replications
+        assert result.exit_code == 4, result.output
+        assert (f"UNDECIDED: all tolerances held in {experiment.replications} of "
+                f"{experiment.replications} replications") in result.output
     else:
+        # Looks at 10, 20, 40 … replications: all holding, 80 decide it at the 99.17 %
+        # level of six looks (80 / (80 + 2.638²) = 0.920 ≥ 0.9).
+        assert experiment.replications < _replications(records) <= \
+            experiment.max_replications
         assert result.exit_code == 0, result.output
-        assert "HOLDS" in result.output
+        assert "HOLDS" in result.output and finished[0]["verdict"] == "holds"
+        assert "until decided:" in result.output
 
 
 def _bound(rules_file: Path, key: str, value: str) -> int:
@@ -68,7 +97,7 @@ def test_the_eda_switch_invalidates_the_327_rules_drafted_for_the_old_tool_chain
     drafted = _bound(scenario.resolve(scenario.rules), "toolchain", "eda-a")
     assert drafted == 327
     invalidated = _of(records, "RulesInvalidated")
-    assert len(invalidated) == scenario.experiment.replications
+    assert len(invalidated) == _replications(records)
     for r in invalidated:
         assert (r["context"], r["old"], r["new"], r["rules"]) == ("toolchain", "eda-a",
                                                                   "eda-b", 327)
@@ -105,7 +134,7 @@ def test_prepared_responds_in_17_minutes_and_is_valid_sooner(
 def test_eda_prepared_is_valid_within_72_hours(journals: dict[str, Any]) -> None:
     _, records = journals["eda_toolchain_prepared"]
     hours = [r["hours"] for r in _of(records, "QualitySystemRevalidated")]
-    assert len(hours) == 10 and max(hours) <= 72.0
+    assert len(hours) == _replications(records) and max(hours) <= 72.0
 
 
 def test_valve_prepared_runs_the_1000_hour_life_test(journals: dict[str, Any]) -> None:
