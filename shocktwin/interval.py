@@ -39,7 +39,8 @@ class MeanInterval:
 
 @dataclass(frozen=True)
 class ShareInterval:
-    """A share ``successes / n`` with its two-sided Wilson score interval at ``level``."""
+    """A share ``successes / n`` with its two-sided Wilson score interval (continuity
+    corrected) at ``level``."""
 
     share: float
     low: float
@@ -50,11 +51,20 @@ class ShareInterval:
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> ShareInterval:
-    """The share of ``successes`` in ``n`` trials and its Wilson score interval (without
-    continuity correction; Wilson 1927), computed by scipy's ``binomtest`` so the bounds are
-    the published ones. Its coverage is close to ``level`` for every n and p, unlike the
-    normal-approximation (Wald) interval, which undercovers badly near 0 and 1 (Brown, Cai and
-    DasGupta 2001)."""
+    """The share of ``successes`` in ``n`` trials and its Wilson score interval with
+    continuity correction (Newcombe 1998, Stat. Med. 17:857, method 4), computed by scipy's
+    ``binomtest`` (method "wilsoncc").
+
+    Why the corrected form: a verdict or a guarantee is decided on whether the interval
+    clears a required share, so what matters is the chance of a wrong decision, not the
+    average coverage. The plain score interval undercovers next to 0 and 1 (Brown, Cai and
+    DasGupta 2001, Stat. Sci. 16:101): with 10 replications and a process exactly at 90 %,
+    it calls a 90 % hypothesis violated 7.0 % of the time (7 of 10 held), above the 2.5 % its
+    95 % level promises on that side; the corrected interval does so 1.3 % of the time, and
+    its coverage is at or above ``level`` across the n and p a run meets (tests/test_verdict.py
+    simulates both). The price is a few more replications: every one of 45 (not 35) must
+    hold to show a 90 % hypothesis at 95 %.
+    """
     if n < 1:
         raise ValueError(f"a share needs at least one trial, not n = {n}")
     if not 0 <= successes <= n:
@@ -69,7 +79,7 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> ShareInterva
 def _wilson_bounds(successes: int, n: int, level: float) -> tuple[float, float]:
     from scipy.stats import binomtest  # heavy: imported where it is used
 
-    ci = binomtest(successes, n).proportion_ci(confidence_level=level, method="wilson")
+    ci = binomtest(successes, n).proportion_ci(confidence_level=level, method="wilsoncc")
     # The score interval lies in 0…1 by construction; rounding can put an end a hair
     # outside, or a hair inside the observed share at 0 or n successes.
     low = 0.0 if successes == 0 else max(0.0, float(ci.low))

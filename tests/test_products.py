@@ -442,8 +442,8 @@ def test_run_prints_the_kpis_of_many_products_only_where_a_tolerance_names_them(
     data = {"version": 1, "name": "many", "horizon": "50h",
             "plant": {"stations": [{"id": "m", "process_time": "1min"}],
                       "products": products},
-            # 2 of 2 replications can show a 30 % share, not 90 % (the Wilson interval).
-            "hypothesis": {"probability": 0.3,
+            # 2 of 2 replications can show a 15 % share, not 90 % (the interval starts at 19.8 %).
+            "hypothesis": {"probability": 0.15,
                            "tolerances": [{"kpi": "otd", "product": "p3", "min": 0.5}]},
             "experiment": {"replications": 2}}
     path = tmp_path / "many.yaml"

@@ -28,27 +28,37 @@ APP = importlib.import_module("shocktwin.cli.app")
 # --------------------------------------------------------------------------- Wilson interval
 
 
-@pytest.mark.parametrize(("k", "n", "low", "high"), [
-    # Newcombe (1998), Stat. Med. 17:857, Table I, method 3 (score, no continuity correction).
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-    (0, 20, 0.0, 0.1611),
-    (1, 29, 0.0061, 0.1718),
-])
-def test_wilson_interval_matches_the_published_values(k: int, n: int, low: float,
-                                                      high: float) -> None:
+def _newcombe_4(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The continuity-corrected score interval by Newcombe's closed form (Stat. Med. 17:857,
+    1998, method 4), written out here independently of the code under test."""
+    p = k / n
+    low = 0.0 if k == 0 else (2 * n * p + z * z - 1 - z * math.sqrt(
+        z * z - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))) / (2 * (n + z * z))
+    high = 1.0 if k == n else (2 * n * p + z * z + 1 + z * math.sqrt(
+        z * z + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))) / (2 * (n + z * z))
+    return max(low, 0.0), min(high, 1.0)
+
+
+@pytest.mark.parametrize(("k", "n"), [
+    # Newcombe's (1998) Table I examples, and the counts a verdict meets.
+    (81, 263), (15, 148), (0, 20), (1, 29), (9, 10), (7, 10), (35, 35), (44, 45), (289, 320)])
+def test_wilson_interval_is_newcombes_continuity_corrected_score_interval(k: int,
+                                                                          n: int) -> None:
     i = wilson_interval(k, n)
-    assert (round(i.low, 4), round(i.high, 4)) == (low, high)
+    assert (i.low, i.high) == pytest.approx(_newcombe_4(k, n), abs=1e-9)
     assert i.share == k / n and (i.successes, i.n, i.level) == (k, n, 0.95)
 
 
-@pytest.mark.parametrize("n", [1, 2, 10, 35])
+@pytest.mark.parametrize("n", [1, 2, 10, 35, 45])
 def test_wilson_interval_with_every_trial_a_success_has_the_closed_form_end(n: int) -> None:
-    """At k = n the score interval's lower end is n / (n + z²) and its upper end 1."""
+    """At k = n the corrected interval's upper end is 1 and its lower end
+    (2n + z² − 1 − z·√(z² + 2 − 1/n)) / (2(n + z²)); at k = 0, mirrored."""
+    z = Z95
+    end = (2 * n + z * z - 1 - z * math.sqrt(z * z + 2 - 1 / n)) / (2 * (n + z * z))
     i = wilson_interval(n, n)
-    assert i.low == pytest.approx(n / (n + Z95**2), rel=1e-9) and i.high == 1.0
+    assert i.low == pytest.approx(max(end, 0.0), rel=1e-9) and i.high == 1.0
     none = wilson_interval(0, n)
-    assert none.low == 0.0 and none.high == pytest.approx(Z95**2 / (n + Z95**2), rel=1e-9)
+    assert none.low == 0.0 and none.high == pytest.approx(1 - max(end, 0.0), rel=1e-9)
 
 
 @pytest.mark.parametrize(("k", "n", "level"), [(-1, 5, 0.95), (6, 5, 0.95), (0, 0, 0.95),
@@ -71,6 +81,14 @@ def _wilson(k: int, n: int) -> tuple[float, float]:
     return i.low, i.high
 
 
+def _plain_score(k: int, n: int) -> tuple[float, float]:
+    """Wilson's score interval without the correction (Newcombe's method 3)."""
+    share, z2 = k / n, Z95 * Z95
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return centre - half, centre + half
+
+
 def _wald(k: int, n: int) -> tuple[float, float]:
     share = k / n
     half = Z95 * math.sqrt(share * (1 - share) / n)
@@ -82,32 +100,38 @@ TRIALS = 20_000
 SLACK = 3 * math.sqrt(0.95 * 0.05 / TRIALS)
 
 
-@pytest.mark.parametrize(("n", "p"), [(20, 0.5), (40, 0.5), (20, 0.8), (80, 0.9),
-                                      (160, 0.9), (320, 0.9)])
+@pytest.mark.parametrize(("n", "p"), [(n, p) for n in (10, 20, 40, 80, 160, 320)
+                                      for p in (0.5, 0.8, 0.9, 0.95, 0.99)])
 def test_wilson_interval_covers_at_its_nominal_level(n: int, p: float) -> None:
-    """Wilson's coverage oscillates around the nominal level with n and p (Brown, Cai and
-    DasGupta 2001, Stat. Sci. 16:101, fig. 5); these cells are where it is at or above 95 %,
-    which the simulation must show within its error."""
+    """Every replication count a run or a look meets, every required share a hypothesis
+    states: the interval covers the true share in at least 95 % of simulated experiments,
+    within the simulation's error."""
     assert _coverage(_wilson, n, p, TRIALS, seed=n) >= 0.95 - SLACK
 
 
-@pytest.mark.parametrize(("n", "p"), [(20, 0.8), (80, 0.9)])
-def test_the_coverage_check_catches_an_interval_that_undercovers(n: int, p: float) -> None:
-    """The Wald interval undercovers in the same cells (about 0.92 and 0.93, Brown et al.):
-    the check above would catch an interval like it."""
-    assert _coverage(_wald, n, p, TRIALS, seed=n) < 0.95 - SLACK
+@pytest.mark.parametrize(("interval", "n", "p"), [(_wald, 20, 0.8), (_wald, 80, 0.9),
+                                                  (_plain_score, 10, 0.9),
+                                                  (_plain_score, 20, 0.95)])
+def test_the_coverage_check_catches_an_interval_that_undercovers(interval: Any, n: int,
+                                                                 p: float) -> None:
+    """The Wald interval undercovers (about 0.92 and 0.93, Brown et al.), and so does the
+    score interval without the correction next to 1 (exactly 0.930 at n = 10, p = 0.9 and
+    0.925 at n = 20, p = 0.95): the check above would catch either."""
+    assert _coverage(interval, n, p, TRIALS, seed=n) < 0.95 - SLACK
 
 
 # --------------------------------------------------------------------------- the rule
 
 
 @pytest.mark.parametrize(("held", "n", "required", "state"), [
-    (10, 10, 0.9, VerdictState.UNDECIDED),  # 10 / (10 + z²) = 0.722 < 0.9
-    (10, 10, 0.7, VerdictState.HOLDS),      # 0.722 ≥ 0.7
-    (35, 35, 0.9, VerdictState.HOLDS),      # 35 / 38.84 = 0.9012
-    (34, 34, 0.9, VerdictState.UNDECIDED),  # 34 / 37.84 = 0.8985
+    (10, 10, 0.9, VerdictState.UNDECIDED),  # lower end 0.6555 < 0.9
+    (10, 10, 0.65, VerdictState.HOLDS),     # 0.6555 ≥ 0.65
+    (45, 45, 0.9, VerdictState.HOLDS),      # 0.9020
+    (44, 44, 0.9, VerdictState.UNDECIDED),  # 0.89999
     (9, 10, 0.9, VerdictState.UNDECIDED),
-    (0, 10, 0.9, VerdictState.VIOLATED),    # z² / (10 + z²) = 0.278 < 0.9
+    (7, 10, 0.9, VerdictState.UNDECIDED),   # upper end 0.9191: not shown below 90 %
+    (6, 10, 0.9, VerdictState.VIOLATED),    # upper end 0.8631
+    (0, 10, 0.9, VerdictState.VIOLATED),
     (10, 10, 1.0, VerdictState.HOLDS),      # 100 % required: all must hold
     (99, 100, 1.0, VerdictState.VIOLATED),
 ])
@@ -135,12 +159,13 @@ def _run(runner: CliRunner, path: Path, *args: str) -> Any:
 
 
 def test_run_exit_codes_follow_the_verdict(tmp_path: Path, runner: CliRunner) -> None:
-    """2 of 2 replications held: the 95 % Wilson interval is 34.2 %…100 % (2 / (2 + z²)),
-    so 30 % required holds, 90 % is undecided; a bound no replication meets is violated."""
-    holds = _run(runner, write(tmp_path, hypothesis={"probability": 0.3, "tolerances": ALWAYS}))
+    """2 of 2 replications held: the 95 % interval is 19.8 %…100 %, so 15 % required holds,
+    90 % is undecided; a bound no replication meets is violated."""
+    holds = _run(runner, write(tmp_path, hypothesis={"probability": 0.15,
+                                                     "tolerances": ALWAYS}))
     assert holds.exit_code == 0, holds.output
     assert ("steady-state hypothesis HOLDS: all tolerances held in 2 of 2 replications (100 %, "
-            "95 % interval 34.2 %…100 %; required 30.0 %)") in holds.stdout
+            "95 % interval 19.8 %…100 %; required 15.0 %)") in holds.stdout
     undecided = _run(runner, write(tmp_path, hypothesis={"probability": 0.9,
                                                          "tolerances": ALWAYS}))
     assert undecided.exit_code == APP.EXIT_UNDECIDED == 4, undecided.output
@@ -178,7 +203,7 @@ def test_run_json_and_the_journal_carry_the_verdict_and_its_interval(
     h = json.loads(done.stdout)["hypothesis"]
     assert (h["state"], h["holds"], h["held"], h["n"], h["level"]) == ("undecided", False, 2, 2,
                                                                        0.95)
-    assert h["share_low"] == pytest.approx(2 / (2 + Z95**2)) and h["share_high"] == 1.0
+    assert h["share_low"] == pytest.approx(_newcombe_4(2, 2)[0]) and h["share_high"] == 1.0
     (finished,) = [r for r in json.loads((out / "journal.json").read_text())["records"]
                    if r["kind"] == "RunFinished"]
     assert finished["verdict"] == "undecided" and finished["hypothesis_holds"] is None

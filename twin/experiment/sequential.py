@@ -1,8 +1,9 @@
 """The verdict rule on the share of replications in which a hypothesis held, and sequential
 replications: looks at n0, 2·n0, 4·n0 … replications until the verdict is decided.
 
-A verdict is decided from the Wilson score interval of the held share (held / n) at a
-confidence ``level``: its lower end at or above the required probability — the hypothesis
+A verdict is decided from the Wilson score interval (with continuity correction, see
+``shocktwin.interval.wilson_interval``) of the held share (held / n) at a confidence
+``level``: its lower end at or above the required probability — the hypothesis
 HOLDS; its upper end below it — VIOLATED; the interval straddling it — UNDECIDED (more
 replications can tell). A required probability of 1 asks for every replication: the
 hypothesis holds when all held, and is violated by the first that did not.
@@ -10,9 +11,9 @@ hypothesis holds when all held, and is violated by the first that did not.
 Sequentially, each look judges all the replications so far; the first decided look ends the
 run. Looking several times gives chance several tries to decide wrongly, so each of the K
 planned looks uses the level 1 − α/K (Bonferroni): the probability that any look decides
-wrongly is at most about α (Wilson's interval is approximate, so "about"; the tests measure
-it on a Bernoulli simulation). With α = 0.05 and looks at 10, 20, 40, 80, 160 and 320
-replications, each look uses a 99.17 % interval.
+wrongly is at most α (the tests measure it on a Bernoulli simulation, required shares 80 to
+99 %, at the true share and 5 points either side of it). With α = 0.05 and looks at 10, 20,
+40, 80, 160 and 320 replications, each look uses a 99.17 % interval.
 
 Everything here is a pure function of the held counts, so the rule is simulated on Bernoulli
 outcomes without the twin (``tests/test_sequential.py``).
