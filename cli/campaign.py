@@ -109,8 +109,9 @@ def _print(outcome: Any) -> None:
     for reg in outcome.regressions:
         say(f"REGRESSION {reg.message}", highlight=False, markup=False)
     if outcome.undecided:
-        say(f"undecided: {len(outcome.undecided)} results — their intervals straddle the "
-            "target or a search did not converge; add replications (search.replications in "
+        n = len(outcome.undecided)
+        say(f"undecided: {n} result{'s' if n != 1 else ''} — the interval straddles the "
+            "target or the search did not converge; add replications (search.replications in "
             "the suite)", highlight=False, markup=False)
     failed = len(outcome.failed)
     say(f"{len(outcome.passed)} passed, {failed} failed, {len(outcome.undecided)} undecided; "

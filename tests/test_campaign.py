@@ -128,7 +128,7 @@ def test_resume_runs_nothing_twice(runner, tmp_path: Path) -> None:  # type: ign
     whole = tmp_path / "whole"
     campaign(runner, suite, whole, tmp_path / "h1.duckdb", "R1")
     total = finished(whole)["runs_computed"]
-    assert total > 4
+    assert total > 4 and finished(whole)["runs"] == total
 
     # Interrupted once the baseline run is done: then resumed.
     cut = tmp_path / "cut"
@@ -153,6 +153,7 @@ def test_resume_runs_nothing_twice(runner, tmp_path: Path) -> None:  # type: ign
                      "--replace")
     assert again.exit_code in (0, 1), again.output
     assert finished(cut)["runs_computed"] == 0
+    assert finished(cut)["runs"] == total  # the runs it needed, all taken from the folder
     rows = History(tmp_path / "h2.duckdb").results()
     assert len(rows) == len({(r.review, *r.key) for r in rows}) == len(
         History(tmp_path / "h1.duckdb").results())
@@ -179,6 +180,14 @@ def test_a_regression_against_the_previous_review_fails(runner, tmp_path: Path) 
     assert all(p.a is not None and p.b is not None for p in pairs)
     mtd = next(p for p in pairs if p.key == ("tiny", "outage", "mtd"))
     assert mtd.direction == "worse"
+    # The first review run again in its place keeps its place: nothing is computed again and
+    # the second still compares with it.
+    again = campaign(runner, write_suite(tmp_path), tmp_path / "q1", history, "2027-Q1",
+                     "--resume", "--replace")
+    assert again.exit_code in (0, 1), again.output
+    assert finished(tmp_path / "q1")["runs_computed"] == 0
+    assert [r.review for r in History(history).reviews()] == ["2027-Q1", "2027-Q2"]
+    assert History(history).previous_review("2027-Q2") == "2027-Q1"
 
 
 def test_an_existing_review_is_refused_without_replace(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -291,10 +291,19 @@ class _CountingStore(RunStore):
     def __init__(self, path: Path, *, resume: bool) -> None:
         super().__init__(path, resume=resume)
         self.computed = 0
+        #: Every run this campaign needed, computed now or taken from the log.
+        self.used: set[str] = set()
         self.on_put: Callable[[], None] | None = None
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        found = super().get(key)
+        if found is not None:
+            self.used.add(key)
+        return found
 
     def put(self, key: str, record: dict[str, Any]) -> None:
         super().put(key, record)
+        self.used.add(key)
         self.computed += 1
         if self.on_put is not None:
             self.on_put()
@@ -483,7 +492,8 @@ def run_campaign(suite_file: str | Path, *, review: str, history: str | Path,
     (ScenarioError, every problem at once), the review label (new in the history unless
     ``replace``), the history store's schema version, the output folder (empty unless
     ``resume``) and the extra files to write (``outputs``, e.g. JUnit). The output folder is
-    locked for the whole campaign.
+    locked for the whole campaign. A review run again (``replace``) keeps its place among
+    the reviews, which are ordered by when each first started.
     """
     from shocktwin.edge_replay.history import check_history
     from shocktwin.files import check_writable
@@ -508,6 +518,10 @@ def run_campaign(suite_file: str | Path, *, review: str, history: str | Path,
         ver = version()
         rows = [row for e in entries for row in _rows(review, e, finished, ver)]
         hist = open_history(history_path, create=True)
+        replaced = hist.review(review)
+        if replaced is not None:
+            # A review run again keeps its place among the reviews (the order is by start).
+            started = replaced.started_utc
         previous_label = hist.previous_review(review)
         previous_rows = hist.results(previous_label) if previous_label else []
         earlier = [r for r in hist.results() if r.review != review]
@@ -517,8 +531,7 @@ def run_campaign(suite_file: str | Path, *, review: str, history: str | Path,
                                 interval_days=suite.review_interval / 24.0,
                                 scenarios=[e.label for e in plan.entries],
                                 intervals={e.label: e.interval_days for e in plan.entries})
-        runs = sum(e.baseline.n for e in entries) + sum(s.result.runs for e in entries
-                                                        for s in e.shocks)
+        runs = sum(e.baseline.n for e in entries) + len(store.used)
         computed = store.computed + sum(e.baseline.n for e in entries if not e.baseline.reused)
         outcome = CampaignOutcome(review, suite, folder, history_path, tuple(entries),
                                   tuple(rows), score, previous_label, tuple(regressions), runs,
