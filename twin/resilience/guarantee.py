@@ -26,8 +26,10 @@ The replication recovers when every binding KPI does (its recovery time is the l
 that KPI is the replication's binding one); it is not measurable (``recovered`` None) when
 the shock did not start before the horizon or a binding KPI has no pre-shock level or no
 series. The guarantee is recovered / n over the measurable replications, with its 95 %
-Wilson interval; it **meets** a target when the interval's low end is ≥ the target, **misses**
-it when the high end is below it, and is **undecided** otherwise (a target of 1 is met only
+Wilson interval (continuity-corrected, the interval the verdict decides on:
+:func:`shocktwin.interval.wilson_interval`); it **meets** a target when the interval's
+low end is ≥ the target, **misses** it when the high end is below it, and is **undecided**
+otherwise (a target of 1 is met only
 when every replication recovered). Robustness is reported as its mean with a Student-t
 interval and its minimum; TTR as its median and 90th percentile, each the order statistic
 X(⌈qn⌉) with the distribution-free order-statistic interval (binomial ranks), so a
@@ -49,9 +51,10 @@ if TYPE_CHECKING:
     from shocktwin.scenarios.model import Recovery, Scenario, Tolerance
     from shocktwin.twin.experiment.replication import ReplicationResult
 
-__all__ = ["MEETS", "MISSES", "UNDECIDED", "RecoveryGuarantee", "ReplicationRecovery",
-           "guarantee_curve", "kpi_recovery", "recovery_from_record", "recovery_guarantee",
-           "recovery_of", "recovery_record", "shock_window", "to_record"]
+__all__ = ["MEETS", "MISSES", "UNDECIDED", "KpiRecovery", "RecoveryGuarantee",
+           "ReplicationRecovery", "guarantee_curve", "guarantees_of", "kpi_recovery",
+           "quantile_with_interval", "recovery_from_record", "recovery_guarantee",
+           "recovery_of", "recovery_record", "shock_window", "state_of", "to_record"]
 
 MEETS, MISSES, UNDECIDED = "meets", "misses", "undecided"
 
@@ -327,3 +330,17 @@ def to_record(g: RecoveryGuarantee) -> dict[str, Any]:
             value = dict(value)
         out[key] = value
     return out
+
+
+def guarantees_of(scenario: Scenario, replications: Sequence[ReplicationResult]
+                  ) -> tuple[RecoveryGuarantee, ...]:
+    """The recovery guarantee of each of the scenario's shocks over a run's replications
+    (empty when the hypothesis states no recovery): what ``run`` reports per shock."""
+    spec = scenario.hypothesis.recovery
+    if spec is None:
+        return ()
+    kpis = scenario.hypothesis.recovery_kpis
+    return tuple(recovery_guarantee([recovery_of(r, scenario, shock.id) for r in replications],
+                                    shock=shock.id, severity=shock.severity(), spec=spec,
+                                    kpis=kpis)
+                 for shock in scenario.shocks)
