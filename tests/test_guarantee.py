@@ -183,10 +183,22 @@ def records(recovered: int, n: int) -> list[ReplicationRecovery]:
                                 "otd") for i in range(n)]
 
 
+def newcombe_cc(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson's score interval with continuity correction, Newcombe's closed form
+    (Stat. Med. 17:857, 1998, method 4): the interval verdicts and guarantees decide on."""
+    p = k / n
+    low = 0.0 if k == 0 else (2 * n * p + z * z - 1 - z * math.sqrt(
+        z * z - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))) / (2 * (n + z * z))
+    high = 1.0 if k == n else (2 * n * p + z * z + 1 + z * math.sqrt(
+        z * z + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))) / (2 * (n + z * z))
+    return low, high
+
+
 @pytest.mark.parametrize(("k", "n", "target", "state"), [
-    (40, 40, 0.9, MEETS),  # Wilson low 0.912 ≥ 0.9
-    (36, 40, 0.9, UNDECIDED),  # 0.769 … 0.960
-    (28, 40, 0.9, MISSES),  # high 0.825 < 0.9
+    (50, 50, 0.9, MEETS),  # low 0.911 ≥ 0.9
+    (40, 40, 0.9, UNDECIDED),  # low 0.891: all 40 recovered is not yet enough
+    (45, 50, 0.9, UNDECIDED),  # 0.774 … 0.963
+    (35, 50, 0.9, MISSES),  # high 0.817 < 0.9
     (20, 20, 1.0, MEETS),
     (19, 20, 1.0, MISSES),
 ])
@@ -194,13 +206,8 @@ def test_the_guarantee_states_by_the_wilson_rule(k, n, target, state) -> None:
     spec = Recovery(within="24h", guarantee=target)
     g = recovery_guarantee(records(k, n), shock="cut", severity=24.0, spec=spec)
     assert (g.n, g.recovered, g.rate) == (n, k, k / n)
-    # Wilson's score interval by its formula.
-    z = stats.norm.ppf(0.975)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    assert g.low == pytest.approx(max(centre - half, 0.0), abs=1e-9)
-    assert g.high == pytest.approx(min(centre + half, 1.0), abs=1e-9)
+    low, high = newcombe_cc(k, n)
+    assert (g.low, g.high) == pytest.approx((low, high), abs=1e-6)
     assert g.state == state
     assert g.failed_share == pytest.approx((n - k) / n)
     assert recovery_guarantee(records(k, n), shock="cut", severity=24.0,
@@ -228,3 +235,97 @@ def test_robustness_and_ttr_percentiles_with_their_intervals() -> None:
         ReplicationRecovery(0, False, math.inf, 5.0, math.inf, True, "otd")] * 3,
         shock="cut", severity=1.0, spec=Recovery(within="1h"))
     assert to_record(never)["ttr_p50_h"] is None and never.never_recovered == 3
+
+
+# --------------------------------------------------------------------------- known by construction
+
+# A backlog after an outage: orders every hour (λ = 1/h) on one machine of 30 min (μ = 2/h);
+# a power outage of d hours at a random time stops it. The d orders that arrive meanwhile
+# (λd) are cleared at μ − λ = 1/h once power is back, so the work in progress is back at its
+# pre-shock level d + λd / (μ − λ) = 2d after the onset. The onset is a Poisson arrival (so
+# it falls anywhere inside a bucket, and only the replication's shock log knows it).
+BACKLOG: dict[str, Any] = {
+    "version": 1, "name": "backlog", "horizon": "400h", "warmup": "10h",
+    "plant": {"stations": [{"id": "m", "process_time": "30min"}], "routing": ["m"],
+              "demand": {"every": "1h", "due_in": "24h"}},
+    "shocks": [{"id": "power", "type": "power_outage", "start": "20h", "duration": "10h",
+                "onset": {"rate": "1/50h", "max_occurrences": 1}}],
+    "hypothesis": {"tolerances": [{"kpi": "wip_mean", "max": 2}],
+                   "recovery": {"within": "21h", "kpis": ["wip_mean"]}},
+    "experiment": {"replications": 20, "seed": 1, "bucket": "1h"},
+}
+LAM, MU, D, BUCKET = 1.0, 2.0, 10.0, 1.0
+DERIVED = D + LAM * D / (MU - LAM)  # 20 h after the onset
+
+
+def backlog(**changes: Any) -> Any:
+    return parse_scenario(deep_update(BACKLOG, changes))
+
+
+@pytest.fixture(scope="module")
+def backlog_runs() -> Any:
+    from shocktwin.twin.experiment.replication import run_replication
+
+    sc = backlog()
+    return sc, [run_replication(sc, r, seed=1) for r in range(20)]
+
+
+def test_recovery_time_matches_the_backlog_derivation(backlog_runs) -> None:
+    sc, runs = backlog_runs
+    onsets = set()
+    for run in runs:
+        got = recovery_of(run, sc, "power")
+        assert got.recovered is not None and got.kpi == "wip_mean"
+        # Known to a bucket: the first whole bucket after the backlog is gone.
+        assert abs(got.recovery_h - DERIVED) <= BUCKET
+        assert abs(got.ttr_h - (DERIVED - D)) <= BUCKET
+        onsets.add(round(next(e.at_h for e in run.log if isinstance(e, ShockStarted)), 3))
+    assert len(onsets) == len(runs)  # the onsets differ: each read from its own log
+
+
+@pytest.mark.parametrize(("rto", "expected"), [(DERIVED + BUCKET, 1.0),
+                                               (DERIVED - BUCKET, 0.0)])
+def test_the_guarantee_is_one_just_above_the_derived_time_and_zero_below(
+        backlog_runs, rto, expected) -> None:
+    sc, runs = backlog_runs
+    # 20 of 20 give an interval from 0.80 up; none of 20, up to 0.20.
+    spec = Recovery(within=f"{rto}h", kpis=["wip_mean"], guarantee=0.75)
+    g = recovery_guarantee([recovery_of(r, sc, "power", spec=spec) for r in runs],
+                           shock="power", severity=D, spec=spec)
+    assert g.n == 20 and g.rate == expected
+    assert g.state == (MEETS if expected == 1.0 else MISSES)
+    # TTR from the end of the outage: λd / (μ − λ) = 10 h, to a bucket.
+    assert abs(g.ttr_p50_h - (DERIVED - D)) <= BUCKET
+    # The work in progress at the peak: λd + 1/2 waiting and in work against 1/2 before.
+    assert g.robustness_min == pytest.approx(100 * 0.5 / (LAM * D + 0.5), rel=0.1)
+
+
+def test_the_curve_over_severity_follows_the_derivation() -> None:
+    from shocktwin.twin.resilience.mtd import find_mtd
+
+    # RTO 30 h: an outage of d recovers in 2d, so within it up to d = 15 h. (An MTD search
+    # needs a fixed start.)
+    sc = backlog(shocks=[{"id": "power", "type": "power_outage", "start": "50.3h",
+                          "duration": "10h"}],
+                 hypothesis={"recovery": {"within": "30h"}},
+                 mtd={"shocks": [{"shock": "power", "low": "2h", "high": "42h",
+                                  "resolution": "4h"}], "replications": 6,
+                      "max_replications": 6, "probability": 0.5})
+    result = find_mtd(sc, sc.mtd.shocks[0])
+    curve = {g.severity: g for g in result.guarantee_curve if g.severity is not None}
+    assert sorted(curve) == [2.0, 12.0, 22.0, 32.0, 42.0]  # the scan grid
+    for d, g in curve.items():
+        assert g.n == 6 and g.rate == (1.0 if 2 * d <= 30 else 0.0), d
+    # The scenario's own outage (10 h) recovers within 30 h in every replication.
+    assert result.guarantee is not None and result.guarantee.severity == 10.0
+    assert result.guarantee.rate == 1.0
+
+
+def test_a_run_gets_one_guarantee_per_shock(backlog_runs) -> None:
+    from shocktwin.twin.resilience.guarantee import guarantees_of
+
+    sc, runs = backlog_runs
+    [g] = guarantees_of(sc, runs)
+    assert (g.shock, g.severity, g.rto_h, g.n) == ("power", D, 21.0, 20)
+    assert g.rate == 1.0 and g.kpis == ("wip_mean",)
+    assert guarantees_of(parse_scenario(BASE_PLANT), runs) == ()

@@ -16,7 +16,13 @@ from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import parse_scenario
 from shocktwin.scenarios.model import Tolerance
 from shocktwin.twin.experiment.replication import run_replication
-from shocktwin.twin.resilience.mtd import RunStore, find_mtd, quantile_interval
+from shocktwin.twin.resilience.mtd import (
+    RunStore,
+    _bisect,
+    _estimate,
+    find_mtd,
+    quantile_interval,
+)
 from shocktwin.twin.resilience.recovery import resilience_of
 
 # A supplier outage against on-time delivery: stock covers a few days, so the MTD is a
@@ -183,3 +189,128 @@ def test_bundled_scenarios_give_mtds_with_intervals(name, runner, tmp_path) -> N
         low, high = shock["ci95"]
         assert low is not None and high is not None and low <= shock["mtd"] <= high
         assert shock["binding_kpi"] is not None
+
+
+# --------------------------------------------------------------------------- the interval
+
+
+def _search_known(thresholds_of: np.ndarray, *, p: float, resolution: float
+                  ) -> tuple[dict[int, dict[str, Any]], float | None, tuple[Any, Any]]:
+    """Bisect replications whose tolerable severities are ``thresholds_of`` (replication r
+    holds at s exactly when s ≤ thresholds_of[r]) over 0 … 100, with no twin."""
+    def evaluate(points: list[tuple[int, float]]) -> dict[tuple[int, float], Any]:
+        return {(r, s): {"holds": bool(s <= thresholds_of[r]),
+                         "broken": [] if s <= thresholds_of[r] else ["otd"]}
+                for r, s in points}
+
+    found: dict[int, dict[str, Any]] = {}
+    _bisect(list(range(thresholds_of.size)), 0.0, 100.0, resolution, 3, evaluate, found)
+    mtd, ci = _estimate(found, p)
+    return found, mtd, ci
+
+
+@pytest.mark.parametrize("resolution", [0.5, 20.0])
+def test_the_interval_covers_the_true_quantile_at_its_nominal_rate(resolution) -> None:
+    # Tolerable severities exponential with mean 30 (cut below the range's top): the MTD at
+    # p = 0.5 is their median, 30 ln 2 = 20.79, inside a cell of the search's grid.
+    rng = np.random.default_rng(19)
+    n, p, sims = 100, 0.5, 400
+    xi = 30.0 * math.log(2.0)
+    lo_rank, hi_rank = quantile_interval(n, 1.0 - p)
+    assert lo_rank is not None and hi_rank is not None
+    assert (lo_rank, hi_rank) == (40, 61)
+    exact = stats.binom.cdf(hi_rank - 1, n, 0.5) - stats.binom.cdf(lo_rank - 1, n, 0.5)
+    covered = covered_by_lower_ends = 0
+    for _ in range(sims):
+        s = np.minimum(rng.exponential(30.0, n), 99.9)
+        found, mtd, (low, high) = _search_known(s, p=p, resolution=resolution)
+        covered += low <= xi <= high
+        tolerable = sorted(t["tolerable"] for t in found.values())
+        covered_by_lower_ends += tolerable[lo_rank - 1] <= xi <= tolerable[hi_rank - 1]
+        # The point estimate is conservative: at or below the sample quantile, by less
+        # than the resolution.
+        k = math.floor((1.0 - p) * n)
+        assert mtd is not None and mtd <= np.sort(s)[k] <= mtd + resolution
+    se = math.sqrt(0.95 * 0.05 / sims)
+    assert covered / sims >= 0.95 - 3 * se
+    if resolution < 1.0:
+        # Fine resolution: the order statistics' own coverage (96.5 %), not more.
+        assert covered / sims <= exact + 3 * se
+    else:
+        # Coarse resolution: an interval built from the brackets' lower ends alone (the
+        # former construction) falls well short; the brackets' upper ends put it right.
+        assert covered_by_lower_ends / sims < 0.95 - 3 * se
+
+
+# --------------------------------------------------------------------------- runs counted
+
+
+def test_a_resumed_search_counts_every_run_it_needed(tmp_path) -> None:
+    from shocktwin.twin.resilience.mtd import run_mtd_search
+
+    small = deep_update(MTD_PLANT, {"mtd": {"replications": 6, "max_replications": 6},
+                                    "hypothesis": {"probability": 0.5}})
+    import yaml
+
+    def search(doc: dict[str, Any], out: Any, resume: bool) -> tuple[Any, list[int]]:
+        path = tmp_path / "s.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        told: list[int] = []
+        outcome = run_mtd_search(path, out=out, resume=resume,
+                                 progress=lambda done, total: told.append(done))
+        return outcome, told
+
+    whole, told = search(small, tmp_path / "whole", False)
+    [r] = whole.results
+    assert r.status == "converged" and r.resilience["replications"] == 6
+    # The runs at the MTD are counted with the search's; the progress ends at that count.
+    assert told[-1] == r.runs > 0 and r.runs_reused == 0
+    cut, _ = search(deep_update(small, {"mtd": {"budget": 40}}), tmp_path / "cut", False)
+    assert cut.results[0].status == "not_converged"
+    resumed, told = search(small, tmp_path / "cut", True)
+    [again] = resumed.results
+    assert again.runs == r.runs and told[-1] == r.runs
+    assert 0 < again.runs_reused < again.runs
+    finished = resumed.document.finished
+    assert finished is not None and finished.runs == r.runs
+    assert finished.runs_reused == again.runs_reused == resumed.runs_reused
+    # Resumed once more, everything comes from the log and the count stays the same.
+    twice, told = search(small, tmp_path / "cut", True)
+    assert twice.results[0].runs == twice.results[0].runs_reused == r.runs == told[-1]
+
+
+def test_a_censored_result_is_told_in_words_and_the_guarantee_is_written(
+        tmp_path, runner) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+    from test_guarantee import BACKLOG
+
+    # The whole-run WIP bound breaks for outages above a few hours: from 20 h on, the
+    # range's low end, it fails in every replication.
+    doc = deep_update(BACKLOG, {
+        "shocks": [{"id": "power", "type": "power_outage", "start": "50h",
+                    "duration": "10h"}],
+        "hypothesis": {"tolerances": [{"kpi": "wip_mean", "max": 0.6}],
+                       "recovery": {"within": "30h", "guarantee": 0.9}},
+        "mtd": {"shocks": [{"shock": "power", "low": "20h", "high": "40h"}],
+                "replications": 4, "max_replications": 4, "scan": 1}})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    result = runner.invoke(cli.app, ["mtd", str(path), "--out", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    text = " ".join(result.output.split())
+    assert "below_range" not in text
+    assert ("fails already at the range's low end 20h: the MTD is below the searched range"
+            in text)
+    assert "below range (< 20h)" in text
+    assert "recovery guarantee (back at ≥ 95 % of the pre-shock level within 30h" in text
+    [found] = records_of(json.loads((out / "mtd.json").read_text()), "MtdFound")
+    assert found["status"] == "below_range"
+    assert [g["severity"] for g in found["guarantee_curve"]] == [20.0, 30.0, 40.0]
+    # Recovery in 2d: within 30 h for none of these outages.
+    assert [g["rate"] for g in found["guarantee_curve"]] == [0.0, 0.0, 0.0]
+    assert found["guarantee"]["severity"] == 10.0 and found["guarantee"]["rate"] == 1.0
+    assert found["guarantee"]["state"] == "undecided"  # 4/4: Wilson low 0.51 < 0.9
+    assert "guarantee_at_mtd" not in found  # no MTD inside the range to measure at
+    result = runner.invoke(cli.app, ["verify", str(out)])
+    assert result.exit_code == 0, result.output

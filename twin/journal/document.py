@@ -41,10 +41,11 @@ from shocktwin.twin.journal.record import (
 
 __all__ = ["DOCUMENT_FILES", "DOCUMENT_FORMAT", "DOCUMENT_HEADER_FIELDS", "CampaignDocument",
            "CampaignFinished", "Document", "DocumentError", "DocumentKind", "GateDecided",
-           "MtdDocument", "MtdFound", "MtdStatus", "Objective", "OptimisationFinished",
-           "ParetoDocument", "PointEvaluated", "ScenarioCompared", "ScenarioReviewed",
-           "SearchFinished", "StressDocument", "Threshold", "closing_kind", "document_header_hash",
-           "load_raw", "make_document", "read_document", "to_json", "write_document"]
+           "Guarantee", "MtdDocument", "MtdFound", "MtdStatus", "Objective",
+           "OptimisationFinished", "ParetoDocument", "PointEvaluated", "ScenarioCompared",
+           "ScenarioReviewed", "SearchFinished", "StressDocument", "Threshold", "closing_kind",
+           "document_header_hash", "load_raw", "make_document", "read_document", "to_json",
+           "write_document"]
 
 #: 1: the first chained document format.
 DOCUMENT_FORMAT = 1
@@ -107,6 +108,44 @@ class Threshold(BaseModel):
     broken: list[str]
 
 
+class Guarantee(BaseModel):
+    """The minimum recovery guarantee rate of a shock at one severity
+    (:func:`shocktwin.twin.resilience.guarantee.to_record`): the share of replications whose
+    binding KPIs were back at ``level_pct`` % of their pre-shock level within ``rto_h`` of
+    the onset, with its Wilson interval; robustness and TTR percentiles with theirs. A null
+    TTR percentile lies beyond the horizon (``never_recovered`` replications did not come
+    back) or was not measured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    shock: str
+    severity: Number
+    level_pct: float
+    rto_h: float
+    n: int
+    recovered: int
+    rate: Number
+    low: Number
+    high: Number
+    target: Number
+    state: Literal["meets", "misses", "undecided"] | None
+    robustness_pct: Number
+    robustness_low: Number
+    robustness_high: Number
+    robustness_min: Number
+    ttr_p50_h: Number
+    ttr_p50_low: Number
+    ttr_p50_high: Number
+    ttr_p90_h: Number
+    ttr_p90_low: Number
+    ttr_p90_high: Number
+    failed_share: Number
+    failure_pct: Number = None
+    never_recovered: int = 0
+    unmeasured: int = 0
+    kpis: list[str] = Field(default_factory=list)
+    binding_counts: dict[str, int] = Field(default_factory=dict)
+
+
 class MtdFound(_Record):
     """The maximum tolerable disruption of one shock, with its interval and its evidence."""
 
@@ -134,6 +173,15 @@ class MtdFound(_Record):
     notes: list[str]
     thresholds: list[Threshold]
     fails: bool
+    # The recovery guarantee (a hypothesis with a recovery only; left out otherwise, so a
+    # search without one writes what it wrote before).
+    #: The guarantee at each point of the scan grid, ascending in severity.
+    guarantee_curve: list[Guarantee] = Field(default_factory=list,
+                                             exclude_if=lambda v: not v)
+    #: The guarantee at the MTD found.
+    guarantee_at_mtd: Guarantee | None = Field(None, exclude_if=lambda v: v is None)
+    #: The guarantee at the shock's own severity (the scenario as written).
+    guarantee: Guarantee | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class SearchFinished(_Record):

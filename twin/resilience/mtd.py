@@ -7,11 +7,24 @@ it and fails above (checked, see below). s_r is bracketed in [low, high] and fou
 bisection to within the resolution, for all replications in lockstep (each round is one
 batch for the executor). The hypothesis holds with probability P(s_r ≥ s), so the MTD at
 probability p is the (1 − p) quantile of the s_r — with n replications, the order statistic
-s_(k+1), k = ⌊(1 − p) n⌋, the largest severity at which at least p n of them hold. Its 95 %
-interval is the distribution-free order-statistic interval (binomial ranks), so no shape is
-assumed for the s_r. Replications are added until the interval is as narrow as asked, up to
-``max_replications`` and the run budget; a search stopped by the budget says so and gives
-the bracket it reached, never a made-up number.
+s_(k+1), k = ⌊(1 − p) n⌋, the largest severity at which at least p n of them hold.
+
+The resolution. A replication's s_r is known only to its bracket: t_r ≤ s_r < f_r, with
+t_r the largest severity tried that held and f_r the smallest that failed (f_r − t_r ≤ the
+resolution). Order statistics keep that order, t_(i) ≤ s_(i) ≤ f_(i), so:
+
+- the point estimate is t_(k+1): the largest severity *tried* at which at least p n of the
+  replications held. It is conservative — below the sample quantile s_(k+1) by less than
+  one resolution step (f_(k+1) − t_(k+1));
+- its 95 % interval is [t_(l), f_(u)], with (l, u) the ranks of the distribution-free
+  order-statistic interval of the (1 − p) quantile (binomial ranks, no shape assumed for the
+  s_r). Since P(s_(l) ≤ ξ ≤ s_(u)) ≥ 95 % and t_(l) ≤ s_(l), s_(u) ≤ f_(u), it covers the
+  true quantile ξ with at least 95 %: the lower end is widened down by the brackets' lower
+  ends, the upper end up by their upper ends, each by less than one resolution step.
+
+Replications are added until the interval is as narrow as asked, up to ``max_replications``
+and the run budget; a search stopped by the budget says so and gives the bracket it
+reached, never a made-up number.
 
 Monotonicity is checked, not assumed: the range is first scanned at a few interior points,
 so an effect that rises and falls again (escapes under rectifying inspection peak at the
@@ -20,6 +33,13 @@ failing region, and every replication that holds again above it is reported.
 
 Every run's outcome is stored as it finishes (``RunStore``), keyed by everything it
 depends on, so an interrupted search resumes without recomputing anything.
+
+The recovery guarantee (:mod:`shocktwin.twin.resilience.guarantee`), when the hypothesis
+states a ``recovery``, comes from the same runs: each run's recovery from the searched shock
+is kept in its record, every replication runs every point of the scan grid, so the curve of
+the guarantee over severity is read off the grid's points at no extra run. The guarantee at
+the MTD comes with the recovery figures measured there, and the guarantee at the shock's own
+severity (the scenario as written) from one more run per replication.
 """
 
 from __future__ import annotations
@@ -41,11 +61,13 @@ from scipy import stats
 
 from shocktwin.errors import Problem, ScenarioError, SimulationError, unknown_name
 from shocktwin.files import read_text
+from shocktwin.interval import t_interval
 from shocktwin.scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
 from shocktwin.twin.experiment.budget import check_mtd_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
 from shocktwin.twin.journal.document import (
     DocumentKind,
+    Guarantee,
     MtdDocument,
     MtdFound,
     MtdStatus,
@@ -53,6 +75,17 @@ from shocktwin.twin.journal.document import (
     Threshold,
     make_document,
     write_document,
+)
+from shocktwin.twin.resilience.guarantee import (
+    RecoveryGuarantee,
+    ReplicationRecovery,
+    guarantee_curve,
+    quantile_with_interval,
+    recovery_from_record,
+    recovery_guarantee,
+    recovery_of,
+    recovery_record,
+    to_record,
 )
 from shocktwin.twin.resilience.recovery import resilience_of
 
@@ -88,8 +121,10 @@ class MtdResult:
     ci_low: float | None
     ci_high: float | None
     replications: int
-    #: Runs the search needed, whether computed now or taken from an earlier search's log
-    #: (so a resumed search reports the same count as an uninterrupted one).
+    #: Runs the result needed — the search's, at the shock's own severity, and (from
+    #: ``search_mtds``) those measuring recovery at the MTD — whether computed now or taken
+    #: from an earlier search's log (so a resumed search reports the same count as an
+    #: uninterrupted one).
     runs: int
     thresholds: tuple[ReplicationThreshold, ...]
     binding_kpi: str | None
@@ -103,6 +138,14 @@ class MtdResult:
     #: Of ``runs``, those taken from the run log (an earlier, interrupted search's) instead
     #: of computed.
     runs_reused: int = 0
+    #: The recovery guarantee at each point of the scan grid (the hypothesis's ``recovery``;
+    #: empty without one).
+    guarantee_curve: tuple[RecoveryGuarantee, ...] = ()
+    #: The guarantee at the MTD found (over the replications the recovery figures there
+    #: were measured in).
+    guarantee_at_mtd: RecoveryGuarantee | None = None
+    #: The guarantee at the shock's own severity (the scenario as written).
+    guarantee: RecoveryGuarantee | None = None
 
     @property
     def fails(self) -> bool:
@@ -189,8 +232,10 @@ def run_key(sc: Scenario) -> str:
 
 def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Runner = LOCAL,
              store: RunStore | None = None, seed: int | None = None,
-             progress: Callable[[str], None] | None = None) -> MtdResult:
-    """Search the MTD of one shock of the scenario's ``mtd`` block."""
+             progress: Callable[[str], None] | None = None,
+             counted: Callable[[int], None] | None = None) -> MtdResult:
+    """Search the MTD of one shock of the scenario's ``mtd`` block; ``counted(n)`` is told
+    the runs needed so far (computed or reused) after each batch."""
     spec = scenario.mtd
     if spec is None:
         raise ValueError("the scenario has no mtd block")
@@ -206,8 +251,15 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     check_mtd_budget(scenario, item.shock)
     base_key = run_key(scenario)
     tolerances = scenario.hypothesis.tolerances
+    recovery = scenario.hypothesis.recovery
     runs = 0  # computed by this call (what the budget counts)
     reused = 0  # taken from the run log instead of computed (an interrupted search's runs)
+    seen: dict[tuple[int, float], dict[str, Any]] = {}  # every outcome this search used
+
+    def usable(hit: dict[str, Any] | None) -> bool:
+        # A record of a run log written before recoveries were kept is run again, not
+        # misread as a run without one.
+        return hit is not None and (recovery is None or "recovery" in hit)
 
     def variant(severity: float) -> Scenario:
         return _with_severity(scenario, item.shock, severity)
@@ -219,8 +271,8 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         for r, s in dict.fromkeys(points):
             key = f"{base_key}|{item.shock}|{s!r}|{r}|{seed}|{engine}"
             hit = store.get(key)
-            if hit is not None:
-                out[(r, s)] = hit
+            if hit is not None and usable(hit):
+                out[(r, s)] = seen[(r, s)] = hit
                 reused += 1
             else:
                 todo.append(((r, s), key, Job(variant(s), r, seed, engine)))
@@ -231,14 +283,19 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         def done(i: int, result: Any) -> None:
             point, key, _ = todo[i]
             broken = [t.key for t in tolerances if not t.holds(result.kpis[t.key])]
-            record = {"holds": not broken, "broken": broken,
-                      "kpis": {k: v for k, v in result.kpis.items()}}
+            record: dict[str, Any] = {"holds": not broken, "broken": broken,
+                                      "kpis": {k: v for k, v in result.kpis.items()}}
+            if recovery is not None:
+                record["recovery"] = recovery_record(recovery_of(result, scenario,
+                                                                 item.shock))
             store.put(key, record)
-            out[point] = record
+            out[point] = seen[point] = record
 
         if jobs:
             run_jobs(jobs, executor, done)
             runs += len(jobs)
+        if counted is not None:
+            counted(runs + reused)
         return out
 
     thresholds: dict[int, dict[str, Any]] = {}
@@ -281,6 +338,28 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         notes.append(f"the hypothesis is not monotone in severity in replications "
                      f"{', '.join(map(str, non_monotone))}: it fails below their tolerable "
                      "severity; the MTD assumes monotonicity there")
+    curve: tuple[RecoveryGuarantee, ...] = ()
+    own: RecoveryGuarantee | None = None
+    if recovery is not None and thresholds:
+        kpis = scenario.hypothesis.recovery_kpis
+
+        def recoveries(severity: float) -> list[ReplicationRecovery]:
+            return [recovery_from_record(seen[(r, severity)]["recovery"]) for r in ordered
+                    if (r, severity) in seen]
+
+        by_point = {g: recoveries(g) for g in _grid(low, high, spec.scan)}
+        curve = guarantee_curve({g: v for g, v in by_point.items() if v}, shock=item.shock,
+                                spec=recovery, kpis=kpis)
+        severity = _round(shock.severity())
+        try:
+            if status is MtdStatus.NOT_CONVERGED:
+                raise _BudgetExceeded
+            evaluate([(r, severity) for r in ordered])
+            own = recovery_guarantee(recoveries(severity), shock=item.shock,
+                                     severity=severity, spec=recovery, kpis=kpis)
+        except _BudgetExceeded:
+            notes.append(f"no recovery guarantee at the shock's own severity: its "
+                         f"{len(ordered)} runs would pass the budget of {spec.budget}")
     target = mtd_axis_value(shock, item.target) if item.target is not None else None
     finite = mtd is not None and math.isfinite(mtd)
     meets = None
@@ -294,7 +373,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
         runs_reused=reused, thresholds=rows,
         binding_kpi=counts.most_common(1)[0][0] if counts else None,
         binding_counts=dict(counts), non_monotone=non_monotone, target=target,
-        meets_target=meets, notes=tuple(notes))
+        meets_target=meets, notes=tuple(notes), guarantee_curve=curve, guarantee=own)
     return result
 
 
@@ -314,8 +393,7 @@ def _bisect(reps: list[int], low: float, high: float, resolution: float, scan: i
     failing one and that failing point. A replication that holds again above a failing
     point is flagged as non-monotone.
     """
-    grid = [low + (high - low) * i / (scan + 1) for i in range(scan + 2)]
-    grid = [_round(g) for g in grid]
+    grid = _grid(low, high, scan)
     found = evaluate([(r, g) for r in reps for g in grid])
     brackets: dict[int, list[float]] = {}
     broken: dict[int, list[str]] = {}
@@ -354,6 +432,12 @@ def _round(x: float) -> float:
     return float(f"{x:.10g}")
 
 
+def _grid(low: float, high: float, scan: int) -> list[float]:
+    """The range's ends and ``scan`` evenly spaced points between them, every replication
+    runs at (rounded, so that keys of stored runs are stable text)."""
+    return [_round(low + (high - low) * i / (scan + 1)) for i in range(scan + 2)]
+
+
 def _with_severity(scenario: Scenario, shock_id: str, severity: float) -> Scenario:
     """The scenario with the shock at ``severity``; without the other shocks unless the mtd
     block keeps them (shocks cascading from it stay either way)."""
@@ -378,15 +462,18 @@ def _mid(lo: float, hi: float) -> float:
 
 def _estimate(thresholds: dict[int, dict[str, Any]],
               p: float) -> tuple[float | None, tuple[float | None, float | None]]:
-    values = np.sort(np.array([t["tolerable"] for t in thresholds.values()], dtype=float))
-    n = values.size
+    """The MTD at probability ``p`` and its 95 % interval from the replications' brackets
+    (the module's docstring): the point t_(k+1), the interval [t_(l), f_(u)]."""
+    tolerable = np.sort(np.array([t["tolerable"] for t in thresholds.values()], dtype=float))
+    failing = np.sort(np.array([t["failing"] for t in thresholds.values()], dtype=float))
+    n = tolerable.size
     if n == 0:
         return None, (None, None)
     k = math.floor((1.0 - p) * n + 1e-9)
-    mtd = float(values[min(k, n - 1)])
+    mtd = float(tolerable[min(k, n - 1)])
     lo_rank, hi_rank = quantile_interval(n, 1.0 - p)
-    ci_low = float(values[lo_rank - 1]) if lo_rank is not None else None
-    ci_high = float(values[hi_rank - 1]) if hi_rank is not None else None
+    ci_low = float(tolerable[lo_rank - 1]) if lo_rank is not None else None
+    ci_high = float(failing[hi_rank - 1]) if hi_rank is not None else None
     return mtd, (ci_low, ci_high)
 
 
@@ -395,22 +482,48 @@ def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replic
                   seed: int | None = None, kpi: str | None = None) -> dict[str, Any]:
     """TTS, TTR, robustness and loss of the binding KPI at ``severity`` (over
     replications), and whether ISO 22301's RTO and MBCO were kept."""
+    return _measure_at(scenario, item, severity, replications=replications,
+                       executor=executor, store=store, seed=seed, kpi=kpi).resilience
+
+
+@dataclass(frozen=True)
+class _AtSeverity:
+    resilience: dict[str, Any]
+    guarantee: RecoveryGuarantee | None
+    runs: int
+    runs_reused: int
+
+
+def _measure_at(scenario: Scenario, item: MtdShock, severity: float, *, replications: int,
+                executor: ExecutorSpec | Runner = LOCAL, store: RunStore | None = None,
+                seed: int | None = None, kpi: str | None = None) -> _AtSeverity:
+    """The recovery figures of the binding KPI at ``severity`` — means, robustness with its
+    t interval, TTR's median and 90th percentile with order-statistic intervals — and the
+    recovery guarantee there (when the hypothesis states a recovery)."""
     sc = _with_severity(scenario, item.shock, severity)
     changed = next(s for s in sc.shocks if s.id == item.shock)
     seed = scenario.experiment.seed if seed is None else seed
     engine = scenario.experiment.engine.value
     store = store or RunStore(None, resume=False)
+    recovery = scenario.hypothesis.recovery
     tolerance = next((t for t in scenario.hypothesis.tolerances if t.key == kpi),
                      scenario.hypothesis.tolerances[0])
     base_key = f"res|{run_key(scenario)}|{item.shock}|{severity!r}|{tolerance.kpi}"
     keys = [f"{base_key}|{r}|{seed}|{engine}" for r in range(replications)]
-    todo = [r for r, key in enumerate(keys) if store.get(key) is None]
+
+    def usable(hit: dict[str, Any] | None) -> bool:
+        return hit is not None and (recovery is None or "recovery" in hit)
+
+    todo = [r for r, key in enumerate(keys) if not usable(store.get(key))]
 
     def done(i: int, result: Any) -> None:
         m = resilience_of(result.series, tolerance, onset_h=changed.start,
                           end_h=changed.end_h, warmup_h=scenario.warmup)
-        store.put(keys[todo[i]], {"robustness_pct": m.robustness_pct, "tts_h": m.tts_h,
-                                  "ttr_h": m.ttr_h, "loss_pct_h": m.loss_pct_h})
+        record: dict[str, Any] = {"robustness_pct": m.robustness_pct, "tts_h": m.tts_h,
+                                  "ttr_h": m.ttr_h, "loss_pct_h": m.loss_pct_h}
+        if recovery is not None:
+            record["recovery"] = recovery_record(recovery_of(result, scenario, item.shock))
+        store.put(keys[todo[i]], record)
 
     run_jobs([Job(sc, r, seed, engine) for r in todo], executor, done)
     rows = [store.get(key) or {} for key in keys]
@@ -422,20 +535,41 @@ def resilience_at(scenario: Scenario, item: MtdShock, severity: float, *, replic
         finite = [v for v in values if not math.isnan(v)]
         return float(np.mean(finite)) if finite else math.nan
 
+    def finite(x: float) -> float:
+        return x if math.isfinite(x) else math.nan  # beyond the horizon: no number
+
     robustness, ttr = column("robustness_pct"), column("ttr_h")
-    return {
+    rob = t_interval(robustness)
+    # A replication still out of tolerance at the horizon has the longest TTR of all.
+    ttr_ranked = [math.inf if math.isnan(v) else v for v in ttr]
+    p50 = quantile_with_interval(ttr_ranked, 0.5)
+    p90 = quantile_with_interval(ttr_ranked, 0.9)
+    resilience = {
         "kpi": tolerance.kpi.value,
         "severity": severity,
         "replications": replications,
         "robustness_pct": mean(robustness),
+        "robustness_pct_low": rob.low,
+        "robustness_pct_high": rob.high,
         "robustness_pct_min": min((v for v in robustness if not math.isnan(v)),
                                   default=math.nan),
         "tts_h": mean(column("tts_h")),
         "ttr_h": mean(ttr),
         "ttr_h_max": max((v for v in ttr if not math.isnan(v)), default=math.nan),
+        "ttr_h_p50": finite(p50[0]), "ttr_h_p50_low": finite(p50[1]),
+        "ttr_h_p50_high": finite(p50[2]),
+        "ttr_h_p90": finite(p90[0]), "ttr_h_p90_low": finite(p90[1]),
+        "ttr_h_p90_high": finite(p90[2]),
         "never_recovered": sum(1 for v in ttr if math.isnan(v)),
         "loss_pct_h": mean(column("loss_pct_h")),
     }
+    guarantee = None
+    if recovery is not None:
+        guarantee = recovery_guarantee(
+            [recovery_from_record(row["recovery"]) for row in rows if "recovery" in row],
+            shock=item.shock, severity=severity, spec=recovery,
+            kpis=scenario.hypothesis.recovery_kpis)
+    return _AtSeverity(resilience, guarantee, len(todo), replications - len(todo))
 
 
 def iso22301(result: MtdResult, resilience: dict[str, Any], rto_h: float | None,
@@ -472,26 +606,50 @@ def search_mtds(scenario: Scenario, items: Sequence[MtdShock], *,
         raise ValueError("the scenario has no mtd block")
     mtd = scenario.mtd
     store = store or RunStore(None, resume=False)
+    at_mtd = min(mtd.replications, 20)
+    # The most runs the searches can take (each bounded by its budget), so the progress
+    # bar has an end; the searches usually finish well before it.
+    bounds = [min(mtd.budget, _most_runs(scenario, item)) + at_mtd for item in items]
+    finished = 0  # runs needed by the searches already done (computed or reused)
 
-    def note(text: str) -> None:
+    def counted(n: int) -> None:
         if progress is not None:
-            progress(0, 0)
+            progress(finished + n, sum(bounds))
 
     results = []
     with Runner(executor) as runner:
         for item in items:
             res = find_mtd(scenario, item, executor=runner, store=store, seed=seed,
-                           progress=note)
+                           counted=counted)
             resilience: dict[str, Any] = {}
+            at: _AtSeverity | None = None
             if res.mtd is not None and res.status is MtdStatus.CONVERGED:
-                resilience = resilience_at(scenario, item, res.mtd,
-                                           replications=min(mtd.replications, 20),
-                                           executor=runner, store=store, seed=seed,
-                                           kpi=res.binding_kpi)
+                at = _measure_at(scenario, item, res.mtd, replications=at_mtd,
+                                 executor=runner, store=store, seed=seed,
+                                 kpi=res.binding_kpi)
+                resilience = at.resilience
+            # The runs the result needed: the search's and those at the MTD.
+            runs = res.runs + (at.runs + at.runs_reused if at is not None else 0)
+            reused = res.runs_reused + (at.runs_reused if at is not None else 0)
+            finished += runs
+            counted(0)
             results.append(dataclasses.replace(
-                res, resilience=resilience,
+                res, resilience=resilience, runs=runs, runs_reused=reused,
+                guarantee_at_mtd=at.guarantee if at is not None else None,
                 iso22301=iso22301(res, resilience, mtd.rto, mtd.mbco)))
     return results
+
+
+def _most_runs(scenario: Scenario, item: MtdShock) -> int:
+    """An upper bound of a search's runs: every replication on the scan grid, bisected
+    down to the resolution, and once more at the shock's own severity."""
+    assert scenario.mtd is not None
+    shock = next(s for s in scenario.shocks if s.id == item.shock)
+    low, high, resolution = mtd_range(shock, item)
+    scan = scenario.mtd.scan
+    step = (high - low) / (scan + 1)
+    halvings = max(0, math.ceil(math.log2(max(step / resolution, 1.0))))
+    return scenario.mtd.max_replications * (scan + 2 + halvings + 1)
 
 
 # --------------------------------------------------------------------------- life cycle
@@ -597,4 +755,8 @@ def _mtd_record(r: MtdResult) -> MtdFound:
         thresholds=[Threshold(replication=t.replication, tolerable=num(t.tolerable),
                               failing=num(t.failing), broken=list(t.broken))
                     for t in r.thresholds],
-        fails=r.fails)
+        fails=r.fails,
+        guarantee_curve=[Guarantee(**to_record(g)) for g in r.guarantee_curve],
+        guarantee_at_mtd=(Guarantee(**to_record(r.guarantee_at_mtd))
+                          if r.guarantee_at_mtd is not None else None),
+        guarantee=Guarantee(**to_record(r.guarantee)) if r.guarantee is not None else None)
