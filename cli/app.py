@@ -583,6 +583,21 @@ def _axis(value: float | None, unit: str) -> str:
     return f"{value:.4g}"
 
 
+def _mtd_end(value: float | None, r: Any) -> str:
+    """An MTD or an interval end in words: a censored end names the range's end it lies
+    beyond."""
+    if value == -math.inf:
+        return f"< {_axis(r.low, r.unit)}"
+    if value == math.inf:
+        return f"> {_axis(r.high, r.unit)}"
+    return _axis(value, r.unit)
+
+
+def _mtd_hours(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else (
+        "beyond horizon" if math.isinf(value) else _axis(value, "h"))
+
+
 def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> None:
     from shocktwin.twin.resilience.mtd import MtdStatus
 
@@ -594,37 +609,117 @@ def _print_mtd(name: str, results: list[Any], out: Path | None, reused: int) -> 
         res = r.resilience
         target = "" if r.target is None else (
             f"{_axis(r.target, r.unit)} {'✓' if r.meets_target else '✗'}")
-        mtd_text = (_axis(r.mtd, r.unit) if r.status is not MtdStatus.NOT_CONVERGED
-                    else "not converged")
+        mtd_text = {MtdStatus.NOT_CONVERGED: "not converged",
+                    MtdStatus.BELOW_RANGE: f"below range (< {_axis(r.low, r.unit)})",
+                    MtdStatus.ABOVE_RANGE: f"above range (> {_axis(r.high, r.unit)})",
+                    }.get(r.status, _axis(r.mtd, r.unit))
         table.add_row(
             f"{r.shock} ({r.axis})", mtd_text,
-            f"{_axis(r.ci_low, r.unit)} … {_axis(r.ci_high, r.unit)}", target,
+            f"{_mtd_end(r.ci_low, r)} … {_mtd_end(r.ci_high, r)}", target,
             r.binding_kpi or "–",
             _axis(res.get("tts_h"), "h") if res and not math.isnan(res["tts_h"]) else "–",
             _axis(res.get("ttr_h"), "h") if res and not math.isnan(res["ttr_h"]) else "–",
             f"{res['loss_pct_h']:.0f}" if res and not math.isnan(res["loss_pct_h"]) else "–",
             str(r.runs))
     stdout.print(table)
+
+    def say(text: str) -> None:
+        stdout.print(text, highlight=False, markup=False)
+
     for r in results:
-        head = f"{r.shock}: p = {r.probability:.0%} over {r.replications} replications"
+        if r.replications:
+            head = f"{r.shock}: p = {r.probability:.0%} over {r.replications} replications"
+        else:
+            head = (f"{r.shock}: p = {r.probability:.0%}; no replication's tolerable severity "
+                    "was bracketed")
         if r.status is MtdStatus.NOT_CONVERGED:
             held = [t.tolerable for t in r.thresholds if math.isfinite(t.tolerable)]
             failed = [t.failing for t in r.thresholds if math.isfinite(t.failing)]
             span = (f"; bracket reached {_axis(min(held), r.unit)} … "
                     f"{_axis(max(failed), r.unit)}" if held and failed else "")
             head += f" — NOT CONVERGED{span}"
-        stdout.print(head, highlight=False, markup=False)
+        say(head)
+        if r.status is MtdStatus.BELOW_RANGE:
+            say(f"  fails already at the range's low end {_axis(r.low, r.unit)}: the MTD is "
+                "below the searched range (lower the range's low end to find it)")
+        elif r.status is MtdStatus.ABOVE_RANGE:
+            say(f"  still holds at the range's high end {_axis(r.high, r.unit)}: the MTD is "
+                "above the searched range (raise the range's high end to find it)")
+        elif r.status is MtdStatus.CONVERGED:
+            say(f"  the MTD is the largest severity tried at which {r.probability:.0%} of the "
+                f"replications held, at most one resolution step "
+                f"({_axis(r.resolution, r.unit)}) below the true quantile; the interval runs "
+                "from the replications' last holding severities to their first failing ones")
+        res = r.resilience
+        if res and res.get("replications"):
+            say(f"  at the MTD over {res['replications']} replications ({res['kpi']}): "
+                f"robustness {_mtd_pct(res.get('robustness_pct'))} "
+                f"({_mtd_pct(res.get('robustness_pct_low'))} … "
+                f"{_mtd_pct(res.get('robustness_pct_high'))}, lowest "
+                f"{_mtd_pct(res.get('robustness_pct_min'))}); TTR median "
+                f"{_mtd_hours(res.get('ttr_h_p50'))} ({_mtd_hours(res.get('ttr_h_p50_low'))} … "
+                f"{_mtd_hours(res.get('ttr_h_p50_high'))}), 90th percentile "
+                f"{_mtd_hours(res.get('ttr_h_p90'))} ({_mtd_hours(res.get('ttr_h_p90_low'))} … "
+                f"{_mtd_hours(res.get('ttr_h_p90_high'))})")
         for key, value in r.iso22301.items():
             if isinstance(value, bool):
-                stdout.print(f"  ISO 22301 {key.replace('_', ' ')}: {'yes' if value else 'NO'}",
-                             highlight=False, markup=False)
+                say(f"  ISO 22301 {key.replace('_', ' ')}: {'yes' if value else 'NO'}")
+        _print_guarantees(r, say)
         for text in r.notes:
-            stdout.print(f"  note: {text}", highlight=False, markup=False)
+            say(f"  note: {text}")
     if reused:
         stdout.print(f"{reused} runs reused from the earlier search", highlight=False)
     if out is not None:
         stdout.print(f"results written to {out}/ (mtd.json, runs.jsonl)", highlight=False,
                      markup=False)
+
+
+def _mtd_pct(value: float | None) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.0f} %"
+
+
+def _mtd_share(value: float) -> str:
+    return "–" if not math.isfinite(value) else f"{100 * value:.0f} %"
+
+
+def _guarantee_line(g: Any) -> str:
+    if not g.n:
+        return "not measurable (no pre-shock level, or the shock did not start)"
+    text = (f"{g.recovered}/{g.n} = {_mtd_share(g.rate)} "
+            f"({_mtd_share(g.low)} … {_mtd_share(g.high)})")
+    if g.target is not None:
+        text += f", target {_mtd_share(g.target)}: {g.state}"
+    return text
+
+
+def _print_guarantees(r: Any, say: Any) -> None:
+    """The recovery guarantee of one MTD result: at the shock's own severity, at the MTD,
+    and its curve over the scan grid."""
+    some = r.guarantee or r.guarantee_at_mtd or (r.guarantee_curve[0] if r.guarantee_curve
+                                                 else None)
+    if some is None:
+        return
+    failure = (f", failed below {some.failure_pct:g} %" if some.failure_pct is not None
+               else "")
+    say(f"  recovery guarantee (back at ≥ {some.level_pct:g} % of the pre-shock level within "
+        f"{_axis(some.rto_h, 'h')} of the onset{failure}):")
+    if r.guarantee is not None:
+        say(f"    at the shock's own severity {_axis(r.guarantee.severity, r.unit)}: "
+            f"{_guarantee_line(r.guarantee)}")
+    if r.guarantee_at_mtd is not None:
+        say(f"    at the MTD {_axis(r.guarantee_at_mtd.severity, r.unit)}: "
+            f"{_guarantee_line(r.guarantee_at_mtd)}")
+    if r.guarantee_curve:
+        table = Table(title=f"{r.shock}: recovery guarantee over severity", show_lines=False)
+        for col in (r.axis, "recovered", "rate", "95% CI", "robustness", "TTR p50",
+                    "TTR p90", "failed"):
+            table.add_column(col, justify="right")
+        for g in r.guarantee_curve:
+            table.add_row(_axis(g.severity, r.unit), f"{g.recovered}/{g.n}",
+                          _mtd_share(g.rate), f"{_mtd_share(g.low)} … {_mtd_share(g.high)}",
+                          _mtd_pct(g.robustness_pct), _mtd_hours(g.ttr_p50_h),
+                          _mtd_hours(g.ttr_p90_h), _mtd_share(g.failed_share))
+        stdout.print(table)
 
 
 # --------------------------------------------------------------------------- screen
