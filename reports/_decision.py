@@ -22,7 +22,7 @@ from shocktwin.reports._html import badge, e, note, state_badge, table
 from shocktwin.reports._i18n import hours, num, pct, t
 
 __all__ = ["INDICATORS", "Reading", "Verdict", "overall", "page_one", "readings_of_folders",
-           "readings_of_history", "run_verdict", "with_previous"]
+           "readings_of_history", "run_verdict"]
 
 #: The indicators page one speaks of, in order.
 MTD, GUARANTEE, HYPOTHESIS = "mtd", "recovery_guarantee", "hypothesis_share"
@@ -298,16 +298,6 @@ def readings_of_history(history: History) -> list[Reading]:
     before = {r.key: _of_row(r) for r in history.of(history.previous)
               if r.indicator in INDICATORS}
     return [replace(r, previous=before.get(r.key)) for r in now]
-
-
-def with_previous(readings: Sequence[Reading], history: History | None) -> list[Reading]:
-    """Readings from results folders, each given its reading in the history's latest
-    review (the review before these results), when a history is given."""
-    if history is None:
-        return list(readings)
-    before = {r.key: _of_row(r) for r in history.of(history.current)
-              if r.indicator in INDICATORS}
-    return [replace(r, previous=before.get(r.key)) for r in readings]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -634,11 +624,19 @@ def page_one(readings: Sequence[Reading], *, folders: Sequence[ResultsFolder],
            _headline(readings, GUARANTEE, review_before),
            "</div>"]
     hyps = [r for r in readings if r.indicator == HYPOTHESIS]
-    if hyps:
+    if 0 < len(hyps) <= 3:
         items = "".join(
             f"<li>{state_badge(r.state)} {where(r)}: {e(_hypothesis_line(r))}</li>"
             for r in hyps)
         out.append(f'<ul class="findings">{items}</ul>')
+    elif hyps:
+        # Many scenarios: one line, each scenario's verdict in the indicator tables.
+        states = {s: sum(r.state == s for r in hyps) for s in ("holds", "violated",
+                                                              "undecided", "none")}
+        line = t("Steady-state hypotheses of {n} scenarios: {holds} hold, {violated} "
+                 "violated, {undecided} undecided, {none} without a hypothesis.",
+                 n=num(len(hyps)), **{k: num(v) for k, v in states.items()})
+        out.append(f'<p class="findings">{e(line)}</p>')
     out.append(f"<h3>{e(t('Top risks, by exposure'))}</h3>")
     out.append(_risk_table(readings, screen))
     out.append(f"<h3>{e(t('Recommendations'))}</h3>")
@@ -656,6 +654,12 @@ def _hypothesis_line(r: Reading) -> str:
              "interval {low} … {high}; required {required})", held=num(held), n=num(n),
              share=pct(r.value), low=pct(r.low), high=pct(r.high),
              required=pct(r.target) if r.target is not None else "–")
+
+
+def changed(r: Reading) -> bool:
+    """Whether a reading needs the review's attention: it does not meet its target, or its
+    state differs from the review before."""
+    return r.meets is not True or (r.previous is not None and r.previous.state != r.state)
 
 
 def indicator_table(readings: Sequence[Reading], review_before: str | None) -> str:

@@ -162,6 +162,17 @@ ZH_CN: dict[str, str] = {
         "灰色无目标；单元格显示已测量的最大可容忍中断和恢复保证率，并取较差者的颜色。请留意"
         "整行红色（没有场景能承受的冲击）和整列红色（对多种冲击都薄弱的场景）。",
     "No indicator in these results.": "这些结果中没有指标。",
+    "Indicators that miss their target, are undecided or changed state":
+        "未达目标、未定或状态有变化的指标",
+    "The other {n} meet their target as in the review before; every indicator is in the "
+    "appendix (All indicators).": "其余 {n} 项与上次评审一样达到目标；全部指标见附录（全部指标）。",
+    "All indicators": "全部指标",
+    "Every indicator meets its target, as in the review before.":
+        "与上次评审一样，所有指标均达到目标。",
+    "Steady-state hypotheses of {n} scenarios: {holds} hold, {violated} violated, "
+    "{undecided} undecided, {none} without a hypothesis.":
+        "{n} 个场景的稳态假设：{holds} 个成立，{violated} 个被违反，{undecided} 个未定，"
+        "{none} 个没有假设。",
     "An MTD below the searched range means the hypothesis fails already at the lowest "
     "severity searched (the plant cannot take even that); above it, the hypothesis still "
     "holds at the highest severity searched. Widen the range to place it.":

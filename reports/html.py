@@ -76,6 +76,7 @@ SECTIONS: tuple[tuple[str, str, bool], ...] = (
     ("provenance", "Provenance", True),
     ("reproducibility", "Reproducibility", True),
     ("signoff", "Sign-off", True),
+    ("indicators_all", "All indicators", False),
     ("kpis", "KPIs with 95 % intervals", False),
     ("resilience", "Resilience curves", False),
     ("mtd", "Maximum tolerable disruption: the evidence", False),
@@ -135,8 +136,20 @@ def _indicators(readings: Sequence[dec.Reading], review_before: str | None,
             "recovery guarantee rate where measured, and takes the colour of the worse. "
             "Look for red rows (a shock no scenario withstands) and red columns (a "
             "scenario weak against many shocks).")))
-    out.append(dec.indicator_table(readings, review_before)
-               or note(T("No indicator in these results.")))
+    # Against a review before, print what needs attention; alone, every reading.
+    attention = ([r for r in readings if dec.changed(r)] if review_before is not None
+                 else list(readings))
+    if len(attention) < len(readings):
+        out.append(f"<h3>{T('Indicators that miss their target, are undecided or changed state')}"
+                   "</h3>")
+        out.append(note(T("The other {n} meet their target as in the review before; every "
+                          "indicator is in the appendix (All indicators).",
+                          n=count(len(readings) - len(attention)))))
+    if readings and not attention:
+        out.append(note(T("Every indicator meets its target, as in the review before.")))
+    else:
+        out.append(dec.indicator_table(attention, review_before)
+                   or note(T("No indicator in these results.")))
     if any(r.indicator == dec.MTD and r.value in ("below_range", "above_range")
            for r in readings):
         out.append(note(T("An MTD below the searched range means the hypothesis fails "
@@ -440,8 +453,19 @@ details.appendix > summary { font-size: 1.35rem; font-weight: 600; cursor: point
                              padding: 10px 0; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
-  body { font-size: 9.5pt; }
-  header { padding: 0 0 6px; }
+  body { font-size: 9pt; line-height: 1.3; }
+  header { padding: 0 0 4px; border-bottom-width: 2px; }
+  header h1 { font-size: 1.35rem; }
+  h2 { font-size: 1.15rem; margin: 4px 0; }
+  h3 { font-size: 1rem; margin: 8px 0 3px; }
+  table { font-size: 7.5pt; margin: 4px 0 8px; }
+  th, td { padding: 1px 6px; }
+  p.verdict { font-size: 1.05rem; padding: .35rem .7rem; margin: 6px 0; }
+  .indicators { gap: 10px; margin: 4px 0; }
+  .indicator { padding: 4px 10px; }
+  .indicator p { font-size: .85rem; margin: 1px 0; }
+  .indicator p.value { font-size: 1.3rem; margin: 0 0 2px; }
+  .note, figcaption { font-size: 7.5pt; }
   nav.toc, details.appendix { display: none !important; }
   main { padding: 0; max-width: none; }
   section { border: none; padding: 6px 0; }
@@ -585,18 +609,14 @@ def _render(folders: list[ResultsFolder], history: History | None,
             lang: str) -> str:
     review: str | None
     review_before: str | None
-    if history is not None and not folders:
+    if history is not None:
+        # The history's review is page one; results folders add their details, and their
+        # readings where the review has none of the same key.
         readings = dec.readings_of_history(history)
+        keys = {r.key for r in readings}
+        readings += [r for r in dec.readings_of_folders(folders) if r.key not in keys]
         review_before = history.previous
         review = history.current
-    elif history is not None:
-        # Results folders with a history: the folders are this review, compared with the
-        # history's review (the last one before them).
-        own = dec.readings_of_folders(folders)
-        readings = dec.with_previous(own, history) if own else dec.readings_of_history(
-            history)
-        review_before = history.current if own else history.previous
-        review = None if own else history.current
     else:
         readings = dec.readings_of_folders(folders)
         review_before = review = None
@@ -622,6 +642,9 @@ def _render(folders: list[ResultsFolder], history: History | None,
         "provenance": _provenance(folders) if folders else "",
         "reproducibility": _reproducibility(folders) if folders else "",
         "signoff": _signoff(review),
+        "indicators_all": (dec.indicator_table(readings, review_before)
+                           if review_before is not None
+                           and any(not dec.changed(r) for r in readings) else ""),
         "kpis": det.kpi_tables(folders),
         "resilience": det.resilience(folders, page),
         "mtd": det.mtd_section(folders, page),
