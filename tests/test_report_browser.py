@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,9 @@ HOOK = """<script>
     setTimeout(function () {
       var divs = document.querySelectorAll(".plotly-graph-div");
       var drawn = Array.prototype.filter.call(divs, function (d) {
-        return d.querySelectorAll(".main-svg g.trace path").length > 0; }).length;
+        // Lines, bars and boxes are SVG paths; a heat map is an image.
+        return d.querySelectorAll(".main-svg g.trace path, .main-svg g.hm image").length
+          > 0; }).length;
       log("CHARTS_TAG drawn=" + drawn + " of=" + divs.length);
     }, 500);
   });
@@ -58,7 +61,8 @@ HOOK = """<script>
 
 # For the screenshot: only the charts, no text, tables or chart toolbars.
 CHARTS_ONLY = """<style>
-header, nav, h2, h3, h4, p, table, dl, ul, .modebar-container { display: none !important; }
+header, nav, h2, h3, h4, p, table, dl, ul, figcaption, summary, .indicators,
+.modebar-container { display: none !important; }
 section { border: none !important; padding: 0 !important; }
 </style>"""
 
@@ -211,7 +215,8 @@ def test_the_report_runs_without_console_errors_and_draws_every_chart(
 
 @needs_browser
 def test_a_screenshot_of_the_charts_is_not_blank(report: Path, tmp_path: Path) -> None:
-    html = with_head(report.read_text(encoding="utf-8"), CHARTS_ONLY)
+    html = with_head(report.read_text(encoding="utf-8"), CHARTS_ONLY).replace(
+        '<details class="appendix"', '<details open class="appendix"')
     drawn, blank = tmp_path / "charts.html", tmp_path / "blank.html"
     drawn.write_text(html, encoding="utf-8")
     # The control: the same page without plotly.js, so its chart areas stay empty.
@@ -229,3 +234,157 @@ def test_a_screenshot_of_the_charts_is_not_blank(report: Path, tmp_path: Path) -
     blank_colours, blank_inked = stats["blank"]
     assert blank_colours <= 16 and blank_inked < 0.01, stats  # the measure sees blankness
     assert colours >= 200 and inked >= 0.03, stats
+
+
+# --------------------------------------------------------------------------- the review
+
+
+def five_scenario_review(base: Path) -> tuple[list[Path], Path]:
+    """A review of five scenarios as a quarter's campaign leaves it: a history of two
+    reviews (each scenario with two shocks: MTD and recovery guarantee, and its hypothesis),
+    each scenario's baseline run, an MTD search, a stress gate and an optimisation."""
+    from conftest import deep_update
+    from test_mtd import MTD_PLANT
+    from test_report_review import make_history, stress_folder
+
+    from shocktwin.scenarios.loader import parse_scenario
+    from shocktwin.twin.journal.record import make_journal, save_results
+
+    rows = []
+    plants = [f"plant-{c}" for c in "abcde"]
+    for review, shift in (("2026-Q1", 0.0), ("2026-Q2", -6.0)):
+        for i, plant in enumerate(plants):
+            for j, shock in enumerate(("outage", "quake")):
+                mtd = 30.0 + 8 * i + 5 * j + shift
+                rows.append((review, plant, shock, "mtd", mtd, mtd - 6, mtd + 6, "h", 48.0,
+                             "passed" if mtd - 6 >= 48 else "failed" if mtd + 6 < 48
+                             else "undecided", {}))
+                rate = min(0.99, 0.7 + 0.05 * i + 0.02 * j + shift / 100)
+                rows.append((review, plant, shock, "recovery_guarantee", rate, rate - 0.1,
+                             min(rate + 0.06, 1.0), "", 0.8, "passed" if rate - 0.1 >= 0.8
+                             else "failed" if rate + 0.06 < 0.8 else "undecided", {}))
+            rows.append((review, plant, "", "hypothesis_share", 0.9, 0.8, 0.96, "", 0.9,
+                         "undecided", {}))
+    history = make_history(base / "history.duckdb", rows)
+    folders = []
+    for plant in plants:
+        data = deep_update(MTD_PLANT, {"name": plant, "experiment": {"replications": 2}})
+        result = run_experiment(parse_scenario(data))
+        journal = make_journal(result, started_utc="2026-04-02T03:04:05.000Z",
+                               ended_utc="2026-04-02T03:04:09.000Z", scenario_file=None,
+                               command=["shocktwin", "run", plant], tables_format="duckdb")
+        save_results(result, journal, base / plant)
+        folders.append(base / plant)
+    folders.append(save(run_experiment(regulation_change(), replications=2), base / "run"))
+    folders += [mtd_search(base / "m"), stress_folder(base / "stress"),
+                optimize_front(base / "o")]
+    return folders, history
+
+
+@pytest.fixture(scope="module")
+def review(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("review")
+    folders, history = five_scenario_review(base)
+    return {lang: write_report(folders, base / f"review-{lang}.html", history=history,
+                               lang=lang) for lang in ("en", "zh-CN")}
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF as Chromium writes it: its page objects (not the /Pages tree)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+
+
+def test_page_counter_counts_page_objects_only() -> None:
+    pdf = (b"1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj 2 0 obj <</Type /Pages /Kids "
+           b"[3 0 R 4 0 R] /Count 2>> endobj 3 0 obj <</Type /Page>> endobj 4 0 obj "
+           b"<</Type/Page /Parent 2 0 R>> endobj")
+    assert pdf_pages(pdf) == 2
+
+
+# Opens the appendix, so its charts draw too, once the page has loaded.
+OPEN_APPENDIX = """<script>
+window.addEventListener("load", function () {
+  document.querySelectorAll("details.appendix").forEach(function (d) { d.open = true; });
+});
+</script>"""
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_both_languages_render_without_console_errors(review: dict[str, Path], lang: str,
+                                                      tmp_path: Path) -> None:
+    html = review[lang].read_text(encoding="utf-8")
+    assert f'<html lang="{lang}">' in html
+    figures = html.count('class="plotly-graph-div"')
+    page = tmp_path / "hooked.html"
+    page.write_text(with_head(html, HOOK + OPEN_APPENDIX), encoding="utf-8")
+    done = browse(page, "--dump-dom", profile=tmp_path / "profile")
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = console_lines(done.stderr)
+    errors = [x for x in lines if ERROR_TAG in x or "Uncaught" in x]
+    assert not errors, "\n".join(errors)
+    assert any(f"{CHARTS_TAG} drawn={figures} of={figures}" in x for x in lines), lines
+
+
+# Writes where page one's verdict and indicators lie into the page, for --dump-dom.
+LAYOUT = """<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var out = {};
+    ["overall-verdict", "indicator-mtd", "indicator-guarantee"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) { var r = el.getBoundingClientRect();
+                out[id] = [r.top + window.scrollY, r.bottom + window.scrollY, r.width]; }
+    });
+    var pre = document.createElement("pre");
+    pre.id = "layout";
+    pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  }, 300);
+});
+</script>"""
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_page_one_shows_the_verdict_and_both_indicators(review: dict[str, Path], lang: str,
+                                                        tmp_path: Path) -> None:
+    import json
+
+    width, height = 1280, 1100
+    html = review[lang].read_text(encoding="utf-8")
+    page = tmp_path / "layout.html"
+    page.write_text(with_head(html, LAYOUT), encoding="utf-8")
+    done = browse(page, "--dump-dom", f"--window-size={width},{height}",
+                  profile=tmp_path / "profile")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="layout">(.*?)</pre>', done.stdout, re.S)
+    assert found is not None, done.stdout[-2000:]
+    layout = json.loads(found.group(1).replace("&quot;", '"'))
+    for element_id in ("overall-verdict", "indicator-mtd", "indicator-guarantee"):
+        top, bottom, box_width = layout[element_id]
+        assert 0 < top < bottom <= height and box_width > 200, (element_id, layout)
+    # What the two indicators say: the most exposed MTD and the lowest guarantee rate.
+    dom = done.stdout
+    mtd = unescape(dom[dom.index('id="indicator-mtd"'):dom.index('id="indicator-guarantee"')])
+    # plant-a's outage: 30 h less 6 h in Q2, the furthest below its 48 h target.
+    assert ("24\u00a0h" if lang == "en" else "24\u00a0小时") in mtd
+    assert "<b>plant-a</b> · outage" in mtd
+    shot = tmp_path / "page-one.png"
+    done = browse(review[lang], f"--screenshot={shot}", f"--window-size={width},{height}",
+                  profile=tmp_path / "profile-shot")
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    colours, inked = colour_stats(shot)
+    assert colours >= 50 and inked >= 0.03, (colours, inked)
+
+
+@needs_browser
+def test_a_printed_five_scenario_review_stays_within_twelve_pages(
+        review: dict[str, Path], tmp_path: Path) -> None:
+    for lang, report in review.items():
+        pdf = tmp_path / f"{lang}.pdf"
+        done = browse(report, f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                      profile=tmp_path / f"profile-{lang}")
+        assert done.returncode == 0 and pdf.is_file(), done.stderr[-2000:]
+        pages = pdf_pages(pdf.read_bytes())
+        assert 2 <= pages <= 12, (lang, pages)

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from shocktwin import cli
 from shocktwin.errors import ShocktwinError
+from shocktwin.interval import wilson_interval
 from shocktwin.reports import render_report
 from shocktwin.reports._i18n import Language, count, date, hours, num, pct, speaking
 from shocktwin.reports._zh_cn import ZH_CN
@@ -228,12 +229,18 @@ def test_without_a_history_page_one_comes_from_the_folders(page: str,
     one = text(section(page, "decision"))
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     run = next(r for r in data["runs"] if r["scenario"] == "regulation-change")
-    # Held in both replications: 2/2 has a Wilson interval of 34.2 % … 100 % at 95 %, so a
-    # required 90 % is not decided either way.
+    # Held in both replications: the interval of 2/2 reaches far below the required 90 %,
+    # so the verdict is not decided either way; the page says what the journal says.
+    journal = json.loads((folders["run"] / "journal.json").read_text())
+    finished = next(r for r in journal["records"] if r["kind"] == "RunFinished")
     held, n = run["held"], run["n"]
-    low, high = stats.binomtest(held, n).proportion_ci(0.95, method="wilson")
+    low, high = finished.get("share_low"), finished.get("share_high")
+    if low is None:  # a journal from before verdict states: decided again by the rule
+        w = wilson_interval(2, 2)
+        low, high = w.low, w.high
     assert run["verdict"] == "undecided" and (held, n) == (2, 2)
     assert run["share_low"] == pytest.approx(low) and run["share_high"] == pytest.approx(high)
+    assert low < 0.9 <= high
     assert (f"all tolerances held together in 2 of 2 replications (100%, 95 % interval "
             f"{low:.0%} … {high:.0%}; required 90%)") in one
     assert "Undecided:" in one
@@ -248,6 +255,27 @@ def test_without_a_history_page_one_comes_from_the_folders(page: str,
                    if r["kind"] == "PointEvaluated" and r["on_front"])
     recs = one.split("Recommendations")[1]
     assert recs.index(count(costs[0])) < recs.index(count(costs[1]))
+
+
+def test_a_journal_from_before_verdict_states_is_decided_again_by_the_rule(
+        folders: dict[str, Path], tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    journal = json.loads((folders["run"] / "journal.json").read_text())
+    for r in journal["records"]:
+        if r["kind"] == "RunFinished":
+            for key in ("verdict", "held", "n", "share_low", "share_high", "level"):
+                r.pop(key, None)
+            r["hypothesis_holds"] = True  # what an old run said of 2 held in 2
+    (old / "journal.json").write_text(json.dumps(journal))
+    (old / "results.duckdb").write_bytes((folders["run"] / "results.duckdb").read_bytes())
+    page = render_report([old], unverified=True)
+    w = wilson_interval(2, 2)
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
+    [run] = data["runs"]
+    # Not "HOLDS" on 2 of 2: the interval of the held share decides, as for a new run.
+    assert run["verdict"] == "undecided"
+    assert (run["share_low"], run["share_high"]) == pytest.approx((w.low, w.high))
 
 
 def test_the_kpi_table_says_what_it_compares(page: str, folders: dict[str, Path]) -> None:
