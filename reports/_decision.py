@@ -328,6 +328,10 @@ def interval_text(r: Reading) -> str:
     """The 95 % interval, with a censored end said in words and a missing end as "–"."""
     if r.low is None and r.high is None:
         return "–"
+    if r.low == r.high == "below_range":
+        return t("all of it below the searched range")
+    if r.low == r.high == "above_range":
+        return t("all of it above the searched range")
 
     def end(v: float | str | None, side: str) -> str:
         if v is None:

@@ -76,6 +76,8 @@ ZH_CN: dict[str, str] = {
     "below the searched range": "低于搜索范围",
     "above the searched range": "高于搜索范围",
     "below the range": "低于范围",
+    "all of it below the searched range": "整个区间低于搜索范围",
+    "all of it above the searched range": "整个区间高于搜索范围",
     "above the range": "高于范围",
     "≥ {share} of replications": "≥ {share} 的重复运行",
     "new in this review": "本次评审新增",
