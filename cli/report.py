@@ -1,8 +1,9 @@
-"""The `shocktwin report` command: the management-review HTML report of results folders.
+"""The `shocktwin report` command: the management-review HTML report of results folders and
+the campaign history.
 
 Mounted by ``shocktwin.cli.app``. Exit 0 when the report was written, 2 when a results
-folder is missing, unreadable or does not verify (one line per problem on stderr, nothing
-written).
+folder is missing, unreadable or does not verify, or the history, the review or the language
+asked for cannot be had (one line per problem on stderr, nothing written).
 """
 
 from __future__ import annotations
