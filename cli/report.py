@@ -22,7 +22,7 @@ __all__ = ["report_command"]
 @_errors_to_exit
 def report_command(
     results: Annotated[list[Path] | None, typer.Argument(
-        metavar="[RESULTS]...", show_default=False,
+        metavar="RESULTS", show_default=False,
         help="Results folders written by `shocktwin run`, `mtd`, `optimize`, `stress` or "
              "`campaign` with --out (optional with --history).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")
