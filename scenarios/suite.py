@@ -98,6 +98,9 @@ class SearchSettings(_Frozen):
                                          "replications (no replications added).")
     scan: int | None = Field(None, ge=0, le=50)
     budget: int | None = Field(None, ge=10, le=10_000_000, description="Most runs per shock.")
+    guarantee_replications: int | None = Field(None, ge=2, le=100_000, description=(
+        "Replications at the shock's own severity for its recovery guarantee; default the "
+        "search's."))
 
     @model_validator(mode="after")
     def _counts(self) -> SearchSettings:

@@ -343,23 +343,27 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
     if recovery is not None and thresholds:
         kpis = scenario.hypothesis.recovery_kpis
 
-        def recoveries(severity: float) -> list[ReplicationRecovery]:
-            return [recovery_from_record(seen[(r, severity)]["recovery"]) for r in ordered
+        def recoveries(severity: float, reps: Sequence[int] = ordered
+                       ) -> list[ReplicationRecovery]:
+            return [recovery_from_record(seen[(r, severity)]["recovery"]) for r in reps
                     if (r, severity) in seen]
 
         by_point = {g: recoveries(g) for g in _grid(low, high, spec.scan)}
         curve = guarantee_curve({g: v for g, v in by_point.items() if v}, shock=item.shock,
                                 spec=recovery, kpis=kpis)
         severity = _round(shock.severity())
+        # The search's replications, and more when the guarantee asks for more
+        # (guarantee_replications): the rate's interval narrows with them.
+        own_reps = sorted({*ordered, *range(spec.guarantee_replications or 0)})
         try:
             if status is MtdStatus.NOT_CONVERGED:
                 raise _BudgetExceeded
-            evaluate([(r, severity) for r in ordered])
-            own = recovery_guarantee(recoveries(severity), shock=item.shock,
+            evaluate([(r, severity) for r in own_reps])
+            own = recovery_guarantee(recoveries(severity, own_reps), shock=item.shock,
                                      severity=severity, spec=recovery, kpis=kpis)
         except _BudgetExceeded:
             notes.append(f"no recovery guarantee at the shock's own severity: its "
-                         f"{len(ordered)} runs would pass the budget of {spec.budget}")
+                         f"{len(own_reps)} runs would pass the budget of {spec.budget}")
     target = mtd_axis_value(shock, item.target) if item.target is not None else None
     finite = mtd is not None and math.isfinite(mtd)
     meets = None
@@ -649,7 +653,8 @@ def _most_runs(scenario: Scenario, item: MtdShock) -> int:
     scan = scenario.mtd.scan
     step = (high - low) / (scan + 1)
     halvings = max(0, math.ceil(math.log2(max(step / resolution, 1.0))))
-    return scenario.mtd.max_replications * (scan + 2 + halvings + 1)
+    own = max(scenario.mtd.max_replications, scenario.mtd.guarantee_replications or 0)
+    return scenario.mtd.max_replications * (scan + 2 + halvings) + own
 
 
 # --------------------------------------------------------------------------- life cycle
