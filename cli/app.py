@@ -292,6 +292,11 @@ def _print_result(result: Any, digest: str, written: list[Path], *,
         stdout.print(_looks_text(result.sequential), highlight=False, markup=False)
     stdout.print(_verdict_text(result.verdict, result.sequential, rerun), highlight=False,
                  markup=False)
+    for g in result.guarantees:
+        failure = f", failed below {g.failure_pct:g} %" if g.failure_pct is not None else ""
+        stdout.print(f"recovery guarantee of {g.shock} (back at ≥ {g.level_pct:g} % of the "
+                     f"pre-shock level within {_axis(g.rto_h, 'h')} of the onset{failure}): "
+                     f"{_guarantee_line(g)}", highlight=False, markup=False)
     stdout.print(f"journal hash {digest}", highlight=False)
     if written:
         stdout.print(f"results written to {written[0].parent}/ "

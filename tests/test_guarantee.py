@@ -318,7 +318,16 @@ def test_the_curve_over_severity_follows_the_derivation() -> None:
         assert g.n == 6 and g.rate == (1.0 if 2 * d <= 30 else 0.0), d
     # The scenario's own outage (10 h) recovers within 30 h in every replication.
     assert result.guarantee is not None and result.guarantee.severity == 10.0
-    assert result.guarantee.rate == 1.0
+    assert result.guarantee.rate == 1.0 and result.guarantee.n == 6
+    # More replications for the guarantee than for the search: the same six, then the
+    # next ones, every one recovering; the curve keeps the search's six.
+    more = sc.model_copy(update={"mtd": sc.mtd.model_copy(update={"guarantee_replications":
+                                                                  15})})
+    wider = find_mtd(more, more.mtd.shocks[0])
+    assert wider.guarantee is not None and (wider.guarantee.n, wider.guarantee.rate) == (15, 1.0)
+    assert wider.guarantee.low > result.guarantee.low
+    assert all(g.n == 6 for g in wider.guarantee_curve) and wider.mtd == result.mtd
+    assert wider.runs == result.runs + 9
 
 
 def test_a_run_gets_one_guarantee_per_shock(backlog_runs) -> None:
@@ -329,3 +338,37 @@ def test_a_run_gets_one_guarantee_per_shock(backlog_runs) -> None:
     assert (g.shock, g.severity, g.rto_h, g.n) == ("power", D, 21.0, 20)
     assert g.rate == 1.0 and g.kpis == ("wip_mean",)
     assert guarantees_of(parse_scenario(BASE_PLANT), runs) == ()
+
+
+def test_run_reports_the_guarantee_in_its_output_json_and_journal(tmp_path) -> None:
+    """`run` on the backlog plant: every replication recovers by 20 h after the onset, so
+    with an RTO of 21 h the guarantee is 20 of 20, printed, in --json and in the journal's
+    RecoveryGuaranteeMeasured record, with the continuity-corrected interval of 20 of 20."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from shocktwin import cli
+    from shocktwin.interval import wilson_interval
+
+    path = tmp_path / "backlog.yaml"
+    path.write_text(yaml.safe_dump(deep_update(BACKLOG, {"hypothesis": {"recovery": {
+        "within": "21h", "kpis": ["wip_mean"], "guarantee": 0.75}}})))
+    runner = CliRunner()
+    shown = runner.invoke(cli.app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert shown.exit_code in (0, 1, 4), shown.output
+    low = wilson_interval(20, 20).low
+    assert low > 0.75
+    assert "recovery guarantee of power (back at ≥ 95 % of the pre-shock level within 21h " \
+        "of the onset): 20/20" in shown.output.replace("\n", "")
+    doc = json.loads(runner.invoke(cli.app, ["run", str(path), "--json"]).stdout)
+    [g] = doc["recovery"]
+    assert (g["shock"], g["recovered"], g["n"], g["state"]) == ("power", 20, 20, "meets")
+    assert g["low"] == pytest.approx(low)
+    records = json.loads((tmp_path / "out" / "journal.json").read_text())["records"]
+    [measured] = [r for r in records if r["kind"] == "RecoveryGuaranteeMeasured"]
+    assert {k: measured[k] for k in ("shock", "recovered", "n", "state")} == \
+        {"shock": "power", "recovered": 20, "n": 20, "state": "meets"}
+    verified = runner.invoke(cli.app, ["verify", str(tmp_path / "out")])
+    assert verified.exit_code == 0, verified.output

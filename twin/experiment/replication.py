@@ -118,6 +118,10 @@ class ExperimentResult:
     verdict: Verdict
     #: The looks of a run until decided (``run_until_decided``); None for a plain run.
     sequential: SequentialOutcome | None = None
+    #: The minimum recovery guarantee rate of each of the scenario's shocks over the
+    #: replications (``twin.resilience.guarantee``); empty when the hypothesis states no
+    #: recovery.
+    guarantees: tuple[Any, ...] = ()
 
     @property
     def events(self) -> int:
@@ -251,11 +255,14 @@ def _run_more(scenario: Scenario, done: Sequence[ReplicationResult], n: int, see
 
 def _result(scenario: Scenario, seed: int, engine: Engine,
             results: Sequence[ReplicationResult], level: float) -> ExperimentResult:
+    from shocktwin.twin.resilience.guarantee import guarantees_of
+
     return ExperimentResult(scenario=scenario, seed=seed, engine=engine,
                             replications=tuple(results), summary=summarise(results),
                             verdict=judge(scenario.hypothesis.tolerances,
                                           scenario.hypothesis.probability, results,
-                                          level=level))
+                                          level=level),
+                            guarantees=guarantees_of(scenario, results))
 
 
 def summarise(results: Sequence[ReplicationResult]) -> dict[str, KpiSummary]:

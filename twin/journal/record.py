@@ -248,6 +248,12 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
     for r in result.replications:
         records += [{"replication": r.replication, **e.record()} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
+    if result.guarantees:
+        from shocktwin.twin.resilience.guarantee import to_record
+
+        # The minimum recovery guarantee rate of each shock (hypothesis.recovery).
+        records += [{"kind": "RecoveryGuaranteeMeasured", **to_record(g)}
+                    for g in result.guarantees]
     v = result.verdict
     holds = {VerdictState.HOLDS: True, VerdictState.VIOLATED: False}.get(v.state)
     records.append(RunFinished(ended_utc, "completed", holds, digest,

@@ -53,6 +53,8 @@ class RunOutcome:
 
     def summary(self) -> dict[str, Any]:
         """The outcome as ``run --json`` prints it (non-finite numbers as null)."""
+        from shocktwin.twin.resilience.guarantee import to_record
+
         result = self.result
         verdict = result.verdict
         sc = result.scenario
@@ -90,6 +92,7 @@ class RunOutcome:
                             "max": c.tolerance.max, "mean": c.mean,
                             "share_within": c.share_within} for c in verdict.checks],
             },
+            "recovery": [to_record(g) for g in result.guarantees],
             "journal_hash": self.journal_hash,
             "output": [str(p) for p in self.written],
         }
