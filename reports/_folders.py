@@ -69,6 +69,9 @@ class ResultsFolder:
     stations: dict[str, np.ndarray] | None = None
     #: ``campaign.json`` of the campaign this folder is an entry of (plain JSON).
     campaign: dict[str, Any] | None = None
+    #: The campaign entry's label (the history's key for the scenario), for a folder read
+    #: from a campaign folder.
+    entry: str = ""
     label: str = ""
     #: True when every result in the folder verified (hash chains, headers and tables as
     #: written); False when one did not and the report was asked for ``unverified``.
@@ -83,6 +86,8 @@ class ResultsFolder:
 
     @property
     def name(self) -> str:
+        if self.entry:
+            return self.entry
         if self.scenario.get("name"):
             return str(self.scenario["name"])
         if self.mtd and self.mtd.get("scenario"):
@@ -283,7 +288,7 @@ def _campaign_folders(path: Path, problems: list[Problem], *,
             if sub.is_dir():
                 folder = _load_folder(sub, problems, unverified=unverified)
                 if folder is not None:
-                    out.append(dataclasses.replace(folder, campaign=doc))
+                    out.append(dataclasses.replace(folder, campaign=doc, entry=entry.name))
     if not out and not problems:
         problems.append(Problem(str(path), "", "a campaign folder without results (no "
                                                "<entry>/run or <entry>/mtd folder)"))

@@ -119,6 +119,15 @@ def test_a_review_end_to_end(runner, tmp_path: Path) -> None:  # type: ignore[no
     assert int(suite_xml.get("tests", "0")) == sum(
         r.status in ("passed", "failed", "undecided", "not_converged") for r in rows)
     assert "Resilience review 2027-Q1" in md.read_text()
+    # The report over the campaign folder and the history: the folders' readings are the
+    # history's (keyed by the entry's label), not counted again under the scenario's name.
+    page = tmp_path / "report.html"
+    made = runner.invoke(cli.app, ["report", str(out), "--history", str(history), "-o",
+                                   str(page)])
+    assert made.exit_code == 0, made.output
+    html = page.read_text()
+    assert "tiny [run]" in html and "tiny [mtd]" in html
+    assert f"{TINY['name']} [run]" not in html
 
 
 def test_resume_runs_nothing_twice(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
