@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MeanInterval", "ShareInterval", "t_band", "t_interval", "wilson_interval"]
+__all__ = ["MeanInterval", "ShareInterval", "quantile_interval", "t_band", "t_interval",
+           "wilson_interval"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,18 @@ def t_band(matrix: np.ndarray, level: float = 0.95
         t = np.where(n > 1, _t_quantile(level, np.maximum(n - 1, 1)), np.nan)
         half = t * sd / np.sqrt(np.maximum(n, 1))
     return mean, mean - half, mean + half
+
+
+def quantile_interval(n: int, q: float, level: float = 0.95) -> tuple[int | None, int | None]:
+    """1-based ranks (l, u) of the order statistics bracketing the q quantile of a
+    continuous distribution with coverage ≥ ``level`` (None where the sample is too
+    small for that side)."""
+    from scipy import stats  # heavy: imported where it is used
+
+    alpha = (1.0 - level) / 2.0
+    cdf = stats.binom.cdf(np.arange(n + 1), n, q)  # P(B ≤ j), B = count below the quantile
+    # P(X_(l) ≤ ξ) = P(B ≥ l) ≥ 1 − α  ⇔  P(B ≤ l − 1) ≤ α.
+    lows = [j + 1 for j in range(n) if cdf[j] <= alpha]
+    # P(X_(u) ≥ ξ) = P(B ≤ u − 1) ≥ 1 − α.
+    highs = [j + 1 for j in range(n) if cdf[j] >= 1.0 - alpha]
+    return (max(lows) if lows else None, min(highs) if highs else None)

@@ -15,9 +15,7 @@ from scipy import stats
 from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import parse_scenario
 from shocktwin.scenarios.model import Recovery
-from shocktwin.twin.experiment.replication import ReplicationResult
-from shocktwin.twin.model.events import ShockEnded, ShockStarted
-from shocktwin.twin.resilience.guarantee import (
+from shocktwin.twin.experiment.guarantee import (
     MEETS,
     MISSES,
     UNDECIDED,
@@ -29,6 +27,8 @@ from shocktwin.twin.resilience.guarantee import (
     recovery_record,
     to_record,
 )
+from shocktwin.twin.experiment.replication import ReplicationResult
+from shocktwin.twin.model.events import ShockEnded, ShockStarted
 
 # --------------------------------------------------------------------------- the format
 
@@ -331,7 +331,7 @@ def test_the_curve_over_severity_follows_the_derivation() -> None:
 
 
 def test_a_run_gets_one_guarantee_per_shock(backlog_runs) -> None:
-    from shocktwin.twin.resilience.guarantee import guarantees_of
+    from shocktwin.twin.experiment.guarantee import guarantees_of
 
     sc, runs = backlog_runs
     [g] = guarantees_of(sc, runs)

@@ -15,6 +15,7 @@ from shocktwin import cli
 from shocktwin.errors import ScenarioError
 from shocktwin.scenarios import parse_scenario
 from shocktwin.scenarios.model import Tolerance
+from shocktwin.twin.experiment.recovery import resilience_of
 from shocktwin.twin.experiment.replication import run_replication
 from shocktwin.twin.resilience.mtd import (
     RunStore,
@@ -23,7 +24,6 @@ from shocktwin.twin.resilience.mtd import (
     find_mtd,
     quantile_interval,
 )
-from shocktwin.twin.resilience.recovery import resilience_of
 
 # A supplier outage against on-time delivery: stock covers a few days, so the MTD is a
 # few days and depends on where the reorder cycle stands (different per replication).

@@ -1,5 +1,7 @@
 """Running the twin: replications on common random numbers, executors (local, process,
-Dask), the run budget, KPI series and the recorded-data feeds handed to the model."""
+Dask), the run budget, KPI series, the recorded-data feeds handed to the model, and the
+recovery indicators measured on a run's replications (resilience metrics around a shock,
+the minimum recovery guarantee rate)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ _MODULES = {
     "replication": ("ExperimentResult", "ReplicationResult", "Verdict", "build_model",
                     "run_experiment", "run_replication"),
     "executor": ("Executor", "ExecutorSpec"),
+    "recovery": ("ResilienceMetrics", "resilience_of"),
+    "guarantee": ("RecoveryGuarantee", "guarantees_of"),
 }
 
 __all__ = sorted(name for names in _MODULES.values() for name in names)

@@ -119,7 +119,7 @@ class ExperimentResult:
     #: The looks of a run until decided (``run_until_decided``); None for a plain run.
     sequential: SequentialOutcome | None = None
     #: The minimum recovery guarantee rate of each of the scenario's shocks over the
-    #: replications (``twin.resilience.guarantee``); empty when the hypothesis states no
+    #: replications (``twin.experiment.guarantee``); empty when the hypothesis states no
     #: recovery.
     guarantees: tuple[Any, ...] = ()
 
@@ -255,7 +255,7 @@ def _run_more(scenario: Scenario, done: Sequence[ReplicationResult], n: int, see
 
 def _result(scenario: Scenario, seed: int, engine: Engine,
             results: Sequence[ReplicationResult], level: float) -> ExperimentResult:
-    from shocktwin.twin.resilience.guarantee import guarantees_of
+    from shocktwin.twin.experiment.guarantee import guarantees_of
 
     return ExperimentResult(scenario=scenario, seed=seed, engine=engine,
                             replications=tuple(results), summary=summarise(results),

@@ -110,7 +110,7 @@ class Threshold(BaseModel):
 
 class Guarantee(BaseModel):
     """The minimum recovery guarantee rate of a shock at one severity
-    (:func:`shocktwin.twin.resilience.guarantee.to_record`): the share of replications whose
+    (:func:`shocktwin.twin.experiment.guarantee.to_record`): the share of replications whose
     binding KPIs were back at ``level_pct`` % of their pre-shock level within ``rto_h`` of
     the onset, with its Wilson interval; robustness and TTR percentiles with theirs. A null
     TTR percentile lies beyond the horizon (``never_recovered`` replications did not come

@@ -249,7 +249,7 @@ def make_journal(result: ExperimentResult, *, started_utc: str, ended_utc: str,
         records += [{"replication": r.replication, **e.record()} for e in r.log]
         records.append(ReplicationFinished(r.replication, r.events, dict(r.kpis)))
     if result.guarantees:
-        from shocktwin.twin.resilience.guarantee import to_record
+        from shocktwin.twin.experiment.guarantee import to_record
 
         # The minimum recovery guarantee rate of each shock (hypothesis.recovery).
         records += [{"kind": "RecoveryGuaranteeMeasured", **to_record(g)}

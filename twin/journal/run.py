@@ -53,7 +53,7 @@ class RunOutcome:
 
     def summary(self) -> dict[str, Any]:
         """The outcome as ``run --json`` prints it (non-finite numbers as null)."""
-        from shocktwin.twin.resilience.guarantee import to_record
+        from shocktwin.twin.experiment.guarantee import to_record
 
         result = self.result
         verdict = result.verdict

@@ -1,5 +1,7 @@
-"""Resilience analysis over replications: recovery indicators, the MTD search, the stress
-gate, optimisation and network screening (TTS/TTR)."""
+"""Resilience analysis over replications: the MTD search, the stress gate, campaigns and
+their history, optimisation and network screening (TTS/TTR). The recovery indicators of a
+run (``twin.experiment.recovery``, ``twin.experiment.guarantee``) live with the
+replications they are measured on."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from shocktwin._lazy import lazy_exports
 _MODULES = {
     "mtd": ("MtdResult", "MtdStatus", "find_mtd"),
     "stress": ("StressReport", "compare_rules"),
-    "recovery": ("ResilienceMetrics", "resilience_of"),
 }
 
 __all__ = sorted(name for names in _MODULES.values() for name in names)

@@ -383,7 +383,7 @@ def _guarantee_rows(s: ShockOutcome, base: dict[str, Any]) -> list[dict[str, Any
     g = s.guarantee
     if g is None:
         return []
-    from shocktwin.twin.resilience.guarantee import to_record
+    from shocktwin.twin.experiment.guarantee import to_record
 
     curve = [to_record(c) for c in s.curve]
     common = {**base, "severity": _fin(g.severity), "replications": g.n,

@@ -34,7 +34,7 @@ failing region, and every replication that holds again above it is reported.
 Every run's outcome is stored as it finishes (``RunStore``), keyed by everything it
 depends on, so an interrupted search resumes without recomputing anything.
 
-The recovery guarantee (:mod:`shocktwin.twin.resilience.guarantee`), when the hypothesis
+The recovery guarantee (:mod:`shocktwin.twin.experiment.guarantee`), when the hypothesis
 states a ``recovery``, comes from the same runs: each run's recovery from the searched shock
 is kept in its record, every replication runs every point of the scan grid, so the curve of
 the guarantee over severity is read off the grid's points at no extra run. The guarantee at
@@ -57,14 +57,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from shocktwin.errors import Problem, ScenarioError, SimulationError, unknown_name
 from shocktwin.files import read_text
-from shocktwin.interval import t_interval
+from shocktwin.interval import quantile_interval, t_interval
 from shocktwin.scenarios.model import MtdShock, Scenario, mtd_axis_value, mtd_range
 from shocktwin.twin.experiment.budget import check_mtd_budget
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.experiment.guarantee import (
+    RecoveryGuarantee,
+    ReplicationRecovery,
+    guarantee_curve,
+    quantile_with_interval,
+    recovery_from_record,
+    recovery_guarantee,
+    recovery_of,
+    recovery_record,
+    to_record,
+)
+from shocktwin.twin.experiment.recovery import resilience_of
 from shocktwin.twin.journal.document import (
     DocumentKind,
     Guarantee,
@@ -76,18 +87,6 @@ from shocktwin.twin.journal.document import (
     make_document,
     write_document,
 )
-from shocktwin.twin.resilience.guarantee import (
-    RecoveryGuarantee,
-    ReplicationRecovery,
-    guarantee_curve,
-    quantile_with_interval,
-    recovery_from_record,
-    recovery_guarantee,
-    recovery_of,
-    recovery_record,
-    to_record,
-)
-from shocktwin.twin.resilience.recovery import resilience_of
 
 __all__ = ["RUN_LOG", "MtdOutcome", "MtdResult", "MtdStatus", "ReplicationThreshold",
            "RunStore", "find_mtd", "iso22301", "mtd_document", "quantile_interval",
@@ -205,19 +204,6 @@ class RunStore:
         except OSError as e:
             raise SimulationError(f"cannot write the run log: {e.strerror or e}",
                                   file=str(self.path)) from None
-
-
-def quantile_interval(n: int, q: float, level: float = 0.95) -> tuple[int | None, int | None]:
-    """1-based ranks (l, u) of the order statistics bracketing the q quantile of a
-    continuous distribution with coverage ≥ ``level`` (None where the sample is too
-    small for that side)."""
-    alpha = (1.0 - level) / 2.0
-    cdf = stats.binom.cdf(np.arange(n + 1), n, q)  # P(B ≤ j), B = count below the quantile
-    # P(X_(l) ≤ ξ) = P(B ≥ l) ≥ 1 − α  ⇔  P(B ≤ l − 1) ≤ α.
-    lows = [j + 1 for j in range(n) if cdf[j] <= alpha]
-    # P(X_(u) ≥ ξ) = P(B ≤ u − 1) ≥ 1 − α.
-    highs = [j + 1 for j in range(n) if cdf[j] >= 1.0 - alpha]
-    return (max(lows) if lows else None, min(highs) if highs else None)
 
 
 def run_key(sc: Scenario) -> str:

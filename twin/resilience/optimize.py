@@ -25,6 +25,7 @@ from shocktwin.errors import Problem, ScenarioError, SimulationError
 from shocktwin.scenarios.model import DecisionVariable, Scenario
 from shocktwin.twin.experiment.budget import check_budget, optimize_runs
 from shocktwin.twin.experiment.executor import LOCAL, ExecutorSpec, Job, Runner, run_jobs
+from shocktwin.twin.experiment.recovery import LOWER_IS_BETTER
 from shocktwin.twin.journal.document import (
     DocumentKind,
     Objective,
@@ -35,7 +36,6 @@ from shocktwin.twin.journal.document import (
     write_document,
 )
 from shocktwin.twin.resilience.mtd import RUN_LOG, RunStore, run_key
-from shocktwin.twin.resilience.recovery import LOWER_IS_BETTER
 
 __all__ = ["Candidate", "OptimizeOutcome", "OptimizeResult", "apply_decisions", "optimize",
            "pareto_document", "run_optimisation"]

@@ -6,7 +6,7 @@ recover, each with an interval.
 Per replication and binding KPI (the hypothesis's ``recovery.kpis``, else the KPIs of its
 tolerances), performance Q(t) is the KPI's bucket value as % of its pre-shock level (the
 mean over the buckets between warm-up and the shock's onset; inverted where lower is better
-and capped at 100 — see :mod:`shocktwin.twin.resilience.recovery`). With the onset and the
+and capped at 100 — see :mod:`shocktwin.twin.experiment.recovery`). With the onset and the
 end of the shock taken from the replication's own shock log (a shock may start at random or
 cascade from another):
 
@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shocktwin.twin.resilience.recovery import baseline_of, performance_pct
+from shocktwin.twin.experiment.recovery import baseline_of, performance_pct
 
 if TYPE_CHECKING:
     from shocktwin.scenarios.model import Recovery, Scenario, Tolerance
@@ -256,7 +256,7 @@ def quantile_with_interval(values: Iterable[float], q: float, level: float = 0.9
     """The q quantile of ``values`` as the order statistic X(⌈qn⌉) and its distribution-free
     interval (NaN where the sample is too small for a side). NaNs are left out; infinities
     (never recovered) are kept as the largest values."""
-    from shocktwin.twin.resilience.mtd import quantile_interval
+    from shocktwin.interval import quantile_interval
 
     x = np.sort(np.array([v for v in values if not math.isnan(v)], dtype=float))
     n = int(x.size)
