@@ -23,11 +23,15 @@ STORE  := $(OUT)/plant.duckdb
 
 # The modelled demo plant, then the bundled real data ingested into an embedded store and
 # replayed: a plant whose supplier lead times are drawn from recorded SCMS deliveries, and
-# a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features;
-# then the reference cases and their management-review report (out/demo/report.html), with
-# the prepared variants of the quality-system cases (the quality system's own recovery).
-# Exit codes 1 (hypothesis violated) and 4 (undecided) are findings, not failures; the
-# prepared variants run --until-decided, so their verdicts are decided.
+# a plate line whose ONNX surface-inspection gate decides on recorded Steel Plates features.
+# Then two quarterly reviews of the bundled cases into one history store: the quality
+# system as it is (2026-Q3), then prepared (2026-Q4), and the management-review report over
+# them in English and Simplified Chinese (out/demo/report.html, out/demo/report.zh-CN.html).
+# Exit codes 1 (hypothesis violated, a test failed) and 4 (undecided) are findings, not
+# failures. --resume --replace make a second `make demo` cheap: every finished run is taken
+# from the review folders and each review is written again in its place.
+REVIEWS := $(OUT)/reviews.duckdb
+
 demo: $(VENV)/.installed
 	$(BIN)/shocktwin run scenarios/reference/demo_plant.yaml --out $(OUT)/demo-plant --force || test $$? -eq 1 -o $$? -eq 4
 	$(BIN)/shocktwin ingest data/scms_delivery_history/SCMS_Delivery_History_Dataset.csv --format scms --db $(STORE)
@@ -35,17 +39,13 @@ demo: $(VENV)/.installed
 	$(BIN)/shocktwin ingest data/steel_plates_faults_uci/Faults.NNA --format steel-plates --db $(STORE)
 	$(BIN)/shocktwin run scenarios/replay/valve_scms.yaml --out $(OUT)/replay --force || test $$? -eq 1 -o $$? -eq 4
 	$(BIN)/shocktwin run scenarios/replay/steel_ai.yaml --out $(OUT)/steel-ai --force || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run valve_earthquake --out $(OUT)/valve-earthquake --force || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run column_discontinued --out $(OUT)/column-discontinued --force || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run photoresist_switch --out $(OUT)/photoresist-switch --force || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run regulation_change --out $(OUT)/regulation-change --force || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin mtd column_discontinued --executor process --out $(OUT)/column-mtd --resume || test $$? -eq 1
-	$(BIN)/shocktwin run eda_toolchain_prepared --executor process --out $(OUT)/eda-toolchain-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run column_release_prepared --executor process --out $(OUT)/column-release-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin run valve_backup_prepared --executor process --out $(OUT)/valve-backup-prepared --force --until-decided || test $$? -eq 1 -o $$? -eq 4
-	$(BIN)/shocktwin report $(OUT)/valve-earthquake $(OUT)/column-discontinued $(OUT)/column-mtd \
-	    $(OUT)/photoresist-switch $(OUT)/regulation-change $(OUT)/column-release-prepared \
-	    $(OUT)/valve-backup-prepared $(OUT)/eda-toolchain-prepared -o $(OUT)/report.html
+	$(BIN)/shocktwin campaign quarterly_as_is --review 2026-Q3 --history $(REVIEWS) \
+	    --out $(OUT)/review-2026-Q3 --executor process --resume --replace || test $$? -eq 1
+	$(BIN)/shocktwin campaign quarterly_prepared --review 2026-Q4 --history $(REVIEWS) \
+	    --out $(OUT)/review-2026-Q4 --executor process --resume --replace || test $$? -eq 1
+	$(BIN)/shocktwin report $(OUT)/review-2026-Q4 --history $(REVIEWS) -o $(OUT)/report.html
+	$(BIN)/shocktwin report $(OUT)/review-2026-Q4 --history $(REVIEWS) --lang zh-CN \
+	    -o $(OUT)/report.zh-CN.html
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check .
