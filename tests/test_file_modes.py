@@ -89,7 +89,7 @@ def test_run_outputs(tmp_path: Path, fmt: str) -> None:
 
     def write(out: Path, again: bool) -> list[Path]:
         invoke("run", str(path), "-n", "2", "--out", str(out), "--format", fmt,
-               *(["--force"] if again else []), codes=(0, 1))
+               *(["--force"] if again else []), codes=(0, 1, 4))
         no_temporaries(out)
         written = sorted(out.iterdir())  # the journal and every table
         assert out / "journal.json" in written
@@ -183,7 +183,7 @@ def test_stress_junit_and_markdown(tmp_path: Path) -> None:
 def test_report_html(tmp_path: Path) -> None:
     results = tmp_path / "results"
     invoke("run", str(scenario(tmp_path, BASE_PLANT)), "-n", "2", "--out", str(results),
-           codes=(0, 1))
+           codes=(0, 1, 4))
 
     def write(folder: Path, again: bool) -> list[Path]:
         out = folder / "report.html"

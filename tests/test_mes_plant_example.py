@@ -65,7 +65,9 @@ def test_on_the_4tu_log_a_four_week_stop_breaks_the_derived_hypothesis(
     sc = load_scenario(path)
     stopped = run_experiment(sc)
     calm = run_experiment(sc.model_copy(update={"shocks": []}))
-    assert calm.verdict.holds and not stopped.verdict.holds
+    # One trace replication each: the calm one meets every tolerance, the stopped one not
+    # (one replication cannot decide a 90 % share either way: both are undecided).
+    assert calm.verdict.held == calm.verdict.n == 1 and stopped.verdict.held == 0
     a, b = calm.replications[0].kpis, stopped.replications[0].kpis
     assert b["throughput_per_h"] < a["throughput_per_h"] and b["otd"] < a["otd"]
     assert b["stockout_hours"] > a["stockout_hours"]
