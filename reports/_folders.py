@@ -263,9 +263,16 @@ def _read_stress(file: Path, problems: list[Problem]) -> dict[str, Any] | None:
     assert isinstance(doc, StressDocument)
     skip = {"seq", "prev_hash", "hash", "kind"}
     decided = doc.decided
-    return {"header": doc.model_dump(mode="json", exclude={"records"}),
-            "scenarios": [r.model_dump(mode="json", exclude=skip) for r in doc.comparisons],
-            "decided": decided.model_dump(mode="json", exclude=skip) if decided else None}
+    try:
+        return {"header": doc.model_dump(mode="json", exclude={"records"}),
+                "scenarios": [r.model_dump(mode="json", exclude=skip)
+                              for r in doc.comparisons],
+                "decided": decided.model_dump(mode="json", exclude=skip) if decided else None}
+    except (ValueError, RecursionError):
+        # A value nested deeper than any result writes (a damaged or crafted file).
+        problems.append(Problem(str(file), "", "a value is nested too deep to be a stress "
+                                               "gate's result"))
+        return None
 
 
 def _campaign_folders(path: Path, problems: list[Problem], *,
