@@ -276,6 +276,9 @@ def _of_row(row: HistoryRow) -> Reading:
     value: float | str | None = row.value
     if row.indicator == MTD and row.status in _TOKENS and row.value is None:
         value = row.status
+    elif row.indicator == MTD and detail.get("censored") in _TOKENS:
+        # Stored as the range's end it reached, with the side in the detail: said in words.
+        value = str(detail["censored"])
     rng = detail.get("range")
     state = (_HYPOTHESIS_STATE.get(row.status, "undecided") if row.indicator == HYPOTHESIS
              else _HISTORY_STATE.get(row.status, "no_target"))

@@ -123,6 +123,12 @@ def _indicators(readings: Sequence[dec.Reading], review_before: str | None,
             # A cell is the worse of the shock's MTD and its recovery guarantee.
             cls = dec._cls(r.state)
             label = dec.value_text(r, r.value)
+            if r.value in ("below_range", "above_range") and r.range:
+                # A cell is small: a censored MTD as its bound ("≥ 60 d"); the table below
+                # says it in words.
+                below = r.value == "below_range"
+                label = ("< " if below else "≥ ") + dec.axis_value(
+                    r, r.range[0] if below else r.range[1])
             if key in cells:
                 order = ("bad", "warn", "na", "ok")
                 old_cls, old_label = cells[key]

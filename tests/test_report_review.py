@@ -438,3 +438,13 @@ def test_the_language_switch_writes_one_language(folders: dict[str, Path]) -> No
     assert 'class="zh"' not in zh  # no side-by-side labels any more
     assert "2026年1月2日" in zh
     assert "Plotly.register(" in zh and '"name": "zh-CN"' in zh
+
+
+def test_a_censored_mtd_in_the_history_is_said_as_its_bound(tmp_path: Path) -> None:
+    """The history keeps an MTD above the searched range as the range's top (60 d = 1440 h)
+    with the side in its detail: the report says so in words, the heat map as a bound."""
+    rows = [("2026-Q1", "plant-a", "quake", "mtd", 1440.0, None, None, "h", 720.0, "passed",
+             {"censored": "above_range", "range": [1.0, 1440.0]})]
+    page = render_report([], history=make_history(tmp_path / "h.duckdb", rows))
+    assert f"above 60{NBSP}d (the highest severity searched)" in text(page)
+    assert "\\u2265 60\\u00a0d" in page  # the heat map's cell (JSON-escaped)
