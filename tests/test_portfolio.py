@@ -74,3 +74,33 @@ def test_no_tests_no_score() -> None:
                         interval_days=91)
     assert s.score is None and s.tests == 0
     assert "no tests" in s.text()
+
+
+def test_a_review_run_again_carries_forward_by_when_reviews_started() -> None:
+    """Q1 passed (run again in June, so its rows finished last), Q2 failed in April, Q3 no
+    longer runs the shock: Q3 carries Q2's result — the later review — not Q1's."""
+    q1 = row("2027-Q1", "plant", "quake", "mtd", "passed", finished="2027-06-01T00:00:00Z")
+    q2 = row("2027-Q2", "plant", "quake", "mtd", "failed", finished="2027-04-01T00:00:00Z")
+    other = row("2027-Q3", "plant", "", "hypothesis_share", "passed")
+    starts = {"2027-Q1": "2027-01-01T00:00:00Z", "2027-Q2": "2027-04-01T00:00:00Z"}
+    score = portfolio_score([other], [q1, q2], at_utc=NOW, interval_days=365,
+                            scenarios=["plant"], order=starts)
+    assert score.score == pytest.approx(50.0)  # one pass (re-run), one failure carried
+
+
+def test_an_indicator_no_longer_measured_is_a_regression() -> None:
+    """A TTR that was 10 h and now never recovers before the horizon (stored as null) is the
+    worst case, not a pass; a small change within the tolerance is none."""
+    from dataclasses import replace
+
+    from shocktwin.twin.resilience.campaign import _regressions
+
+    before = replace(row("2027-Q1", "plant", "quake", "ttr_p90_h", "no_target"), value=10.0)
+    lost = replace(before, review="2027-Q2", value=None)
+    close = replace(before, review="2027-Q2", value=11.0)
+    tolerance = {"plant": {"ttr_p90_h": 0.2}}
+    [found] = _regressions([lost], [before], "2027-Q1", tolerance)
+    assert found.current is None and "not measured now" in found.message
+    assert _regressions([close], [before], "2027-Q1", tolerance) == []
+    worse = replace(close, value=13.0)
+    assert len(_regressions([worse], [before], "2027-Q1", tolerance)) == 1

@@ -137,13 +137,19 @@ class Regression:
     shock: str
     indicator: str
     previous: float
-    current: float
+    #: None when the indicator was measured in the previous review and is not now (a
+    #: recovery that never came before the horizon, a search that did not converge).
+    current: float | None
     tolerance: float
     previous_review: str
 
     @property
     def message(self) -> str:
         where = f"{self.scenario} {self.shock}".strip()
+        if self.current is None:
+            return (f"{where} {self.indicator}: {self.previous:.4g} in "
+                    f"{self.previous_review} → not measured now (never recovered before "
+                    "the horizon, or the search did not settle)")
         return (f"{where} {self.indicator}: {self.previous:.4g} in {self.previous_review} → "
                 f"{self.current:.4g} (worse by more than {self.tolerance:.0%} of the "
                 "previous value)")
@@ -358,17 +364,18 @@ def _mtd_row(entry: PlannedEntry, s: ShockOutcome, base: dict[str, Any]) -> dict
         value, censored = r.low, "below_range"
     elif r.status is MtdStatus.ABOVE_RANGE:
         value, censored = r.high, "above_range"
-    if r.status is MtdStatus.NOT_CONVERGED:
+    if r.target is None:
+        # Without a target it is no test (the portfolio score counts tests with a
+        # target), converged or not; a search that did not settle says so in the detail.
+        status = ResultStatus(censored) if censored is not None else ResultStatus.NO_TARGET
+    elif r.status is MtdStatus.NOT_CONVERGED:
         status = ResultStatus.NOT_CONVERGED
-    elif r.target is not None:
-        status = ResultStatus.PASSED if r.meets_target else ResultStatus.FAILED
-    elif censored is not None:
-        status = ResultStatus(censored)
     else:
-        status = ResultStatus.NO_TARGET
+        status = ResultStatus.PASSED if r.meets_target else ResultStatus.FAILED
     detail = {"type": s.planned.type, "source": s.planned.source, "axis": r.axis,
               "probability": r.probability, "range": [r.low, r.high],
               "resolution": r.resolution, "censored": censored,
+              "converged": r.status is not MtdStatus.NOT_CONVERGED,
               "binding_kpi": r.binding_kpi, "binding_counts": dict(r.binding_counts),
               "notes": list(r.notes), "iso22301": dict(r.iso22301),
               "resilience_at_mtd": {k: (_fin(v) if isinstance(v, float) else v)
@@ -455,7 +462,14 @@ def _regressions(rows: Sequence[ResultRow], previous: Sequence[ResultRow], label
         tolerance = tolerances.get(row.scenario, {}).get(row.indicator)
         if prev is None or tolerance is None or label is None:
             continue
-        if prev.value is None or row.value is None:
+        if prev.value is None:
+            continue
+        if row.value is None:
+            # Measured before, not now: a TTR beyond the horizon (never recovered), a rate
+            # without a measurable replication, a search that did not settle. The worst
+            # case, not a pass.
+            found.append(Regression(row.scenario, row.shock, row.indicator, prev.value,
+                                    None, tolerance, label))
             continue
         sense = BETTER[Indicator(row.indicator)]
         worse = (prev.value - row.value) * sense
@@ -524,13 +538,18 @@ def run_campaign(suite_file: str | Path, *, review: str, history: str | Path,
             started = replaced.started_utc
         previous_label = hist.previous_review(review)
         previous_rows = hist.results(previous_label) if previous_label else []
-        earlier = [r for r in hist.results() if r.review != review]
+        # The reviews before this one (by when each first started): a review run again
+        # in its place is scored against those, not against reviews that came after it.
+        starts = {r.review: r.started_utc or "" for r in hist.reviews()}
+        earlier = [r for r in hist.results()
+                   if r.review != review and starts.get(r.review, "") < started]
         tolerances = {e.planned.label: e.planned.regression for e in entries}
         regressions = _regressions(rows, previous_rows, previous_label, tolerances)
         score = portfolio_score(rows, earlier, at_utc=finished,
                                 interval_days=suite.review_interval / 24.0,
                                 scenarios=[e.label for e in plan.entries],
-                                intervals={e.label: e.interval_days for e in plan.entries})
+                                intervals={e.label: e.interval_days for e in plan.entries},
+                                order=starts)
         runs = sum(e.baseline.n for e in entries) + len(store.used)
         computed = store.computed + sum(e.baseline.n for e in entries if not e.baseline.reused)
         outcome = CampaignOutcome(review, suite, folder, history_path, tuple(entries),

@@ -26,7 +26,7 @@ and results that were not re-run and have grown stale pull it down.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -112,13 +112,15 @@ def _days_between(earlier: str, later: str) -> float:
 def portfolio_score(current: Sequence[ResultRow], earlier: Iterable[ResultRow], *,
                     at_utc: str, interval_days: float,
                     scenarios: Iterable[str] | None = None,
-                    intervals: dict[str, float] | None = None) -> PortfolioScore:
+                    intervals: dict[str, float] | None = None,
+                    order: Mapping[str, str] | None = None) -> PortfolioScore:
     """The score of a review whose rows are ``current``, finished ``at_utc``.
 
     ``earlier``: rows of the reviews before it (any order); for each key the latest is
     carried forward when ``current`` has none and its scenario is in ``scenarios`` (default:
-    the scenarios of ``current``). ``interval_days``: the review interval, or per scenario
-    in ``intervals``.
+    the scenarios of ``current``). The latest is by ``order`` (review -> when it first
+    started; a review run again keeps its place) when given, else by when a row finished.
+    ``interval_days``: the review interval, or per scenario in ``intervals``.
     """
     keep = set(scenarios) if scenarios is not None else {r.scenario for r in current}
     intervals = intervals or {}
@@ -128,7 +130,11 @@ def portfolio_score(current: Sequence[ResultRow], earlier: Iterable[ResultRow], 
         if row.indicator not in SCORED_INDICATORS or row.key in ran or row.scenario not in keep:
             continue
         held = carried.get(row.key)
-        if held is None or (row.finished_utc, row.review) > (held.finished_utc, held.review):
+        def when(r: ResultRow) -> tuple[str, str]:
+            return ((order.get(r.review, "") if order is not None else r.finished_utc),
+                    r.review)
+
+        if held is None or when(row) > when(held):
             carried[row.key] = row
     scored: list[ScoredTest] = []
     for rows, rerun in ((ran, True), (carried, False)):
