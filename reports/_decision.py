@@ -657,10 +657,19 @@ def _hypothesis_line(r: Reading) -> str:
         return t("no hypothesis — no verdict")
     if held is None or not n:
         return t("steady-state hypothesis {state}", state=t(_STATE_WORD[r.state]))
-    return t("all tolerances held together in {held} of {n} replications ({share}, 95 % "
+    # One decimal (as the run prints it), so an end just short of the required share does
+    # not read as equal to it (44 of 44: 89.99 %, not 90 %).
+    return t("all tolerances held together in {held} of {n} replications ({share}, {level} "
              "interval {low} … {high}; required {required})", held=num(held), n=num(n),
-             share=pct(r.value), low=pct(r.low), high=pct(r.high),
-             required=pct(r.target) if r.target is not None else "–")
+             share=_share(r.value), low=_share(r.low), high=_share(r.high),
+             level=_share(r.detail.get("level") or 0.95, 2),
+             required=_share(r.target) if r.target is not None else "–")
+
+
+def _share(x: object, decimals: int = 1) -> str:
+    """A share to ``decimals`` decimals, whole where it is whole (0 %, 95 %, 100 %)."""
+    whole = is_number(x) and float(x) * 100 == round(float(x) * 100)  # type: ignore[arg-type]
+    return pct(x, 0 if whole else decimals)
 
 
 def changed(r: Reading) -> bool:

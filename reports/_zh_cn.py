@@ -95,9 +95,9 @@ ZH_CN: dict[str, str] = {
     "no hypothesis": "无假设",
     "no hypothesis — no verdict": "无假设——无结论",
     "steady-state hypothesis {state}": "稳态假设{state}",
-    "all tolerances held together in {held} of {n} replications ({share}, 95 % interval "
-    "{low} … {high}; required {required})":
-        "在 {n} 次重复运行中有 {held} 次全部容差同时满足（{share}，95% 置信区间 {low} … "
+    "all tolerances held together in {held} of {n} replications ({share}, {level} "
+    "interval {low} … {high}; required {required})":
+        "在 {n} 次重复运行中有 {held} 次全部容差同时满足（{share}，{level} 置信区间 {low} … "
         "{high}；要求 {required}）",
     "Top risks, by exposure": "按风险敞口排序的主要风险",
     "rank": "排名",
