@@ -173,16 +173,23 @@ def run_experiment(scenario: Scenario, *, replications: int | None = None,
                    on_result: Callable[[ReplicationResult], None] | None = None,
                    ) -> ExperimentResult:
     """Run the scenario's replications (overrides win over the scenario's settings)."""
-    exp = scenario.experiment
-    n = replications if replications is not None else exp.replications
-    seed = exp.seed if seed is None else seed
-    engine = Engine(engine if engine is not None else exp.engine)
-    if n < 1:
-        raise SimulationError("at least one replication is needed")
-    check_budget(scenario, n, kept=n)
+    n, seed, engine = _settings(scenario, replications, seed, engine)
     with Runner(ExecutorSpec(Executor(executor), workers, scheduler)) as runner:
         results = _run_more(scenario, [], n, seed, engine, runner, progress, on_result)
     return _result(scenario, seed, engine, results, 1 - ALPHA)
+
+
+def _settings(scenario: Scenario, replications: int | None, seed: int | None,
+              engine: Engine | str | None) -> tuple[int, int, Engine]:
+    """The replications, seed and engine of a run (overrides win over the scenario's), the
+    first replications checked against the budget."""
+    exp = scenario.experiment
+    n = replications if replications is not None else exp.replications
+    if n < 1:
+        raise SimulationError("at least one replication is needed")
+    check_budget(scenario, n, kept=n)
+    return (n, exp.seed if seed is None else seed,
+            Engine(engine if engine is not None else exp.engine))
 
 
 def run_until_decided(scenario: Scenario, *, replications: int | None = None,
@@ -201,14 +208,8 @@ def run_until_decided(scenario: Scenario, *, replications: int | None = None,
     look it refuses ends the run with the looks taken (``result.sequential.stopped`` says
     why); a first look it refuses is refused as in :func:`run_experiment`.
     """
-    exp = scenario.experiment
-    first = replications if replications is not None else exp.replications
-    seed = exp.seed if seed is None else seed
-    engine = Engine(engine if engine is not None else exp.engine)
-    if first < 1:
-        raise SimulationError("at least one replication is needed")
-    check_budget(scenario, first, kept=first)
-    plan = plan_looks(first, exp.max_replications, alpha)
+    first, seed, engine = _settings(scenario, replications, seed, engine)
+    plan = plan_looks(first, scenario.experiment.max_replications, alpha)
     tolerances = scenario.hypothesis.tolerances
     results: list[ReplicationResult] = []
     with Runner(ExecutorSpec(Executor(executor), workers, scheduler)) as runner:
