@@ -549,7 +549,10 @@ class Plant(Model):
         part.start_h = now
         self.started += 1
         route.started += 1
-        self.wip.add(now, 1)
+        wip = self.wip  # Level.add, inlined: once as each unit starts and once as it leaves
+        wip.area += wip.value * (now - wip.last_h)
+        wip.last_h = now
+        wip.value += 1
         route.arrivals[0](part)
 
     def _advance(self, part: Part) -> None:
@@ -579,7 +582,10 @@ class Plant(Model):
             self._release_time_h.append(now - part.at_release_h if part.at_release_h >= 0.0
                                         else math.nan)
         self.released += 1
-        self.wip.add(now, -1)
+        wip = self.wip
+        wip.area += wip.value * (now - wip.last_h)
+        wip.last_h = now
+        wip.value -= 1
         self._release_h.append(now)
         self._release_lead_h.append(now - part.start_h)
         self._release_escaped.append(part.defective)

@@ -73,6 +73,10 @@ class Station(Generic[W]):
         self.queue: Waiting = deque()
         self.service = service
         self.kernel = kernel
+        # Bound once: the hot path (a start and a completion per unit) looks them up often.
+        self._schedule = kernel.schedule
+        self._now = kernel.now
+        self._done = self._done_checked
         self.warmup_h = warmup_h
         self.busy = Level()
         self.down = Level()
@@ -181,7 +185,7 @@ class Station(Generic[W]):
         self.capacity.set(_MAINTENANCE, None)
 
     def arrive(self, part: W) -> None:
-        now = self.kernel.now()
+        now = self._now()
         if self.idle:
             self._begin(self.idle.pop(), part, now, now)
         else:
@@ -203,11 +207,14 @@ class Station(Generic[W]):
             self.wait_count += 1
         duration = self._work_h(part) * self.speed.value
         server.part = part
-        self.busy.add(now, 1)
+        busy = self.busy  # Level.add, inlined: it runs twice per unit and station
+        busy.area += busy.value * (now - busy.last_h)
+        busy.last_h = now
+        busy.value += 1
         server.end_h = now + duration
-        server.token += 1
+        token = server.token = server.token + 1
         # The token lets a pause (breakdown, shock) cancel this completion lazily.
-        self.kernel.schedule(duration, self._done_checked, (server, server.token))
+        self._schedule(duration, self._done, (server, token))
 
     def _work_h(self, part: W) -> float:
         """Work time of ``part`` here at normal speed, hours."""
@@ -217,10 +224,13 @@ class Station(Generic[W]):
         server, token = arg
         if token != server.token:
             return  # paused after this completion was scheduled
-        now = self.kernel.now()
+        now = self._now()
         part = server.part
         server.part = None
-        self.busy.add(now, -1)
+        busy = self.busy
+        busy.area += busy.value * (now - busy.last_h)
+        busy.last_h = now
+        busy.value -= 1
         self.served += 1
         # A completion that is still current (the token above) has its item on the server:
         # not None, which the type checker cannot see and a check would pay per event.
