@@ -20,8 +20,11 @@ class Kernel(Protocol):
     """What the model needs from an engine. Time is in hours."""
 
     name: str
-    #: Events scheduled so far (a count, for event-rate figures).
-    scheduled: int
+
+    @property
+    def scheduled(self) -> int:
+        """Events scheduled so far (a count, for event-rate figures)."""
+        ...
 
     def now(self) -> float:
         """The simulation clock in hours."""
