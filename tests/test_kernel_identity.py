@@ -11,12 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from simpy.events import Timeout
 
 import shocktwin.twin.experiment.replication as replication
 from shocktwin.errors import ShocktwinError
 from shocktwin.scenarios import load_scenario, reference_scenario
 from shocktwin.scenarios.model import Scenario
+from shocktwin.twin.experiment.kpi import _p95_of_sorted
 from shocktwin.twin.experiment.replication import ReplicationResult, run_replication
 from shocktwin.twin.kernel.simpy_kernel import SimpyKernel
 
@@ -190,3 +193,12 @@ def test_the_float_stop_rule_is_exercised() -> None:
 def test_a_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         SimpyKernel().schedule(-1.0, print)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(0, 1e4, allow_nan=False), st.sampled_from([0.0, 1.0, 2.5]),
+                          st.just(float("nan"))), min_size=1, max_size=60))
+def test_a_series_bucket_p95_is_numpys_percentile_bit_for_bit(values: list[float]) -> None:
+    # Series buckets read their p95 without a numpy call each; it must be numpy's number.
+    x = np.array(values)
+    assert np.array_equal([_p95_of_sorted(np.sort(x))], [np.percentile(x, 95)], equal_nan=True)

@@ -49,6 +49,31 @@ def _p95(x: np.ndarray) -> float:
     return float(np.percentile(x, 95)) if x.size else float("nan")
 
 
+def _p95_of_sorted(x: np.ndarray) -> float:
+    """``np.percentile(x, 95)`` of a sorted, non-empty ``x``, bit for bit, without the cost
+    of a numpy call (one per bucket of a series made that a tenth of a short run).
+
+    numpy's default (linear) method: the virtual index v = (n - 1) * 0.95 between the order
+    statistics ``a`` at its floor and ``b`` after it, weight g = v - floor(v), interpolated as
+    ``a + (b - a) * g``, or from g >= 0.5 as ``b - (b - a) * (1 - g)``; a single value is
+    taken at index -1 with g = v + 1; NaN (sorted last) gives NaN.
+    """
+    n = x.size
+    last = float(x[-1])
+    if math.isnan(last):
+        return math.nan
+    virtual = (n - 1) * 0.95
+    if virtual >= n - 1:
+        prev, i, j = -1, n - 1, n - 1
+    else:
+        prev = i = math.floor(virtual)
+        j = i + 1
+    gamma = virtual - prev
+    a, b = float(x[i]), float(x[j])
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
@@ -172,14 +197,13 @@ def series_of(rec: PlantRecord, bucket_h: float) -> dict[str, np.ndarray]:
     released = np.diff(idx).astype(float)
     lead_mean = np.full(n, np.nan)
     lead_p95 = np.full(n, np.nan)
-    escaped = np.zeros(n)
-    for b in range(n):
-        lo, hi = idx[b], idx[b + 1]
-        if hi > lo:
-            seg = rec.release_lead_h[lo:hi]
-            lead_mean[b] = seg.mean()
-            lead_p95[b] = np.percentile(seg, 95)
-            escaped[b] = rec.release_escaped[lo:hi].sum()
+    for b in np.flatnonzero(idx[1:] > idx[:-1]):
+        seg = rec.release_lead_h[idx[b]:idx[b + 1]]
+        lead_mean[b] = seg.mean()
+        lead_p95[b] = _p95_of_sorted(np.sort(seg))
+    # Counts: a cumulative sum is exact, so this equals each bucket's own sum.
+    escaped_before = np.concatenate(([0], np.cumsum(rec.release_escaped, dtype=np.int64)))
+    escaped = np.diff(escaped_before[idx]).astype(float)
     due_bucket = np.searchsorted(edges, rec.order_due_h, side="right") - 1
     valid = (due_bucket >= 0) & (due_bucket < n) & (rec.order_due_h < h)
     due_count = np.bincount(due_bucket[valid], minlength=n).astype(float)
