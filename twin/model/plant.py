@@ -528,10 +528,17 @@ class Plant(Model):
 
     def _arrive(self, route: _Route) -> None:
         now = self.kernel.now()
-        quantity = route.quantity_now()
+        quantity = route._quantity  # route.quantity_now(), read directly: once per order
         order = self._order(route, now, quantity)
-        for _i in range(quantity):
+        if quantity == 1:
             self._pick(Part(order))
+        else:
+            for _i in range(quantity):
+                self._pick(Part(order))
+        draw = route._gap
+        if draw is not None:  # route.next_order_h's common case, without the call
+            self.kernel.schedule(draw() / self.demand_factor.value, self._arrive, route)
+            return
         gap = route.next_order_h(now, self.demand_factor.value)
         if gap is not None:
             self.kernel.schedule(gap, self._arrive, route)
