@@ -9,11 +9,11 @@ The models (their shocktwin scenarios are in bench/peer_models/):
 - ``tandem``: five single-server exponential stations in series (Poisson arrivals 1/h),
   checked against shocktwin within the 95 % interval of the difference (throughput, mean
   time in the line), and against the Jackson-network value 12.69 h.
-- ``inventory``: one stock under continuous (r, Q) = (60, 120) review, Poisson unit demand
-  1/h with backorders, lead time 48 h, and a supplier outage from 200 h to 296 h during
+- ``inventory``: one stock under continuous (r, Q) = (600, 1200) review, Poisson unit demand
+  10/h with backorders, lead time 48 h, and a supplier outage from 200 h to 296 h during
   which lots falling due wait and arrive when it ends; checked against shocktwin (fill
   rate, mean wait for stock). stockpyl reviews once a period, so there it is the same
-  system in periods of 1 h (demand Poisson(1) a period, receipt-pausing disruption).
+  system in periods of 1 h (demand Poisson(10) a period, receipt-pausing disruption).
 
 Ciw and salabim are queueing tools and run the first two models; SupplyNetPy and stockpyl
 are inventory tools and run the third. Each figure is "customers (or units) per wall second"
@@ -47,7 +47,7 @@ TANDEM_LAMBDA = 1.0
 TANDEM_MEANS_H = (0.6, 0.75, 0.7, 0.8, 0.65)
 #: The inventory: demand rate (units/h), reorder point, order quantity, lead time (h),
 #: units on hand at the start, the supplier's outage [start, end) (h).
-INV_LAMBDA, INV_R, INV_Q, INV_LEAD_H, INV_INITIAL = 1.0, 60, 120, 48.0, 120
+INV_LAMBDA, INV_R, INV_Q, INV_LEAD_H, INV_INITIAL = 10.0, 600, 1200, 48.0, 1200
 INV_OUTAGE_H = (200.0, 296.0)
 
 PRODSYS_LEFT_OUT = ("prodsys 1.3.1 requires numpy<2 (the lock pins numpy 2.4.6, whose "
@@ -577,7 +577,7 @@ def inventory_supplynetpy(setup: Setup, seed: int) -> Sample:
 
 def inventory_stockpyl(setup: Setup, seed: int) -> Sample:
     """The inventory in stockpyl's simulation, which reviews once a period: periods of 1 h,
-    Poisson(1) demand a period, (r, Q) on the inventory position at each period's end, a
+    Poisson(10) demand a period, (r, Q) on the inventory position at each period's end, a
     lead time of 48 periods, and an explicit receipt-pausing disruption ('E', 'RP') over the
     outage's periods. The mean wait is the backorders at each period's end, summed (unit
     hours), over the units demanded."""
@@ -714,7 +714,7 @@ def measure(model: str, tools: Sequence[str], plan: dict[str, tuple[Setup, int]]
     before replication k + 1 of any, after one short untimed run each (imports, caches)."""
     runners = RUNNERS[model]
     for tool in tools:
-        runners[tool](Setup(50.0, 5.0) if model != "inventory" else Setup(50.0), 999)
+        runners[tool](Setup(400.0) if model == "inventory" else Setup(50.0, 5.0), 999)
     samples: dict[str, list[Sample]] = {tool: [] for tool in tools}
     for k in range(max(plan[tool][1] for tool in tools)):
         for tool in tools:
