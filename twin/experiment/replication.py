@@ -33,14 +33,15 @@ from shocktwin.twin.experiment.sequential import (
     run_sequential,
 )
 from shocktwin.twin.kernel import Kernel, make_kernel
-from shocktwin.twin.model.base import Model
+from shocktwin.twin.model.base import Model, PlantRecord
 from shocktwin.twin.model.events import ModelEvent
 from shocktwin.twin.model.plant import Plant
 from shocktwin.twin.model.shop import Shop
 
 __all__ = ["Executor", "ExperimentResult", "KpiSummary", "ReplicationResult",
            "ToleranceCheck", "Verdict", "VerdictState", "build_model", "judge",
-           "run_experiment", "run_replication", "run_until_decided", "summarise"]
+           "result_of", "run_experiment", "run_replication", "run_until_decided",
+           "summarise"]
 
 #: A replication whose model is estimated above this is collected right after it ends.
 COLLECT_ABOVE_BYTES = 256 * 1024 * 1024
@@ -148,6 +149,13 @@ def run_replication(scenario: Scenario, replication: int, *, seed: int,
     model = build_model(scenario, make_kernel(str(engine)), seed=seed, replication=replication)
     record = model.run()
     del model
+    return result_of(scenario, replication, record, started)
+
+
+def result_of(scenario: Scenario, replication: int, record: PlantRecord,
+              started: float) -> ReplicationResult:
+    """A finished run's record measured: its KPIs, series and snapshots (``started``: the
+    ``time.perf_counter()`` the run began at)."""
     if estimate_run(scenario, 1).memory_bytes_per_run > COLLECT_ABOVE_BYTES:
         # The model holds reference cycles, freed only when the collector next runs; with
         # big models several dead ones pile up first (3 replications reached 2.6 GB for one

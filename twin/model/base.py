@@ -80,6 +80,17 @@ class PlantRecord:
     quality: QualitySystemRecord | None = None
 
 
+@dataclass(eq=False)
+class _PendingStart:
+    """A shock's start as scheduled: the shock, its intensity steps and what it hits. Held
+    by reference in the event, so ``Model.set_severity`` can change it until it is due."""
+
+    shock: Any
+    steps: list[tuple[float, float]]
+    hits: list[Any]
+    fired: bool = False
+
+
 SNAPSHOT_KEYS = ("started", "released", "scrapped", "wip_count", "wip_area",
                  "inspection_busy_area", "stockout_area", "on_hand_min", "material_cost")
 
@@ -97,6 +108,8 @@ class Model:
         self._followers: dict[str, list[Any]] = {}
         self._stockout_watch: list[Any] = []
         self._once: set[str] = set()
+        # Shock starts scheduled and not yet due, by the id of the scenario's shock.
+        self._pending_starts: dict[str, list[_PendingStart]] = {}
         self.suppliers: dict[str, Supplier] = {}
         self.buffers: dict[str, Buffer] = {}
         self.stations: list[Station] = []
@@ -134,6 +147,13 @@ class Model:
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> PlantRecord:
+        """Run the replication to its horizon and return its record."""
+        self.begin()
+        return self.finish()
+
+    def begin(self) -> None:
+        """Schedule everything the run starts with (the model's first events, its shocks,
+        snapshots and the warm-up cut) without advancing the clock."""
         scenario = self.scenario
         horizon = scenario.horizon
         self._start()
@@ -143,7 +163,7 @@ class Model:
             elif shock.onset is not None:
                 self._schedule_onsets(shock)
             else:
-                self._schedule_shock(shock)
+                self._schedule_shock(shock, shock.id)
         for buffer in self.buffers.values():
             buffer.on_empty = self._stocked_out
         times = _snapshot_times(horizon, scenario.bucket_h, scenario.warmup)
@@ -151,12 +171,52 @@ class Model:
             self.kernel.schedule(times[0], self._snapshot, (times, 0))
         if 0 < scenario.warmup < horizon:
             self.kernel.schedule(scenario.warmup, self._end_warmup)
+
+    def advance(self, until_h: float) -> None:
+        """Run until the clock reaches ``until_h``; what is due at ``until_h`` stays pending,
+        so ``finish`` continues exactly as an uninterrupted run would."""
+        if until_h > self.kernel.now():
+            self.kernel.run(until_h)
+
+    def finish(self) -> PlantRecord:
+        """Run on to the horizon and return the record."""
+        horizon = self.scenario.horizon
         self.kernel.run(horizon)
         self._take_snapshot(horizon)
         self._log_output_capability(horizon)
         if self.rules is not None:
             self.rules.log_capability()
         return self._record()
+
+    def shock_start(self, shock_id: str) -> float | None:
+        """When the scenario's shock ``shock_id`` first starts, as scheduled by ``begin``
+        (its first random occurrence for a random onset); None when that is not known
+        before the run (a shock cascading from another, or no occurrence in the horizon)."""
+        pending = [p.shock.start for p in self._pending_starts.get(shock_id, ())]
+        return min(pending) if pending else None
+
+    def set_severity(self, scenario: Scenario, shock_id: str, severity: float) -> None:
+        """Give the not yet started shock ``shock_id`` (its occurrences, or its cascade
+        waiting for its leader) another severity, as if the run had been built from
+        ``scenario`` (the same scenario with the shock at ``severity``). Only what has not
+        happened yet can change: a shock that started already is refused."""
+        for p in self._pending_starts.get(shock_id, ()):
+            if p.fired:
+                raise SimulationError(f"shock {shock_id!r} has started already: its "
+                                      "severity cannot change")
+            shock = p.shock.with_severity(severity)
+            steps = shock.intensity_steps()
+            if steps[0][0] != p.steps[0][0]:
+                raise SimulationError(f"shock {shock_id!r}: a severity that moves its "
+                                      "start cannot be set on a run in progress")
+            # A selector's hits were matched when the start was scheduled: keep them.
+            hits = ([shock] if p.hits and p.hits[0] is p.shock
+                    else [h.with_severity(severity) for h in p.hits])
+            p.shock, p.steps, p.hits = shock, steps, hits
+        for waiting in (*self._followers.values(), self._stockout_watch):
+            waiting[:] = [s.with_severity(severity) if s.id == shock_id else s
+                          for s in waiting]
+        self.scenario = scenario
 
     def _log_output_capability(self, now: float) -> None:
         """The capability of each process station's measured output over the run (true
@@ -305,10 +365,13 @@ class Model:
         """A journal record of something that happened during the run."""
         self.events.append(event)
 
-    def _schedule_shock(self, shock: Any) -> None:
+    def _schedule_shock(self, shock: Any, key: str) -> None:
+        """Schedule ``shock``'s start; ``key`` is the id of the scenario's shock it comes
+        from (a random occurrence or a cascade carries an id of its own)."""
         steps = shock.intensity_steps()
-        self.kernel.schedule(steps[0][0] - self.kernel.now(), self._shock_step,
-                             (shock, steps, 0, self._hits(shock)))
+        pending = _PendingStart(shock, steps, self._hits(shock))
+        self._pending_starts.setdefault(key, []).append(pending)
+        self.kernel.schedule(steps[0][0] - self.kernel.now(), self._shock_start, pending)
 
     def _hits(self, shock: Any) -> list[Any]:
         """What applying ``shock`` means: the shock itself, or for a selector one copy per
@@ -330,7 +393,7 @@ class Model:
             if t >= self.scenario.horizon:
                 break
             self._schedule_shock(shock.model_copy(update={
-                "id": f"{shock.id}#{k + 1}", "start": t, "onset": None}))
+                "id": f"{shock.id}#{k + 1}", "start": t, "onset": None}), shock.id)
 
     def _follow(self, leader: str, moment: CascadeOn) -> None:
         """Start the shocks cascading from ``leader`` at ``moment`` (started / ended)."""
@@ -342,13 +405,17 @@ class Model:
 
     def _start_cascaded(self, shock: Any) -> None:
         self._schedule_shock(shock.model_copy(update={
-            "start": self.kernel.now() + shock.start, "after": None}))
+            "start": self.kernel.now() + shock.start, "after": None}), shock.id)
 
     def _stocked_out(self, buffer: Any) -> None:
         if self._stockout_watch:
             watching, self._stockout_watch = self._stockout_watch, []
             for shock in watching:
                 self._start_cascaded(shock)
+
+    def _shock_start(self, pending: _PendingStart) -> None:
+        pending.fired = True
+        self._shock_step((pending.shock, pending.steps, 0, pending.hits))
 
     def _shock_step(self, arg: tuple[Any, list[tuple[float, float]], int, list[Any]]) -> None:
         shock, steps, i, hits = arg

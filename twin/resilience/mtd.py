@@ -75,6 +75,7 @@ from shocktwin.twin.experiment.guarantee import (
     recovery_record,
     to_record,
 )
+from shocktwin.twin.experiment.prefix import SharedPrefix, open_shared_prefix
 from shocktwin.twin.experiment.recovery import resilience_of
 from shocktwin.twin.journal.document import (
     DocumentKind,
@@ -219,9 +220,54 @@ def run_key(sc: Scenario) -> str:
 def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Runner = LOCAL,
              store: RunStore | None = None, seed: int | None = None,
              progress: Callable[[str], None] | None = None,
-             counted: Callable[[int], None] | None = None) -> MtdResult:
+             counted: Callable[[int], None] | None = None,
+             share_prefix: bool = True) -> MtdResult:
     """Search the MTD of one shock of the scenario's ``mtd`` block; ``counted(n)`` is told
-    the runs needed so far (computed or reused) after each batch."""
+    the runs needed so far (computed or reused) after each batch.
+
+    Each replication's run up to the shock's start is simulated once and every severity
+    continues from it (``twin.experiment.prefix``) where the executor and the shock allow;
+    the results are the same as with ``share_prefix=False``, which runs every severity
+    from the start."""
+    shared = _Shared(executor, item.shock, enabled=share_prefix)
+    try:
+        return _find_mtd(scenario, item, executor=executor, store=store, seed=seed,
+                         progress=progress, counted=counted, shared=shared)
+    finally:
+        shared.close()
+
+
+class _Shared:
+    """The search's keepers (``SharedPrefix``), opened at its first batch of runs."""
+
+    def __init__(self, executor: ExecutorSpec | Runner, shock_id: str, *,
+                 enabled: bool) -> None:
+        self.executor, self.shock_id, self.enabled = executor, shock_id, enabled
+        self.prefix: SharedPrefix | None = None
+        self.opened = False
+
+    def run(self, variant: Callable[[float], Scenario], seed: int, engine: str,
+            todo: Sequence[tuple[tuple[int, float], Job]],
+            done: Callable[[int, Any], None]) -> None:
+        if self.enabled and not self.opened:
+            self.opened = True
+            self.prefix = open_shared_prefix(variant, self.shock_id,
+                                             severities=[p[1] for p, _ in todo], seed=seed,
+                                             engine=engine, executor=self.executor)
+        if self.prefix is None:
+            run_jobs([job for _, job in todo], self.executor, done)
+        else:
+            self.prefix.run([point for point, _ in todo], done)
+
+    def close(self) -> None:
+        if self.prefix is not None:
+            self.prefix.close()
+
+
+def _find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Runner,
+              store: RunStore | None, seed: int | None,
+              progress: Callable[[str], None] | None,
+              counted: Callable[[int], None] | None, shared: _Shared) -> MtdResult:
     spec = scenario.mtd
     if spec is None:
         raise ValueError("the scenario has no mtd block")
@@ -278,7 +324,7 @@ def find_mtd(scenario: Scenario, item: MtdShock, *, executor: ExecutorSpec | Run
             out[point] = seen[point] = record
 
         if jobs:
-            run_jobs(jobs, executor, done)
+            shared.run(variant, seed, engine, [(point, job) for point, _, job in todo], done)
             runs += len(jobs)
         if counted is not None:
             counted(runs + reused)
