@@ -69,10 +69,11 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
 
 def _alone() -> dict[str, Callable[[], dict[str, Any]]]:
     """The suites that run on their own, by section name."""
-    from bench import measured, perf, scale, scaling, startup
+    from bench import campaign, measured, perf, scale, scaling, startup
 
     return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy,
             "executors": scaling.executors, "mtd_vs_grid": scaling.mtd_vs_grid,
+            "shared_prefix": scaling.shared_prefix, "campaign": campaign.run,
             "memory": perf.rss_vs_horizon, "scaling": perf.scaling_exponent,
             "onnx": perf.onnx_batched_vs_per_call, "scale": scale.run,
             "measured": measured.run}
@@ -119,7 +120,7 @@ def run_some(names: list[str]) -> None:
 
 
 def main() -> None:
-    from bench import ingest, measured, perf, replay, scale, scaling, startup
+    from bench import campaign, ingest, measured, perf, replay, scale, scaling, startup
 
     if sys.argv[1:]:
         run_some(sys.argv[1:])
@@ -142,11 +143,13 @@ def main() -> None:
                results, timings)
     _timed("executors", scaling.executors, results, timings)
     _timed("mtd_vs_grid", scaling.mtd_vs_grid, results, timings)
+    _timed("shared_prefix", scaling.shared_prefix, results, timings)
     _timed("memory", perf.rss_vs_horizon, results, timings)
     _timed("scaling", perf.scaling_exponent, results, timings)
     _timed("onnx", perf.onnx_batched_vs_per_call, results, timings)
     _timed("scale", scale.run, results, timings)
     _timed("measured", measured.run, results, timings)
+    _timed("campaign", campaign.run, results, timings)
     results["seconds"] = timings
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out = Path(__file__).parent / "results.json"

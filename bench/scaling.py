@@ -3,7 +3,11 @@
 - replications per second on 1 and 2 worker processes and on a Dask LocalCluster of 2,
   and the speed-ups (goal: ≥ 1.7× from 1 to 2 processes on a 2-core machine);
 - the runs an MTD search needs against a dense grid at the same precision, and whether
-  both find the same MTD within the grid's step (goal: ≤ 25 % of the grid's runs).
+  both find the same MTD within the grid's step (goal: ≤ 25 % of the grid's runs);
+- valve_quake's search with each replication's run up to the shock simulated once and
+  every severity continuing from it, against every severity run from the start
+  (``twin.experiment.prefix``): the wall-time speed-up, and that both find the same
+  tolerable severities.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
 from shocktwin.twin.experiment.executor import Executor, ExecutorSpec, Job, Runner
 
-__all__ = ["executors", "mtd_vs_grid", "run"]
+__all__ = ["executors", "mtd_vs_grid", "run", "shared_prefix"]
 
 
 def _rate(spec: ExecutorSpec, jobs: list[Job]) -> float:
@@ -91,5 +95,40 @@ def mtd_vs_grid() -> dict[str, float]:
             "mtd_agrees_within_step": float(abs((result.mtd or 0.0) - grid_mtd) <= step + 4.0)}
 
 
+def shared_prefix(replications: int = 12) -> dict[str, float]:
+    """valve_quake's MTD search (both its shocks, as ``shocktwin mtd valve_quake`` runs
+    it, with ``replications`` per shock) on 2 processes, with and without sharing the run
+    up to each shock's start, alternated shock by shock. The runs are the same in both;
+    the speed-up is the search's wall time without sharing ÷ with."""
+    from shocktwin.twin.resilience.mtd import find_mtd
+
+    sc = load_scenario(reference_scenario("valve_quake"))
+    assert sc.mtd is not None
+    sc = sc.model_copy(update={"mtd": sc.mtd.model_copy(update={
+        "replications": replications, "max_replications": replications,
+        "precision": None})})
+    seconds = {True: 0.0, False: 0.0}
+    runs = {True: 0, False: 0}
+    same = True
+    with Runner(ExecutorSpec(Executor.PROCESS, 2)) as runner:
+        runner.run([Job(sc, 0, 1, "simpy"), Job(sc, 1, 1, "simpy")])  # workers warm
+        for item in sc.mtd.shocks:  # type: ignore[union-attr]
+            found: dict[bool, Any] = {}
+            for share in (True, False):
+                t0 = time.perf_counter()
+                found[share] = find_mtd(sc, item, executor=runner, share_prefix=share)
+                seconds[share] += time.perf_counter() - t0
+                runs[share] += found[share].runs
+            same = same and found[True].thresholds == found[False].thresholds
+    horizon = sc.horizon
+    starts = [next(s for s in sc.shocks if s.id == i.shock).start
+              for i in sc.mtd.shocks]  # type: ignore[union-attr]
+    return {"shared_prefix_search_s": seconds[True], "full_runs_search_s": seconds[False],
+            "shared_prefix_speedup": seconds[False] / seconds[True],
+            "shared_prefix_search_runs": float(runs[True]),
+            "shared_prefix_same_thresholds": float(same and runs[True] == runs[False]),
+            "shared_prefix_shock_start_share_of_horizon": float(np.mean(starts) / horizon)}
+
+
 def run() -> dict[str, float]:
-    return {**executors(), **mtd_vs_grid()}
+    return {**executors(), **mtd_vs_grid(), **shared_prefix()}
