@@ -529,7 +529,15 @@ class Plant(Model):
     def _arrive(self, route: _Route) -> None:
         now = self.kernel.now()
         quantity = route._quantity  # route.quantity_now(), read directly: once per order
-        order = self._order(route, now, quantity)
+        # self._order(route, now, quantity), inlined for the common case of one product.
+        if self._multi:
+            order = self._order(route, now, quantity)
+        else:
+            due = self._order_due_h
+            order = Order(len(due), now, now + route.due_in, quantity, route)
+            self._order_created_h.append(now)
+            due.append(order.due_h)
+            self._order_done_h.append(np.nan)
         if quantity == 1:
             self._pick(Part(order))
         else:
