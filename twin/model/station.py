@@ -369,7 +369,7 @@ class WearingStation(Station[W]):
             server.wear_left -= now - server.busy_since
 
     def _begin(self, server: Server[W], part: W, arrived_h: float, now: float) -> None:
-        super()._begin(server, part, arrived_h, now)
+        Station._begin(self, server, part, arrived_h, now)
         self._arm(server, now)
 
     def _resume(self, server: Server[W], now: float) -> None:
@@ -502,12 +502,15 @@ class InspectionStation(Station[Part | LotJob]):
     def arrive(self, part: Part | LotJob) -> None:
         """A unit from the line; its inspection is skipped outside the sample (lots come in
         through ``arrive_lot``)."""
-        fraction = max(self.sample_fraction, self.sample_floor.value)
+        fraction = self.sample_fraction
+        floor = self.sample_floor.value
+        if floor > fraction:
+            fraction = floor
         if fraction < 1.0 and self.draw() >= fraction:
             self.passed_unseen += 1
             self.next(part)
             return
-        super().arrive(part)
+        Station.arrive(self, part)  # as super(), without building a super object per unit
 
     def finish(self, part: Part | LotJob) -> None:
         # The unit is tested first: it is the common case, and one class test narrows it.
@@ -553,7 +556,7 @@ class ReleaseStation(Station[Part]):
             self.served += 1
             self.next(part)
         else:  # reviewed, or held (quarantine, systems down) until release resumes
-            super().arrive(part)
+            Station.arrive(self, part)
 
     def finish(self, part: Part) -> None:
         self.next(part)
