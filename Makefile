@@ -79,8 +79,8 @@ lock:
 	.venv-lock/bin/python -m pip install -q --disable-pip-version-check uv
 	printf 'setuptools>=77\nwheel\npip\n' > .venv-lock/build.in
 	grep -v '^#' $(LOCK) > .venv-lock/lock.txt
-	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --universal \
-	    --fork-strategy fewest $(if $(UPGRADE),--upgrade,) \
+	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --extra bench \
+	    --universal --fork-strategy fewest $(if $(UPGRADE),--upgrade,) \
 	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/lock.txt
 	{ printf '# The whole dependency set, locked with hashes: `make lock` writes it (read the README,\n'; \
 	  printf '# "Dependencies", before changing it), `make test` and `make demo` install exactly this.\n'; \
