@@ -40,7 +40,9 @@ __all__ = [
     "Plan",
     "RowProblem",
     "drop_stage",
+    "labels_of",
     "load_plan",
+    "period_of",
     "quarantined_rows",
 ]
 
@@ -193,8 +195,7 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
     spec = TABLES[plan.table]
     stage = _stage_name(plan.table)
     columns = spec.data_columns
-    labels = {c.name: (plan.fields[c.name].label if c.name in plan.fields else "") or c.name
-              for c in columns}
+    labels = labels_of(plan)
     # A direct stage is in file order, so a row's line follows from its position.
     line = LINE if plan.direct is None else f"(rowid + {plan.direct.first_line})"
     if plan.fallback is not None:
@@ -243,35 +244,45 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
         con, f"SELECT count(*), count(*) FILTER (WHERE NOT {_BAD}) FROM {stage}"
     )
     loaded = clean - n_dups
-    start: datetime | None = None
-    end: datetime | None = None
-    if spec.period is not None:
-        (start, end), = run(
-            con,
-            f"SELECT CAST({spec.period[0]} AS TIMESTAMP), CAST({spec.period[1]} AS TIMESTAMP) "
-            f"FROM {ident(plan.table)} WHERE source = ?",
-            [source],
-        )
+    start, end = period_of(con, plan.table, source)
     return LoadResult(plan.table, read, loaded, read - loaded, start, end)
 
 
-def _build_stage(
-    con: duckdb.DuckDBPyConnection,
-    plan: Plan,
-    labels: Mapping[str, str],
-    name: str | None = None,
-    every_raw: bool = False,
-) -> None:
-    """Parse and check every row of ``plan`` into its stage table, in one pass.
+def labels_of(plan: Plan) -> dict[str, str]:
+    """The name each schema column of ``plan``'s table goes by in messages: its source's."""
+    return {c.name: (plan.fields[c.name].label if c.name in plan.fields else "") or c.name
+            for c in TABLES[plan.table].data_columns}
 
-    The stage holds the typed values, ``__bad`` (the row has a problem), and for those rows
-    only, the list of problems and the raw text. For the duplicate check it also holds the
-    hash of the key of each clean row, and for a direct read the hash of its raw row, by which
-    the raw text of a duplicate is found again.
 
-    The query must stay free of joins (an ``IN`` list of five values or more is one): a join
-    may reorder rows, and a direct stage gets a row's line from its position.
-    """
+def period_of(
+    con: duckdb.DuckDBPyConnection, table: Table, source: str
+) -> tuple[datetime | None, datetime | None]:
+    """The first and last timestamp of ``source``'s rows in ``table`` (None without any)."""
+    period = TABLES[table].period
+    if period is None:
+        return None, None
+    (start, end), = run(
+        con,
+        f"SELECT CAST({period[0]} AS TIMESTAMP), CAST({period[1]} AS TIMESTAMP) "
+        f"FROM {ident(table)} WHERE source = ?",
+        [source],
+    )
+    return start, end
+
+
+class _Checked(NamedTuple):
+    """A plan's rows parsed and checked: ``sql`` is a subquery with the schema columns, the
+    source texts (``__t_<column>``), the raw row ``r`` and ``__bad``."""
+
+    sql: str
+    problems: list[_Problem]
+    #: Conditions, each true when a field's text is present but its value unreadable.
+    unreadable: list[str]
+
+
+def _checked(plan: Plan, labels: Mapping[str, str]) -> _Checked:
+    """The parsing and checking of every row of ``plan``, shared by its stage and by a typed
+    read written straight into its table."""
     spec = TABLES[plan.table]
     helpers = [f"({sql}) AS {ident(name)}" for name, sql in plan.helpers.items()]
     inner = ["*"]
@@ -319,6 +330,33 @@ def _build_stage(
         if problems
         else "false"
     )
+    sql = (
+        f"(SELECT *, {bad} AS {_BAD} FROM (SELECT {', '.join(inner)} "
+        f"FROM (SELECT {', '.join([f'{_ROW} AS {_ROW}', *helpers])} "
+        f"FROM ({plan.relation}) AS {_ROW}) AS s) AS s)"
+    )
+    return _Checked(sql, problems, unreadable)
+
+
+def _build_stage(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    labels: Mapping[str, str],
+    name: str | None = None,
+    every_raw: bool = False,
+) -> None:
+    """Parse and check every row of ``plan`` into its stage table, in one pass.
+
+    The stage holds the typed values, ``__bad`` (the row has a problem), and for those rows
+    only, the list of problems and the raw text. For the duplicate check it also holds the
+    hash of the key of each clean row, and for a direct read the hash of its raw row, by which
+    the raw text of a duplicate is found again.
+
+    The query must stay free of joins (an ``IN`` list of five values or more is one): a join
+    may reorder rows, and a direct stage gets a row's line from its position.
+    """
+    spec = TABLES[plan.table]
+    checked, problems, unreadable = _checked(plan, labels)
     problem_list = (
         f"list_filter([{', '.join(_problem_struct(p) for p in problems)}], "
         "lambda p: p IS NOT NULL)"
@@ -348,10 +386,7 @@ def _build_stage(
     ]
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {name or _stage_name(plan.table)} AS "
-        f"SELECT {', '.join(outer)} "
-        f"FROM (SELECT *, {bad} AS {_BAD} FROM (SELECT {', '.join(inner)} "
-        f"FROM (SELECT {', '.join([f'{_ROW} AS {_ROW}', *helpers])} "
-        f"FROM ({plan.relation}) AS {_ROW}) AS s) AS s) AS s"
+        f"SELECT {', '.join(outer)} FROM {checked} AS s"
     )
     if plan.direct is None or plan.fallback is not None:
         run(con, sql)
@@ -631,6 +666,7 @@ def quarantined_rows(
 def drop_stage(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Drop the stage of ``table`` (table, duplicates and quarantine view), if any."""
     run(con, f"DROP VIEW IF EXISTS {_quarantine_name(table)}")
+    run(con, f"DROP TABLE IF EXISTS {ident(f'__dropped_{table}')}")
     run(con, f"DROP TABLE IF EXISTS {ident(f'__raws_{table}')}")
     run(con, f"DROP TABLE IF EXISTS {_bad_raws_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {_dups_name(table)}")

@@ -36,8 +36,9 @@ from typing import Final
 import duckdb
 
 from shocktwin.edge_replay import _formats
+from shocktwin.edge_replay._direct import write_plan
 from shocktwin.edge_replay._sql import duckdb_path, first_line, one_line, run
-from shocktwin.edge_replay._stage import LoadResult, drop_stage, load_plan, quarantined_rows
+from shocktwin.edge_replay._stage import LoadResult, drop_stage, quarantined_rows
 from shocktwin.edge_replay.mapping import (
     LocatedMapping,
     SourceMapping,
@@ -389,7 +390,7 @@ def _load(
     reading = _READERS[fmt](con, source, located)
     if reading.source_rows == 0:
         raise ReplayError([Problem(key, "", "no data rows")], file=key)
-    results = [load_plan(con, plan, key) for plan in reading.plans]
+    results = [write_plan(con, plan, key) for plan in reading.plans]
     source_rows = reading.source_rows
     if source_rows is None:
         source_rows = results[0].rows_read

@@ -143,6 +143,14 @@ class InspectionResult(StrEnum):
     FAIL = "fail"
 
 
+#: A value of each column type that meets NOT NULL, ``>= 0`` and ``isfinite``.
+_PLACEHOLDERS: Final[Mapping[str, str]] = MappingProxyType({
+    "VARCHAR": "''", "BIGINT": "0", "DOUBLE": "0.0", "BOOLEAN": "false",
+    "TIMESTAMP": "TIMESTAMP '1970-01-01'", "DATE": "DATE '1970-01-01'",
+    "DOUBLE[]": "[]::DOUBLE[]", "VARCHAR[]": "[]::VARCHAR[]",
+})
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a store table.
@@ -159,6 +167,21 @@ class Column:
     default: str | None = None
     #: Extra SQL ``CHECK`` condition, enforced by the database as a last line of defence.
     check: str | None = None
+    #: SQL for a value meeting the column's constraints, for a NOT NULL column whose type's
+    #: plain value (``''``, 0, …) does not (see ``placeholder_sql``).
+    placeholder: str | None = None
+
+    def placeholder_sql(self) -> str:
+        """SQL for a value this column accepts: NULL where it may be NULL.
+
+        An ingest writing a source straight into its table writes it in the place of an
+        unusable row's values, and removes that row again before the ingest ends.
+        """
+        if not self.required and self.default is None:
+            return "NULL"
+        if self.placeholder is not None:
+            return self.placeholder
+        return _PLACEHOLDERS[self.sql_type]
 
     def ddl(self) -> str:
         """The column's definition inside ``CREATE TABLE``."""
@@ -422,6 +445,7 @@ _SPECS: tuple[TableSpec, ...] = (
                 "``pass`` or ``fail`` (SECOM: -1 → pass, 1 → fail).",
                 required=True,
                 check=f"result IN ({_RESULTS_SQL})",
+                placeholder=f"'{InspectionResult.PASS}'",
             ),
             Column("characteristic", "VARCHAR", "What was measured, if anything."),
             Column("measured_value", "DOUBLE", "The measured value, in the source's unit."),
@@ -606,6 +630,7 @@ _SPECS: tuple[TableSpec, ...] = (
                 "``stock``, ``open_order``, ``wip`` or ``inspection``.",
                 required=True,
                 check=f"kind IN ({_KINDS_SQL})",
+                placeholder=f"'{SnapshotKind.STOCK}'",
             ),
             Column(
                 "item",

@@ -82,7 +82,7 @@ def test_same_file_by_another_path_is_the_same_source(
     ("target", "exception"),
     [
         ("shocktwin.edge_replay.ingest._record_ingest", RuntimeError),
-        ("shocktwin.edge_replay.ingest.load_plan", KeyboardInterrupt),
+        ("shocktwin.edge_replay.ingest.write_plan", KeyboardInterrupt),
         ("shocktwin.files._fsync_path", OSError),
     ],
 )
