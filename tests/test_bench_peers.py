@@ -64,6 +64,8 @@ def test_ci_helpers() -> None:
     assert (low + high) / 2 == pytest.approx(2.5)
     assert (high - low) / 2 == pytest.approx(3.182446 * 1.290994 / 2, rel=1e-5)
     assert peers.contains(values, 2.5) and not peers.contains(values, 5.0)
+    # A wider level widens the interval: t(0.9995, 3) = 12.92, half-width 8.34.
+    assert peers.contains(values, 5.0, level=0.999)
     assert peers.agree(values, [v + 0.1 for v in values])
     assert not peers.agree(values, [v + 10.0 for v in values])
 
