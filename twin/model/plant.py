@@ -539,10 +539,10 @@ class Plant(Model):
             due.append(order.due_h)
             self._order_done_h.append(np.nan)
         if quantity == 1:
-            self._pick(Part(order))
+            self._pick(Part(order), now)
         else:
             for _i in range(quantity):
-                self._pick(Part(order))
+                self._pick(Part(order), now)
         draw = route._gap
         if draw is not None:  # route.next_order_h's common case, without the call
             self.kernel.schedule(draw() / self.demand_factor.value, self._arrive, route)
@@ -551,8 +551,9 @@ class Plant(Model):
         if gap is not None:
             self.kernel.schedule(gap, self._arrive, route)
 
-    def _pick(self, part: Part) -> None:
-        """Take the bill of materials for ``part`` line by line; start it when complete."""
+    def _pick(self, part: Part, now: float | None = None) -> None:
+        """Take the bill of materials for ``part`` line by line; start it when complete
+        (``now``: the clock, when the caller has read it)."""
         route = part.route
         bom = route.bom
         while part.needs < len(bom):
@@ -560,7 +561,8 @@ class Plant(Model):
             part.needs += 1
             if not buf.take(part, quantity):
                 return  # the buffer calls back here when the stock arrives
-        now = self.kernel.now()
+        if now is None:
+            now = self.kernel.now()
         part.start_h = now
         self.started += 1
         route.started += 1
