@@ -68,29 +68,31 @@ def write_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadR
     it can be."""
     if plan.fallback is None or plan.direct is None or plan.direct.text_reread is None:
         return load_plan(con, plan, source)
-    written = _write(con, plan, source)
-    if written is None:
-        # The rejects tables of the pass would be added to by the stage's read.
-        run(con, "DROP TABLE IF EXISTS __rejects")
-        run(con, "DROP TABLE IF EXISTS __reject_scans")
-        return load_plan(con, plan, source)
-    return written
-
-
-def _write(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult | None:
-    """Steps 1-3; None where the stage must be used, the table then left as it was."""
-    assert plan.direct is not None and plan.fallback is not None
-    table = ident(plan.table)
     if not _append(con, plan, source):
-        return None
+        return _staged(con, plan, source)
     try:
-        written = _settle(con, plan, source)
-    except duckdb.Error:
-        written = None
-    if written is None:
-        run(con, f"DELETE FROM {table} WHERE source = ?", [source])
-        drop_stage(con, plan.table)
-    return written
+        return _settle(con, plan, source)
+    except (_Untrusted, duckdb.Error) as e:
+        misplaced = isinstance(e, _Untrusted) and e.misplaced
+    run(con, f"DELETE FROM {ident(plan.table)} WHERE source = ?", [source])
+    drop_stage(con, plan.table)
+    # Lines that are not their records would mislead the typed stage's look-ups too.
+    return _staged(con, plan.fallback if misplaced else plan, source)
+
+
+class _Untrusted(Exception):
+    """The pass cannot be used; ``misplaced``: some line is not the record at its place."""
+
+    def __init__(self, misplaced: bool) -> None:
+        super().__init__()
+        self.misplaced = misplaced
+
+
+def _staged(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult:
+    # The rejects tables of the pass would be added to by the stage's read.
+    run(con, "DROP TABLE IF EXISTS __rejects")
+    run(con, "DROP TABLE IF EXISTS __reject_scans")
+    return load_plan(con, plan, source)
 
 
 def _append(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> bool:
@@ -134,8 +136,8 @@ def _append(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> bool:
     return True
 
 
-def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult | None:
-    """Steps 2 and 3, once the pass is committed; None where the stage must be used."""
+def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult:
+    """Steps 2 and 3, once the pass is committed; raises _Untrusted where it cannot be used."""
     assert plan.direct is not None
     spec = TABLES[plan.table]
     table = ident(plan.table)
@@ -145,7 +147,7 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
         con, f"SELECT min(rowid), max(rowid), count(*) FROM {table} WHERE source = ?", [source]
     )
     if read == 0 or last - base + 1 != read:
-        return None
+        raise _Untrusted(misplaced=False)
     line = f"(rowid - {base} + {plan.direct.first_line})"
     keyed = ", ".join(ident(k) for k in spec.key)
     keys = ident(f"__keys_{plan.table}")
@@ -173,7 +175,7 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
     ).fetchnumpy()
     restaged = _stage_name(plan.table)
     if not _restage(con, plan, wanted["line"], wanted["h"], restaged):
-        return None
+        raise _Untrusted(misplaced=True)
     dropped = ident(f"__dropped_{plan.table}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {dropped} AS SELECT unnest(?) AS line",
@@ -181,8 +183,8 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
     ).fetchall()
     is_dropped = f"{LINE} IN (SELECT line FROM {dropped})"
     (disagree,), = run(con, f"SELECT count(*) FROM {restaged} WHERE {_BAD} AND NOT {is_dropped}")
-    if disagree:
-        return None  # the text read quarantines a row the typed read vouched for
+    if disagree:  # the text read quarantines a row the typed read vouched for
+        raise _Untrusted(misplaced=True)
     # Every clean row that may be a duplicate is in the restaged rows: the typed read's whose
     # key hash is shared, and those the text read keeps of the records the typed read dropped
     # (unless one repeats a typed row whose hash was not shared: then the stage decides).
@@ -195,7 +197,7 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
             f"AND k IN (SELECT hash({keyed}) FROM ({clean}) WHERE {is_dropped})",
         )
         if unseen:
-            return None
+            raise _Untrusted(misplaced=False)
         column = labels[spec.key[0]] if len(spec.key) <= 2 else "(row)"
         before, _, after = spec.duplicate_message.partition("{first}")
         message = f"{lit(before)} || CAST(first_line AS VARCHAR) || {lit(after)}"

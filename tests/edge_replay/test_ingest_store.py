@@ -112,6 +112,42 @@ def test_failed_ingest_leaves_the_previous_store_intact(
     assert _leftovers(store) == []
 
 
+@pytest.mark.parametrize("step", ["_append", "_settle"])
+def test_failed_typed_csv_ingest_leaves_the_previous_store_intact(
+    secom: Path, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """Killed after the typed read's pass (appended, or settled and committed), the store is
+    the one before."""
+    source = tmp_path / "ops.csv"
+    source.write_text(
+        "order,step,start,end,good\n"
+        "A,Saw,2024-01-01 06:00,2024-01-01 07:00,3\n"
+        "A,Saw,2024-01-01 06:00,2024-01-01 07:00,3\n"
+        "B,Saw,2024-01-01 08:00,2024-01-01 07:00,-1\n",
+        encoding="utf-8",
+    )
+    mapping = SourceMapping(table="operations", columns={
+        "order": "case_id", "step": "activity", "start": "start_ts", "end": "end_ts",
+        "good": "qty_completed"})
+    ingest(secom, "secom", store)
+    before = store.read_bytes()
+    module = importlib.import_module("shocktwin.edge_replay._direct")
+    real = getattr(module, step)
+
+    def fail(*args: object, **kwargs: object) -> object:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt("simulated failure")
+
+    monkeypatch.setattr(module, step, fail)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(source, "csv", store, mapping)
+    assert store.read_bytes() == before
+    assert _leftovers(store) == []
+    monkeypatch.undo()
+    report = ingest(source, "csv", store, mapping)
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 2)
+
+
 def test_failed_first_ingest_leaves_no_store(
     secom: Path, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replay_testkit import new_store, rows
 
-from shocktwin.edge_replay import _formats
+from shocktwin.edge_replay import _direct, _formats
 from shocktwin.edge_replay.ingest import ingest
 from shocktwin.edge_replay.mapping import LocatedMapping, SourceMapping
+from shocktwin.edge_replay.schema import LOADABLE_TABLES, TABLES, prepare_store
 
 MAPPING = SourceMapping(
     table="operations",
@@ -61,15 +62,39 @@ def _store_rows(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, 
             rows(db, "SELECT source_line, raw, reason FROM quarantine ORDER BY source_line"))
 
 
-def _both_reads(tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _both_reads(tmp_path: Path, source: Path, monkeypatch: pytest.MonkeyPatch,
+                mapping: SourceMapping = MAPPING, staged: bool | None = None) -> None:
+    """The typed and the text read of ``source`` store the same rows and quarantine entries.
+
+    ``staged``: the typed read must be written without a stage (False), must fall back to it
+    (True), or either (None).
+    """
     (tmp_path / "typed").mkdir()
     (tmp_path / "text").mkdir()
     typed, text = new_store(tmp_path / "typed"), new_store(tmp_path / "text")
-    ingest(source, "csv", typed, MAPPING)
+    fallbacks: list[str] = []
+    real = _direct.load_plan
+
+    def stage(con: duckdb.DuckDBPyConnection, plan: object, source: str) -> object:
+        fallbacks.append(source)
+        return real(con, plan, source)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(_direct, "load_plan", stage)
+        ingest(source, "csv", typed, mapping)
+    if staged is not None:
+        assert bool(fallbacks) == staged
     with monkeypatch.context() as m:
         m.setattr(_formats, "_typed_csv_plan", lambda path, header, mapping, plan: plan)
-        ingest(source, "csv", text, MAPPING)
+        ingest(source, "csv", text, mapping)
     assert _store_rows(typed) == _store_rows(text)
+    if mapping is not MAPPING:
+        return
+    # Every record is loaded or quarantined once, and no placeholder row is left behind.
+    (n, lines), = rows(typed, "SELECT count(*), count(DISTINCT source_line) FROM (SELECT "
+                       "source_line FROM operations UNION ALL SELECT source_line FROM quarantine)")
+    with source.open(encoding="utf-8", newline="") as f:
+        assert n == lines == sum(1 for _ in csv.reader(f)) - 1
 
 
 def test_a_clean_source_is_read_typed(tmp_path: Path) -> None:
@@ -108,3 +133,49 @@ def test_rows_the_typed_read_rejects_are_judged_as_text(
     _both_reads(tmp_path, source, monkeypatch)
     _, quarantined = _store_rows(tmp_path / "typed" / "store" / "plant.duckdb")
     assert [line for line, _, _ in quarantined][:4] == [7, 8, 9, 10]
+
+
+def test_a_typed_read_is_written_without_a_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Problems, double postings (among them of rows only the text read keeps) and values the
+    typed read cannot vouch for, all decided without staging the source."""
+    source = tmp_path / "ops.csv"
+    _write(source, [(2, "scrap", "-1"), (4, "end", "2024-03-04 05:00:00"),
+                    (6, "good", "9007199254740993"), (11, "good", "9007199254740993"),
+                    (9, "good", "1.5"), (13, "order", "-"), (14, "who", "")], 20)
+    _both_reads(tmp_path, source, monkeypatch, staged=False)
+    _, quarantined = _store_rows(tmp_path / "typed" / "store" / "plant.duckdb")
+    assert {line for line, _, _ in quarantined} >= {4, 6, 11, 13, 15}
+
+
+def test_a_record_spanning_lines_makes_the_typed_read_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted line break shifts every line after it: the copied lines are not the records
+    the pass saw there, so the source is staged, with every row's place as before."""
+    source = tmp_path / "ops.csv"
+    _write(source, [(3, "note", "two\nlines"), (6, "scrap", "-1"), (9, "good", "1.5")], 12)
+    _both_reads(tmp_path, source, monkeypatch, staged=True)
+
+
+def test_a_typed_row_repeating_one_only_the_text_read_keeps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order whose quantity only the text read can vouch for, after the same order read
+    typed: the second is a duplicate of the first whichever read kept it."""
+    mapping = SourceMapping(table="work_orders", columns={"order": "order_id", "qty": "quantity"})
+    source = tmp_path / "orders.csv"
+    source.write_text("order,qty\nA,9007199254740993\nB,2\nA,3\nC,4\n", encoding="utf-8")
+    _both_reads(tmp_path, source, monkeypatch, mapping)
+
+
+@pytest.mark.parametrize("table", LOADABLE_TABLES)
+def test_placeholders_meet_the_table_constraints(table: str) -> None:
+    """A row of placeholders, written for a record an ingest drops again, is accepted."""
+    spec = TABLES[table]
+    con = duckdb.connect()
+    prepare_store(con, file=":memory:")
+    values = ["'s'", "0"] + [c.placeholder_sql() for c in spec.data_columns]
+    con.execute(f'INSERT INTO "{table}" VALUES ({", ".join(values)})')
+    assert con.execute(f'SELECT count(*) FROM "{table}"').fetchall() == [(1,)]
