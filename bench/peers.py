@@ -15,6 +15,9 @@ The models (their shocktwin scenarios are in bench/peer_models/):
   rate, mean wait for stock). stockpyl reviews once a period, so there it is the same
   system in periods of 1 h (demand Poisson(10) a period, receipt-pausing disruption).
 
+Each check is a figure of its own (at 95 %); a model's checks are also taken together at
+the Bonferroni level, since among many true tests at 95 % one in twenty fails by chance.
+
 Ciw and salabim are queueing tools and run the first two models; SupplyNetPy and stockpyl
 are inventory tools and run the third. Each figure is "customers (or units) per wall second"
 of one tool on one model, the median of interleaved replications (A B C … A B C …), and
