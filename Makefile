@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 LOCK   := requirements.lock
+BENCH_LOCK := requirements-bench.lock
+BENCH_VENV := .venv-bench
 # The newest releases of every dependency, in their own venv: drift shows up here first.
 LATEST := .venv-latest
 
@@ -68,10 +70,12 @@ test-latest:
 	$(LATEST)/bin/python -m mypy
 	$(LATEST)/bin/python -m pytest -m "not slow" -q -p no:cacheprovider
 
-# Re-resolve the lock from pyproject.toml (needs the network). The current pins are kept
+# Re-resolve the locks from pyproject.toml (needs the network). The current pins are kept
 # where they still fit (a dependency added or changed moves only what it must); with
 # UPGRADE=1 everything moves to the newest releases that fit. uv is used only to write the
-# file; installing it needs nothing but pip.
+# files; installing them needs nothing but pip. requirements.lock is what users, CI and
+# `make test` install; requirements-bench.lock adds the benchmark's peers (the bench extra)
+# to exactly those pins, for `make bench`'s own venv.
 UPGRADE ?=
 lock:
 	rm -rf .venv-lock
@@ -79,20 +83,40 @@ lock:
 	.venv-lock/bin/python -m pip install -q --disable-pip-version-check uv
 	printf 'setuptools>=77\nwheel\npip\n' > .venv-lock/build.in
 	grep -v '^#' $(LOCK) > .venv-lock/lock.txt
-	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --extra bench \
-	    --universal --fork-strategy fewest $(if $(UPGRADE),--upgrade,) \
+	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --universal \
+	    --fork-strategy fewest $(if $(UPGRADE),--upgrade,) \
 	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/lock.txt
 	{ printf '# The whole dependency set, locked with hashes: `make lock` writes it (read the README,\n'; \
 	  printf '# "Dependencies", before changing it), `make test` and `make demo` install exactly this.\n'; \
 	  sed 's|-r \.venv-lock/build\.in|the build tools (setuptools, wheel, pip)|' .venv-lock/lock.txt; } > $(LOCK)
+	grep -v '^#' $(BENCH_LOCK) > .venv-lock/bench.txt
+	sed -e '/^ *--hash/d' -e '/^ *#/d' -e 's/ \\$$//' $(LOCK) > .venv-lock/pins.txt
+	.venv-lock/bin/uv pip compile pyproject.toml .venv-lock/build.in --extra dev --extra bench \
+	    --universal --fork-strategy fewest -c .venv-lock/pins.txt \
+	    --python-version 3.11 --generate-hashes --no-header -o .venv-lock/bench.txt
+	{ printf "# The benchmark's dependency set: the whole of requirements.lock (the same pins) and the peers\n"; \
+	  printf '# bench/peers.py compares against (the bench extra), locked with hashes. `make lock` writes\n'; \
+	  printf "# it; \`make bench\` installs exactly this into a venv of its own (.venv-bench), so users and\n"; \
+	  printf '# CI never install the peers and what they bring.\n'; \
+	  sed -e 's|-r \.venv-lock/build\.in|the build tools (setuptools, wheel, pip)|' \
+	      -e 's|-c \.venv-lock/pins\.txt|requirements.lock|' .venv-lock/bench.txt; } > $(BENCH_LOCK)
 	rm -rf .venv-lock
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 
-bench: $(VENV)/.installed
-	$(BIN)/python -m bench
+# The benchmarks run in a venv of their own: the same pins as .venv plus the peers they
+# compare against (requirements-bench.lock), which nothing else installs.
+$(BENCH_VENV)/.installed: pyproject.toml $(BENCH_LOCK)
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r $(BENCH_LOCK)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(LATEST) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) $(BENCH_VENV) out .pytest_cache .mypy_cache .ruff_cache
