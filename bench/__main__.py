@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.raw_simpy import run_raw_demo
 from shocktwin.scenarios import load_scenario, reference_scenario
 from shocktwin.twin.experiment.replication import run_replication
@@ -35,21 +37,39 @@ def _best(fn):  # type: ignore[no-untyped-def]
     return best, out
 
 
-def twin_vs_simpy() -> dict[str, float]:
+def twin_vs_simpy(rounds: int = 7) -> dict[str, float]:
+    """The demo plant in the twin against the same plant written in raw SimPy, run
+    alternately ``rounds`` times: the event-rate ratio of each round, its median (the
+    figure) and range. Alternating keeps a machine's drift out of the ratio."""
     sc = load_scenario(reference_scenario("demo_plant"))
     horizon = sc.horizon
-    raw_s, raw = _best(lambda: run_raw_demo(horizon, seed=1))
-    twin_s, rep = _best(lambda: run_replication(sc, 0, seed=1, engine="simpy"))
+    ratios, raw_times, twin_times = [], [], []
+    raw = rep = None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        raw = run_raw_demo(horizon, seed=1)
+        raw_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = run_replication(sc, 0, seed=1, engine="simpy")
+        twin_s = time.perf_counter() - t0
+        raw_times.append(raw_s)
+        twin_times.append(twin_s)
+        ratios.append((rep.events / twin_s) / (raw.events / raw_s))
+    assert raw is not None and rep is not None
     sal_s, _ = _best(lambda: run_replication(sc, 0, seed=1, engine="salabim"))
+    raw_s, twin_s = float(np.median(raw_times)), float(np.median(twin_times))
     released_twin = int(rep.series["released"].sum())
     return {
         "raw_simpy_events_per_s": raw.events / raw_s,
         "twin_events_per_s": rep.events / twin_s,
-        "twin_vs_simpy_event_rate_ratio": (rep.events / twin_s) / (raw.events / raw_s),
+        "twin_vs_simpy_event_rate_ratio": float(np.median(ratios)),
+        "twin_vs_simpy_event_rate_ratio_min": float(min(ratios)),
+        "twin_vs_simpy_event_rate_ratio_max": float(max(ratios)),
+        "twin_vs_simpy_rounds": float(rounds),
         "raw_simpy_units_per_s": raw.released / raw_s,
         "twin_units_per_s": released_twin / twin_s,
         "twin_vs_simpy_unit_rate_ratio": (released_twin / twin_s) / (raw.released / raw_s),
-        "salabim_vs_simpy_time_ratio": sal_s / twin_s,
+        "salabim_vs_simpy_time_ratio": sal_s / min(twin_times),
         "raw_simpy_events": raw.events,
         "twin_events": rep.events,
         "units_released_raw": raw.released,
@@ -69,9 +89,9 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
 
 def _alone() -> dict[str, Callable[[], dict[str, Any]]]:
     """The suites that run on their own, by section name."""
-    from bench import campaign, measured, perf, scale, scaling, startup
+    from bench import campaign, measured, peers, perf, scale, scaling, startup
 
-    return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy,
+    return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy, "peers": peers.run,
             "executors": scaling.executors, "mtd_vs_grid": scaling.mtd_vs_grid,
             "shared_prefix": scaling.shared_prefix, "campaign": campaign.run,
             "memory": perf.rss_vs_horizon, "scaling": perf.scaling_exponent,
@@ -120,7 +140,7 @@ def run_some(names: list[str]) -> None:
 
 
 def main() -> None:
-    from bench import campaign, ingest, measured, perf, replay, scale, scaling, startup
+    from bench import campaign, ingest, measured, peers, perf, replay, scale, scaling, startup
 
     if sys.argv[1:]:
         run_some(sys.argv[1:])
@@ -134,6 +154,7 @@ def main() -> None:
     timings: dict[str, float] = {}
     _timed("startup", startup.run, results, timings)
     _timed("twin_vs_simpy", twin_vs_simpy, results, timings)
+    _timed("peers", peers.run, results, timings)
     # One generated log serves both: ingested once (measured), then replayed from the store.
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         folder = Path(tmp)
