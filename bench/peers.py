@@ -41,6 +41,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shocktwin.interval import t_interval
+
 MODELS_DIR = Path(__file__).parent / "peer_models"
 
 #: M/M/3 at rho = 0.9, as scenarios/reference/mmc.yaml.
@@ -108,19 +110,10 @@ def jackson_tandem_sojourn_h(lam: float = TANDEM_LAMBDA,
 
 # --- Intervals --------------------------------------------------------------------------
 
-def _t(df: int, level: float) -> float:
-    """The two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom."""
-    from scipy import stats
-
-    return float(stats.t.ppf(0.5 + level / 2, df))
-
-
 def ci95(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
     """The t interval (95 % unless ``level``) of the mean of ``values`` (at least two)."""
-    n = len(values)
-    mean = statistics.fmean(values)
-    half = _t(n - 1, level) * statistics.stdev(values) / math.sqrt(n)
-    return mean - half, mean + half
+    interval = t_interval(values, level)
+    return interval.low, interval.high
 
 
 def contains(values: Sequence[float], expected: float, level: float = 0.95) -> bool:
@@ -132,13 +125,12 @@ def contains(values: Sequence[float], expected: float, level: float = 0.95) -> b
 def agree(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> bool:
     """Whether two tools' means agree: zero lies in the Welch interval (95 % unless
     ``level``) of their difference (replications are independent between tools)."""
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    diff = statistics.fmean(a) - statistics.fmean(b)
-    se = math.sqrt(va + vb)
-    if se == 0.0:
-        return diff == 0.0
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return abs(diff) <= _t(max(1, math.floor(df)), level) * se
+    from scipy import stats
+
+    if statistics.variance(a) == 0.0 and statistics.variance(b) == 0.0:
+        return statistics.fmean(a) == statistics.fmean(b)
+    interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+    return bool(interval.low <= 0.0 <= interval.high)
 
 
 # --- The heap-queue loop: the practical limit -------------------------------------------
@@ -709,7 +701,8 @@ def missing(tool: str) -> str | None:
     module = _MODULE[tool]
     if module is None or importlib.util.find_spec(module) is not None:
         return None
-    return f"{module} is not installed (pip install -e '.[bench]')"
+    return (f"{module} is not installed: make bench runs in .venv-bench, which has the "
+            "peers (requirements-bench.lock)")
 
 
 def measure(model: str, tools: Sequence[str], plan: dict[str, tuple[Setup, int]],
