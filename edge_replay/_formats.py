@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import mmap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,9 +322,8 @@ def _direct_csv(
     )
 
 
-#: Bytes read at a time when looking for lines, and lines copied at a time.
+#: Bytes read at a time when looking for lines.
 _BLOCK_BYTES = 16 << 20
-_BLOCK_LINES = 1 << 16
 
 
 def _plain_csv(
@@ -344,47 +342,33 @@ def _copy_lines(source: Path, lines: np.ndarray, target: Path) -> bool:
     """Copy line 1 and ``lines`` (1-based, ascending) of ``source`` to ``target``, in order.
 
     Lines end at LF, which they keep (with any CR before it). False when ``source`` has fewer
-    lines than asked for. Vectorised: the file is searched for line ends in large blocks.
+    lines than asked for. One pass over the file in large blocks, each searched for its line
+    ends with numpy; only the lines asked for are kept.
     """
-    # Line n runs from just after the (n-1)-th LF to its own, the n-th: 0-based LF n-2 to n-1.
-    ends_at = lines - 1
-    needed = np.unique(np.concatenate(([0], ends_at - 1, ends_at)))
-    needed = needed[needed >= 0]
-    found = np.full(len(needed), -1, dtype=np.int64)
-    seen = size = 0
-    with source.open("rb") as f:
-        while block := f.read(_BLOCK_BYTES):
-            lf = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-            lo, hi = np.searchsorted(needed, [seen, seen + len(lf)])
-            found[lo:hi] = lf[needed[lo:hi] - seen] + size
-            seen += len(lf)
-            size += len(block)
-    # A last line without LF ends at the end of the file.
-    after = np.where(found >= 0, found + 1, np.where(needed == seen, size, -1))
-
-    def end_of(lf_index: np.ndarray) -> np.ndarray:
-        return after[np.searchsorted(needed, lf_index)]
-
-    starts = np.where(lines > 1, end_of(np.maximum(ends_at - 1, 0)), 0)
-    ends = end_of(ends_at)
-    header_end = int(end_of(np.zeros(1, dtype=np.int64))[0])
-    if (ends < 0).any() or (starts < 0).any() or header_end < 0:
-        return False
-    with (
-        source.open("rb") as f,
-        mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
-        target.open("wb") as out,
-    ):
-        data = np.frombuffer(mapped, dtype=np.uint8)
-        try:
-            out.write(data[:header_end].tobytes())
-            for i in range(0, len(lines), _BLOCK_LINES):
-                out.write(_gather(data, starts[i:i + _BLOCK_LINES], ends[i:i + _BLOCK_LINES]))
-        finally:
-            del data  # the map cannot close while an array still points into it
-    return True
-
-
+    wanted = np.concatenate(([1], lines)).astype(np.int64)
+    done = 0  # lines of ``wanted`` written
+    number = 1  # the line that starts at the beginning of the block
+    carry = b""  # the start of that line, read with the block before
+    with source.open("rb") as f, target.open("wb") as out:
+        while done < len(wanted) and (block := f.read(_BLOCK_BYTES)):
+            data = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10) + 1
+            upto = int(np.searchsorted(wanted, number + len(ends)))
+            index = wanted[done:upto] - number  # of each wanted line among the block's lines
+            if len(index) and index[0] == 0 and carry:
+                out.write(carry + block[:ends[0]])
+                index = index[1:]
+            starts = np.where(index > 0, ends[np.maximum(index - 1, 0)], 0)
+            out.write(_gather(data, starts, ends[index]))
+            done = upto
+            tail = int(ends[-1]) if len(ends) else 0
+            carry = carry + block[tail:] if not len(ends) else block[tail:]
+            number += len(ends)
+        # A last line without LF ends at the end of the file (after a last LF, it is empty).
+        if done < len(wanted) and wanted[done] == number:
+            out.write(carry)
+            done += 1
+    return done == len(wanted)
 def _gather(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes:
     """The byte ranges ``[starts, ends)`` of ``data``, one after the other."""
     lengths = ends - starts

@@ -9,6 +9,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -179,3 +180,29 @@ def test_placeholders_meet_the_table_constraints(table: str) -> None:
     values = ["'s'", "0"] + [c.placeholder_sql() for c in spec.data_columns]
     con.execute(f'INSERT INTO "{table}" VALUES ({", ".join(values)})')
     assert con.execute(f'SELECT count(*) FROM "{table}"').fetchall() == [(1,)]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.lists(st.sampled_from(["a", "bc", ",", "\r", "\n", "\r\n", "é"]), max_size=40),
+    picks=st.lists(st.integers(2, 30), max_size=8, unique=True),
+    block=st.sampled_from([1, 2, 5, 64]),
+)
+def test_copied_lines_are_those_of_the_file(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+    text: list[str], picks: list[int], block: int,
+) -> None:
+    """The lines a typed read copies out, found block by block, are the file's lines."""
+    folder = tmp_path_factory.mktemp("lines")
+    source, copy = folder / "source.csv", folder / "copy.csv"
+    data = "".join(text).encode()
+    source.write_bytes(data)
+    parts = data.split(b"\n")
+    monkeypatch.setattr(_formats, "_BLOCK_BYTES", block)
+    wanted = sorted(picks)
+    copied = _formats._copy_lines(source, np.array(wanted, dtype=np.int64), copy)
+    assert copied == all(n <= len(parts) for n in wanted)
+    if copied:
+        expected = [parts[n - 1] + (b"\n" if n < len(parts) else b"") for n in [1, *wanted]]
+        assert copy.read_bytes() == b"".join(expected)
