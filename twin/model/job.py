@@ -143,4 +143,5 @@ def serve_tasks(station: Station[Any], done: Callable[[Task], None]) -> None:
 
     station._work_h = work_h  # type: ignore[method-assign, assignment]
     station.finish = finish  # type: ignore[method-assign, assignment]
+    station._own_time = station._own_finish = False  # the replacements above, not the inlined
     station.arrive = arrive  # type: ignore[method-assign, assignment]

@@ -77,6 +77,12 @@ class Station(Generic[W]):
         self._schedule = kernel.schedule
         self._now = kernel.now
         self._done = self._done_checked
+        # Checked once here, not per unit: a station whose work time is its own draw and
+        # whose finish is the process step's skips those two calls per unit (a subclass or
+        # a per-instance replacement of either clears the flag).
+        cls = type(self)
+        self._own_time = cls._work_h is Station._work_h
+        self._own_finish = cls.finish is Station.finish
         self.warmup_h = warmup_h
         self.busy = Level()
         self.down = Level()
@@ -116,6 +122,7 @@ class Station(Generic[W]):
             self.drawn = drawn
             self.work_time = draw
             self._work_h = drawn_first  # type: ignore[method-assign]
+            self._own_time = False
         self.queue = cls().queue(self)
 
     def time_by_step(self) -> None:
@@ -128,6 +135,7 @@ class Station(Generic[W]):
             return step() if step is not None else own()
 
         self._work_h = by_step  # type: ignore[method-assign]
+        self._own_time = False
 
     def start(self) -> None:
         """Schedule the first failure of every server (when the station breaks down) and
@@ -205,7 +213,8 @@ class Station(Generic[W]):
         if arrived_h >= self.warmup_h:
             self.wait_sum_h += now - arrived_h
             self.wait_count += 1
-        duration = self._work_h(part) * self.speed.value
+        duration = ((self.service() if self._own_time else self._work_h(part))
+                    * self.speed.value)
         server.part = part
         busy = self.busy  # Level.add, inlined: it runs twice per unit and station
         busy.area += busy.value * (now - busy.last_h)
@@ -234,7 +243,17 @@ class Station(Generic[W]):
         self.served += 1
         # A completion that is still current (the token above) has its item on the server:
         # not None, which the type checker cannot see and a check would pay per event.
-        self.finish(part)  # type: ignore[arg-type]
+        if self._own_finish:
+            # Station.finish, inlined: it runs once per unit and process station.
+            rate = self.defect_rate.value
+            if rate > 0.0 and self._defect_draw is not None and self._defect_draw() < rate:
+                part.defective = True  # type: ignore[union-attr]
+            measured = self.measured
+            if measured is not None and measured.out_of_spec(now):
+                part.defective = True  # type: ignore[union-attr]
+            self.next(part)  # type: ignore[arg-type]
+        else:
+            self.finish(part)  # type: ignore[arg-type]
         if self.queue:
             nxt, arrived = self.queue.popleft()
             self._begin(server, nxt, arrived, now)
