@@ -34,6 +34,7 @@ class SimpyKernel:
         queue: list[Any] = env._queue
         eid = env._eid
         scheduled = 0
+        push, normal = heappush, NORMAL  # closure cells, not module globals, per event
 
         # A closure over the queue and the counters: it runs once per event, and the
         # attribute look-ups a method would make cost a tenth of the kernel's time.
@@ -42,7 +43,7 @@ class SimpyKernel:
             if delay_h < 0:
                 raise ValueError(f"negative delay {delay_h}")
             # The entry a Timeout would make, with the callback in place of the event.
-            heappush(queue, (env._now + delay_h, NORMAL, next(eid), handler, arg))
+            push(queue, (env._now + delay_h, normal, next(eid), handler, arg))
             scheduled += 1
 
         def count() -> int:

@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Plant", "PlantRecord", "RecordedJob", "replayed_resources"]
 
+#: An open order's completion time (the same bits as ``np.nan``, without its look-up).
+_NAN = math.nan
+
 
 class Plant(Model):
     """One replication's model of the scenario's plant on ``kernel``."""
@@ -75,6 +78,16 @@ class Plant(Model):
                  feeds: Feeds = NO_FEEDS, rules: RulesFactory | None = None,
                  data: ShopFeed | None = None, keep_finished: bool = False) -> None:
         super().__init__(scenario, kernel, seed=seed, replication=replication)
+        # Bound once: an order's arrival and a unit's release use them every time.
+        self._schedule = kernel.schedule
+        self._now = kernel.now
+        self._created_append = self._order_created_h.append
+        self._due_append = self._order_due_h.append
+        self._done_append = self._order_done_h.append
+        self._release_append = self._release_h.append
+        self._lead_append = self._release_lead_h.append
+        self._escaped_append = self._release_escaped.append
+        self._on_arrival = self._arrive  # one bound method, not a new one per order
         plant = scenario.plant
         if plant is None:
             raise TypeError("a Plant needs a scenario with a plant section")
@@ -527,29 +540,39 @@ class Plant(Model):
         return order
 
     def _arrive(self, route: _Route) -> None:
-        now = self.kernel.now()
+        now = self._now()
         quantity = route._quantity  # route.quantity_now(), read directly: once per order
         # self._order(route, now, quantity), inlined for the common case of one product.
         if self._multi:
             order = self._order(route, now, quantity)
         else:
-            due = self._order_due_h
-            order = Order(len(due), now, now + route.due_in, quantity, route)
-            self._order_created_h.append(now)
-            due.append(order.due_h)
-            self._order_done_h.append(np.nan)
-        if quantity == 1:
-            self._pick(Part(order), now)
+            due_h = now + route.due_in
+            order = Order(len(self._order_due_h), now, due_h, quantity, route)
+            self._created_append(now)
+            self._due_append(due_h)
+            self._done_append(_NAN)
+        if quantity == 1 and not route.bom:
+            # self._pick(Part(order), now), inlined for a unit with no materials to take:
+            # it starts at once.
+            part = Part(order)
+            part.start_h = now
+            self.started += 1
+            route.started += 1
+            wip = self.wip
+            wip.area += wip.value * (now - wip.last_h)
+            wip.last_h = now
+            wip.value += 1
+            route.arrivals[0](part)
         else:
             for _i in range(quantity):
                 self._pick(Part(order), now)
         draw = route._gap
         if draw is not None:  # route.next_order_h's common case, without the call
-            self.kernel.schedule(draw() / self.demand_factor.value, self._arrive, route)
+            self._schedule(draw() / self.demand_factor.value, self._on_arrival, route)
             return
         gap = route.next_order_h(now, self.demand_factor.value)
         if gap is not None:
-            self.kernel.schedule(gap, self._arrive, route)
+            self._schedule(gap, self._on_arrival, route)
 
     def _pick(self, part: Part, now: float | None = None) -> None:
         """Take the bill of materials for ``part`` line by line; start it when complete
@@ -562,7 +585,7 @@ class Plant(Model):
             if not buf.take(part, quantity):
                 return  # the buffer calls back here when the stock arrives
         if now is None:
-            now = self.kernel.now()
+            now = self._now()
         part.start_h = now
         self.started += 1
         route.started += 1
@@ -589,7 +612,7 @@ class Plant(Model):
             self._release(part)
 
     def _release(self, part: Part) -> None:
-        now = self.kernel.now()
+        now = self._now()
         quality = self.quality
         if quality is not None:
             flag = quality.gate(part)
@@ -603,9 +626,9 @@ class Plant(Model):
         wip.area += wip.value * (now - wip.last_h)
         wip.last_h = now
         wip.value -= 1
-        self._release_h.append(now)
-        self._release_lead_h.append(now - part.start_h)
-        self._release_escaped.append(part.defective)
+        self._release_append(now)
+        self._lead_append(now - part.start_h)
+        self._escaped_append(part.defective)
         route = part.route
         route.released += 1
         if self._multi:
