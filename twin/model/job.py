@@ -135,11 +135,11 @@ def serve_tasks(station: Station[Any], done: Callable[[Task], None]) -> None:
         else:
             own_finish(item)
 
-    def arrive(item: Any) -> None:
+    def arrive(item: Any, now: float | None = None) -> None:
         if item.__class__ is Task:
-            Station.arrive(station, item)  # past any sampling of units
+            Station.arrive(station, item, now)  # past any sampling of units
         else:
-            own_arrive(item)
+            own_arrive(item, now)
 
     station._work_h = work_h  # type: ignore[method-assign, assignment]
     station.finish = finish  # type: ignore[method-assign, assignment]

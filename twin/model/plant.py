@@ -408,7 +408,7 @@ class Plant(Model):
                 self.started += 1
                 route.started += 1
                 self.wip.add(now, 1)
-                route.arrivals[step](part)
+                route.arrivals[step](part, now)
         if state.inspection and self.rules is not None:
             self.rules.resume_inspection(state.inspection)
 
@@ -562,7 +562,7 @@ class Plant(Model):
             wip.area += wip.value * (now - wip.last_h)
             wip.last_h = now
             wip.value += 1
-            route.arrivals[0](part)
+            route.arrivals[0](part, now)
         else:
             for _i in range(quantity):
                 self._pick(Part(order), now)
@@ -593,7 +593,7 @@ class Plant(Model):
         wip.area += wip.value * (now - wip.last_h)
         wip.last_h = now
         wip.value += 1
-        route.arrivals[0](part)
+        route.arrivals[0](part, now)
 
     def _advance(self, part: Part) -> None:
         """A unit is done at its routing step: on to the next, back for rework, or out."""

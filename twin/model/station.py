@@ -192,8 +192,11 @@ class Station(Generic[W]):
     def _maintenance_ends(self, _: object) -> None:
         self.capacity.set(_MAINTENANCE, None)
 
-    def arrive(self, part: W) -> None:
-        now = self._now()
+    def arrive(self, part: W, now: float | None = None) -> None:
+        """``part`` joins the queue, or starts if a server is idle (``now``: the clock,
+        when the caller has read it)."""
+        if now is None:
+            now = self._now()
         if self.idle:
             self._begin(self.idle.pop(), part, now, now)
         else:
@@ -518,7 +521,7 @@ class InspectionStation(Station[Part | LotJob]):
             return part.work_h
         return self.service()
 
-    def arrive(self, part: Part | LotJob) -> None:
+    def arrive(self, part: Part | LotJob, now: float | None = None) -> None:
         """A unit from the line; its inspection is skipped outside the sample (lots come in
         through ``arrive_lot``)."""
         fraction = self.sample_fraction
@@ -529,7 +532,7 @@ class InspectionStation(Station[Part | LotJob]):
             self.passed_unseen += 1
             self.next(part)
             return
-        Station.arrive(self, part)  # as super(), without building a super object per unit
+        Station.arrive(self, part, now)  # as super(), without a super object per unit
 
     def finish(self, part: Part | LotJob) -> None:
         # The unit is tested first: it is the common case, and one class test narrows it.
@@ -568,14 +571,16 @@ class ReleaseStation(Station[Part]):
         self.sla_h = sla_h
         self.immediate = servers is None
 
-    def arrive(self, part: Part) -> None:
+    def arrive(self, part: Part, now: float | None = None) -> None:
         if part.__class__ is Part:  # a recorded order's job passes here too, unstamped
-            part.at_release_h = self.kernel.now()
+            if now is None:
+                now = self._now()
+            part.at_release_h = now
         if self.immediate and self.servers[0].online and not self.queue:
             self.served += 1
             self.next(part)
         else:  # reviewed, or held (quarantine, systems down) until release resumes
-            Station.arrive(self, part)
+            Station.arrive(self, part, now)
 
     def finish(self, part: Part) -> None:
         self.next(part)
