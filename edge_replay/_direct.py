@@ -150,29 +150,28 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
         raise _Untrusted(misplaced=False)
     line = f"(rowid - {base} + {plan.direct.first_line})"
     keyed = ", ".join(ident(k) for k in spec.key)
-    keys = ident(f"__keys_{plan.table}")
-    # The clean rows whose key hash another clean row shares are copied out with the dropped
-    # records, so that one read of the source finds every line needed.
-    if spec.key:
-        run(
-            con,
-            f"CREATE OR REPLACE TEMP TABLE {keys} AS SELECT {line} AS line, source_line AS h, "
-            f"hash({keyed}) AS k FROM {table} WHERE source = ? AND source_line >= 0 "
-            f"AND ({spec.key_when})",
-            [source],
-        )
-        candidates = (
-            f"SELECT line, h FROM {keys} WHERE k IN "
-            f"(SELECT k FROM {keys} GROUP BY k HAVING count(*) > 1)"
-        )
-    else:
-        candidates = "SELECT NULL::BIGINT AS line, NULL::BIGINT AS h WHERE false"
+    # The typed read's clean rows that take part in the duplicate check.
+    clean_typed = (
+        f"FROM {table} WHERE source = ? AND source_line >= 0 AND ({spec.key_when})"
+        f"{'' if spec.key else ' AND false'}"
+    )
+    # The key hashes two clean rows share (few): the rows that have them are copied out with
+    # the dropped records, so that one read of the source finds every line needed.
+    shared = ident(f"__shared_{plan.table}")
+    run(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {shared} AS SELECT hash({keyed or 'NULL'}) AS k "
+        f"{clean_typed} GROUP BY k HAVING count(*) > 1",
+        [source],
+    )
     wanted = con.execute(
-        f"SELECT line, h, false AS dropped FROM ({candidates}) UNION ALL "
+        f"SELECT {line} AS line, source_line AS h, false AS dropped {clean_typed} "
+        f"AND hash({keyed or 'NULL'}) IN (SELECT k FROM {shared}) UNION ALL "
         f"SELECT {line}, -1 - source_line, true FROM {table} "
         "WHERE source = ? AND source_line < 0 ORDER BY line",
-        [source],
+        [source, source],
     ).fetchnumpy()
+    run(con, f"DROP TABLE {shared}")
     restaged = _stage_name(plan.table)
     if not _restage(con, plan, wanted["line"], wanted["h"], restaged):
         raise _Untrusted(misplaced=True)
@@ -191,11 +190,13 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
     clean = f"SELECT * FROM {restaged} WHERE NOT {_BAD} AND ({spec.key_when})"
     dups = _dups_name(plan.table)
     if spec.key:
+        (kept,), = run(con, f"SELECT count(*) FROM ({clean}) WHERE {is_dropped}")
         (unseen,), = run(
             con,
-            f"SELECT count(*) FROM {keys} WHERE line NOT IN (SELECT {LINE} FROM {restaged}) "
-            f"AND k IN (SELECT hash({keyed}) FROM ({clean}) WHERE {is_dropped})",
-        )
+            f"SELECT count(*) {clean_typed} AND {line} NOT IN (SELECT {LINE} FROM {restaged}) "
+            f"AND hash({keyed}) IN (SELECT hash({keyed}) FROM ({clean}) WHERE {is_dropped})",
+            [source],
+        ) if kept else [(0,)]
         if unseen:
             raise _Untrusted(misplaced=False)
         column = labels[spec.key[0]] if len(spec.key) <= 2 else "(row)"
@@ -215,7 +216,6 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
             f"CREATE OR REPLACE TEMP TABLE {dups} "
             f"(line BIGINT, problem {_PROBLEM_TYPE}, raw VARCHAR)",
         )
-    run(con, f"DROP TABLE IF EXISTS {keys}")
     run(
         con,
         f"CREATE OR REPLACE TEMP VIEW {_quarantine_name(plan.table)} AS "

@@ -667,6 +667,7 @@ def drop_stage(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Drop the stage of ``table`` (table, duplicates and quarantine view), if any."""
     run(con, f"DROP VIEW IF EXISTS {_quarantine_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {ident(f'__dropped_{table}')}")
+    run(con, f"DROP TABLE IF EXISTS {ident(f'__shared_{table}')}")
     run(con, f"DROP TABLE IF EXISTS {ident(f'__raws_{table}')}")
     run(con, f"DROP TABLE IF EXISTS {_bad_raws_name(table)}")
     run(con, f"DROP TABLE IF EXISTS {_dups_name(table)}")
