@@ -40,7 +40,7 @@ class SimpyKernel:
         # attribute look-ups a method would make cost a tenth of the kernel's time.
         def schedule(delay_h: float, handler: Handler, arg: Any = None) -> None:
             nonlocal scheduled
-            if delay_h < 0:
+            if delay_h < 0.0:
                 raise ValueError(f"negative delay {delay_h}")
             # The entry a Timeout would make, with the callback in place of the event.
             push(queue, (env._now + delay_h, normal, next(eid), handler, arg))

@@ -561,7 +561,7 @@ class Plant(Model):
             wip = self.wip
             wip.area += wip.value * (now - wip.last_h)
             wip.last_h = now
-            wip.value += 1
+            wip.value += 1.0  # a float, as the level is: float + int is the slower add
             route.arrivals[0](part, now)
         else:
             for _i in range(quantity):
@@ -592,7 +592,7 @@ class Plant(Model):
         wip = self.wip  # Level.add, inlined: once as each unit starts and once as it leaves
         wip.area += wip.value * (now - wip.last_h)
         wip.last_h = now
-        wip.value += 1
+        wip.value += 1.0
         route.arrivals[0](part, now)
 
     def _advance(self, part: Part) -> None:
@@ -625,7 +625,7 @@ class Plant(Model):
         wip = self.wip
         wip.area += wip.value * (now - wip.last_h)
         wip.last_h = now
-        wip.value -= 1
+        wip.value -= 1.0
         self._release_append(now)
         self._lead_append(now - part.start_h)
         self._escaped_append(part.defective)

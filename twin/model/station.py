@@ -222,7 +222,7 @@ class Station(Generic[W]):
         busy = self.busy  # Level.add, inlined: it runs twice per unit and station
         busy.area += busy.value * (now - busy.last_h)
         busy.last_h = now
-        busy.value += 1
+        busy.value += 1.0  # a float, as the level is: float + int is the slower add
         server.end_h = now + duration
         token = server.token = server.token + 1
         # The token lets a pause (breakdown, shock) cancel this completion lazily.
@@ -242,7 +242,7 @@ class Station(Generic[W]):
         busy = self.busy
         busy.area += busy.value * (now - busy.last_h)
         busy.last_h = now
-        busy.value -= 1
+        busy.value -= 1.0
         self.served += 1
         # A completion that is still current (the token above) has its item on the server:
         # not None, which the type checker cannot see and a check would pay per event.
