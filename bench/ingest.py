@@ -2,9 +2,12 @@
 
 ``run(rows)`` writes a synthetic MES operations export of ``rows`` lines with DuckDB (plus the
 mapping file the generic ``csv`` format needs), then times, each in a fresh process and into a
-fresh store:
+fresh store, alternately ``repeats`` times (``BENCH_INGEST_REPEATS``, 3 by default), the
+median of each taken, so that a moment of other work on a shared machine weighs on neither
+side alone:
 
-- ``ingest(..., fmt="csv", mapping=...)`` of that file: rows/s and the process's peak RSS;
+- ``ingest(..., fmt="csv", mapping=...)`` of that file: rows/s and the process's peak RSS
+  (the highest of the runs);
 - the anchor, ``CREATE TABLE t AS SELECT * FROM read_csv(...)`` of the same file into a new
   DuckDB file (types auto-detected, no checks): rows/s and peak RSS;
 - ``ingest`` of each real dataset that is present (the bundled ones in ``data/``, the 4TU log in
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -168,32 +172,48 @@ def _in_child(*args: str) -> dict[str, Any]:
 # --- the benchmark ----------------------------------------------------------------------------
 
 
-def _measure(rows: int, folder: Path) -> dict[str, float]:
+def _repeats() -> int:
+    return max(1, int(os.environ.get("BENCH_INGEST_REPEATS", "3")))
+
+
+def _measure(rows: int, folder: Path, repeats: int | None = None) -> dict[str, float]:
+    repeats = _repeats() if repeats is None else max(1, repeats)
     source, mapping = folder / "operations.csv", folder / "operations.yaml"
     t0 = time.perf_counter()
     write_operations_csv(source, rows)
     generate_s = time.perf_counter() - t0
     mapping.write_text(MAPPING_YAML, encoding="utf-8")
 
-    ing = _in_child("ingest", str(source), "csv", str(folder / "ingest.duckdb"), str(mapping))
-    if ing["source_rows"] != rows:
-        raise RuntimeError(f"ingest read {ing['source_rows']} rows of {rows}")
-    anchor = _in_child("read_csv", str(source), str(folder / "anchor.duckdb"))
-    if anchor["source_rows"] != rows:
-        raise RuntimeError(f"read_csv read {anchor['source_rows']} rows of {rows}")
-    ingest_rate = rows / ing["seconds"]
-    anchor_rate = rows / anchor["seconds"]
+    ingests: list[dict[str, Any]] = []
+    anchors: list[dict[str, Any]] = []
+    store, anchor_db = folder / "ingest.duckdb", folder / "anchor.duckdb"
+    for _ in range(repeats):
+        store.unlink(missing_ok=True)
+        ing = _in_child("ingest", str(source), "csv", str(store), str(mapping))
+        if ing["source_rows"] != rows:
+            raise RuntimeError(f"ingest read {ing['source_rows']} rows of {rows}")
+        ingests.append(ing)
+        anchor_db.unlink(missing_ok=True)
+        anchor = _in_child("read_csv", str(source), str(anchor_db))
+        if anchor["source_rows"] != rows:
+            raise RuntimeError(f"read_csv read {anchor['source_rows']} rows of {rows}")
+        anchors.append(anchor)
+    ingest_s = statistics.median(r["seconds"] for r in ingests)
+    anchor_s = statistics.median(r["seconds"] for r in anchors)
+    ingest_rate = rows / ingest_s
+    anchor_rate = rows / anchor_s
     out: dict[str, float] = {
         "rows": float(rows),
         "source_mb": source.stat().st_size / 1e6,
         "generate_s": generate_s,
-        "ingest_s": ing["seconds"],
+        "ingest_repeats": float(repeats),
+        "ingest_s": ingest_s,
         "ingest_rows_per_s": ingest_rate,
-        "ingest_rows_quarantined": float(ing["rows_quarantined"]),
-        "ingest_peak_rss_mb": ing["peak_rss_mb"],
-        "duckdb_read_csv_s": anchor["seconds"],
+        "ingest_rows_quarantined": float(ingests[-1]["rows_quarantined"]),
+        "ingest_peak_rss_mb": max(r["peak_rss_mb"] for r in ingests),
+        "duckdb_read_csv_s": anchor_s,
         "duckdb_read_csv_rows_per_s": anchor_rate,
-        "duckdb_read_csv_peak_rss_mb": anchor["peak_rss_mb"],
+        "duckdb_read_csv_peak_rss_mb": max(r["peak_rss_mb"] for r in anchors),
         "ingest_vs_duckdb_read_csv_ratio": ingest_rate / anchor_rate,
     }
     # The ingested store stays in ``folder``: the replay benchmark reads it next.
@@ -215,16 +235,19 @@ def _measure(rows: int, folder: Path) -> dict[str, float]:
     return out
 
 
-def run(rows: int = 10_000_000, workdir: Path | None = None) -> dict[str, float]:
+def run(
+    rows: int = 10_000_000, workdir: Path | None = None, repeats: int | None = None
+) -> dict[str, float]:
     """Measure ingest throughput and peak memory on ``rows`` synthetic rows and the real data.
 
     Files go to a temporary folder inside ``workdir`` (the system's temporary folder when
-    None), removed afterwards. 10 M rows need about 1 GB of disk for the export.
+    None), removed afterwards. 10 M rows need about 1 GB of disk for the export. ``repeats``:
+    how many times the ingest and the anchor are timed, alternately (None: ``_repeats()``).
     """
     if rows < 1:
         raise ValueError("rows must be at least 1")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-", dir=workdir) as tmp:
-        return _measure(rows, Path(tmp))
+        return _measure(rows, Path(tmp), repeats)
 
 
 def _main(argv: list[str]) -> None:

@@ -294,8 +294,8 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
 
     Threads stay at DuckDB's default, one per core it may use: twice as many gave no gain on
     2 cores and took a quarter more memory. Insertion order is preserved, as the stage of a
-    direct read gets each row's line from its position; ``load_plan`` lifts it where order
-    does not matter.
+    direct read, and a typed read written straight into its table, get each row's line from
+    its position; ``load_plan`` lifts it where order does not matter.
     """
     run(con, "SET preserve_insertion_order = true")
 
