@@ -23,8 +23,9 @@ few not to be kept, so that the rows, lines, quarantine entries and reasons are 
 If DuckDB rejected a record (the records after it would be out of place), the pass is rolled
 back; if step 2 or 3 finds the pass cannot be trusted (a copied line that is not its record, a
 row the two reads judge differently) its rows are deleted. Either way ``load_plan`` then
-stages the source. The store being a temporary copy until the ingest ends, a failure part-way
-leaves nothing behind.
+stages the source: read typed, or as text where lines are not their records (the typed stage
+would copy the same wrong lines). All of it runs under a DuckDB memory limit of its own. The
+store being a temporary copy until the ingest ends, a failure part-way leaves nothing behind.
 """
 
 from __future__ import annotations
