@@ -93,9 +93,11 @@ def _timed(name: str, fn, results: dict, timings: dict) -> None:  # type: ignore
 
 def _alone() -> dict[str, Callable[[], dict[str, Any]]]:
     """The suites that run on their own, by section name."""
-    from bench import campaign, measured, peers, perf, scale, scaling, startup
+    from bench import campaign, ingest, measured, peers, perf, scale, scaling, startup
 
+    rows = int(os.environ.get("BENCH_ROWS", "10000000"))
     return {"startup": startup.run, "twin_vs_simpy": twin_vs_simpy, "peers": peers.run,
+            "ingest": lambda: ingest.run(rows),
             "executors": scaling.executors, "mtd_vs_grid": scaling.mtd_vs_grid,
             "shared_prefix": scaling.shared_prefix, "campaign": campaign.run,
             "memory": perf.rss_vs_horizon, "scaling": perf.scaling_exponent,
@@ -125,7 +127,7 @@ def run_some(names: list[str]) -> None:
     unknown = [n for n in names if n not in suites]
     if unknown:
         sys.exit(f"unknown suite {', '.join(unknown)}; suites: {', '.join(suites)} "
-                 "(ingest and replay run only with all the others)")
+                 "(replay runs only with all the others: it replays the ingested store)")
     wanted = [n for n in suites if n in names or n in {_WITH.get(m) for m in names}]
     out = Path(__file__).parent / "results.json"
     results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
