@@ -56,6 +56,7 @@ from shocktwin.edge_replay._stage import (
     labels_of,
     load_plan,
     period_of,
+    quarantine_rows,
 )
 from shocktwin.edge_replay.schema import TABLES
 
@@ -249,14 +250,7 @@ def _settle(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResu
         f"AND {LINE} NOT IN (SELECT line FROM {dups}) ORDER BY {LINE}",
         [source],
     )
-    run(
-        con,
-        "INSERT INTO quarantine (source, table_name, source_line, raw, reason) "
-        "SELECT ?, ?, line, raw, array_to_string(list_transform(problems, "
-        "lambda p: p.column || ': ' || p.message), '; ') "
-        f"FROM {_quarantine_name(plan.table)} ORDER BY line",
-        [source, str(plan.table)],
-    )
+    quarantine_rows(con, plan, source)
     (loaded,), = run(con, f"SELECT count(*) FROM {table} WHERE source = ?", [source])
     start, end = period_of(con, plan.table, source)
     return LoadResult(plan.table, read, loaded, read - loaded, start, end)

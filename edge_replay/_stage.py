@@ -187,6 +187,18 @@ def _quarantine_name(table: Table) -> str:
     return ident(f"__quarantine_{table}")
 
 
+def quarantine_rows(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> None:
+    """Append the rows ``plan``'s quarantine view holds, with their reasons, in line order."""
+    run(
+        con,
+        "INSERT INTO quarantine (source, table_name, source_line, raw, reason) "
+        "SELECT ?, ?, line, raw, array_to_string(list_transform(problems, "
+        "lambda p: p.column || ': ' || p.message), '; ') "
+        f"FROM {_quarantine_name(plan.table)} ORDER BY line",
+        [source, str(plan.table)],
+    )
+
+
 def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadResult:
     """Stage ``plan``'s rows, then append the clean ones to its table and the rest to quarantine.
 
@@ -232,14 +244,7 @@ def load_plan(con: duckdb.DuckDBPyConnection, plan: Plan, source: str) -> LoadRe
         run(con, "SET preserve_insertion_order = false")
         run(con, insert, [source])
         run(con, "SET preserve_insertion_order = true")
-    run(
-        con,
-        "INSERT INTO quarantine (source, table_name, source_line, raw, reason) "
-        "SELECT ?, ?, line, raw, array_to_string(list_transform(problems, "
-        "lambda p: p.column || ': ' || p.message), '; ') "
-        f"FROM {_quarantine_name(plan.table)} ORDER BY line",
-        [source, str(plan.table)],
-    )
+    quarantine_rows(con, plan, source)
     (read, clean), = run(
         con, f"SELECT count(*), count(*) FILTER (WHERE NOT {_BAD}) FROM {stage}"
     )
