@@ -186,3 +186,15 @@ def test_keepers_beyond_the_memory_allowance_are_made_again_when_needed(
     points = [(r, s) for s in (240.0, 480.0) for r in range(3)]
     prefix = assert_identical(sc, "quake", points)
     assert prefix.prefixes_computed > 3  # three replications, two keepers at a time
+
+
+def test_a_run_that_dies_without_its_result_is_an_error_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = quake()
+
+    def dies(self: Model) -> None:
+        os._exit(9)  # as if killed part-way: no result, no exception
+
+    monkeypatch.setattr(Model, "finish", dies)
+    with pytest.raises(SimulationError, match="ended without its result"):
+        shared_runs(sc, "quake", [(0, 240.0)])

@@ -27,10 +27,9 @@ import gc
 import os
 import pickle
 import selectors
-import shutil
 import signal
+import struct
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -87,7 +86,7 @@ class _Keeper:
     request: int  # write end: one request line per run
     reply: int  # read end: "ready", then one line per run
     state: str = "starting"  # starting → idle ⇄ busy
-    job: tuple[int, str] | None = None  # (index, result file) of the run it is on
+    job: int | None = None  # the index of the run it is on
     used: int = 0
     buffer: bytes = b""
 
@@ -103,7 +102,7 @@ class SharedPrefix:
     engine: str
     workers: int
     _keepers: dict[int, _Keeper] = field(default_factory=dict)
-    _folder: str = ""
+    _opened: bool = False
     _selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
     _clock: int = 0
     _capacity: int = 0
@@ -123,8 +122,8 @@ class SharedPrefix:
     def run(self, points: Sequence[tuple[int, float]], done: Done) -> None:
         """Run replication r at severity s for every (r, s) of ``points``; ``done(index,
         result)`` is called as each finishes (in any order)."""
-        if not self._folder:
-            self._folder = tempfile.mkdtemp(prefix="shocktwin-prefix-")
+        if not self._opened:
+            self._opened = True
             self._capacity = self._keeper_capacity(points[0][1]) if points else self.workers
         queue = list(enumerate(points))
         try:
@@ -136,13 +135,10 @@ class SharedPrefix:
             raise
 
     def close(self) -> None:
-        """End every keeper and remove the runs' files."""
+        """End every keeper."""
         for keeper in list(self._keepers.values()):
             self._retire(keeper, kill=keeper.state != "idle")
         self._selector.close()
-        if self._folder:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = ""
 
     # -- the driver ---------------------------------------------------------------------
 
@@ -203,9 +199,8 @@ class SharedPrefix:
         self._touch(keeper)
 
     def _send(self, keeper: _Keeper, index: int, severity: float) -> None:
-        path = os.path.join(self._folder, f"{keeper.replication}-{index}.pickle")
-        os.write(keeper.request, f"{severity!r}\t{path}\n".encode())
-        keeper.state, keeper.job = "busy", (index, path)
+        os.write(keeper.request, f"{severity!r}\n".encode())
+        keeper.state, keeper.job = "busy", index
         self._touch(keeper)
 
     def _touch(self, keeper: _Keeper) -> None:
@@ -218,36 +213,35 @@ class SharedPrefix:
             return
         for key, _ in self._selector.select():
             keeper: _Keeper = key.data
-            chunk = os.read(keeper.reply, 4096)
+            chunk = os.read(keeper.reply, 1 << 20)
             if not chunk:
                 self._retire(keeper, kill=True)
                 raise SimulationError(
                     f"the process holding replication {keeper.replication} paused at the "
                     f"start of shock {self.shock_id!r} ended unexpectedly")
             keeper.buffer += chunk
-            while b"\n" in keeper.buffer:
-                line, keeper.buffer = keeper.buffer.split(b"\n", 1)
-                self._reported(keeper, line.decode(), done)
+            while len(keeper.buffer) >= _HEAD.size:
+                kind, size = _HEAD.unpack_from(keeper.buffer)
+                end = _HEAD.size + size
+                if len(keeper.buffer) < end:
+                    break
+                payload, keeper.buffer = keeper.buffer[_HEAD.size:end], keeper.buffer[end:]
+                self._reported(keeper, kind, payload, done)
 
-    def _reported(self, keeper: _Keeper, line: str, done: Done) -> None:
-        if line == "ready":
+    def _reported(self, keeper: _Keeper, kind: bytes, payload: bytes, done: Done) -> None:
+        if kind == _READY:
             keeper.state = "idle"
             return
-        if line == "failed":  # the keeper could not build or run the prefix
-            path = self._error_file(keeper.replication)
+        outcome = _loads(payload)
+        if kind == _FAILED:  # the keeper could not build or run the prefix
             self._retire(keeper, kill=True)
-            raise _load(path)
-        assert keeper.job is not None
-        index, path = keeper.job
+            raise outcome
+        index = keeper.job
+        assert index is not None
         keeper.state, keeper.job = "idle", None
-        outcome = _load(path)
-        os.unlink(path)
-        if line != "ok":
+        if kind != _RESULT:
             raise outcome
         done(index, outcome)
-
-    def _error_file(self, replication: int) -> str:
-        return os.path.join(self._folder, f"keeper-{replication}.pickle")
 
     def _retire(self, keeper: _Keeper, *, kill: bool) -> None:
         self._keepers.pop(keeper.replication, None)
@@ -298,65 +292,90 @@ def _keeper_main(prefix: SharedPrefix, replication: int, severity: float, reques
             model.advance(start)
         gc.collect()
         gc.freeze()  # the runs forked from here leave the paused model's pages shared
-        os.write(replies, b"ready\n")
+        _send_frame(replies, _READY, b"")
         with os.fdopen(requests, "rb") as lines:
             for raw in lines:
-                text, path = raw.decode().rstrip("\n").split("\t")
+                # The run tells its outcome through a pipe of its own; it is passed on
+                # whole once the run has ended, so a run that dies part-way through telling
+                # it cannot leave half a message.
+                out, into = os.pipe()
                 pid = os.fork()
                 if pid == 0:
-                    _run_main(prefix, model, replication, float(text), path)
+                    os.close(out)
+                    _run_main(prefix, model, replication, float(raw), into)
+                os.close(into)
+                with os.fdopen(out, "rb") as told:
+                    message = told.read()
                 _, status = os.waitpid(pid, 0)
-                os.write(replies, b"ok\n" if status == 0 else b"error\n")
+                whole = (len(message) >= _HEAD.size
+                         and _HEAD.size + _HEAD.unpack_from(message)[1] == len(message))
+                if status == 0 and whole:
+                    _send(replies, message)
+                else:
+                    _send_frame(replies, _ERROR, _dumps(SimulationError(
+                        f"a run of replication {replication} ended without its result "
+                        f"(wait status {status})")))
         code = 0
     except BaseException as e:  # handed to the driver, which raises it
-        _dump(prefix._error_file(replication), e)
         with contextlib.suppress(OSError):
-            os.write(replies, b"failed\n")
+            _send_frame(replies, _FAILED, _dumps(e))
     finally:
         os._exit(code)
 
 
 def _run_main(prefix: SharedPrefix, model: Model, replication: int, severity: float,
-              path: str) -> NoReturn:
+              told: int) -> NoReturn:
     code = 1
     try:
         _end_with_parent()
         from shocktwin.twin.experiment.replication import result_of
 
-        started = time.perf_counter()
-        scenario = prefix.variant(severity)
-        model.set_severity(scenario, prefix.shock_id, severity)
-        result = result_of(scenario, replication, model.finish(), started)
-        _dump(path, result)
+        try:
+            started = time.perf_counter()
+            scenario = prefix.variant(severity)
+            model.set_severity(scenario, prefix.shock_id, severity)
+            frame = (_RESULT, _dumps(result_of(scenario, replication, model.finish(),
+                                               started)))
+        except BaseException as e:  # handed to the driver, which raises it
+            frame = (_ERROR, _dumps(e))
+        _send_frame(told, *frame)
         code = 0
-    except BaseException as e:  # handed to the driver, which raises it
-        _dump(path, e)
     finally:
         os._exit(code)
 
 
-def _dump(path: str, value: Any) -> None:
+# A message from a keeper: its kind and the length of the pickle that follows.
+_HEAD = struct.Struct(">cQ")
+_READY, _RESULT, _ERROR, _FAILED = b"R", b"O", b"E", b"F"
+
+
+def _send_frame(fd: int, kind: bytes, payload: bytes) -> None:
+    _send(fd, _HEAD.pack(kind, len(payload)) + payload)
+
+
+def _send(fd: int, message: bytes) -> None:
+    data = memoryview(message)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _dumps(value: Any) -> bytes:
     if isinstance(value, BaseException):
         try:
             data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
             pickle.loads(data)
+            return data
         except Exception:  # an exception that does not pickle: its text instead
             text = "".join(traceback.format_exception(value))
-            data = pickle.dumps(SimulationError(f"a run failed: {text}"))
-    else:
-        data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    partial = f"{path}.partial"
-    with open(partial, "wb") as fh:
-        fh.write(data)
-    os.replace(partial, path)
+            return pickle.dumps(SimulationError(f"a run failed: {text}"))
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
 
-def _load(path: str) -> Any:
+def _loads(payload: bytes) -> Any:
     try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError) as e:
-        return SimulationError(f"a run ended without its result: {e}")
+        return pickle.loads(payload)
+    except Exception as e:  # a result that does not unpickle: said as what it is
+        return SimulationError(f"a run's result could not be read: {e}")
 
 
 def _end_with_parent() -> None:
