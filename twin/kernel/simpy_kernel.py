@@ -49,16 +49,18 @@ class SimpyKernel:
         def count() -> int:
             return scheduled
 
+        # The clock, a closure too: the model reads it a few times per unit.
+        def now() -> float:
+            return env._now  # type: ignore[no-any-return]
+
         self.schedule = schedule
+        self.now = now
         self._count = count
 
     @property
     def scheduled(self) -> int:
         """Model callbacks scheduled so far."""
         return self._count()
-
-    def now(self) -> float:
-        return self.env._now  # type: ignore[no-any-return]
 
     def run(self, until_h: float) -> None:
         env = self.env
