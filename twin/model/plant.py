@@ -187,6 +187,7 @@ class Plant(Model):
                     kernel, warmup_h=warmup, sla_h=spec.sla)
                 self.sla_h = spec.sla
             st.next = self._advance
+            st._next_now = True  # _advance, and the routes the line wires below, take it
             if spec.calendar is not None and plant.calendars is not None:
                 st.follow_calendar(plant.calendars[spec.calendar].working_spans_h())
             self.stations.append(st)
@@ -595,8 +596,9 @@ class Plant(Model):
         wip.value += 1.0
         route.arrivals[0](part, now)
 
-    def _advance(self, part: Part) -> None:
-        """A unit is done at its routing step: on to the next, back for rework, or out."""
+    def _advance(self, part: Part, now: float | None = None) -> None:
+        """A unit is done at its routing step: on to the next, back for rework, or out
+        (``now``: the clock, when the caller has read it)."""
         route = part.route
         step = part.step
         loop = route.rework[step]
@@ -607,12 +609,13 @@ class Plant(Model):
             step += 1
         if step < route.length:
             part.step = step
-            route.arrivals[step](part)
+            route.arrivals[step](part, now)
         else:
-            self._release(part)
+            self._release(part, now)
 
-    def _release(self, part: Part) -> None:
-        now = self._now()
+    def _release(self, part: Part, now: float | None = None) -> None:
+        if now is None:
+            now = self._now()
         quality = self.quality
         if quality is not None:
             flag = quality.gate(part)
@@ -779,12 +782,12 @@ class Plant(Model):
         else:
             self._ship(order)
 
-    def _leave(self, item: Part | RecordedJob) -> None:
+    def _leave(self, item: Part | RecordedJob, now: float | None = None) -> None:
         """Done at a release station that recorded orders also pass."""
         if item.__class__ is RecordedJob:
             self._ship(item)  # type: ignore[arg-type]
         else:
-            self._advance(item)  # type: ignore[arg-type]
+            self._advance(item, now)  # type: ignore[arg-type]
 
     def _ship(self, job: RecordedJob) -> None:
         """The order's good units leave; its defective ones escape with them."""

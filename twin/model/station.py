@@ -90,6 +90,9 @@ class Station(Generic[W]):
         self.wait_sum_h = 0.0
         self.wait_count = 0
         self.next: Route[W] = _unrouted
+        # Set by the owner that wires ``next`` to a route taking the clock as a second
+        # argument (a plant's routing), so a completion passes the time it has read.
+        self._next_now = False
         self._defect_draw = defect_draw
         # Process-induced defect rate; shocks (heat, drift) raise it, the highest wins.
         self.defect_rate = Lever(f"{station_id}.defect_rate", defect_rate, Combine.MAX)
@@ -254,7 +257,10 @@ class Station(Generic[W]):
             measured = self.measured
             if measured is not None and measured.out_of_spec(now):
                 part.defective = True  # type: ignore[union-attr]
-            self.next(part)  # type: ignore[arg-type]
+            if self._next_now:
+                self.next(part, now)  # type: ignore[arg-type, call-arg]
+            else:
+                self.next(part)  # type: ignore[arg-type]
         else:
             self.finish(part)  # type: ignore[arg-type]
         if self.queue:
@@ -265,7 +271,8 @@ class Station(Generic[W]):
 
     def finish(self, part: W) -> None:
         """A unit's work here is done: make it defective at the process rate (and when a
-        measured characteristic of it is out of its limits), pass it on."""
+        measured characteristic of it is out of its limits), pass it on. (Inlined in
+        ``_done_checked`` for stations that keep it: a change here goes there too.)"""
         rate = self.defect_rate.value
         if rate > 0.0 and self._defect_draw is not None and self._defect_draw() < rate:
             part.defective = True
