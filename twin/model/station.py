@@ -61,6 +61,13 @@ class Station(Generic[W]):
     :meth:`dispatch_by` names another policy)."""
 
     kind: str = StationKind.PROCESS.value
+    # What only some stations declare is a class-level default, set on the instance when
+    # declared: a station keeps fewer than 30 attributes of its own, past which CPython
+    # looks each of them up on a slower path (and the hot path reads a dozen per unit).
+    _ttf: Callable[[], float] | None = None
+    _ttr: Callable[[], float] | None = None
+    maintenance: tuple[float, float, float] | None = None
+    calendar: list[tuple[float, float]] | None = None
 
     def __init__(self, station_id: str, servers: int, service: Callable[[], float],
                  kernel: Kernel, *, warmup_h: float, defect_draw: Callable[[], float] | None = None,
@@ -96,14 +103,14 @@ class Station(Generic[W]):
         self._defect_draw = defect_draw
         # Process-induced defect rate; shocks (heat, drift) raise it, the highest wins.
         self.defect_rate = Lever(f"{station_id}.defect_rate", defect_rate, Combine.MAX)
-        self._ttf = time_to_fail
-        self._ttr = time_to_repair
+        if time_to_fail is not None:
+            self._ttf = time_to_fail
+        if time_to_repair is not None:
+            self._ttr = time_to_repair
         self.capacity = Lever(f"{station_id}.capacity", 1.0, Combine.PRODUCT,
                               self._set_capacity)
         self.speed = Lever(f"{station_id}.speed", 1.0)
         self.mtbf_factor = Lever(f"{station_id}.mtbf_factor", 1.0)
-        self.maintenance: tuple[float, float, float] | None = None
-        self.calendar: list[tuple[float, float]] | None = None
         self.measured: StationMeasurement | None = None  # characteristics of its output
 
     # -- life cycle ---------------------------------------------------------------------
