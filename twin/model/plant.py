@@ -40,7 +40,7 @@ from shocktwin.twin.model.feed import NO_FEEDS, Feeds, JobSpec, ShopFeed
 from shocktwin.twin.model.job import Job, JobExecutor, Task, serve_tasks
 from shocktwin.twin.model.kinds import ReplayMode, StationKind
 from shocktwin.twin.model.measure import ValueStream, fit_values
-from shocktwin.twin.model.part import LotJob, LotKind, Order, Part
+from shocktwin.twin.model.part import LotJob, LotKind, Order, Part, new_order
 from shocktwin.twin.model.rng import (
     BLOCK,
     Sampler,
@@ -532,7 +532,7 @@ class Plant(Model):
         self.reload_rules(path_text, reason="schedule")
 
     def _order(self, route: _Route | _RecordedRoute, now: float, quantity: int) -> Order:
-        order = Order(len(self._order_due_h), now, now + route.due_in, quantity, route)
+        order = new_order(len(self._order_due_h), now, now + route.due_in, quantity, route)
         self._order_created_h.append(now)
         self._order_due_h.append(order.due_h)
         self._order_done_h.append(np.nan)
@@ -548,7 +548,7 @@ class Plant(Model):
             order = self._order(route, now, quantity)
         else:
             due_h = now + route.due_in
-            order = Order(len(self._order_due_h), now, due_h, quantity, route)
+            order = new_order(len(self._order_due_h), now, due_h, quantity, route)
             self._created_append(now)
             self._due_append(due_h)
             self._done_append(_NAN)
