@@ -54,7 +54,7 @@ def shared_runs(scenario: Scenario, shock: str, points: list[tuple[int, float]],
 
     prefix = open_shared_prefix(variant, shock, severities=sorted({s for _, s in points}),
                                 seed=scenario.experiment.seed, engine=engine,
-                                executor=executor)
+                                executor=executor, worth_s=0.0)
     assert prefix is not None
     got: dict[tuple[int, float], ReplicationResult] = {}
     with prefix:
@@ -124,7 +124,11 @@ def test_random_occurrences_continue_from_the_first_one() -> None:
     assert_identical(sc, "quake", [(0, 48.0), (0, 240.0), (1, 96.0)])
 
 
-def test_a_search_gives_the_same_mtd_with_and_without_sharing() -> None:
+def test_a_search_gives_the_same_mtd_with_and_without_sharing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shocktwin.twin.experiment.prefix as prefix_module
+
+    monkeypatch.setattr(prefix_module, "WORTH_S", 0.0)  # share even this short prefix
     sc = quake()
     assert sc.mtd is not None
     small = sc.model_copy(update={"mtd": sc.mtd.model_copy(update={
@@ -144,14 +148,33 @@ def test_sharing_is_off_where_it_cannot_hold(monkeypatch: pytest.MonkeyPatch) ->
     def variant(s: float) -> Scenario:
         return _with_severity(sc, "quake", s)
 
-    def opened(executor: ExecutorSpec) -> SharedPrefix | None:
+    def opened(executor: ExecutorSpec, worth_s: float | None = 0.0) -> SharedPrefix | None:
         return open_shared_prefix(variant, "quake", severities=[240.0, 480.0], seed=1,
-                                  engine="simpy", executor=executor)
+                                  engine="simpy", executor=executor, worth_s=worth_s)
 
     assert opened(ExecutorSpec(Executor.DASK)) is None  # workers elsewhere
     assert opened(ExecutorSpec(Executor.LOCAL)) is not None
     monkeypatch.setenv(SWITCH, "0")
     assert opened(PROCESS) is None
+
+
+def test_a_prefix_too_short_to_be_worth_a_fork_is_run_again() -> None:
+    """valve_quake's quake starts on day 10 of 60: its prefix, a sixth of a run the budget
+    estimates at about 0.6 CPU s, is below WORTH_S; the tool-chain switch on day 31 is not."""
+    from shocktwin.twin.experiment.budget import estimate_run
+    from shocktwin.twin.experiment.prefix import WORTH_S
+
+    sc = load_scenario(reference_scenario("valve_quake"))
+    cpu = estimate_run(sc, 1).cpu_s
+    opened = {}
+    for shock in ("quake", "new-toolchain"):
+        start = next(s for s in sc.shocks if s.id == shock).start
+        prefix = open_shared_prefix(lambda s, shock=shock: _with_severity(sc, shock, s),
+                                    shock, severities=[24.0, 48.0], seed=1, engine="simpy",
+                                    executor=PROCESS)
+        opened[shock] = prefix is not None
+        assert opened[shock] == (cpu * start / sc.horizon >= WORTH_S)
+    assert opened == {"quake": False, "new-toolchain": True}
 
 
 def test_a_run_that_fails_raises_its_error_here(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,8 +13,9 @@ keep their times and their first-in, first-out order, and the random streams the
 
 Keepers are forked from this process, so sharing needs ``os.fork`` (Linux, macOS). Where
 it is missing, with a Dask executor (its workers run elsewhere), when the shock's start
-depends on the run (a cascade) or on its severity, or with ``SHOCKTWIN_SHARE_PREFIX=0``,
-the runs are plain jobs on the executor, with the same results. At most ``workers`` runs
+depends on the run (a cascade) or on its severity, when the prefix is too short to be worth
+a fork (``WORTH_S``), or with ``SHOCKTWIN_SHARE_PREFIX=0``, the runs are plain jobs on the
+executor, with the same results. At most ``workers`` runs
 (counting keepers still computing their prefix) go at once. Keepers beyond a memory
 allowance (a quarter of the machine's memory at the budget's estimate of one run) are
 closed, least recently used first, and made again when their replication is needed.
@@ -52,15 +53,23 @@ SWITCH = "SHOCKTWIN_SHARE_PREFIX"
 #: The share of the machine's memory that paused keepers may hold.
 MEMORY_SHARE = 0.25
 
+#: The least CPU time (the budget's estimate) a run's prefix must cost for a search to
+#: share it: a run forked from a keeper pays for the pages it writes that the keeper shares
+#: and for the fork itself, 25 to 80 ms a run depending on the process's size, so a short
+#: prefix costs more to share than to simulate again.
+WORTH_S = 0.25
+
 Variant = Callable[[float], "Scenario"]
 Done = Callable[[int, "ReplicationResult"], None]
 
 
 def open_shared_prefix(variant: Variant, shock_id: str, *, severities: Sequence[float],
                        seed: int, engine: str, executor: ExecutorSpec | Runner,
-                       ) -> SharedPrefix | None:
+                       worth_s: float | None = None) -> SharedPrefix | None:
     """Keepers for a search of ``shock_id`` over ``variant(severity)`` on ``executor``, or
-    None when its runs cannot share their prefix (the module's docstring says when)."""
+    None when its runs cannot share their prefix (the module's docstring says when) or the
+    prefix a run would not simulate again is estimated below ``worth_s`` CPU seconds
+    (default ``WORTH_S``)."""
     if not hasattr(os, "fork") or os.environ.get(SWITCH, "1").strip() == "0":
         return None
     spec = executor.spec if isinstance(executor, Runner) else executor
@@ -75,6 +84,13 @@ def open_shared_prefix(variant: Variant, shock_id: str, *, severities: Sequence[
         other = next(s for s in variant(severity).shocks if s.id == shock_id)
         if other.start != shock.start or other.onset != shock.onset:
             return None  # the severity moves the start: the prefixes differ
+    worth_s = WORTH_S if worth_s is None else worth_s
+    if worth_s > 0.0:
+        from shocktwin.twin.experiment.budget import estimate_run
+
+        share = min(max(shock.start / first.horizon, 0.0), 1.0) if first.horizon else 0.0
+        if estimate_run(first, 1).cpu_s * share < worth_s:
+            return None  # a fork would cost about what the prefix does
     workers = 1 if kind is Executor.LOCAL else (spec.workers or os.cpu_count() or 1)
     return SharedPrefix(variant, shock_id, seed=seed, engine=engine, workers=workers)
 
