@@ -16,6 +16,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from bench.peers import erlang_c_wq  # the M/M/c formula, independent of the twin
 from shocktwin.scenarios import Scenario, parse_scenario
 from shocktwin.twin.experiment.kpi import kpis_of
 from shocktwin.twin.experiment.replication import build_model, run_experiment
@@ -279,15 +280,6 @@ def test_staff_shortage_on_a_pool_halves_it_and_doubles_the_makespan(tmp_path: P
 
 
 # --------------------------------------------------------------------------- random times
-
-
-def erlang_c_wq(lam: float, mu: float, c: int) -> float:
-    """Mean wait in queue of M/M/c (the Erlang C formula), independent of the twin."""
-    a = lam / mu
-    rho = a / c
-    tail = a**c / math.factorial(c) / (1 - rho)
-    p_wait = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
-    return p_wait / (c * mu - lam)
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:

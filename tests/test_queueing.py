@@ -8,17 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bench.peers import erlang_c_wq  # the M/M/c formula, independent of the twin
 from shocktwin.scenarios import load_scenario, parse_scenario, reference_scenario
 from shocktwin.twin.experiment.replication import run_experiment
-
-
-def erlang_c_wq(lam: float, mu: float, c: int) -> float:
-    """Mean wait in queue of M/M/c (Erlang C formula), independent of the twin."""
-    a = lam / mu
-    rho = a / c
-    tail = a**c / math.factorial(c) / (1 - rho)
-    p_wait = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
-    return p_wait / (c * mu - lam)
 
 
 def test_erlang_c_formula_matches_published_value() -> None:
