@@ -196,10 +196,15 @@ class Model:
         return min(pending) if pending else None
 
     def set_severity(self, scenario: Scenario, shock_id: str, severity: float) -> None:
-        """Give the not yet started shock ``shock_id`` (its occurrences, or its cascade
-        waiting for its leader) another severity, as if the run had been built from
-        ``scenario`` (the same scenario with the shock at ``severity``). Only what has not
-        happened yet can change: a shock that started already is refused."""
+        """Give the not yet started shock ``shock_id`` (or its random occurrences) another
+        severity, as if the run had been built from ``scenario`` (the same scenario with
+        the shock at ``severity``). Only what has not happened yet can change: a shock that
+        started already is refused, and so is one that cascades from another (its start is
+        scheduled only when its leader's comes)."""
+        if any(s.id == shock_id for waiting in (*self._followers.values(),
+                                               self._stockout_watch) for s in waiting):
+            raise SimulationError(f"shock {shock_id!r} cascades from another: its severity "
+                                  "cannot be set on a run in progress")
         for p in self._pending_starts.get(shock_id, ()):
             if p.fired:
                 raise SimulationError(f"shock {shock_id!r} has started already: its "
@@ -213,9 +218,6 @@ class Model:
             hits = ([shock] if p.hits and p.hits[0] is p.shock
                     else [h.with_severity(severity) for h in p.hits])
             p.shock, p.steps, p.hits = shock, steps, hits
-        for waiting in (*self._followers.values(), self._stockout_watch):
-            waiting[:] = [s.with_severity(severity) if s.id == shock_id else s
-                          for s in waiting]
         self.scenario = scenario
 
     def _log_output_capability(self, now: float) -> None:
